@@ -1,0 +1,233 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from .statuses import Status, status_definition
+
+
+class Document(models.Model):
+    """An outcome document whose paragraphs we track, e.g. the 2020 Ashgabat Final Document."""
+
+    short_name = models.SlugField(max_length=80, unique=True)
+    symbol = models.CharField(max_length=80, blank=True, help_text="UN symbol, if it has one.")
+    title = models.CharField(max_length=500)
+    # Translations of the same document name the conference differently.
+    alternative_title = models.CharField(max_length=500, blank=True)
+    place = models.CharField(max_length=200, blank=True)
+    adopted_on = models.DateField(null=True, blank=True)
+    source_url = models.URLField(max_length=500, blank=True)
+    language = models.CharField(max_length=10, default="en")
+    preamble = models.TextField(blank=True)
+    full_text = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-adopted_on", "short_name"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("commitments:document_detail", kwargs={"short_name": self.short_name})
+
+
+class Paragraph(models.Model):
+    """One numbered operative paragraph, kept verbatim."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="paragraphs")
+    number = models.PositiveIntegerField()
+    operative_verb = models.CharField(
+        max_length=80, blank=True, help_text='The verb it opens with, e.g. "Encouraged".'
+    )
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["document", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="paragraph_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"¶{self.number}"
+
+    def get_absolute_url(self) -> str:
+        return f"{self.document.get_absolute_url()}#p{self.number}"
+
+
+class Actor(models.Model):
+    """Someone who acts on commitments: a member state, a UN body, a group, an organisation."""
+
+    class Kind(models.TextChoices):
+        MEMBER_STATE = "member_state", "Member state"
+        UN_BODY = "un_body", "UN body or office"
+        GROUP = "group", "Group of states"
+        ORGANISATION = "organisation", "Other organisation"
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    iso_code = models.CharField(
+        max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code, for member states."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["iso_code"], condition=~models.Q(iso_code=""), name="actor_iso_code_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("commitments:actor_detail", kwargs={"slug": self.slug})
+
+
+class Theme(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Commitment(models.Model):
+    """What one or more paragraphs ask for, as something one can track."""
+
+    class Kind(models.TextChoices):
+        DELIVERABLE = "deliverable", "One-off deliverable"
+        RECURRING = "recurring", "Recurring"
+        ONGOING = "ongoing", "Ongoing policy"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    summary = models.TextField(blank=True)
+    paragraphs = models.ManyToManyField(Paragraph, related_name="commitments")
+    lead_actors = models.ManyToManyField(Actor, related_name="led_commitments", blank=True)
+    supporting_actors = models.ManyToManyField(
+        Actor, related_name="supported_commitments", blank=True
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.DELIVERABLE)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_commitments",
+        help_text="Who in the secretariat follows this commitment.",
+    )
+    target_date = models.DateField(null=True, blank=True)
+    themes = models.ManyToManyField(Theme, related_name="commitments", blank=True)
+    # Status, progress and last_update_at copy the latest status update (by the date it
+    # happened), so lists can filter and sort without a subquery; services.status_update_create
+    # keeps them in step.
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.NOT_STARTED)
+    progress = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    last_update_at = models.DateTimeField(null=True, blank=True)
+    # Raised by every write; a form posted against an older version is refused as a conflict.
+    version = models.PositiveIntegerField(default=1)
+    quiet_after_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Days without an update before this counts as gone quiet; empty for the default.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="commitment_progress_at_most_100"
+            )
+        ]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["last_update_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("commitments:commitment_detail", kwargs={"slug": self.slug})
+
+    @property
+    def status_definition(self) -> str:
+        return status_definition(self.status)
+
+
+class StatusUpdate(models.Model):
+    """One entry in a commitment's append-only history: who said what, when, on what evidence."""
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Visible to liaisons"
+        INTERNAL = "internal", "Internal to the secretariat"
+
+    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="updates")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="status_updates"
+    )
+    # History is often entered after the fact: when it happened differs from when it was recorded.
+    happened_on = models.DateField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=30, choices=Status.choices)
+    progress = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    narrative = models.TextField()
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+
+    class Meta:
+        ordering = ["-happened_on", "-recorded_at", "-pk"]
+        get_latest_by = ["happened_on", "recorded_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress__lte=100), name="status_update_progress_at_most_100"
+            )
+        ]
+        indexes = [models.Index(fields=["commitment", "-happened_on", "-recorded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.commitment}: {self.get_status_display()} on {self.happened_on}"
+
+    @property
+    def is_internal(self) -> bool:
+        return self.visibility == self.Visibility.INTERNAL
+
+    @property
+    def status_definition(self) -> str:
+        return status_definition(self.status)
+
+
+class EvidenceLink(models.Model):
+    update = models.ForeignKey(StatusUpdate, on_delete=models.CASCADE, related_name="links")
+    title = models.CharField(max_length=300)
+    url = models.URLField(max_length=1000)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+def evidence_upload_to(instance: "EvidenceFile", filename: str) -> str:
+    return f"evidence/{instance.update.commitment_id}/{filename}"
+
+
+class EvidenceFile(models.Model):
+    """A document attached to a status update; served only to those allowed to see the update."""
+
+    update = models.ForeignKey(StatusUpdate, on_delete=models.CASCADE, related_name="files")
+    title = models.CharField(max_length=300)
+    file = models.FileField(upload_to=evidence_upload_to, max_length=500)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from tracker.views import TrackerLoginView
+
+urlpatterns = [
+    path("login/", TrackerLoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("", include("commitments.urls")),
+    path("", include("tracker.urls")),
+]

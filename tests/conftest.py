@@ -1,0 +1,30 @@
+import pytest
+
+from tests.factories import LiaisonFactory, SecretariatFactory, UserFactory
+
+
+@pytest.fixture
+def secretariat(db):
+    return SecretariatFactory(username="officer")
+
+
+@pytest.fixture
+def liaison(db):
+    return LiaisonFactory(username="diplomat", actor__name="Turkmenistan", actor__iso_code="TM")
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def secretariat_client(client, secretariat):
+    client.force_login(secretariat)
+    return client
+
+
+@pytest.fixture
+def liaison_client(client, liaison):
+    client.force_login(liaison)
+    return client

@@ -1,0 +1,121 @@
+"""factory_boy factories for the tracker's models; tests build only the rows they need."""
+
+import datetime
+
+import factory
+from django.utils.text import slugify
+
+from commitments.models import (
+    Actor,
+    Commitment,
+    Document,
+    EvidenceLink,
+    Paragraph,
+    StatusUpdate,
+    Theme,
+)
+from commitments.statuses import Status
+from tracker.models import User
+from tracker.roles import Role
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.django.Password("correct horse battery staple")
+    role = Role.LIAISON
+
+
+class SecretariatFactory(UserFactory):
+    role = Role.SECRETARIAT
+
+
+class ActorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Actor
+
+    name = factory.Sequence(lambda n: f"State {n}")
+    slug = factory.LazyAttribute(lambda a: slugify(a.name))
+    kind = Actor.Kind.MEMBER_STATE
+
+
+class LiaisonFactory(UserFactory):
+    role = Role.LIAISON
+    actor = factory.SubFactory(ActorFactory)
+
+
+class DocumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Document
+
+    short_name = factory.Sequence(lambda n: f"document-{n}")
+    title = factory.Sequence(lambda n: f"Final document {n}")
+    place = "Ashgabat"
+    adopted_on = datetime.date(2020, 12, 12)
+
+
+class ParagraphFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Paragraph
+
+    document = factory.SubFactory(DocumentFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    operative_verb = "Encouraged"
+    text = factory.LazyAttribute(lambda p: f"{p.operative_verb} the states to act ({p.number});")
+
+
+class ThemeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Theme
+
+    name = factory.Sequence(lambda n: f"Theme {n}")
+    slug = factory.LazyAttribute(lambda t: slugify(t.name))
+
+
+class CommitmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Commitment
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Commitment {n}")
+    slug = factory.LazyAttribute(lambda c: slugify(c.title))
+    summary = "What the paragraph asks for."
+    owner = factory.SubFactory(SecretariatFactory)
+
+    @factory.post_generation
+    def paragraphs(self, create, extracted, **kwargs):
+        if not create:
+            return
+        self.paragraphs.set(extracted if extracted is not None else [ParagraphFactory()])
+
+    @factory.post_generation
+    def lead_actors(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.lead_actors.set(extracted)
+
+
+class StatusUpdateFactory(factory.django.DjangoModelFactory):
+    """A raw history row; tests of behaviour post updates through commitments.services instead."""
+
+    class Meta:
+        model = StatusUpdate
+
+    commitment = factory.SubFactory(CommitmentFactory)
+    author = factory.SubFactory(SecretariatFactory)
+    happened_on = datetime.date(2021, 4, 16)
+    status = Status.IN_PROGRESS
+    progress = 50
+    narrative = "Progress reported."
+
+
+class EvidenceLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EvidenceLink
+
+    update = factory.SubFactory(StatusUpdateFactory)
+    title = "Source"
+    url = "https://example.org/source"

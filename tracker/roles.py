@@ -1,0 +1,20 @@
+"""Who may do what. Checked on the server for every write; templates only hide what is refused."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    SECRETARIAT = "secretariat", "Secretariat"
+    LIAISON = "liaison", "Member-state liaison"
+
+
+def user_can_edit_record(user) -> bool:
+    """Only secretariat staff (and superusers) change commitments and post status updates."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.role == Role.SECRETARIAT
+
+
+def user_can_see_internal(user) -> bool:
+    """Internal status updates are the secretariat's working notes; liaisons never see them."""
+    return user_can_edit_record(user)

@@ -1,0 +1,16 @@
+from django.contrib.auth.views import LoginView
+from django.shortcuts import render
+
+
+class TrackerLoginView(LoginView):
+    """After login a liaison lands on their own state's page; everyone else on the dashboard."""
+
+    def get_default_redirect_url(self) -> str:
+        actor = getattr(self.request.user, "actor", None)
+        if actor is not None and not self.request.user.can_edit_record:
+            return actor.get_absolute_url()
+        return super().get_default_redirect_url()
+
+
+def dashboard(request):
+    return render(request, "tracker/dashboard.html", {})
