@@ -125,14 +125,16 @@ class Commitment(models.Model):
     )
     target_date = models.DateField(null=True, blank=True)
     themes = models.ManyToManyField(Theme, related_name="commitments", blank=True)
-    # Status, progress and last_update_at copy the latest status update (by the date it
-    # happened), so lists can filter and sort without a subquery; services.status_update_create
-    # keeps them in step.
+    # Status, progress and last_activity_on copy the latest status update (by the date it
+    # happened), so lists can filter and sort without a subquery;
+    # services.commitment_current_state_refresh keeps them in step.
     status = models.CharField(max_length=30, choices=Status.choices, default=Status.NOT_STARTED)
     progress = models.PositiveSmallIntegerField(
         default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
-    last_update_at = models.DateTimeField(null=True, blank=True)
+    last_activity_on = models.DateField(
+        null=True, blank=True, help_text="When the latest status update says something happened."
+    )
     # Raised by every write; a form posted against an older version is refused as a conflict.
     version = models.PositiveIntegerField(default=1)
     quiet_after_days = models.PositiveIntegerField(
@@ -149,7 +151,7 @@ class Commitment(models.Model):
                 condition=models.Q(progress__lte=100), name="commitment_progress_at_most_100"
             )
         ]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["last_update_at"])]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["last_activity_on"])]
 
     def __str__(self) -> str:
         return self.title

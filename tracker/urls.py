@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("events/<slug:slug>/", views.event_detail, name="event_detail"),
 ]

@@ -1,5 +1,7 @@
 from django.contrib.auth.views import LoginView
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
+
+from .models import Event
 
 
 class TrackerLoginView(LoginView):
@@ -14,3 +16,8 @@ class TrackerLoginView(LoginView):
 
 def dashboard(request):
     return render(request, "tracker/dashboard.html", {})
+
+
+def event_detail(request, slug):
+    event = get_object_or_404(Event, slug=slug)
+    return render(request, "tracker/event_detail.html", {"event": event})

@@ -1,7 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from .roles import Role, user_can_edit_record
+from tracker.roles import Role, user_can_edit_record
 
 
 class User(AbstractUser):

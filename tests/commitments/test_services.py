@@ -1,0 +1,65 @@
+import datetime
+
+import pytest
+
+from commitments.services import EditConflict, status_update_create
+from commitments.statuses import Status
+from tests.factories import CommitmentFactory
+
+
+@pytest.fixture
+def commitment(db):
+    return CommitmentFactory()
+
+
+def post(commitment, author, **overrides):
+    fields = {
+        "commitment": commitment,
+        "author": author,
+        "status": Status.IN_PROGRESS,
+        "progress": 40,
+        "narrative": "Draft resolution circulated.",
+        "happened_on": datetime.date(2021, 3, 1),
+    }
+    return status_update_create(**fields | overrides)
+
+
+def test_an_update_becomes_the_commitments_current_state(commitment, secretariat):
+    post(commitment, secretariat, links=[("Press release", "https://example.org/a")])
+
+    assert (commitment.status, commitment.progress) == (Status.IN_PROGRESS, 40)
+    assert commitment.last_activity_on == datetime.date(2021, 3, 1)
+    assert commitment.version == 2
+    assert commitment.updates.get().links.get().title == "Press release"
+
+
+def test_history_entered_after_the_fact_does_not_hide_a_newer_update(commitment, secretariat):
+    post(
+        commitment,
+        secretariat,
+        status=Status.ACHIEVED,
+        progress=100,
+        happened_on=datetime.date(2021, 4, 16),
+    )
+    post(
+        commitment,
+        secretariat,
+        status=Status.IN_PROGRESS,
+        progress=30,
+        happened_on=datetime.date(2021, 1, 5),
+    )
+
+    assert (commitment.status, commitment.progress) == (Status.ACHIEVED, 100)
+    assert commitment.updates.count() == 2
+
+
+def test_a_post_against_an_old_version_is_refused_and_writes_nothing(commitment, secretariat):
+    post(commitment, secretariat, expected_version=1)
+
+    with pytest.raises(EditConflict) as conflict:
+        post(commitment, secretariat, status=Status.STALLED, expected_version=1)
+
+    assert conflict.value.commitment.status == Status.IN_PROGRESS
+    assert commitment.updates.count() == 1
+    commitment.refresh_from_db()
+    assert commitment.version == 2

@@ -1,0 +1,6 @@
+"""The tracker's own models: people, and the dates that matter (events and their reminders)."""
+
+from .events import Event
+from .users import User
+
+__all__ = ["Event", "User"]

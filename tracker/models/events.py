@@ -1,0 +1,67 @@
+from django.db import models
+from django.urls import reverse
+
+ASHGABAT = "Asia/Ashgabat"
+
+
+def default_lead_times() -> list[int]:
+    return [30, 7, 1]
+
+
+class Event(models.Model):
+    """A date that matters, once or recurring; tracker.events computes its occurrences."""
+
+    class Kind(models.TextChoices):
+        INTERNATIONAL_DAY = "international_day", "International day"
+        FORUM = "forum", "Forum"
+        UN_SESSION = "un_session", "UN session"
+        DEADLINE = "deadline", "Deadline"
+        ANNIVERSARY = "anniversary", "Anniversary"
+
+    class Rule(models.TextChoices):
+        ONCE = "once", "Once, on the start date"
+        YEARLY = "yearly", "Every year on the start date's day and month"
+        EVERY_N_YEARS = "every_n_years", "Every N years from the start date"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    time_zone = models.CharField(max_length=64, default=ASHGABAT)
+    rule = models.CharField(max_length=20, choices=Rule.choices, default=Rule.ONCE)
+    # For ONCE the date itself; for YEARLY and EVERY_N_YEARS the first occurrence.
+    start_date = models.DateField()
+    start_time = models.TimeField(null=True, blank=True, help_text="Local time; empty: all day.")
+    interval_years = models.PositiveSmallIntegerField(
+        default=1, help_text="For every-N-years events: N (5 for the neutrality forum)."
+    )
+    until = models.DateField(null=True, blank=True, help_text="No occurrences after this date.")
+    # Occurrences show round anniversaries counted from this year (1995: neutrality adopted).
+    anniversary_of_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    lead_times_days = models.JSONField(
+        default=default_lead_times, help_text="Days before each occurrence to send reminders."
+    )
+    is_public = models.BooleanField(
+        default=True, help_text="Public events appear in the public calendar feed."
+    )
+    commitments = models.ManyToManyField(
+        "commitments.Commitment", related_name="events", blank=True
+    )
+    paragraphs = models.ManyToManyField("commitments.Paragraph", related_name="events", blank=True)
+    # Set when the event is a commitment's target date, kept in step by tracker.events.
+    deadline_of = models.OneToOneField(
+        "commitments.Commitment",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deadline_event",
+    )
+
+    class Meta:
+        ordering = ["start_date", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("event_detail", kwargs={"slug": self.slug})
