@@ -15,7 +15,7 @@ from commitments.models import (
     Theme,
 )
 from commitments.statuses import Status
-from tracker.models import User
+from tracker.models import Event, User
 from tracker.roles import Role
 
 
@@ -119,3 +119,25 @@ class EvidenceLinkFactory(factory.django.DjangoModelFactory):
     update = factory.SubFactory(StatusUpdateFactory)
     title = "Source"
     url = "https://example.org/source"
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Event
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Event {n}")
+    slug = factory.LazyAttribute(lambda e: slugify(e.title))
+    kind = Event.Kind.INTERNATIONAL_DAY
+    rule = Event.Rule.YEARLY
+    start_date = datetime.date(2017, 12, 12)
+
+    @factory.post_generation
+    def commitments(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.commitments.set(extracted)
+
+    @factory.post_generation
+    def paragraphs(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.paragraphs.set(extracted)
