@@ -1,11 +1,40 @@
+import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
+from . import selectors
 from .models import Event
+
+# --- Login -----------------------------------------------------------------------------------
+
+
+class TrackerAuthenticationForm(AuthenticationForm):
+    """Django's login form, with errors that tell the reader what to do next."""
+
+    error_messages = {
+        "invalid_login": (
+            "That username and password do not match an account. Check both (the password is "
+            "case-sensitive) and try again; if you have forgotten your password, ask the "
+            "secretariat to set a new one."
+        ),
+        "inactive": "This account is disabled. Ask the secretariat to re-enable it.",
+    }
 
 
 class TrackerLoginView(LoginView):
-    """After login a liaison lands on their own state's page; everyone else on the dashboard."""
+    """After login a liaison lands on their own state's page; everyone else on the dashboard.
+
+    A `next` address is followed only when it is on this site (LoginView checks it with
+    url_has_allowed_host_and_scheme), so a link in an e-mail cannot send people elsewhere.
+    """
+
+    authentication_form = TrackerAuthenticationForm
+    redirect_authenticated_user = True
 
     def get_default_redirect_url(self) -> str:
         actor = getattr(self.request.user, "actor", None)
@@ -14,8 +43,30 @@ class TrackerLoginView(LoginView):
         return super().get_default_redirect_url()
 
 
+# --- Dashboard -------------------------------------------------------------------------------
+
+
+def reader_today(user) -> datetime.date:
+    """Today where the reader is: "due from today on" flips at their midnight, not UTC's."""
+    try:
+        zone = ZoneInfo(user.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = datetime.UTC  # a mistyped zone in the admin must not break the dashboard
+    return timezone.now().astimezone(zone).date()
+
+
 def dashboard(request):
-    return render(request, "tracker/dashboard.html", {})
+    today = reader_today(request.user)
+    context = {
+        "today": today,
+        "status_counts": selectors.dashboard_status_counts(),
+        "matrices": selectors.dashboard_paragraph_matrix(),
+        "recent_updates": selectors.dashboard_recent_updates(user=request.user),
+        "quiet_commitments": selectors.dashboard_quiet_commitments(today=today),
+        "quiet_after_days": settings.TRACKER_QUIET_AFTER_DAYS,
+        "upcoming": selectors.dashboard_upcoming_items(today=today),
+    }
+    return render(request, "tracker/dashboard.html", context)
 
 
 def event_detail(request, slug):
