@@ -1,7 +1,22 @@
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 
 ASHGABAT = "Asia/Ashgabat"
+
+
+def validate_time_zone(name: str) -> None:
+    """Occurrences and feeds build ZoneInfo(name): refuse names that would fail there."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValidationError(
+            "%(name)s is not a time zone: use an IANA name such as Asia/Ashgabat.",
+            params={"name": name},
+        ) from error
 
 
 def default_lead_times() -> list[int]:
@@ -27,13 +42,15 @@ class Event(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     kind = models.CharField(max_length=30, choices=Kind.choices)
-    time_zone = models.CharField(max_length=64, default=ASHGABAT)
+    time_zone = models.CharField(max_length=64, default=ASHGABAT, validators=[validate_time_zone])
     rule = models.CharField(max_length=20, choices=Rule.choices, default=Rule.ONCE)
     # For ONCE the date itself; for YEARLY and EVERY_N_YEARS the first occurrence.
     start_date = models.DateField()
     start_time = models.TimeField(null=True, blank=True, help_text="Local time; empty: all day.")
     interval_years = models.PositiveSmallIntegerField(
-        default=1, help_text="For every-N-years events: N (5 for the neutrality forum)."
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="For every-N-years events: N (5 for the neutrality forum).",
     )
     until = models.DateField(null=True, blank=True, help_text="No occurrences after this date.")
     # Occurrences show round anniversaries counted from this year (1995: neutrality adopted).
@@ -65,3 +82,7 @@ class Event(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("event_detail", kwargs={"slug": self.slug})
+
+    def clean(self) -> None:
+        if self.until and self.start_date and self.until < self.start_date:
+            raise ValidationError({"until": "The last date must be on or after the start date."})

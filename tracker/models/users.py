@@ -1,7 +1,14 @@
+import secrets
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 from tracker.roles import Role, user_can_edit_record
+
+
+def calendar_token_new() -> str:
+    """A fresh secret for a personal calendar feed's URL (256 bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
 
 
 class User(AbstractUser):
@@ -21,6 +28,11 @@ class User(AbstractUser):
         max_length=64,
         default="Asia/Ashgabat",
         help_text="IANA time zone in which reminders reach this person, e.g. Europe/Geneva.",
+    )
+    # The secret in the personal feed's URL (/calendar/<token>.ics): calendar apps fetch it
+    # without logging in, so knowing it is the access check. Resetting it retires the old URL.
+    calendar_token = models.CharField(
+        max_length=64, unique=True, default=calendar_token_new, editable=False
     )
 
     @property
