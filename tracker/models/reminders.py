@@ -1,0 +1,142 @@
+"""Who gets reminded of what, and each reminder as a row: the database decides what is due.
+
+tracker.reminders plans, claims and sends these rows; the unique constraints below are what make
+its `bulk_create(ignore_conflicts=True)` planning safe to repeat every minute.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ReminderPreference(models.Model):
+    """A person's reminder options; without a row, the defaults below apply."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_preference"
+    )
+    weekly_digest = models.BooleanField(
+        default=False, help_text="One weekly email instead of one email per reminder."
+    )
+    stale_reminders = models.BooleanField(
+        default=True, help_text="Remind me of commitments I own that have gone quiet."
+    )
+    muted = models.BooleanField(default=False, help_text="No reminder emails at all.")
+
+    def __str__(self) -> str:
+        return f"Reminder options of {self.user}"
+
+
+class ReminderSubscription(models.Model):
+    """An explicit choice: follow (or, with subscribed=False, stop following) one event, or
+    follow every event concerning one state. Owners of linked commitments need no row."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_subscriptions"
+    )
+    event = models.ForeignKey(
+        "tracker.Event", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    actor = models.ForeignKey(
+        "commitments.Actor", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    subscribed = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(event__isnull=True, actor__isnull=False)
+                | Q(event__isnull=False, actor__isnull=True),
+                name="reminder_subscription_event_or_actor",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "event"],
+                condition=Q(event__isnull=False),
+                name="reminder_subscription_unique_event",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "actor"],
+                condition=Q(actor__isnull=False),
+                name="reminder_subscription_unique_actor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        verb = "follows" if self.subscribed else "stopped following"
+        return f"{self.user} {verb} {self.event or self.actor}"
+
+
+class Reminder(models.Model):
+    """One email to one person about one thing, due at one instant (UTC)."""
+
+    class Kind(models.TextChoices):
+        EVENT = "event", "Event ahead"
+        STALE = "stale", "Commitment gone quiet"
+        DIGEST = "digest", "Weekly digest"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CLAIMED = "claimed", "Claimed by a dispatcher"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders"
+    )
+    # EVENT: which occurrence, and how many days ahead of it.
+    event = models.ForeignKey(
+        "tracker.Event", null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    occurrence_date = models.DateField(null=True, blank=True)
+    lead_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    # STALE: the commitment, and the activity date its quiet period is counted from.
+    commitment = models.ForeignKey(
+        "commitments.Commitment",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reminders",
+    )
+    quiet_since = models.DateField(null=True, blank=True)
+    # The recipient's local day it is due on; due_at is REMINDER_LOCAL_HOUR on it, in UTC.
+    due_on = models.DateField()
+    due_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    skip_reason = models.CharField(max_length=200, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-due_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "event", "occurrence_date", "lead_days"],
+                condition=Q(kind="event"),
+                name="reminder_unique_event_lead",
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "commitment", "quiet_since", "due_on"],
+                condition=Q(kind="stale"),
+                name="reminder_unique_stale_round",
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "due_on"],
+                condition=Q(kind="digest"),
+                name="reminder_unique_digest_week",
+            ),
+        ]
+        indexes = [
+            # reminders.reminders_claim_due and reminders_requeue_stuck scan by state and time.
+            models.Index(fields=["state", "due_at"], name="reminder_state_due"),
+            models.Index(fields=["state", "claimed_at"], name="reminder_state_claimed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.recipient} due {self.due_at:%Y-%m-%d %H:%M}"
