@@ -1,0 +1,608 @@
+"""Turn an outcome document's plain text into a Document with its preamble and paragraphs.
+
+Parsing is pure (text in, `ParsedDocument` out) so it can be tested on many variants without a
+database; `document_import` is the one write. The layout it expects is the one outcome documents
+share: an optional publication date, the title, preamble clauses (the lead-in "... have
+therefore:" included), numbered operative paragraphs ("1." or "1)"), then optionally the place
+and date of adoption ("Ashgabat, December 12, 2020") and footnotes.
+"""
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db import transaction
+from django.utils.text import slugify
+
+from .models import Document, Paragraph
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+class DocumentImportError(Exception):
+    """Something the person importing can fix; the message says what. Nothing was written."""
+
+
+class DocumentFormatError(DocumentImportError):
+    """The text cannot be read as an outcome document."""
+
+
+class CitedParagraphRemoval(DocumentImportError):
+    """The new text drops a paragraph that commitments cite."""
+
+
+@dataclass(frozen=True)
+class ParsedParagraph:
+    number: int
+    operative_verb: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    title: str
+    preamble: tuple[str, ...]
+    paragraphs: tuple[ParsedParagraph, ...]
+    full_text: str
+    published_on: datetime.date | None = None
+    place: str = ""
+    adopted_on: datetime.date | None = None
+
+    @property
+    def preamble_text(self) -> str:
+        return "\n\n".join(self.preamble)
+
+    def default_short_name(self) -> str:
+        """ "ashgabat-2020" from place and year; the title's first words when either is missing."""
+        if self.place and self.adopted_on:
+            return slugify(f"{self.place} {self.adopted_on.year}")[:80]
+        return slugify(self.title)[:80].rstrip("-")
+
+
+# --- Reading the text --------------------------------------------------------------------------
+
+
+def document_text_decode(data: bytes, *, name: str = "the file") -> str:
+    """Bytes to text, refusing what is not UTF-8 text rather than guessing an encoding."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DocumentFormatError(
+            f"{name} is UTF-16 text; save it as UTF-8 (plain text) and import it again."
+        )
+    if b"\x00" in data:
+        raise DocumentFormatError(
+            f"{name} looks like a binary file (it contains NUL bytes), not plain text. "
+            "Export the document as a UTF-8 .txt file and import that."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise DocumentFormatError(
+            f"{name} is not UTF-8 text (byte 0x{data[error.start]:02x} on line {line}). "
+            "Save it as UTF-8 (plain text) and import it again."
+        ) from None
+
+
+def document_text_normalize(text: str) -> str:
+    """One form for every copy of a text: no BOM, LF line ends, no trailing spaces."""
+    text = text.removeprefix("\ufeff")
+    lines = [line.rstrip() for line in re.split(r"\r\n|\r|\n", text)]
+    return "\n".join(lines).strip("\n") + "\n"
+
+
+# --- Finding the parts -------------------------------------------------------------------------
+
+# "1. Highlighted", "1) Highlighted", "(1) Highlighted"; a space must follow, so "1.5 million"
+# at the start of a wrapped line is not a paragraph.
+PARAGRAPH_START = re.compile(r"^\(?(?P<number>\d{1,3})[.)]\s+(?P<rest>\S.*)$")
+# A footnote's own text below the paragraphs: "1 Declaration and Programme of Action ...".
+FOOTNOTE_TEXT = re.compile(r"^(?:\d{1,2}|[¹²³⁴⁵⁶⁷⁸⁹⁰]+)\s*[A-Z“\"]")
+# A footnote reference glued to a word: "Organization1;" or "Organization¹;". Only after a
+# lowercase letter, closing quote or bracket, so "G20", "CO2", "50/80" and "25th" stay intact.
+FOOTNOTE_MARKER = re.compile(r"(?<=[a-z”\")])(?:\d{1,2}|[¹²³⁴⁵⁶⁷⁸⁹⁰]+)(?=[;:,.]?(?:\s|$))")
+CLAUSE_END = (";", ".", ":", "!", "?")
+
+# fmt: off
+MONTHS = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)
+# fmt: on
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_MONTH = r"(?P<month>[A-Za-z]{3,9})\.?"
+_YEAR = r"(?P<year>\d{4})"
+DATE_FORMS = (
+    re.compile(rf"(?:the\s+)?{_DAY}(?:\s+of)?\s+{_MONTH},?\s+(?:of\s+)?{_YEAR}", re.IGNORECASE),
+    re.compile(rf"{_MONTH}\s+{_DAY},?\s+{_YEAR}", re.IGNORECASE),
+)
+CLOSING_LINE = re.compile(
+    r"^(?:(?:done|adopted|signed)\s+(?:at|in)\s+)?(?P<place>[A-Z][^\d,;:]{1,80}?)"
+    r"\s*(?:,|\bon\b)\s*(?P<date>[^;:]{6,40}?)\.?$"
+)
+
+
+@dataclass
+class _Block:
+    """Lines that belong together: a paragraph (with its number) or another unnumbered block."""
+
+    number: int | None
+    lines: list[str] = field(default_factory=list)
+    continued: list[str] = field(default_factory=list)  # later blocks of the same paragraph
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.lines).split())
+
+
+def date_parse(text: str) -> datetime.date | None:
+    """English dates as outcome documents write them: "15 December 2020", "December 12, 2020"."""
+    for form in DATE_FORMS:
+        match = form.fullmatch(text.strip())
+        if match and (month := _month_number(match["month"])):
+            try:
+                return datetime.date(int(match["year"]), month, int(match["day"]))
+            except ValueError:
+                return None
+    return None
+
+
+def _month_number(word: str) -> int | None:
+    word = word.lower()
+    return next((i for i, name in enumerate(MONTHS, 1) if name.startswith(word[:3])), None)
+
+
+def _blocks(text: str) -> list[_Block]:
+    """Group lines into blocks: a blank line ends one, and so does a new paragraph number.
+
+    Inside a block a numbered line starts a new paragraph only where the line before closes a
+    clause (or the number is the next one), so a wrapped line that happens to begin "12. " stays
+    part of its paragraph.
+    """
+    blocks: list[_Block] = []
+    last_number = 0
+    after_blank = True
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            after_blank = True
+            continue
+        start = PARAGRAPH_START.match(line)
+        if start and (
+            after_blank or _may_start_paragraph(blocks, int(start["number"]), last_number)
+        ):
+            last_number = int(start["number"])
+            blocks.append(_Block(last_number, [start["rest"]]))
+        elif after_blank:
+            blocks.append(_Block(None, [line]))
+        else:
+            blocks[-1].lines.append(line)
+        after_blank = False
+    return blocks
+
+
+def _may_start_paragraph(blocks: list[_Block], number: int, last_number: int) -> bool:
+    return number == last_number + 1 or blocks[-1].lines[-1].endswith(CLAUSE_END)
+
+
+def _is_closing(block: _Block) -> bool:
+    match = CLOSING_LINE.match(block.text)
+    return block.number is None and match is not None and date_parse(match["date"]) is not None
+
+
+def _is_trailer_start(block: _Block) -> bool:
+    return block.number is None and (_is_closing(block) or bool(FOOTNOTE_TEXT.match(block.text)))
+
+
+def _split(blocks: list[_Block]) -> tuple[list[_Block], list[_Block], list[_Block]]:
+    """Head (date, title, preamble), body (numbered paragraphs), trailer (closing, footnotes)."""
+    first = next((i for i, block in enumerate(blocks) if block.number is not None), None)
+    if first is None:
+        raise DocumentFormatError(
+            "Found no numbered paragraphs (lines starting with '1.' or '1)'). Check that this is "
+            "the document's text, with each operative paragraph starting with its number."
+        )
+    end = next((i for i in range(first, len(blocks)) if _is_trailer_start(blocks[i])), None)
+    end = len(blocks) if end is None else end
+    return blocks[:first], blocks[first:end], blocks[end:]
+
+
+def _paragraph_blocks(body: list[_Block]) -> list[_Block]:
+    """Unnumbered blocks inside the body (sub-items, a paragraph split by a blank line) belong to
+    the numbered paragraph above them."""
+    paragraphs: list[_Block] = []
+    for block in body:
+        if block.number is None:
+            paragraphs[-1].continued.append(block.text)
+        else:
+            paragraphs.append(block)
+    return paragraphs
+
+
+def _check_numbering(paragraphs: list[_Block]) -> None:
+    expected = 1
+    for block in paragraphs:
+        snippet = f"'{block.number}. {block.text[:40]}...'"
+        if block.number == expected - 1:
+            raise DocumentFormatError(
+                f"Paragraph {block.number} appears twice (the second time at {snippet}). "
+                "Remove or renumber the duplicate and import again."
+            )
+        if block.number != expected:
+            raise DocumentFormatError(
+                f"Paragraph numbers go from {expected - 1} to {block.number}: paragraph "
+                f"{expected} is missing or misnumbered. Check the text around {snippet} and "
+                "import again."
+            )
+        expected += 1
+
+
+def _paragraph_text(block: _Block) -> str:
+    # Footnote markers are dropped from the paragraph text: the paragraph is quoted on commitment
+    # pages and "Organization1;" reads as a typo there. The marker is PDF layout, not adopted
+    # wording; full_text keeps the file exactly as imported, marker and footnote included.
+    return "\n\n".join(FOOTNOTE_MARKER.sub("", part) for part in [block.text, *block.continued])
+
+
+# --- The operative verb ------------------------------------------------------------------------
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# Verbs that say little without the word after them: "Extended support", "Called upon",
+# "Called to promote", "Took note", "Paid tribute". Grammar, not one translation's vocabulary.
+LIGHT_VERBS = _word_set("extended called took paid gave made lent placed")
+IRREGULAR_PAST = _word_set(
+    "took gave made paid lent held sought brought drew undertook agreed chose saw set put"
+)
+NOT_VERBS = _word_set("need needed united hundred indeed seed speed bed red shed")
+AUXILIARIES = _word_set("was were is are be been being has have had which that who")
+# After one of these the -ed word is a participle in a modifier ("Based on", "adopted on"),
+# not the main clause.
+PARTICIPLE_PREPOSITIONS = _word_set("on upon by in at under during from within")
+ADVERBS = _word_set("also further again therefore furthermore moreover thus hence then")
+NOT_ADVERBS = _word_set("apply supply reply rely comply multiply italy july family")
+WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*|,")
+
+
+def operative_verb(text: str) -> str:
+    """The verb a paragraph opens with, found by grammar rather than a list of verbs.
+
+    It is the first past-tense word of the main clause, with the word after it for light verbs
+    ("Extended support", "Called to promote"). When the paragraph opens with a participial phrase
+    ("Based on the Final Document ..., additionally stressed"), the main clause starts after a
+    comma. Paragraphs in another tense ("Encourages") get the word they open with.
+    """
+    words = WORD.findall(text[:600])
+    lead = _skip_adverbs(words, 0)
+    if lead >= len(words):
+        return ""
+    if _opens_main_clause(words, lead):
+        return _verb_phrase(words, lead)
+    for i in range(lead + 1, len(words)):
+        if words[i] == "," and (verb := _main_verb_after_comma(words, i + 1)) is not None:
+            return _verb_phrase(words, verb)
+    return words[lead][:1].upper() + words[lead][1:]
+
+
+def _skip_adverbs(words: list[str], i: int) -> int:
+    while i < len(words) and _is_adverb(words[i]):
+        i += 1
+    return i
+
+
+def _is_adverb(word: str) -> bool:
+    word = word.lower()
+    return word in ADVERBS or (word.endswith("ly") and word not in NOT_ADVERBS)
+
+
+def _is_past(word: str) -> bool:
+    word = word.lower()
+    if word in NOT_VERBS:
+        return False
+    return word in IRREGULAR_PAST or (word.endswith("ed") and len(word) > 4)
+
+
+def _next(words: list[str], i: int) -> str:
+    return words[i + 1].lower() if i + 1 < len(words) else ""
+
+
+def _opens_main_clause(words: list[str], i: int) -> bool:
+    if words[i].lower() in LIGHT_VERBS:
+        return True
+    return _is_past(words[i]) and _next(words, i) not in PARTICIPLE_PREPOSITIONS
+
+
+def _main_verb_after_comma(words: list[str], start: int) -> int | None:
+    i = _skip_adverbs(words, start)
+    if i >= len(words) or not _is_past(words[i]) or words[i][0].isupper():
+        return None
+    if _next(words, i) in PARTICIPLE_PREPOSITIONS or words[i - 1].lower() in AUXILIARIES:
+        return None
+    return i
+
+
+def _verb_phrase(words: list[str], i: int) -> str:
+    verb = words[i][:1].upper() + words[i][1:].lower()
+    if verb.lower() not in LIGHT_VERBS or i + 1 >= len(words) or words[i + 1] == ",":
+        return verb
+    if words[i + 1].lower() == "to" and i + 2 < len(words):
+        return f"{verb} to {words[i + 2]}"
+    return f"{verb} {words[i + 1]}"
+
+
+# --- The whole document ------------------------------------------------------------------------
+
+
+def document_parse(text: str) -> ParsedDocument:
+    """Read an outcome document's text; DocumentFormatError says what is wrong and what to do."""
+    if "\x00" in text:
+        raise DocumentFormatError("The text contains NUL characters: it is not plain text.")
+    full_text = document_text_normalize(text)
+    if not full_text.strip():
+        raise DocumentFormatError("The document is empty. Import the file with its text in it.")
+    head, body, trailer = _split(_blocks(full_text))
+    paragraphs = _paragraph_blocks(body)
+    _check_numbering(paragraphs)
+    published_on, title, preamble = _head_parts(head)
+    place, adopted_on = _closing(trailer)
+    return ParsedDocument(
+        title=title,
+        preamble=tuple(preamble),
+        paragraphs=tuple(
+            ParsedParagraph(block.number, operative_verb(block.text), _paragraph_text(block))
+            for block in paragraphs
+        ),
+        full_text=full_text,
+        published_on=published_on,
+        place=place,
+        adopted_on=adopted_on,
+    )
+
+
+def _head_parts(head: list[_Block]) -> tuple[datetime.date | None, str, list[str]]:
+    texts = [block.text for block in head]
+    published_on = date_parse(texts[0]) if texts else None
+    if published_on:
+        texts.pop(0)
+    if not texts or texts[0].endswith((",", ";", ":")) or len(texts[0]) > 500:
+        raise DocumentFormatError(
+            "Found no title: the text must open with the document's title on its own line "
+            "(after its date, if it has one). Add the title and import again."
+        )
+    return published_on, texts[0], texts[1:]
+
+
+def _closing(trailer: list[_Block]) -> tuple[str, datetime.date | None]:
+    for block in trailer:
+        if _is_closing(block):
+            match = CLOSING_LINE.match(block.text)
+            return match["place"].strip(), date_parse(match["date"])
+    return "", None
+
+
+# --- Writing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    short_name: str
+    paragraph_count: int
+    preamble_parts: int
+    created: bool = False
+    dry_run: bool = False
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.created and not self.changes
+
+    @property
+    def summary(self) -> str:
+        size = f"{self.paragraph_count} paragraphs, preamble {self.preamble_parts} parts"
+        if self.up_to_date:
+            return f"'{self.short_name}' is already up to date"
+        if self.created:
+            verb = "Would import" if self.dry_run else "Imported"
+            return f"{verb} '{self.short_name}': {size}" + self._dry_run_note
+        verb = "Would update" if self.dry_run else "Updated"
+        count = f"{len(self.changes)} change{'s' * (len(self.changes) != 1)}"
+        return f"{verb} '{self.short_name}' ({count}): {size}" + self._dry_run_note
+
+    @property
+    def _dry_run_note(self) -> str:
+        return " (dry run, nothing written)" if self.dry_run else ""
+
+    def lines(self) -> list[str]:
+        return [self.summary, *(f"  - {change}" for change in self.changes)]
+
+
+def document_import_file(*, path: str | Path, **kwargs) -> ImportReport:
+    """Read a UTF-8 text file and import it; see document_import for the keyword arguments."""
+    path = Path(path)
+    return document_import(text=document_text_decode(_read(path), name=str(path)), **kwargs)
+
+
+def _read(path: Path) -> bytes:
+    if not path.is_file():
+        problem = "is a folder" if path.is_dir() else "does not exist"
+        raise DocumentImportError(f"{path} {problem}. Give the path of the document's .txt file.")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise DocumentFormatError(
+            f"{path} is larger than {MAX_FILE_BYTES // 1024 // 1024} MB, far more than an outcome "
+            "document's text. Check that this is the right file."
+        )
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise DocumentImportError(f"Cannot read {path}: {error.strerror}.") from None
+
+
+def document_import(
+    *, text: str, short_name: str | None = None, source_url: str = "", dry_run: bool = False
+) -> ImportReport:
+    """Create or bring up to date the Document (preamble, paragraphs) the text describes.
+
+    Paragraphs are matched by number and updated in place, so the commitments citing them keep
+    pointing at them. A text without a paragraph that commitments cite is refused. An empty
+    source_url keeps the address already stored. Nothing is written on an error or a dry run.
+    """
+    parsed = document_parse(text)
+    name = _short_name(short_name, parsed)
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(short_name=name).first()
+        report = ImportReport(name, len(parsed.paragraphs), len(parsed.preamble), dry_run=dry_run)
+        if document is None:
+            report.created = True
+            if not dry_run:
+                _document_create(name=name, parsed=parsed, source_url=source_url)
+            return report
+        if short_name is None:
+            _refuse_other_document(document, parsed)
+        current = {paragraph.number: paragraph for paragraph in document.paragraphs.all()}
+        report.changes = _changes(document, current, parsed, source_url)
+        _refuse_cited_removals(document, current, parsed)
+        if report.changes and not dry_run:
+            _document_update(document, current, parsed, source_url)
+    return report
+
+
+def _short_name(short_name: str | None, parsed: ParsedDocument) -> str:
+    name = short_name if short_name is not None else parsed.default_short_name()
+    try:
+        validate_slug(name)
+    except ValidationError:
+        raise DocumentImportError(
+            f"'{name}' cannot be a short name: use lowercase letters, digits and hyphens "
+            "(e.g. --short-name ashgabat-2020)."
+        ) from None
+    if len(name) > 80:
+        raise DocumentImportError(f"The short name '{name}' is longer than 80 characters.")
+    return name
+
+
+def _refuse_other_document(document: Document, parsed: ParsedDocument) -> None:
+    # The derived name is place and year; two conferences in one city in one year would share it.
+    # A different adoption date means a different document, not a new version of this one.
+    if document.adopted_on and parsed.adopted_on and document.adopted_on != parsed.adopted_on:
+        raise DocumentImportError(
+            f"'{document.short_name}' is already a document adopted on {document.adopted_on}; "
+            f"this one was adopted on {parsed.adopted_on}. Give it its own --short-name."
+        )
+
+
+def _document_fields(parsed: ParsedDocument) -> dict:
+    return {
+        "title": parsed.title,
+        "preamble": parsed.preamble_text,
+        "place": parsed.place,
+        "adopted_on": parsed.adopted_on,
+        "full_text": parsed.full_text,
+    }
+
+
+def _document_create(*, name: str, parsed: ParsedDocument, source_url: str) -> Document:
+    document = Document.objects.create(
+        short_name=name, source_url=source_url, **_document_fields(parsed)
+    )
+    Paragraph.objects.bulk_create(
+        Paragraph(document=document, number=p.number, operative_verb=p.operative_verb, text=p.text)
+        for p in parsed.paragraphs
+    )
+    return document
+
+
+def _changes(
+    document: Document, current: dict[int, Paragraph], parsed: ParsedDocument, source_url: str
+) -> list[str]:
+    changes = _field_changes(document, parsed, source_url) + _paragraph_changes(current, parsed)
+    if not changes and document.full_text != parsed.full_text:
+        changes.append("full text changed (outside the title, preamble and paragraphs)")
+    return changes
+
+
+def _field_changes(document: Document, parsed: ParsedDocument, source_url: str) -> list[str]:
+    labels = {"title": "title", "preamble": "preamble", "place": "place", "adopted_on": "date"}
+    new = _document_fields(parsed)
+    changes = [
+        f"{label} changed{_from_to(getattr(document, name), new[name])}"
+        for name, label in labels.items()
+        if getattr(document, name) != new[name]
+    ]
+    if source_url and source_url != document.source_url:
+        changes.append(f"source address changed{_from_to(document.source_url, source_url)}")
+    return changes
+
+
+def _from_to(old, new) -> str:
+    """Short values are worth showing; long ones (title, preamble) only that they changed."""
+    if len(str(old)) > 60 or len(str(new)) > 60:
+        return ""
+    return f": {old or '(none)'} -> {new or '(none)'}"
+
+
+def _paragraph_changes(current: dict[int, Paragraph], parsed: ParsedDocument) -> list[str]:
+    new = {p.number: p for p in parsed.paragraphs}
+    changes = []
+    if added := sorted(new.keys() - current.keys()):
+        changes.append(f"paragraphs added: {_numbers(added)}")
+    if removed := sorted(current.keys() - new.keys()):
+        changes.append(f"paragraphs removed: {_numbers(removed)}")
+    kept = sorted(new.keys() & current.keys())
+    if changed := [n for n in kept if current[n].text != new[n].text]:
+        changes.append(f"text changed: {_numbers(changed)}")
+    for n in kept:
+        if current[n].operative_verb != new[n].operative_verb:
+            old, verb = current[n].operative_verb, new[n].operative_verb
+            changes.append(f"operative verb of paragraph {n} changed: {old} -> {verb}")
+    return changes
+
+
+def _differs(paragraph: Paragraph, parsed: ParsedParagraph) -> bool:
+    return (paragraph.operative_verb, paragraph.text) != (parsed.operative_verb, parsed.text)
+
+
+def _numbers(numbers: list[int]) -> str:
+    return ", ".join(f"¶{n}" for n in numbers)
+
+
+def _refuse_cited_removals(
+    document: Document, current: dict[int, Paragraph], parsed: ParsedDocument
+) -> None:
+    removed = current.keys() - {p.number for p in parsed.paragraphs}
+    cited = Paragraph.objects.filter(
+        document=document, number__in=removed, commitments__isnull=False
+    )
+    paragraph = cited.order_by("number").first()
+    if paragraph is not None:
+        titles = ", ".join(f"'{c.title}'" for c in paragraph.commitments.all())
+        raise CitedParagraphRemoval(
+            f"The new text of '{document.short_name}' has no paragraph {paragraph.number}, which "
+            f"commitments cite ({titles}). Point those commitments at another paragraph first, "
+            "then import again. Nothing was changed."
+        )
+
+
+def _document_update(
+    document: Document, current: dict[int, Paragraph], parsed: ParsedDocument, source_url: str
+) -> None:
+    for name, value in _document_fields(parsed).items():
+        setattr(document, name, value)
+    document.source_url = source_url or document.source_url
+    document.save()
+    new = {p.number: p for p in parsed.paragraphs}
+    Paragraph.objects.filter(document=document, number__in=current.keys() - new.keys()).delete()
+    changed = [p for n, p in current.items() if n in new and _differs(p, new[n])]
+    for paragraph in changed:
+        paragraph.operative_verb = new[paragraph.number].operative_verb
+        paragraph.text = new[paragraph.number].text
+    Paragraph.objects.bulk_update(changed, ["operative_verb", "text"])
+    Paragraph.objects.bulk_create(
+        Paragraph(document=document, number=n, operative_verb=p.operative_verb, text=p.text)
+        for n, p in new.items()
+        if n not in current
+    )
