@@ -1,0 +1,29 @@
+"""`manage.py load_demo`: the demo record and accounts, for `make run` (see tracker.demo)."""
+
+import os
+
+from django.core.management.base import BaseCommand, CommandError
+
+from tracker.demo import DemoDataError, demo_load, demo_password_choose
+
+ADDRESS = "http://127.0.0.1:8000/"
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the 2020 Ashgabat Final Document with its commitments and history, and the demo "
+        "accounts secretariat, liaison and admin (password from DEMO_PASSWORD, else generated). "
+        "Safe to run again: what exists is left alone, only the accounts' password is reset."
+    )
+
+    def handle(self, *args, **options):
+        password, generated = demo_password_choose(os.environ)
+        if generated:
+            self.stdout.write("DEMO_PASSWORD is not set: generated a password for this run.")
+        try:
+            lines = demo_load(password=password)
+        except DemoDataError as error:
+            raise CommandError(f"{error} Nothing was loaded.") from None
+        for line in lines:
+            self.stdout.write(line)
+        self.stdout.write(self.style.SUCCESS(f"Open {ADDRESS}"))
