@@ -1,5 +1,10 @@
-"""Reads for the dashboard. Each selector is one query whatever the number of rows, so the
-dashboard's query count stays fixed (tests/tracker/test_dashboard.py pins it)."""
+"""Reads for the dashboard. Each selector costs a fixed number of queries whatever the number
+of rows, so the dashboard's query count stays fixed (tests/tracker/test_dashboard.py pins it).
+
+Liaisons see the state each commitment has by its latest *public* update (shown_status,
+shown_last_activity from commitments.selectors), so counts, the quiet list and the dated
+items never reveal an internal update.
+"""
 
 import datetime
 from dataclasses import dataclass, field
@@ -18,12 +23,15 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate
 
+from commitments import selectors as commitment_selectors
 from commitments.models import Commitment, Document, Paragraph, StatusUpdate
 from commitments.statuses import DEFINITIONS, Status
-from tracker.roles import user_can_see_internal
+from tracker import events
 
 # Finished commitments cannot go quiet and have nothing left to be due.
 CLOSED_STATUSES = (Status.ACHIEVED, Status.NO_LONGER_PURSUED)
+# Far enough ahead to reach the next five-yearly forum.
+EVENT_HORIZON_YEARS = 5
 
 
 @dataclass(frozen=True)
@@ -59,80 +67,120 @@ class DatedItem:
     kind: str
 
 
-def _status_aggregates(prefix: str = "") -> dict:
-    return {
-        status.value: Count(f"{prefix}pk", filter=Q(**{f"{prefix}status": status}), distinct=True)
-        for status in Status
-    }
+def _visible_commitments(*, user) -> QuerySet[Commitment]:
+    """Commitments annotated with the state the user may see, without the table's prefetches."""
+    return commitment_selectors.commitment_list(user=user).prefetch_related(None)
 
 
-def dashboard_status_counts() -> list[StatusCount]:
+def _open(commitments: QuerySet[Commitment]) -> QuerySet[Commitment]:
+    return commitments.exclude(shown_status__in=CLOSED_STATUSES)
+
+
+def dashboard_status_counts(*, user) -> list[StatusCount]:
     """How many commitments are in each status, in the vocabulary's order (one query)."""
-    totals = Commitment.objects.aggregate(**_status_aggregates())
+    per_status = {s.value: Count("pk", filter=Q(shown_status=s)) for s in Status}
+    totals = _visible_commitments(user=user).aggregate(**per_status)
     return [StatusCount(status, totals[status.value]) for status in Status]
 
 
-def dashboard_paragraph_matrix() -> list[DocumentMatrix]:
-    """Paragraph x status counts for every document, numbered paragraphs in order (one query).
+def _paragraph_status_counts(*, user) -> dict[tuple[int, str], int]:
+    """(paragraph id, status) -> number of commitments, one GROUP BY query."""
+    rows = (
+        _visible_commitments(user=user)
+        .filter(paragraphs__isnull=False)
+        .values("paragraphs", "shown_status")
+        .annotate(n=Count("pk", distinct=True))
+        .order_by()
+    )
+    return {(row["paragraphs"], row["shown_status"]): row["n"] for row in rows}
 
-    A commitment drawn from two paragraphs counts once in each of them.
+
+def dashboard_paragraph_matrix(*, user) -> list[DocumentMatrix]:
+    """Paragraph x status counts for every document, paragraphs in order (two queries).
+
+    A commitment drawn from two paragraphs counts once in each of them; paragraphs no
+    commitment comes from are listed with zeroes, so gaps in the follow-up show.
     """
-    paragraphs = (
-        Paragraph.objects.select_related("document")
-        .annotate(**_status_aggregates("commitments__"), total=Count("commitments", distinct=True))
-        .order_by("-document__adopted_on", "document__short_name", "number")
+    counts = _paragraph_status_counts(user=user)
+    paragraphs = Paragraph.objects.select_related("document").order_by(
+        "-document__adopted_on", "document__short_name", "number"
     )
     matrices: dict[int, DocumentMatrix] = {}
     for paragraph in paragraphs:
         matrix = matrices.setdefault(paragraph.document_id, DocumentMatrix(paragraph.document))
-        counts = [StatusCount(status, getattr(paragraph, status.value)) for status in Status]
-        matrix.rows.append(ParagraphRow(paragraph, counts, paragraph.total))
+        row = [StatusCount(s, counts.get((paragraph.pk, s.value), 0)) for s in Status]
+        matrix.rows.append(ParagraphRow(paragraph, row, sum(c.count for c in row)))
     return list(matrices.values())
 
 
 def dashboard_recent_updates(*, user, limit: int = 10) -> QuerySet[StatusUpdate]:
     """The latest status updates by the date things happened; liaisons see only public ones."""
-    updates = StatusUpdate.objects.select_related("commitment", "author")
-    if not user_can_see_internal(user):
-        updates = updates.filter(visibility=StatusUpdate.Visibility.PUBLIC)
-    return updates.order_by("-happened_on", "-recorded_at", "-pk")[:limit]
+    return (
+        commitment_selectors.status_update_visible_list(user=user)
+        .select_related("commitment", "author")
+        .order_by(*commitment_selectors.TIMELINE_ORDER)[:limit]
+    )
 
 
-def dashboard_quiet_commitments(*, today: datetime.date, limit: int = 20) -> QuerySet[Commitment]:
+def dashboard_quiet_commitments(
+    *, user, today: datetime.date, limit: int = 20
+) -> QuerySet[Commitment]:
     """Open commitments with no update for their quiet period, the longest-silent first.
 
     The period is the commitment's own `quiet_after_days`, else TRACKER_QUIET_AFTER_DAYS. A
     commitment with no update at all counts from the day it was entered in the tracker, so a
     commitment added yesterday is not quiet yet.
     """
-    default_days = settings.TRACKER_QUIET_AFTER_DAYS
     one_day = Value(datetime.timedelta(days=1), output_field=DurationField())
-    days = Coalesce("quiet_after_days", default_days, output_field=IntegerField())
+    days = Coalesce(
+        "quiet_after_days", settings.TRACKER_QUIET_AFTER_DAYS, output_field=IntegerField()
+    )
     quiet_period = ExpressionWrapper(days * one_day, output_field=DurationField())
     return (
-        Commitment.objects.exclude(status__in=CLOSED_STATUSES)
-        .annotate(active_on=Coalesce("last_activity_on", TruncDate("created_at")))
+        _open(_visible_commitments(user=user))
+        .annotate(active_on=Coalesce("shown_last_activity", TruncDate("created_at")))
         .annotate(quiet_from=ExpressionWrapper(F("active_on") + quiet_period, DateField()))
         .filter(quiet_from__lte=today)
-        .order_by(F("last_activity_on").asc(nulls_first=True), "title")[:limit]
+        .order_by(F("shown_last_activity").asc(nulls_first=True), "title")[:limit]
     )
 
 
 def dashboard_upcoming_commitments(
-    *, today: datetime.date, limit: int = 10
+    *, user, today: datetime.date, limit: int = 10
 ) -> QuerySet[Commitment]:
     """Open commitments whose target date is today or later, the soonest first."""
     return (
-        Commitment.objects.exclude(status__in=CLOSED_STATUSES)
+        _open(_visible_commitments(user=user))
         .filter(target_date__gte=today)
         .order_by("target_date", "title")[:limit]
     )
 
 
-def dashboard_upcoming_items(*, today: datetime.date, limit: int = 10) -> list[DatedItem]:
-    """The next dated items: commitment target dates from today on."""
+def dashboard_upcoming_occurrences(*, user, today: datetime.date) -> list[events.Occurrence]:
+    """Occurrences of the events the user may see, from today to the horizon (one query).
+
+    Deadline events mirror commitment target dates, which dashboard_upcoming_commitments
+    lists already (and drops once the commitment is closed), so they are left out here.
+    """
+    visible = events.events_visible_to(user=user).filter(deadline_of__isnull=True)
+    end = datetime.date(today.year + EVENT_HORIZON_YEARS, 12, 31)
+    return events.occurrences_between(start=today, end=end, events=visible)
+
+
+def _occurrence_item(occurrence: events.Occurrence) -> DatedItem:
+    title = occurrence.event.title
+    if occurrence.anniversary_label:
+        title = f"{title} ({occurrence.anniversary_label})"
+    kind = occurrence.event.get_kind_display()
+    return DatedItem(occurrence.date, title, occurrence.event.get_absolute_url(), kind)
+
+
+def dashboard_upcoming_items(*, user, today: datetime.date, limit: int = 10) -> list[DatedItem]:
+    """The next dated items: commitment target dates and event occurrences from today on."""
     items = [
         DatedItem(c.target_date, c.title, c.get_absolute_url(), "Target date")
-        for c in dashboard_upcoming_commitments(today=today, limit=limit)
+        for c in dashboard_upcoming_commitments(user=user, today=today, limit=limit)
     ]
+    occurrences = dashboard_upcoming_occurrences(user=user, today=today)
+    items += [_occurrence_item(occurrence) for occurrence in occurrences[:limit]]
     return sorted(items, key=lambda item: (item.date, item.title))[:limit]

@@ -6,6 +6,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from commitments.views import status_legend
 
 from . import selectors
 from .models import Event
@@ -24,6 +27,11 @@ class TrackerAuthenticationForm(AuthenticationForm):
         ),
         "inactive": "This account is disabled. Ask the secretariat to re-enable it.",
     }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].error_messages["required"] = "Enter your username."
+        self.fields["password"].error_messages["required"] = "Enter your password."
 
 
 class TrackerLoginView(LoginView):
@@ -55,16 +63,18 @@ def reader_today(user) -> datetime.date:
     return timezone.now().astimezone(zone).date()
 
 
+@require_safe
 def dashboard(request):
-    today = reader_today(request.user)
+    user, today = request.user, reader_today(request.user)
     context = {
         "today": today,
-        "status_counts": selectors.dashboard_status_counts(),
-        "matrices": selectors.dashboard_paragraph_matrix(),
-        "recent_updates": selectors.dashboard_recent_updates(user=request.user),
-        "quiet_commitments": selectors.dashboard_quiet_commitments(today=today),
+        "status_counts": selectors.dashboard_status_counts(user=user),
+        "matrices": selectors.dashboard_paragraph_matrix(user=user),
+        "recent_updates": selectors.dashboard_recent_updates(user=user),
+        "quiet_commitments": selectors.dashboard_quiet_commitments(user=user, today=today),
         "quiet_after_days": settings.TRACKER_QUIET_AFTER_DAYS,
-        "upcoming": selectors.dashboard_upcoming_items(today=today),
+        "upcoming": selectors.dashboard_upcoming_items(user=user, today=today),
+        "status_legend": status_legend(),
     }
     return render(request, "tracker/dashboard.html", context)
 

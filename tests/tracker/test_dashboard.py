@@ -2,18 +2,23 @@ import datetime
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from commitments import services
 from commitments.models import StatusUpdate
 from commitments.statuses import Status
 from tests.factories import (
     CommitmentFactory,
     DocumentFactory,
+    EventFactory,
     ParagraphFactory,
     StatusUpdateFactory,
 )
-from tracker import selectors
-from tracker.views import reader_today
+from tracker import events, selectors
+from tracker.models import Event
+from tracker.views import dashboard, reader_today
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +31,11 @@ def counts_by_status(status_counts):
     return {item.status: item.count for item in status_counts}
 
 
-def test_status_counts_cover_every_status_in_order():
+def test_status_counts_cover_every_status_in_order(secretariat):
     CommitmentFactory.create_batch(2, status=Status.STALLED)
     CommitmentFactory(status=Status.ACHIEVED)
 
-    counts = selectors.dashboard_status_counts()
+    counts = selectors.dashboard_status_counts(user=secretariat)
 
     assert [item.status for item in counts] == list(Status)
     assert counts_by_status(counts)[Status.STALLED] == 2
@@ -39,14 +44,14 @@ def test_status_counts_cover_every_status_in_order():
     assert counts[0].definition.startswith("Nothing has been done")
 
 
-def test_paragraph_matrix_counts_each_commitment_once_per_paragraph():
+def test_paragraph_matrix_counts_each_commitment_once_per_paragraph(secretariat):
     document = DocumentFactory()
     first, second = ParagraphFactory(document=document), ParagraphFactory(document=document)
     CommitmentFactory(paragraphs=[first, second], status=Status.IN_PROGRESS)
     CommitmentFactory(paragraphs=[first], status=Status.IN_PROGRESS)
     CommitmentFactory(paragraphs=[second], status=Status.STALLED)
 
-    [matrix] = selectors.dashboard_paragraph_matrix()
+    [matrix] = selectors.dashboard_paragraph_matrix(user=secretariat)
 
     assert matrix.document == document
     assert [row.paragraph for row in matrix.rows] == [first, second]
@@ -56,10 +61,10 @@ def test_paragraph_matrix_counts_each_commitment_once_per_paragraph():
     assert [row.total for row in matrix.rows] == [2, 2]
 
 
-def test_matrix_lists_paragraphs_without_commitments_with_zeroes():
+def test_matrix_lists_paragraphs_without_commitments_with_zeroes(secretariat):
     paragraph = ParagraphFactory()
 
-    [matrix] = selectors.dashboard_paragraph_matrix()
+    [matrix] = selectors.dashboard_paragraph_matrix(user=secretariat)
 
     assert matrix.rows[0].paragraph == paragraph
     assert matrix.rows[0].total == 0
@@ -106,7 +111,7 @@ def test_liaison_dashboard_never_shows_an_internal_narrative(liaison_client):
 @pytest.mark.parametrize(
     ("days_since_update", "is_quiet"), [(179, False), (180, True), (400, True)]
 )
-def test_quiet_after_the_default_period(settings, days_since_update, is_quiet):
+def test_quiet_after_the_default_period(settings, secretariat, days_since_update, is_quiet):
     settings.TRACKER_QUIET_AFTER_DAYS = 180
     commitment = CommitmentFactory(
         status=Status.IN_PROGRESS,
@@ -114,12 +119,12 @@ def test_quiet_after_the_default_period(settings, days_since_update, is_quiet):
     )
 
     with time_machine.travel(NOW, tick=False):
-        quiet = list(selectors.dashboard_quiet_commitments(today=TODAY))
+        quiet = list(selectors.dashboard_quiet_commitments(user=secretariat, today=TODAY))
 
     assert (commitment in quiet) is is_quiet
 
 
-def test_a_commitments_own_quiet_period_overrides_the_default(settings):
+def test_a_commitments_own_quiet_period_overrides_the_default(settings, secretariat):
     settings.TRACKER_QUIET_AFTER_DAYS = 180
     watched = CommitmentFactory(
         quiet_after_days=30, last_activity_on=TODAY - datetime.timedelta(days=30)
@@ -128,48 +133,51 @@ def test_a_commitments_own_quiet_period_overrides_the_default(settings):
         quiet_after_days=730, last_activity_on=TODAY - datetime.timedelta(days=400)
     )
 
-    quiet = list(selectors.dashboard_quiet_commitments(today=TODAY))
+    quiet = list(selectors.dashboard_quiet_commitments(user=secretariat, today=TODAY))
 
     assert watched in quiet
     assert patient not in quiet
 
 
-def test_finished_commitments_never_go_quiet():
+def test_finished_commitments_never_go_quiet(secretariat):
     long_ago = datetime.date(2021, 1, 1)
     CommitmentFactory(status=Status.ACHIEVED, last_activity_on=long_ago)
     CommitmentFactory(status=Status.NO_LONGER_PURSUED, last_activity_on=long_ago)
     stalled = CommitmentFactory(status=Status.STALLED, last_activity_on=long_ago)
 
-    assert list(selectors.dashboard_quiet_commitments(today=TODAY)) == [stalled]
+    assert list(selectors.dashboard_quiet_commitments(user=secretariat, today=TODAY)) == [stalled]
 
 
-def test_a_commitment_without_updates_counts_from_when_it_was_entered(settings):
+def test_a_commitment_without_updates_counts_from_when_it_was_entered(settings, secretariat):
     settings.TRACKER_QUIET_AFTER_DAYS = 180
     with time_machine.travel(datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC), tick=False):
         forgotten = CommitmentFactory()
     with time_machine.travel(datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC), tick=False):
         fresh = CommitmentFactory()
 
-    quiet = list(selectors.dashboard_quiet_commitments(today=TODAY))
+    quiet = list(selectors.dashboard_quiet_commitments(user=secretariat, today=TODAY))
 
     assert quiet == [forgotten]
     assert fresh not in quiet
 
 
-def test_the_longest_silent_come_first():
+def test_the_longest_silent_come_first(secretariat):
     recent = CommitmentFactory(last_activity_on=datetime.date(2025, 6, 1))
     oldest = CommitmentFactory(last_activity_on=datetime.date(2021, 6, 1))
 
-    assert list(selectors.dashboard_quiet_commitments(today=TODAY)) == [oldest, recent]
+    assert list(selectors.dashboard_quiet_commitments(user=secretariat, today=TODAY)) == [
+        oldest,
+        recent,
+    ]
 
 
-def test_upcoming_target_dates_from_today_on_the_soonest_first():
+def test_upcoming_target_dates_from_today_on_the_soonest_first(secretariat):
     CommitmentFactory(title="Yesterday", target_date=TODAY - datetime.timedelta(days=1))
     later = CommitmentFactory(title="Forum", target_date=datetime.date(2030, 12, 12))
     today = CommitmentFactory(title="Report due", target_date=TODAY)
     CommitmentFactory(title="Done", target_date=datetime.date(2027, 3, 1), status=Status.ACHIEVED)
 
-    items = selectors.dashboard_upcoming_items(today=TODAY)
+    items = selectors.dashboard_upcoming_items(user=secretariat, today=TODAY)
 
     assert [(item.date, item.title, item.url) for item in items] == [
         (TODAY, "Report due", today.get_absolute_url()),
@@ -208,6 +216,90 @@ def test_dashboard_lists_quiet_and_upcoming_for_the_readers_day(client, secretar
     assert "Silent since 2021" in response.text
 
 
+def post_update(commitment, author, status, happened_on, visibility="public"):
+    services.status_update_create(
+        commitment=commitment,
+        author=author,
+        status=status,
+        progress=50,
+        narrative=f"{status} on {happened_on}",
+        happened_on=happened_on,
+        visibility=visibility,
+    )
+
+
+def test_a_liaison_counts_and_quiet_list_ignore_internal_updates(settings, secretariat, liaison):
+    settings.TRACKER_QUIET_AFTER_DAYS = 180
+    paragraph = ParagraphFactory()
+    commitment = CommitmentFactory(paragraphs=[paragraph])
+    post_update(commitment, secretariat, Status.IN_PROGRESS, datetime.date(2022, 1, 10))
+    post_update(
+        commitment, secretariat, Status.STALLED, datetime.date(2026, 12, 1), visibility="internal"
+    )
+
+    officer_counts = counts_by_status(selectors.dashboard_status_counts(user=secretariat))
+    liaison_counts = counts_by_status(selectors.dashboard_status_counts(user=liaison))
+    [liaison_matrix] = selectors.dashboard_paragraph_matrix(user=liaison)
+
+    assert (officer_counts[Status.STALLED], officer_counts[Status.IN_PROGRESS]) == (1, 0)
+    assert (liaison_counts[Status.STALLED], liaison_counts[Status.IN_PROGRESS]) == (0, 1)
+    assert counts_by_status(liaison_matrix.rows[0].counts)[Status.IN_PROGRESS] == 1
+    # Quiet since 2022 for the liaison; the secretariat saw a note on 1 December.
+    assert list(selectors.dashboard_quiet_commitments(user=liaison, today=TODAY)) == [commitment]
+    assert list(selectors.dashboard_quiet_commitments(user=secretariat, today=TODAY)) == []
+
+
+def test_a_commitment_closed_internally_is_still_due_for_a_liaison(secretariat, liaison):
+    commitment = CommitmentFactory(target_date=datetime.date(2027, 6, 1))
+    post_update(
+        commitment, secretariat, Status.ACHIEVED, datetime.date(2026, 12, 1), visibility="internal"
+    )
+
+    assert selectors.dashboard_upcoming_items(user=secretariat, today=TODAY) == []
+    [item] = selectors.dashboard_upcoming_items(user=liaison, today=TODAY)
+    assert item.title == commitment.title
+
+
+def test_upcoming_mixes_event_occurrences_with_target_dates(secretariat, liaison):
+    EventFactory(title="Neutrality Day", start_date=datetime.date(1995, 12, 12))
+    EventFactory(
+        title="Forum",
+        rule=Event.Rule.EVERY_N_YEARS,
+        interval_years=5,
+        start_date=datetime.date(2015, 12, 12),
+        anniversary_of_year=1995,
+    )
+    EventFactory(title="Internal meeting", rule=Event.Rule.ONCE, start_date=TODAY, is_public=False)
+    CommitmentFactory(title="Report due", target_date=datetime.date(2027, 3, 1))
+
+    officer_items = selectors.dashboard_upcoming_items(user=secretariat, today=TODAY, limit=5)
+    liaison_items = selectors.dashboard_upcoming_items(user=liaison, today=TODAY, limit=5)
+
+    assert [(item.date, item.title) for item in officer_items] == [
+        (TODAY, "Internal meeting"),
+        (datetime.date(2027, 3, 1), "Report due"),
+        (datetime.date(2027, 12, 12), "Neutrality Day"),
+        (datetime.date(2028, 12, 12), "Neutrality Day"),
+        (datetime.date(2029, 12, 12), "Neutrality Day"),
+    ]
+    assert "Internal meeting" not in [item.title for item in liaison_items]
+    all_items = selectors.dashboard_upcoming_items(user=secretariat, today=TODAY, limit=50)
+    assert (datetime.date(2030, 12, 12), "Forum (35th anniversary)") in [
+        (item.date, item.title) for item in all_items
+    ]
+
+
+def test_a_target_date_is_listed_once_even_with_its_deadline_event(secretariat):
+    commitment = CommitmentFactory(title="Report due", target_date=datetime.date(2027, 3, 1))
+    events.commitment_deadline_event_sync(commitment=commitment)
+
+    items = selectors.dashboard_upcoming_items(user=secretariat, today=TODAY)
+
+    assert [(item.title, item.url) for item in items] == [
+        ("Report due", commitment.get_absolute_url())
+    ]
+
+
 def make_history(commitments: int) -> None:
     document = DocumentFactory()
     paragraphs = ParagraphFactory.create_batch(3, document=document)
@@ -221,18 +313,38 @@ def make_history(commitments: int) -> None:
         StatusUpdateFactory.create_batch(2, commitment=commitment)
 
 
-# Session and user, then one query each: status counts, matrix, recent updates, quiet, upcoming.
+# One query each: status counts, paragraph counts, paragraphs, recent updates, quiet,
+# upcoming commitments, upcoming events. The view is called directly so that middleware
+# (sessions, lockouts) owned elsewhere does not move the pin.
 DASHBOARD_QUERIES = 7
 
 
 @pytest.mark.parametrize("commitments", [1, 25])
-def test_dashboard_query_count_does_not_grow_with_the_record(
-    secretariat_client, django_assert_num_queries, commitments
-):
+def test_dashboard_query_count_is_pinned(rf, secretariat, django_assert_num_queries, commitments):
     make_history(commitments)
+    request = rf.get(reverse("dashboard"))
+    request.user = secretariat
 
     with django_assert_num_queries(DASHBOARD_QUERIES):
-        response = secretariat_client.get(reverse("dashboard"))
+        response = dashboard(request)
 
     assert response.status_code == 200
-    assert len(response.context["recent_updates"]) == min(10, 2 * commitments)
+    assert response.content.count(b'<li class="status-count') == len(Status)
+
+
+def dashboard_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("dashboard")).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("role", ["secretariat", "liaison"])
+def test_a_full_request_costs_the_same_with_25_times_the_record(client, request, role):
+    client.force_login(request.getfixturevalue(role))
+    make_history(1)
+    dashboard_queries(client)  # warm-up: the first request of a session may write it
+    with_one = dashboard_queries(client)
+
+    make_history(24)
+
+    assert dashboard_queries(client) == with_one
