@@ -222,6 +222,11 @@ def _paragraph_blocks(body: list[_Block]) -> list[_Block]:
 
 
 def _check_numbering(paragraphs: list[_Block]) -> None:
+    if paragraphs[0].number != 1:
+        raise DocumentFormatError(
+            f"Paragraph numbering starts at {paragraphs[0].number}, not 1. Check the text before "
+            f"'{paragraphs[0].number}. {paragraphs[0].text[:40]}...' and import again."
+        )
     expected = 1
     for block in paragraphs:
         snippet = f"'{block.number}. {block.text[:40]}...'"

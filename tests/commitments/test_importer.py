@@ -1,0 +1,448 @@
+"""The document importer, on the real seed text and on broken variants built from it."""
+
+import datetime
+import io
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from commitments.importers import (
+    DocumentFormatError,
+    document_import,
+    document_parse,
+    document_text_decode,
+    operative_verb,
+)
+from commitments.models import Document, Paragraph
+from tests.factories import CommitmentFactory
+
+SEED_PATH = Path(settings.BASE_DIR) / "fixtures" / "ashgabat-final-document-2020.txt"
+SEED = SEED_PATH.read_text(encoding="utf-8")
+LATIN_1 = SEED.replace("Organization1", "Organización").encode("latin-1", "replace")
+SEED_VERBS = [
+    "Highlighted",
+    "Encouraged",
+    "Recommended",
+    "Highlighted",
+    "Noted",
+    "Supported",
+    "Encouraged",
+    "Supported",
+    "Welcomed",
+    "Extended support",
+    "Highlighted",
+    "Confirmed",
+    "Highlighted",
+    "Encouraged",
+    "Stressed",
+    "Expressed",
+]
+SEED_TITLE = (
+    "Final document Of International Conference “Policy of neutrality and its importance in "
+    "provision of universal peace, security and sustainable development”"
+)
+OTHER_TITLE = (
+    "Final document of the International conference dedicated to the 25th anniversary of the "
+    "neutrality of Turkmenistan"
+)
+PARAGRAPH_7 = (
+    "Encouraged the world community to continue supporting development of peace and trust "
+    "culture with regards to the relations between the states, which is closely related to the "
+    "policy of neutrality as a value, which supports sustainable development, peace and security "
+    "by strengthening of solidarity and harmony, having noted the necessity to follow the "
+    "Declaration and Action Program in the sphere of peace culture adopted by the United Nations "
+    "Organization;"
+)
+
+
+def other_translation(text: str) -> str:
+    """The seed with the second English translation's title and verbs, and no date line."""
+    text = text.replace("15 December 2020\n", "", 1).replace(SEED_TITLE, OTHER_TITLE)
+    text = re.sub(r"^(\d+)\. Highlighted", r"\1. Emphasized", text, flags=re.M)
+    return text.replace("2. Encouraged to support", "2. Called to promote")
+
+
+def wrapped(text: str) -> str:
+    return "\n".join(textwrap.fill(line, 70) if line else line for line in text.split("\n"))
+
+
+def without_blank_lines_between_paragraphs(text: str) -> str:
+    return re.sub(r"\n\n(?=\d+\. )", "\n", text)
+
+
+def renumbered(text: str, old: int, new: int) -> str:
+    return re.sub(rf"^{old}\. ", f"{new}. ", text, count=1, flags=re.M)
+
+
+def without_paragraph(text: str, number: int) -> str:
+    return re.sub(rf"^{number}\. .*\n\n", "", text, flags=re.M)
+
+
+def import_file(tmp_path, content: str | bytes, *args, **options) -> str:
+    path = tmp_path / "document.txt"
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    out = io.StringIO()
+    call_command("import_document", str(path), *args, stdout=out, **options)
+    return out.getvalue()
+
+
+def database_state() -> tuple[list, list]:
+    documents = list(Document.objects.order_by("pk").values())
+    paragraphs = list(Paragraph.objects.order_by("pk").values())
+    return documents, paragraphs
+
+
+@pytest.fixture
+def seeded(db, tmp_path):
+    import_file(tmp_path, SEED)
+    return Document.objects.get(short_name="ashgabat-2020")
+
+
+# --- Parsing the seed --------------------------------------------------------------------------
+
+
+def test_the_seed_has_sixteen_paragraphs_each_with_its_verb():
+    parsed = document_parse(SEED)
+
+    assert [p.number for p in parsed.paragraphs] == list(range(1, 17))
+    assert [p.operative_verb for p in parsed.paragraphs] == SEED_VERBS
+
+
+def test_the_seed_gives_title_dates_place_and_preamble():
+    parsed = document_parse(SEED)
+
+    assert parsed.title == SEED_TITLE
+    assert parsed.published_on == datetime.date(2020, 12, 15)
+    assert (parsed.place, parsed.adopted_on) == ("Ashgabat", datetime.date(2020, 12, 12))
+    assert [part.split()[0] for part in parsed.preamble] == [
+        "Confirming",
+        "Noting",
+        "Highlighting",
+        "Taking",
+        "The",
+    ]
+    # The lead-in belongs to the preamble, not to paragraph 1.
+    assert parsed.preamble[-1].endswith("have therefore:")
+    assert parsed.default_short_name() == "ashgabat-2020"
+
+
+def test_paragraph_7_loses_its_footnote_marker_and_keeps_every_word():
+    assert document_parse(SEED).paragraphs[6].text == PARAGRAPH_7
+
+
+def test_paragraphs_are_verbatim_without_their_numbers():
+    paragraphs = document_parse(SEED).paragraphs
+
+    assert paragraphs[14].text.startswith("Based on the Final Document of International Conference")
+    assert paragraphs[7].text.endswith("International Year of Peace and Trust.")
+    assert paragraphs[15].text == (
+        "Expressed deep gratitude to people and Government of Turkmenistan for organization and "
+        "conduct of International conference."
+    )
+
+
+@pytest.mark.parametrize(
+    ("opening", "verb"),
+    [
+        # The seed's translation.
+        ("Highlighted that policy of neutrality plays an important role;", "Highlighted"),
+        ("Encouraged to support the implementation of active neutral policy;", "Encouraged"),
+        ("Extended support to the efforts of Turkmenistan;", "Extended support"),
+        ("Expressed deep gratitude to people and Government of Turkmenistan.", "Expressed"),
+        ("Confirmed special humanitarian importance of the policy of neutrality;", "Confirmed"),
+        (
+            "Based on the Final Document of International Conference “Policy of Neutrality”, "
+            "which was adopted on December 12, 2015, additionally stressed the necessity;",
+            "Stressed",
+        ),
+        # The second translation.
+        ("Emphasized that the policy of neutrality proclaimed by the Member States;", "Emphasized"),
+        ("Called to promote the implementation of an active neutral policy;", "Called to promote"),
+        # Other forms outcome documents use.
+        ("Called upon all Member States to join the Group;", "Called upon"),
+        ("Took note of the report of the Secretary-General;", "Took note"),
+        ("Also welcomed the establishment of the Group of Friends;", "Welcomed"),
+        ("Guided by the Charter, reaffirmed its commitment to peace;", "Reaffirmed"),
+        ("Welcomed with appreciation the report, adopted on 1 May 2021;", "Welcomed"),
+        ("Encourages all Member States to observe the Day;", "Encourages"),
+    ],
+)
+def test_the_operative_verb_is_found_by_grammar_not_by_a_list(opening, verb):
+    assert operative_verb(opening) == verb
+
+
+def test_the_other_translation_gives_its_own_verbs_and_title():
+    parsed = document_parse(other_translation(SEED))
+
+    assert parsed.title == OTHER_TITLE
+    assert parsed.published_on is None
+    verbs = [p.operative_verb for p in parsed.paragraphs]
+    assert verbs[:4] == ["Emphasized", "Called to promote", "Recommended", "Emphasized"]
+    assert (
+        verbs[4:]
+        == SEED_VERBS[4:10] + ["Emphasized"] + SEED_VERBS[11:12] + ["Emphasized"] + SEED_VERBS[13:]
+    )
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(lambda t: t.replace("\n", "\r\n"), id="crlf"),
+        pytest.param(lambda t: t.replace("\n", "\r"), id="old-mac-cr"),
+        pytest.param(lambda t: "\ufeff" + t, id="byte-order-mark"),
+        pytest.param(lambda t: re.sub(r"^(\d+)\. ", r"\1) ", t, flags=re.M), id="1)-numbering"),
+        pytest.param(lambda t: t.replace(";\n", ".\n"), id="period-endings"),
+        pytest.param(wrapped, id="wrapped-lines"),
+        pytest.param(without_blank_lines_between_paragraphs, id="no-blank-lines"),
+        pytest.param(lambda t: t + "\n1 A/RES/53/243, 13 September 1999.\n", id="footnote-text"),
+        pytest.param(lambda t: "\n\n" + t + "\n\n\n", id="trailing-blank-lines"),
+    ],
+)
+def test_real_world_variants_give_the_same_paragraphs(variant):
+    seed = document_parse(SEED)
+    parsed = document_parse(variant(SEED))
+
+    assert [p.number for p in parsed.paragraphs] == list(range(1, 17))
+    assert [p.operative_verb for p in parsed.paragraphs] == SEED_VERBS
+    assert parsed.paragraphs[6].text.rstrip(";.") == PARAGRAPH_7.rstrip(";")
+    assert (parsed.title, parsed.preamble) == (seed.title, seed.preamble)
+    assert (parsed.place, parsed.adopted_on) == ("Ashgabat", datetime.date(2020, 12, 12))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("\n \r\n\t\n", "empty"),
+        ("Final document\n\nThe participants agreed that peace is good.\n", "no numbered"),
+        (renumbered(SEED, 4, 5), "from 3 to 5: paragraph 4 is missing"),
+        (renumbered(SEED, 5, 4), "Paragraph 4 appears twice"),
+        (renumbered(SEED, 1, 2), "numbering starts at 2, not 1"),
+        (without_paragraph(SEED, 1), "numbering starts at 2, not 1"),
+        (SEED.replace("15 December 2020\n\n\n" + SEED_TITLE + "\n\n", ""), "no title"),
+        ("Title\n\n1. Noted\x00 the text.\n", "NUL"),
+    ],
+)
+def test_texts_that_are_not_documents_are_refused_with_a_reason(text, message):
+    with pytest.raises(DocumentFormatError, match=f"(?i){message}"):
+        document_parse(text)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (SEED.encode("cp1252"), "not UTF-8 text \\(byte 0x93 on line 4\\)"),
+        (SEED.encode("utf-16"), "UTF-16"),
+    ],
+)
+def test_bytes_that_are_not_utf8_text_are_refused(data, message):
+    with pytest.raises(DocumentFormatError, match=message):
+        document_text_decode(data, name="seed.txt")
+
+
+# --- The command and the write -----------------------------------------------------------------
+
+
+def test_the_command_imports_the_seed(db, tmp_path):
+    output = import_file(tmp_path, SEED)
+
+    assert output.strip() == "Imported 'ashgabat-2020': 16 paragraphs, preamble 5 parts"
+    document = Document.objects.get(short_name="ashgabat-2020")
+    assert (document.title, document.place) == (SEED_TITLE, "Ashgabat")
+    assert document.adopted_on == datetime.date(2020, 12, 12)
+    assert document.preamble.startswith("Confirming their commitment")
+    assert document.preamble.endswith("have therefore:")
+    assert document.full_text == SEED.strip("\n") + "\n"
+    paragraphs = list(document.paragraphs.order_by("number"))
+    assert [p.operative_verb for p in paragraphs] == SEED_VERBS
+    assert paragraphs[6].text == PARAGRAPH_7
+
+
+def test_the_demo_loader_call_imports_under_the_given_short_name(db):
+    report = document_import(text=SEED, short_name="ashgabat-final", source_url="https://x.org/1")
+
+    assert report.created and report.summary.startswith("Imported 'ashgabat-final'")
+    assert Document.objects.get().source_url == "https://x.org/1"
+    with pytest.raises(TypeError):
+        document_import(SEED)  # keyword-only, so a loader cannot mix up text and name
+
+
+def test_running_it_twice_writes_nothing_and_says_so(seeded, tmp_path):
+    before = database_state()
+
+    with CaptureQueriesContext(connection) as queries:
+        output = import_file(tmp_path, SEED)
+
+    assert output.strip() == "'ashgabat-2020' is already up to date"
+    writes = [q["sql"] for q in queries if q["sql"].split()[0] in {"INSERT", "UPDATE", "DELETE"}]
+    assert writes == []
+    assert database_state() == before
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(lambda t: "\ufeff" + t.replace("\n", "\r\n"), id="crlf-and-bom"),
+        pytest.param(lambda t: t + "\n\n", id="extra-blank-lines"),
+    ],
+)
+def test_the_same_text_in_another_encoding_of_lines_is_up_to_date(seeded, tmp_path, variant):
+    before = database_state()
+
+    assert "already up to date" in import_file(tmp_path, variant(SEED))
+    assert database_state() == before
+
+
+def test_a_changed_text_reports_each_change_and_applies_it(seeded, tmp_path):
+    cited = seeded.paragraphs.get(number=16)
+    CommitmentFactory(paragraphs=[cited])
+    text = SEED.replace("Expressed deep gratitude", "Expressed sincere gratitude")
+    text = text.replace("\nAshgabat, December", "\n17. Noted the next steps.\n\nAshgabat, December")
+    text = text.replace("Confirming their commitment", "Reaffirming their commitment")
+
+    output = import_file(tmp_path, text)
+
+    assert output.splitlines() == [
+        "Updated 'ashgabat-2020' (3 changes): 17 paragraphs, preamble 5 parts",
+        "  - preamble changed",
+        "  - paragraphs added: ¶17",
+        "  - text changed: ¶16",
+    ]
+    seeded.refresh_from_db()
+    assert seeded.preamble.startswith("Reaffirming")
+    cited.refresh_from_db()  # updated in place: the commitment still cites the same row
+    assert cited.text.startswith("Expressed sincere gratitude")
+    assert cited.commitments.count() == 1
+    assert seeded.paragraphs.get(number=17).operative_verb == "Noted"
+
+
+def test_another_translation_changes_title_verbs_and_text(seeded, tmp_path):
+    output = import_file(tmp_path, other_translation(SEED), short_name="ashgabat-2020")
+
+    assert "  - title changed" in output.splitlines()
+    assert "  - operative verb of paragraph 2 changed: Encouraged -> Called to promote" in output
+    assert seeded.paragraphs.get(number=4).operative_verb == "Emphasized"
+    seeded.refresh_from_db()
+    assert seeded.title == OTHER_TITLE
+
+
+def test_an_uncited_paragraph_that_is_gone_is_removed(seeded, tmp_path):
+    output = import_file(tmp_path, without_paragraph(SEED, 16))
+
+    assert "  - paragraphs removed: ¶16" in output.splitlines()
+    assert list(seeded.paragraphs.values_list("number", flat=True)) == list(range(1, 16))
+
+
+def test_removing_a_cited_paragraph_is_refused_and_nothing_changes(seeded, tmp_path):
+    CommitmentFactory(title="Annual forum", paragraphs=[seeded.paragraphs.get(number=16)])
+    text = without_paragraph(SEED, 16).replace(SEED_TITLE, "A new title, not applied either")
+    before = database_state()
+
+    with pytest.raises(CommandError, match="no paragraph 16, which commitments cite \\('Annual"):
+        import_file(tmp_path, text)
+
+    assert database_state() == before
+
+
+def test_a_dry_run_reports_without_writing(db, tmp_path):
+    output = import_file(tmp_path, SEED, dry_run=True)
+
+    assert output.strip() == (
+        "Would import 'ashgabat-2020': 16 paragraphs, preamble 5 parts (dry run, nothing written)"
+    )
+    assert database_state() == ([], [])
+
+
+def test_a_dry_run_of_a_changed_text_lists_the_changes_without_writing(seeded, tmp_path):
+    before = database_state()
+
+    output = import_file(tmp_path, SEED.replace("Organization1;", "Organisation;"), "--dry-run")
+
+    assert output.splitlines() == [
+        "Would update 'ashgabat-2020' (1 change): 16 paragraphs, preamble 5 parts "
+        "(dry run, nothing written)",
+        "  - text changed: ¶7",
+    ]
+    assert database_state() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(b"", "empty", id="empty"),
+        pytest.param(b"\x7fELF\x02\x01\x01\x00\x00\x00", "binary", id="binary"),
+        pytest.param(LATIN_1, "not UTF-8", id="not-utf8"),
+        pytest.param(b"Minutes\n\nThe meeting was opened.\n", "no numbered paragraphs", id="prose"),
+        pytest.param(renumbered(SEED, 9, 10), "paragraph 9 is missing", id="skipped-number"),
+        pytest.param(renumbered(SEED, 10, 9), "Paragraph 9 appears twice", id="repeated-number"),
+    ],
+)
+def test_unreadable_files_fail_with_a_reason_and_change_nothing(seeded, tmp_path, content, message):
+    before = database_state()
+
+    with pytest.raises(CommandError, match=message) as raised:
+        import_file(tmp_path, content)
+
+    assert raised.value.returncode != 0
+    assert database_state() == before
+
+
+def test_a_missing_file_says_what_to_do(db, tmp_path):
+    with pytest.raises(CommandError, match="does not exist. Give the path") as raised:
+        call_command("import_document", str(tmp_path / "nowhere.txt"))
+
+    assert raised.value.returncode == 1
+    with pytest.raises(CommandError, match="is a folder"):
+        call_command("import_document", str(tmp_path))
+
+
+def test_a_failed_import_exits_non_zero_from_the_shell(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "import_document", str(tmp_path / "nowhere.txt")],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "does not exist" in result.stderr
+
+
+def test_a_bad_short_name_is_refused(db, tmp_path):
+    with pytest.raises(CommandError, match="lowercase letters, digits and hyphens"):
+        import_file(tmp_path, SEED, short_name="Ashgabat 2020")
+
+    assert database_state() == ([], [])
+
+
+def test_another_document_from_the_same_place_and_year_needs_its_own_short_name(seeded, tmp_path):
+    text = SEED.replace("Ashgabat, December 12, 2020", "Ashgabat, January 14, 2020")
+    before = database_state()
+
+    with pytest.raises(CommandError, match="adopted on 2020-12-12.*own --short-name"):
+        import_file(tmp_path, text)
+
+    assert database_state() == before
+    output = import_file(tmp_path, text, short_name="ashgabat-january")
+    assert output.startswith("Imported 'ashgabat-january'")
+
+
+def test_a_stored_source_address_is_kept_when_none_is_given(db):
+    document_import(text=SEED, source_url="https://mfa.gov.tm/en/articles/493")
+
+    report = document_import(text=SEED)
+
+    assert report.up_to_date
+    assert Document.objects.get().source_url == "https://mfa.gov.tm/en/articles/493"
