@@ -9,9 +9,13 @@ import datetime
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from commitments.models import Commitment
+
 from .models import Event
+from .roles import user_can_edit_record
 
 
 @dataclass(frozen=True)
@@ -119,3 +123,90 @@ def occurrences_between(
         for occurrence in event_occurrences(event=event, start=start, end=end)
     ]
     return sorted(occurrences, key=_occurrence_sort_key)
+
+
+def event_next_occurrences(
+    *, event: Event, today: datetime.date, count: int = 5
+) -> list[Occurrence]:
+    """The event's next `count` occurrences from `today` on (fewer when the series ends)."""
+    step = max(event.interval_years, 1) if event.rule == Event.Rule.EVERY_N_YEARS else 1
+    end = datetime.date(min(today.year + step * count, datetime.MAXYEAR), 12, 31)
+    return event_occurrences(event=event, start=today, end=end)[:count]
+
+
+def event_rule_text(*, event: Event) -> str:
+    """The date rule in words, e.g. "Every 5 years on 12 December, from 2015"."""
+    day = f"{event.start_date.day} {event.start_date:%B}"
+    if event.rule == Event.Rule.ONCE:
+        text = f"Once, on {day} {event.start_date.year}"
+    elif event.rule == Event.Rule.EVERY_N_YEARS and event.interval_years > 1:
+        text = f"Every {event.interval_years} years on {day}, from {event.start_date.year}"
+    else:
+        text = f"Every year on {day}, since {event.start_date.year}"
+    if event.start_date.month == 2 and event.start_date.day == 29 and event.rule != Event.Rule.ONCE:
+        text += " (28 February in common years)"
+    if event.start_time is not None:
+        text += f", at {event.start_time:%H:%M} {event.time_zone} time"
+    if event.until and event.rule != Event.Rule.ONCE:
+        text += f", until {event.until.day} {event.until:%B %Y}"
+    return text
+
+
+def events_visible_to(*, user) -> QuerySet:
+    """Events a person may see on the pages and in their personal feed.
+
+    The secretariat sees every event. A liaison sees public events and those concerning a
+    commitment their state leads or supports (its deadlines among them), so that what their
+    feed lists always opens on the page it links to.
+    """
+    if user_can_edit_record(user):
+        return Event.objects.all()
+    actor_id = getattr(user, "actor_id", None)
+    if actor_id is None:
+        return Event.objects.filter(is_public=True)
+    concerning_state = Event.objects.filter(
+        Q(commitments__lead_actors=actor_id) | Q(commitments__supporting_actors=actor_id)
+    )
+    return Event.objects.filter(Q(is_public=True) | Q(pk__in=concerning_state.values("pk")))
+
+
+def _deadline_slug(commitment: Commitment) -> str:
+    return f"deadline-{commitment.pk}-{commitment.slug}"[:100].rstrip("-")
+
+
+def commitment_deadline_event_sync(*, commitment: Commitment) -> Event | None:
+    """Make the commitment's target date an event, or remove it when the date is gone.
+
+    The deadline event is a one-off event of kind "deadline", linked to the commitment, so
+    reminders and feeds treat target dates like any other date. It is not public: the public
+    feed carries the curated calendar, not the record.
+    """
+    with transaction.atomic():
+        if commitment.target_date is None:
+            Event.objects.filter(deadline_of=commitment).delete()
+            return None
+        fields = {
+            "title": f"Target date: {commitment.title}"[:200],
+            "slug": _deadline_slug(commitment),
+            "kind": Event.Kind.DEADLINE,
+            "rule": Event.Rule.ONCE,
+            "start_date": commitment.target_date,
+        }
+        event, _ = Event.objects.update_or_create(
+            deadline_of=commitment,
+            defaults=fields,
+            create_defaults={**fields, "is_public": False},
+        )
+        event.commitments.add(commitment)
+    return event
+
+
+def commitment_saved(sender, instance: Commitment, **kwargs) -> None:
+    """post_save receiver, connected in TrackerConfig.ready().
+
+    A receiver rather than a call in commitments.services because target dates are also set
+    in the admin, by the importers and by fixtures, none of which go through one service;
+    every one of them saves the model. Queryset .update() bypasses it, and no code changes
+    target_date that way.
+    """
+    commitment_deadline_event_sync(commitment=instance)

@@ -2,9 +2,26 @@ import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
 
-from tests.factories import EventFactory
-from tracker.events import Occurrence, event_occurrences, occurrences_between, ordinal
+from tests.factories import (
+    ActorFactory,
+    CommitmentFactory,
+    EventFactory,
+    LiaisonFactory,
+    ParagraphFactory,
+)
+from tracker.demo_events import events_demo_load
+from tracker.events import (
+    Occurrence,
+    event_next_occurrences,
+    event_occurrences,
+    event_rule_text,
+    events_visible_to,
+    occurrences_between,
+    ordinal,
+)
 from tracker.models import Event
 
 D = datetime.date
@@ -150,3 +167,181 @@ def test_same_day_all_day_first_then_by_time():
     EventFactory(title="Z all day", rule=Event.Rule.ONCE, start_date=D(2025, 5, 1))
     found = occurrences_between(start=D(2025, 5, 1), end=D(2025, 5, 1))
     assert [o.event.title for o in found] == ["Z all day", "A early", "B late"]
+
+
+# Visibility ---------------------------------------------------------------------------
+
+
+def test_secretariat_sees_every_event(secretariat):
+    EventFactory(title="Private", is_public=False)
+    EventFactory(title="Public")
+    assert set(events_visible_to(user=secretariat).values_list("title", flat=True)) == {
+        "Private",
+        "Public",
+    }
+
+
+def test_liaison_sees_public_events_and_those_of_their_state(liaison):
+    mine = CommitmentFactory(lead_actors=[liaison.actor])
+    supported = CommitmentFactory()
+    supported.supporting_actors.add(liaison.actor)
+    other = CommitmentFactory(lead_actors=[ActorFactory()])
+    EventFactory(title="Public")
+    EventFactory(title="Led", is_public=False, commitments=[mine])
+    EventFactory(title="Supported", is_public=False, commitments=[supported, other])
+    EventFactory(title="Other state", is_public=False, commitments=[other])
+    EventFactory(title="Unlinked private", is_public=False)
+    visible = list(events_visible_to(user=liaison).values_list("title", flat=True))
+    assert sorted(visible) == ["Led", "Public", "Supported"]
+
+
+def test_liaison_without_a_state_sees_public_events_only(db):
+    liaison = LiaisonFactory(actor=None)
+    EventFactory(title="Public")
+    EventFactory(title="Private", is_public=False)
+    assert list(events_visible_to(user=liaison).values_list("title", flat=True)) == ["Public"]
+
+
+# Deadline events ------------------------------------------------------------------------
+
+
+def test_setting_a_target_date_makes_a_deadline_event():
+    commitment = CommitmentFactory(title="UNRCCA resolution", target_date=D(2026, 9, 13))
+    event = Event.objects.get(deadline_of=commitment)
+    assert event.kind == Event.Kind.DEADLINE
+    assert event.rule == Event.Rule.ONCE
+    assert event.start_date == D(2026, 9, 13)
+    assert event.title == "Target date: UNRCCA resolution"
+    assert list(event.commitments.all()) == [commitment]
+    assert event.is_public is False
+
+
+def test_changing_the_target_date_moves_the_same_event():
+    commitment = CommitmentFactory(target_date=D(2026, 9, 13))
+    first = Event.objects.get(deadline_of=commitment)
+    commitment.target_date = D(2027, 1, 31)
+    commitment.save()
+    moved = Event.objects.get(deadline_of=commitment)
+    assert moved.pk == first.pk
+    assert moved.start_date == D(2027, 1, 31)
+    assert Event.objects.filter(kind=Event.Kind.DEADLINE).count() == 1
+
+
+def test_clearing_the_target_date_removes_the_deadline_event():
+    commitment = CommitmentFactory(target_date=D(2026, 9, 13))
+    other = CommitmentFactory(target_date=D(2026, 10, 1))
+    commitment.target_date = None
+    commitment.save()
+    assert not Event.objects.filter(deadline_of=commitment).exists()
+    assert Event.objects.filter(deadline_of=other).exists()
+
+
+def test_a_commitment_without_target_date_has_no_deadline_event():
+    CommitmentFactory(target_date=None)
+    assert not Event.objects.filter(kind=Event.Kind.DEADLINE).exists()
+
+
+def test_deleting_the_commitment_deletes_its_deadline_event():
+    commitment = CommitmentFactory(target_date=D(2026, 9, 13))
+    commitment.delete()
+    assert not Event.objects.filter(kind=Event.Kind.DEADLINE).exists()
+
+
+def test_deadline_event_keeps_is_public_chosen_by_the_secretariat():
+    commitment = CommitmentFactory(target_date=D(2026, 9, 13))
+    Event.objects.filter(deadline_of=commitment).update(is_public=True)
+    commitment.target_date = D(2026, 9, 14)
+    commitment.save()
+    assert Event.objects.get(deadline_of=commitment).is_public is True
+
+
+def test_admin_change_form_syncs_the_deadline(client, superuser):
+    commitment = CommitmentFactory(target_date=None)
+    client.force_login(superuser)
+    url = reverse("admin:commitments_commitment_change", args=[commitment.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data = {
+        key: [str(v) for v in value] if isinstance(value, list) else value
+        for key, value in data.items()
+    }
+    data["target_date"] = "2030-12-12"
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Event.objects.get(deadline_of=commitment).start_date == D(2030, 12, 12)
+
+
+# Rule in words ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "text"),
+    [
+        (
+            {"rule": "yearly", "start_date": D(2017, 12, 12)},
+            "Every year on 12 December, since 2017",
+        ),
+        (
+            {"rule": "every_n_years", "interval_years": 5, "start_date": D(2015, 12, 12)},
+            "Every 5 years on 12 December, from 2015",
+        ),
+        ({"rule": "once", "start_date": D(2021, 12, 11)}, "Once, on 11 December 2021"),
+        (
+            {"rule": "once", "start_date": D(2021, 12, 11), "start_time": datetime.time(10, 30)},
+            "Once, on 11 December 2021, at 10:30 Asia/Ashgabat time",
+        ),
+        (
+            {"rule": "yearly", "start_date": D(2024, 2, 29), "until": D(2030, 1, 1)},
+            "Every year on 29 February, since 2024 (28 February in common years), "
+            "until 1 January 2030",
+        ),
+    ],
+)
+def test_rule_in_words(fields, text):
+    assert event_rule_text(event=Event(title="x", **fields)) == text
+
+
+def test_next_occurrences_of_a_five_yearly_event():
+    forum = EventFactory(
+        rule=Event.Rule.EVERY_N_YEARS, interval_years=5, start_date=D(2015, 12, 12)
+    )
+    found = event_next_occurrences(event=forum, today=D(2025, 12, 13), count=3)
+    assert dates(found) == [D(2030, 12, 12), D(2035, 12, 12), D(2040, 12, 12)]
+
+
+# Demo events ------------------------------------------------------------------------
+
+
+def test_demo_events_load_links_commitments_and_paragraphs_and_is_idempotent():
+    paragraph = ParagraphFactory(document__short_name="ashgabat-2020", number=14)
+    commitment = CommitmentFactory(slug="international-neutrality-day-events")
+    said = events_demo_load()
+    day = Event.objects.get(slug="international-day-of-neutrality")
+    assert list(day.commitments.all()) == [commitment]
+    assert list(day.paragraphs.all()) == [paragraph]
+    assert day.anniversary_of_year == 1995
+    forum = Event.objects.get(slug="neutrality-forum")
+    assert (forum.rule, forum.interval_years, forum.start_date) == (
+        "every_n_years",
+        5,
+        D(2015, 12, 12),
+    )
+    assert any("not linked" in line for line in said)
+    count = Event.objects.count()
+    assert events_demo_load() == []
+    assert Event.objects.count() == count == 9
+
+
+def test_event_refuses_unknown_time_zone_and_until_before_start():
+    event = EventFactory.build(time_zone="Europe/Geneva", until=D(2016, 1, 1))
+    with pytest.raises(ValidationError) as error:
+        event.full_clean()
+    assert "is not a time zone" in str(error.value.message_dict["time_zone"])
+    assert "until" in error.value.message_dict
+
+
+def test_event_refuses_a_zero_year_interval():
+    event = EventFactory.build(rule=Event.Rule.EVERY_N_YEARS, interval_years=0)
+    with pytest.raises(ValidationError) as error:
+        event.full_clean()
+    assert "interval_years" in error.value.message_dict

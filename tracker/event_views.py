@@ -1,0 +1,174 @@
+"""Event pages (list, month, detail) and calendar feeds. Read-only, except resetting one's own
+feed URL, which changes the person's account, not the record."""
+
+import calendar
+import datetime
+from collections import defaultdict
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from commitments.models import Commitment, Paragraph
+
+from .calendar_feeds import (
+    calendar_build,
+    calendar_personal_events,
+    calendar_public_events,
+    calendar_token_reset,
+)
+from .events import (
+    date_in_year,
+    event_next_occurrences,
+    event_rule_text,
+    events_visible_to,
+    occurrences_between,
+)
+from .models import Event, User
+
+CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+
+class EventFilterForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("", "All kinds"), *Event.Kind.choices], required=False)
+
+
+def _reader_today(user) -> datetime.date:
+    """Today where the reader is: the list starts on their date, not the server's."""
+    try:
+        zone = ZoneInfo(user.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = datetime.UTC
+    return timezone.now().astimezone(zone).date()
+
+
+@require_GET
+def event_list(request):
+    today = _reader_today(request.user)
+    end = date_in_year(day=today, year=today.year + 1) - datetime.timedelta(days=1)
+    form = EventFilterForm(request.GET)
+    events = events_visible_to(user=request.user)
+    if form.is_valid() and form.cleaned_data["kind"]:
+        events = events.filter(kind=form.cleaned_data["kind"])
+    context = {
+        "form": form,
+        "occurrences": occurrences_between(start=today, end=end, events=events),
+        "start": today,
+        "end": end,
+        "month_url": reverse("event_month", kwargs={"year": today.year, "month": today.month}),
+    }
+    return render(request, "tracker/event_list.html", context)
+
+
+def _month_weeks(year: int, month: int, occurrences) -> list[list[dict]]:
+    by_date = defaultdict(list)
+    for occurrence in occurrences:
+        by_date[occurrence.date].append(occurrence)
+    weeks = calendar.Calendar(firstweekday=calendar.MONDAY).monthdatescalendar(year, month)
+    return [
+        [{"date": day, "in_month": day.month == month, "occurrences": by_date[day]} for day in week]
+        for week in weeks
+    ]
+
+
+def _month_link(first: datetime.date, months: int) -> str | None:
+    index = first.year * 12 + first.month - 1 + months
+    year, month = divmod(index, 12)
+    if not datetime.MINYEAR < year < datetime.MAXYEAR:
+        return None
+    return reverse("event_month", kwargs={"year": year, "month": month + 1})
+
+
+@require_GET
+def event_month(request, year: int, month: int):
+    # The edges of the date range have no neighbouring month to show in a full grid.
+    if not (1 <= month <= 12 and datetime.MINYEAR < year < datetime.MAXYEAR):
+        raise Http404("No such month: use /events/YEAR/MONTH/ with a month from 1 to 12.")
+    first = datetime.date(year, month, 1)
+    weeks = _month_weeks(year, month, [])
+    occurrences = occurrences_between(
+        start=weeks[0][0]["date"],
+        end=weeks[-1][-1]["date"],
+        events=events_visible_to(user=request.user),
+    )
+    context = {
+        "first": first,
+        "weeks": _month_weeks(year, month, occurrences),
+        "day_names": [(calendar.day_name[i], calendar.day_abbr[i]) for i in range(7)],
+        "previous_url": _month_link(first, -1),
+        "next_url": _month_link(first, 1),
+        "today": _reader_today(request.user),
+    }
+    return render(request, "tracker/event_month.html", context)
+
+
+@require_GET
+def event_detail(request, slug: str):
+    events = (
+        events_visible_to(user=request.user)
+        .select_related("deadline_of")
+        .prefetch_related(
+            Prefetch("commitments", queryset=Commitment.objects.order_by("title")),
+            Prefetch("paragraphs", queryset=Paragraph.objects.select_related("document")),
+        )
+    )
+    event = get_object_or_404(events, slug=slug)
+    context = {
+        "event": event,
+        "rule_text": event_rule_text(event=event),
+        "occurrences": event_next_occurrences(event=event, today=_reader_today(request.user)),
+    }
+    return render(request, "tracker/event_detail.html", context)
+
+
+def _feed_response(request, *, events, name: str) -> HttpResponse:
+    body = calendar_build(
+        events=events, name=name, host=request.get_host(), url_for=request.build_absolute_uri
+    )
+    return HttpResponse(body, content_type=CALENDAR_CONTENT_TYPE)
+
+
+@login_not_required
+@require_GET
+def calendar_public_feed(request):
+    return _feed_response(
+        request, events=calendar_public_events(), name="Commitment tracker: public events"
+    )
+
+
+@login_not_required
+@require_GET
+def calendar_personal_feed(request, token: str):
+    # Calendar apps cannot log in: the secret token in the URL is the credential.
+    user = get_object_or_404(User, calendar_token=token, is_active=True)
+    response = _feed_response(
+        request,
+        events=calendar_personal_events(user=user),
+        name=f"Commitment tracker: {user.get_username()}",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def calendar_feeds(request):
+    """Where a person finds their feed URLs and can replace their secret one."""
+    if request.method == "POST":
+        calendar_token_reset(user=request.user)
+        messages.success(
+            request, "Your personal feed has a new address; the old one no longer works."
+        )
+        return redirect("calendar_feeds")
+    personal_path = reverse("calendar_personal_feed", kwargs={"token": request.user.calendar_token})
+    context = {
+        "personal_url": request.build_absolute_uri(personal_path),
+        "public_url": request.build_absolute_uri(reverse("calendar_public_feed")),
+    }
+    return render(request, "tracker/event_calendar_feeds.html", context)
