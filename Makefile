@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate demo
+.PHONY: install run test lint migrate demo serve
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ demo: migrate
 
 run: demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production stack without Docker: gunicorn, a Celery worker and beat (the same bin/ scripts
+# as docker-compose.yml) with production settings against DATABASE_URL and REDIS_URL, e.g.
+#   DATABASE_URL=postgres://... REDIS_URL=redis://... DJANGO_SECRET_KEY=... make serve
+serve: install
+	DJANGO_SETTINGS_MODULE=config.settings.production bin/serve
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
