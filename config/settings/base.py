@@ -3,9 +3,11 @@
 The README's "Settings" section lists every variable read here.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -27,20 +29,28 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "django_tables2",
+    "csp",
+    "axes",
+    "auditlog",
     "tracker",
     "commitments",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Changes made during a request are recorded in the audit trail under the request's user.
+    "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused login of a locked-out account into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -127,3 +137,64 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
+
+# --- Security (the README's "Security" section) ---------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # Refuses a login while the account is locked out from this address; ModelBackend checks
+    # the password, and treats a disabled account as logged out on its next request.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# The lock is on the pair (account, address), not the account alone, and ends by itself after
+# the cool-off: someone guessing passwords cannot lock a liaison out of their own office.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Further failures during a lock do not push its end back, so the cool-off always ends.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# A session ends after this many seconds without a request; every request starts the count anew.
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=60 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # no page script reads it: forms carry the token
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Pages load only their own scripts, styles, images and fonts: no inline code or style
+# attribute, nothing from elsewhere, and no other site may frame them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# The audit trail (tracker.audit): who changed what, when, with old and new values. Status
+# changes are not here: they are StatusUpdate rows, an append-only history of their own.
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {
+        "model": "commitments.Commitment",
+        "m2m_fields": ["paragraphs", "lead_actors", "supporting_actors", "themes"],
+    },
+    {"model": "commitments.StatusUpdate"},
+    {"model": "commitments.Actor"},
+    {"model": "tracker.Event", "m2m_fields": ["commitments", "paragraphs"]},
+    {
+        "model": "tracker.User",
+        "include_fields": ["role", "actor", "is_active", "is_staff", "is_superuser"],
+    },
+)
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True
