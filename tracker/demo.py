@@ -20,6 +20,7 @@ from django.db.models import Q
 from commitments.importers import document_import
 from commitments.models import Actor, Commitment, Document, Paragraph, StatusUpdate, Theme
 from commitments.services import status_update_create
+from tracker.demo_events import events_demo_load
 from tracker.models import User
 from tracker.roles import Role
 
@@ -239,4 +240,5 @@ DEMO_LOADERS: list[Callable[[DemoRun], None]] = [
     demo_themes_load,
     demo_accounts_load,
     demo_commitments_load,
+    events_demo_load,
 ]
