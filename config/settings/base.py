@@ -131,6 +131,59 @@ REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 CELERY_TIMEZONE = "UTC"
 
+# A worker killed mid-task gives its message back (acks_late, reject_on_worker_lost) and takes
+# one message at a time; still, the database rows are what make each reminder go out once
+# (tracker.reminders), so a redelivered or duplicated message sends nothing twice.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Where the filesystem transport keeps its messages (only used without Redis).
+CELERY_FILESYSTEM_FOLDER = Path(env("CELERY_FILESYSTEM_FOLDER", default=str(VAR_DIR / "celery")))
+
+
+def celery_transport_options(broker_url: str, folder: Path) -> dict:
+    """Folders for the filesystem transport; for Redis, a short visibility timeout so that a
+    message held by a dead worker comes back within minutes, not the default hour."""
+    if broker_url.startswith("filesystem"):
+        queue = str(folder / "queue")
+        return {
+            "data_folder_in": queue,
+            "data_folder_out": queue,
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    return {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
+
+
+CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(
+    CELERY_BROKER_URL, CELERY_FILESYSTEM_FOLDER
+)
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-reminders": {
+        "task": "tracker.tasks.dispatch_reminders",
+        "schedule": 60.0,
+        # A run that waited in the queue past the next one is dropped: the next one does its work.
+        "options": {"expires": 55},
+    }
+}
+
+# Reminders (tracker.reminders; the README's "Reminders" section).
+REMINDER_LOCAL_HOUR = env.int("REMINDER_LOCAL_HOUR", default=9)
+REMINDER_STALE_REPEAT_DAYS = env.int("REMINDER_STALE_REPEAT_DAYS", default=30)
+REMINDER_DIGEST_WEEKDAY = env.int("REMINDER_DIGEST_WEEKDAY", default=0)  # Monday
+REMINDER_HORIZON_DAYS = env.int("REMINDER_HORIZON_DAYS", default=2)
+REMINDER_CATCHUP_DAYS = env.int("REMINDER_CATCHUP_DAYS", default=7)
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=500)
+# Longer than EMAIL_TIMEOUT and REMINDER_RETRY_BACKOFF_MAX, or a slow send would look dead.
+REMINDER_CLAIM_TIMEOUT_SECONDS = env.int("REMINDER_CLAIM_TIMEOUT_SECONDS", default=600)
+REMINDER_MAX_RETRIES = env.int("REMINDER_MAX_RETRIES", default=5)
+REMINDER_RETRY_BACKOFF = env.int("REMINDER_RETRY_BACKOFF", default=30)
+REMINDER_RETRY_BACKOFF_MAX = env.int("REMINDER_RETRY_BACKOFF_MAX", default=300)
+# Links in emails (unsubscribe, the event's page) start with this.
+TRACKER_SITE_URL = env("TRACKER_SITE_URL", default="http://127.0.0.1:8000")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

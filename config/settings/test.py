@@ -1,7 +1,9 @@
 """For the test suite (`make test`). DATABASE_URL and REDIS_URL still apply: CI uses PostgreSQL."""
 
+import os
+
 from .base import *  # noqa: F403
-from .base import VAR_DIR
+from .base import CELERY_BROKER_URL, DATABASES, VAR_DIR, celery_transport_options
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -13,3 +15,15 @@ STORAGES = {
 }
 # Static files are served by the test client from the app folders, not from a collected root.
 WHITENOISE_AUTOREFRESH = True
+
+# The reminder tests start a real Celery worker in another process. On SQLite it must be able
+# to open the test database, so that is a file (in memory it would be private to this process),
+# one per test run so that runs side by side do not share it; so is the filesystem broker.
+VAR_DIR.mkdir(exist_ok=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+CELERY_FILESYSTEM_FOLDER = VAR_DIR / f"celery-test-{os.getpid()}"
+CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(
+    CELERY_BROKER_URL, CELERY_FILESYSTEM_FOLDER
+)

@@ -1,0 +1,325 @@
+"""Reminders without a worker: who follows what, planning, claiming, skip rules, pages."""
+
+import datetime
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from commitments.services import status_update_create
+from commitments.statuses import Status
+from config.celery_app import app as celery_app
+from tests.factories import ActorFactory, CommitmentFactory, LiaisonFactory, SecretariatFactory
+from tracker import reminders
+from tracker.models import Event, Reminder, ReminderPreference, ReminderSubscription
+
+UTC = datetime.UTC
+State = Reminder.State
+
+
+def at(*args) -> datetime.datetime:
+    return datetime.datetime(*args, tzinfo=UTC)
+
+
+def make_event(*, commitments=(), **fields) -> Event:
+    defaults = {
+        "title": "International Day of Neutrality",
+        "slug": f"event-{Event.objects.count() + 1}",
+        "kind": Event.Kind.INTERNATIONAL_DAY,
+        "rule": Event.Rule.YEARLY,
+        "start_date": datetime.date(2017, 12, 12),
+    }
+    event = Event.objects.create(**{**defaults, **fields})
+    event.commitments.set(commitments)
+    return event
+
+
+def dispatch(now: datetime.datetime) -> list[int]:
+    """One dispatcher run at `now`; each claimed reminder is sent at once (locmem mail)."""
+    return reminders.reminders_dispatch(now=now, enqueue=send_now)
+
+
+def send_now(reminder_id: int) -> None:
+    reminders.reminder_send(reminder_id=reminder_id)
+
+
+def claim_only(now: datetime.datetime) -> list[int]:
+    """A dispatcher run whose send tasks never run (a worker that is down)."""
+    return reminders.reminders_dispatch(now=now, enqueue=lambda reminder_id: None)
+
+
+@pytest.fixture
+def owned_event(db):
+    owner = SecretariatFactory(username="alice", time_zone="Asia/Ashgabat")
+    commitment = CommitmentFactory(owner=owner, last_activity_on=datetime.date(2026, 11, 1))
+    return make_event(commitments=[commitment]), owner
+
+
+def test_owner_of_a_linked_commitment_follows_the_event_by_default(owned_event):
+    event, owner = owned_event
+    assert reminders.event_follower_ids(event_ids=[event.pk])[event.pk] == {owner.pk}
+
+
+def test_liaison_follows_events_concerning_their_state_once_subscribed(db):
+    state = ActorFactory(name="Turkmenistan")
+    liaison = LiaisonFactory(actor=state)
+    commitment = CommitmentFactory(lead_actors=[state])
+    event = make_event(commitments=[commitment])
+    assert liaison.pk not in reminders.event_follower_ids(event_ids=[event.pk])[event.pk]
+    reminders.state_follow_set(user=liaison, follow=True)
+    assert liaison.pk in reminders.event_follower_ids(event_ids=[event.pk])[event.pk]
+
+
+def test_planning_twice_creates_each_reminder_once(owned_event):
+    now = at(2026, 11, 11, 12)
+    reminders.reminders_plan(now=now)
+    reminders.reminders_plan(now=now)
+    reminders.reminders_plan(now=now + datetime.timedelta(hours=1))
+    rows = Reminder.objects.filter(kind=Reminder.Kind.EVENT)
+    # 12 December 2026, 30 days ahead: 12 November, 09:00 in Ashgabat (UTC+5).
+    assert [(r.lead_days, r.due_at) for r in rows] == [(30, at(2026, 11, 12, 4))]
+
+
+def test_due_reminder_is_claimed_once_at_local_nine(owned_event):
+    assert dispatch(at(2026, 11, 12, 3, 59)) == []
+    claimed = dispatch(at(2026, 11, 12, 4, 0))
+    assert len(claimed) == 1
+    assert dispatch(at(2026, 11, 12, 4, 1)) == []
+    assert Reminder.objects.get(pk=claimed[0]).state == State.SENT
+    assert len(mail.outbox) == 1
+
+
+def test_new_york_reader_is_reminded_at_nine_local_across_dst(db):
+    reader = SecretariatFactory(time_zone="America/New_York")
+    commitment = CommitmentFactory(owner=reader, last_activity_on=datetime.date(2026, 10, 1))
+    # 5 November 2026 in Ashgabat; New York leaves daylight saving time on 1 November.
+    make_event(
+        commitments=[commitment],
+        rule=Event.Rule.ONCE,
+        start_date=datetime.date(2026, 11, 5),
+        lead_times_days=[7, 1],
+    )
+    minute = datetime.timedelta(minutes=1)
+    due_on = []
+    for due_utc in (at(2026, 10, 29, 13), at(2026, 11, 4, 14)):  # 09:00 EDT, then 09:00 EST
+        assert dispatch(due_utc - minute) == []
+        [claimed] = dispatch(due_utc)
+        reminder = Reminder.objects.get(pk=claimed)
+        assert reminder.due_at == due_utc
+        due_on.append(reminder.due_on)
+    assert due_on == [datetime.date(2026, 10, 29), datetime.date(2026, 11, 4)]
+
+
+def test_email_names_the_date_in_the_event_zone_and_the_reader_zone(db):
+    reader = SecretariatFactory(time_zone="America/New_York", email="bob@example.org")
+    commitment = CommitmentFactory(owner=reader, last_activity_on=datetime.date(2026, 12, 1))
+    make_event(commitments=[commitment], lead_times_days=[1])
+    [claimed] = dispatch(at(2026, 12, 11, 14))
+    [message] = mail.outbox
+    body = message.body
+    assert "Saturday 12 December 2026 (Asia/Ashgabat)" in body
+    # Midnight in Ashgabat (UTC+5) is 14:00 the day before in New York (UTC-5).
+    assert "Friday 11 December 2026, 14:00 (America/New_York)" in body
+    assert message.subject.startswith("International Day of Neutrality: tomorrow")
+    assert message.to == ["bob@example.org"]
+
+
+def test_beat_down_three_days_sends_what_is_still_useful(db):
+    reader = SecretariatFactory(time_zone="Asia/Ashgabat")
+    commitment = CommitmentFactory(owner=reader, last_activity_on=datetime.date(2026, 11, 20))
+    ahead = make_event(
+        commitments=[commitment],
+        title="Forum",
+        rule=Event.Rule.ONCE,
+        start_date=datetime.date(2026, 12, 6),
+        lead_times_days=[7, 3, 1],
+    )
+    passed = make_event(
+        commitments=[commitment],
+        title="Briefing",
+        rule=Event.Rule.ONCE,
+        start_date=datetime.date(2026, 12, 4),
+        lead_times_days=[1],
+    )
+    assert len(dispatch(at(2026, 11, 29, 5))) == 1  # the 7-day reminder of the forum
+    assert dispatch(at(2026, 12, 2, 12)) == []
+    # Beat and workers are down from 2 December 12:00 to 5 December 12:00 (UTC).
+    claimed = Reminder.objects.filter(pk__in=dispatch(at(2026, 12, 5, 12)))
+    assert [(r.event, r.lead_days) for r in claimed] == [(ahead, 1)]
+    skipped = {
+        (r.event.title, r.lead_days): r.skip_reason
+        for r in Reminder.objects.filter(state=State.SKIPPED)
+    }
+    assert skipped == {
+        ("Forum", 3): "a later reminder for the same occurrence is due",
+        ("Briefing", 1): "the event has passed",
+    }
+    assert passed.reminders.get().state == State.SKIPPED
+
+
+def post_update(commitment, *, happened_on: datetime.date) -> None:
+    status_update_create(
+        commitment=commitment,
+        author=commitment.owner,
+        status=Status.IN_PROGRESS,
+        progress=10,
+        narrative="Reported.",
+        happened_on=happened_on,
+    )
+
+
+def test_stale_owner_is_reminded_then_again_until_an_update_is_posted(db):
+    owner = SecretariatFactory(time_zone="Asia/Ashgabat")
+    commitment = CommitmentFactory(owner=owner, quiet_after_days=100)
+    post_update(commitment, happened_on=datetime.date(2026, 1, 1))
+    # 100 days after 1 January is 11 April; REMINDER_STALE_REPEAT_DAYS (30) later, 11 May.
+    first = dispatch(at(2026, 4, 11, 4))
+    second = dispatch(at(2026, 5, 11, 4))
+    assert [Reminder.objects.get(pk=i).due_on for i in first + second] == [
+        datetime.date(2026, 4, 11),
+        datetime.date(2026, 5, 11),
+    ]
+    # An update recorded now about December 2025 is not newer than the last activity:
+    # the record still shows nothing since 1 January, so the reminders go on.
+    post_update(commitment, happened_on=datetime.date(2025, 12, 1))
+    assert len(dispatch(at(2026, 6, 10, 4))) == 1
+    reminders.reminders_plan(now=at(2026, 7, 8, 4))
+    # News from 1 July is an update: the pending 10 July reminder is skipped.
+    post_update(commitment, happened_on=datetime.date(2026, 7, 1))
+    assert dispatch(at(2026, 7, 10, 4)) == []
+    assert Reminder.objects.get(due_on=datetime.date(2026, 7, 10)).skip_reason == (
+        "a status update was posted since"
+    )
+
+
+def test_digest_reader_gets_one_weekly_email_instead_of_single_ones(owned_event):
+    event, owner = owned_event
+    ReminderPreference.objects.create(user=owner, weekly_digest=True)
+    # Monday 7 December 2026, 09:00 in Ashgabat.
+    [claimed] = dispatch(at(2026, 12, 7, 4))
+    digest = Reminder.objects.get(pk=claimed)
+    assert digest.kind == Reminder.Kind.DIGEST
+    assert not Reminder.objects.filter(kind=Reminder.Kind.EVENT).exists()
+    body = reminders.reminder_message(reminder=digest).body
+    assert "International Day of Neutrality" in body
+
+
+def test_unsubscribe_link_asks_first_then_stops_that_event(client, owned_event):
+    event, owner = owned_event
+    url = reminders.unsubscribe_url(user=owner, scope="event", object_id=event.pk)
+    path = url.removeprefix("http://127.0.0.1:8000")
+    response = client.get(path)
+    assert response.status_code == 200
+    assert b"Unsubscribe?" in response.content
+    assert not ReminderSubscription.objects.exists()
+    response = client.post(path)
+    assert response.status_code == 200
+    assert ReminderSubscription.objects.get(user=owner, event=event).subscribed is False
+    assert owner.pk not in reminders.event_follower_ids(event_ids=[event.pk])[event.pk]
+
+
+def test_unsubscribe_from_all_skips_reminders_already_planned(client, owned_event):
+    event, owner = owned_event
+    reminders.reminders_plan(now=at(2026, 11, 12, 0))
+    path = reverse(
+        "reminder_unsubscribe",
+        kwargs={"token": reminders.unsubscribe_token(user=owner, scope="all")},
+    )
+    client.post(path)
+    assert dispatch(at(2026, 11, 12, 4)) == []
+    assert mail.outbox == []
+    assert Reminder.objects.get().skip_reason == "the recipient unsubscribed from all reminders"
+
+
+def test_tampered_unsubscribe_link_is_refused_and_changes_nothing(client, owned_event):
+    event, owner = owned_event
+    token = reminders.unsubscribe_token(user=owner, scope="all")
+    response = client.post(reverse("reminder_unsubscribe", kwargs={"token": token + "x"}))
+    assert response.status_code == 400
+    assert b"does not work" in response.content
+    assert not ReminderPreference.objects.exists()
+
+
+def test_subscriptions_page_saves_only_what_was_changed(client, db):
+    state = ActorFactory(name="Turkmenistan")
+    liaison = LiaisonFactory(actor=state)
+    followed = make_event(commitments=[CommitmentFactory(lead_actors=[state])])
+    other = make_event(title="Forum")
+    reminders.state_follow_set(user=liaison, follow=True)
+    client.force_login(liaison)
+    response = client.get(reverse("reminder_settings"))
+    assert response.status_code == 200
+    # The state's event is ticked; the liaison adds the forum and asks for the digest.
+    form = {"follow_state": "on", "weekly_digest": "on", "stale_reminders": "on"}
+    response = client.post(
+        reverse("reminder_settings"), {**form, "events": [followed.pk, other.pk]}
+    )
+    assert response.status_code == 302
+    assert reminders.events_followed_by(user=liaison) == {followed.pk, other.pk}
+    assert ReminderPreference.objects.get(user=liaison).weekly_digest is True
+    assert list(ReminderSubscription.objects.filter(event__isnull=False)) == [
+        ReminderSubscription.objects.get(event=other, subscribed=True)
+    ]
+
+
+def make_failed_reminder() -> Reminder:
+    owner = SecretariatFactory(email="failing@example.org")
+    commitment = CommitmentFactory(owner=owner, last_activity_on=datetime.date(2026, 12, 1))
+    make_event(commitments=[commitment], lead_times_days=[1])
+    [claimed] = claim_only(at(2026, 12, 11, 12))
+    reminders.reminder_mark_failed(reminder_id=claimed, error="SMTPDataError: 554 refused")
+    return Reminder.objects.get(pk=claimed)
+
+
+def test_delivery_log_shows_failures_and_resend_queues_again(secretariat_client):
+    failed = make_failed_reminder()
+    response = secretariat_client.get(reverse("reminder_log"), {"state": "failed"})
+    assert b"failing@example.org" in response.content
+    assert b"554 refused" in response.content
+    response = secretariat_client.post(reverse("reminder_resend", kwargs={"pk": failed.pk}))
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    assert failed.state == State.PENDING
+    assert [failed.pk] == dispatch(at(2026, 12, 11, 13))
+    assert [m.to for m in mail.outbox] == [["failing@example.org"]]
+
+
+def test_delivery_log_query_count_does_not_grow_with_rows(
+    secretariat_client, django_assert_max_num_queries
+):
+    for _ in range(3):
+        make_failed_reminder()
+    with django_assert_max_num_queries(8):
+        response = secretariat_client.get(reverse("reminder_log"))
+    assert response.content.count(b"Resend</button>") == 3
+
+
+def test_liaison_cannot_see_the_log_or_resend(liaison_client):
+    failed = make_failed_reminder()
+    assert liaison_client.get(reverse("reminder_log")).status_code == 403
+    response = liaison_client.post(reverse("reminder_resend", kwargs={"pk": failed.pk}))
+    assert response.status_code == 403
+    failed.refresh_from_db()
+    assert failed.state == State.FAILED
+
+
+def test_saving_a_status_update_never_touches_the_broker(db, monkeypatch):
+    # Anything publishing a task on the way (a signal, a .delay()) would fail the save here.
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("the broker is down")
+
+    monkeypatch.setattr(celery_app, "send_task", broker_down)
+    owner = SecretariatFactory()
+    commitment = CommitmentFactory(owner=owner)
+    make_event(commitments=[commitment], lead_times_days=[1])
+    update = status_update_create(
+        commitment=commitment,
+        author=owner,
+        status=Status.IN_PROGRESS,
+        progress=5,
+        narrative="Begun.",
+        happened_on=datetime.date(2026, 11, 20),
+    )
+    assert update.pk is not None
+    assert not Reminder.objects.exists()
+    assert mail.outbox == []

@@ -1,0 +1,172 @@
+"""Reminder pages: the secretariat's delivery log, each person's subscriptions, and the
+unsubscribe link from an email (no login needed). Writes go through tracker.reminders."""
+
+import django_filters
+import django_tables2 as tables
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from tracker import reminders
+from tracker.models import Event, Reminder
+from tracker.roles import user_can_edit_record
+
+TIME_FORMAT = "j M Y H:i e"
+
+
+class ReminderFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=Reminder.State.choices, empty_label="Any state")
+    kind = django_filters.ChoiceFilter(choices=Reminder.Kind.choices, empty_label="Any kind")
+
+    class Meta:
+        model = Reminder
+        fields = ["state", "kind"]
+
+
+class ReminderTable(tables.Table):
+    due_at = tables.DateTimeColumn(format=TIME_FORMAT, verbose_name="Due (UTC)")
+    recipient = tables.Column(accessor="recipient__email", verbose_name="To")
+    about = tables.Column(accessor="pk", verbose_name="About", orderable=False)
+    state = tables.Column()
+    attempts = tables.Column()
+    sent_at = tables.DateTimeColumn(format=TIME_FORMAT, verbose_name="Sent (UTC)")
+    note = tables.Column(accessor="error", verbose_name="Error or reason", orderable=False)
+    resend = tables.Column(accessor="pk", verbose_name="", orderable=False)
+
+    class Meta:
+        model = Reminder
+        fields = ["due_at", "kind", "recipient", "about", "state", "attempts", "sent_at"]
+        order_by = ("-due_at",)
+        empty_text = "No reminder matches this filter."
+
+    def render_about(self, record):
+        if record.kind == Reminder.Kind.EVENT:
+            day = f"{record.occurrence_date:%d %b %Y}"
+            return f"{record.event.title}, {day} ({record.lead_days} days ahead)"
+        if record.kind == Reminder.Kind.STALE:
+            return f"{record.commitment.title} (quiet since {record.quiet_since:%d %b %Y})"
+        return f"Week of {record.due_on:%d %b %Y}"
+
+    def render_note(self, record):
+        return record.error or record.skip_reason or "—"
+
+    def render_resend(self, record):
+        if record.state != Reminder.State.FAILED:
+            return ""
+        return format_html(
+            '<form method="post" action="{}"><input type="hidden" name="csrfmiddlewaretoken"'
+            ' value="{}"><button type="submit">Resend</button></form>',
+            reverse("reminder_resend", kwargs={"pk": record.pk}),
+            self.csrf_token,
+        )
+
+
+def _require_secretariat(user) -> None:
+    if not user_can_edit_record(user):
+        raise PermissionDenied("Only the secretariat sees the delivery log.")
+
+
+def reminder_log(request):
+    _require_secretariat(request.user)
+    rows = Reminder.objects.select_related("recipient", "event", "commitment")
+    reminder_filter = ReminderFilter(request.GET, queryset=rows)
+    table = ReminderTable(reminder_filter.qs)
+    table.csrf_token = get_token(request)
+    tables.RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    context = {"filter": reminder_filter, "table": table}
+    return render(request, "tracker/reminder_log.html", context)
+
+
+@require_POST
+def reminder_resend(request, pk: int):
+    _require_secretariat(request.user)
+    reminder = get_object_or_404(Reminder, pk=pk)
+    if reminders.reminder_resend(reminder=reminder):
+        messages.success(request, "Queued again: it goes out within a minute.")
+    else:
+        messages.error(request, "Only a failed reminder can be resent; this one is not failed.")
+    return redirect("reminder_log")
+
+
+class ReminderSettingsForm(forms.Form):
+    weekly_digest = forms.BooleanField(
+        required=False, label="One weekly digest instead of one email per reminder"
+    )
+    stale_reminders = forms.BooleanField(
+        required=False, label="Remind me of commitments I own that have gone quiet"
+    )
+    muted = forms.BooleanField(required=False, label="Send me no reminder emails at all")
+    follow_state = forms.BooleanField(
+        required=False, label="Follow every event concerning my state"
+    )
+    events = forms.ModelMultipleChoiceField(
+        queryset=Event.objects.order_by("title"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Events I follow",
+    )
+
+
+def _settings_initial(user) -> dict:
+    preference = reminders.preferences_of([user.pk])[user.pk]
+    return {
+        "weekly_digest": preference.weekly_digest,
+        "stale_reminders": preference.stale_reminders,
+        "muted": preference.muted,
+        "follow_state": reminders.follows_state(user=user),
+        "events": sorted(reminders.events_followed_by(user=user)),
+    }
+
+
+def reminder_settings(request):
+    initial = _settings_initial(request.user)
+    form = ReminderSettingsForm(request.POST or None, initial=initial)
+    if not request.user.actor_id:
+        del form.fields["follow_state"]
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        reminders.reminder_settings_update(
+            user=request.user,
+            options={k: data[k] for k in ("weekly_digest", "stale_reminders", "muted")},
+            follow_state=data.get("follow_state", False),
+            shown_events=set(initial["events"]),
+            chosen_events={e.pk for e in data["events"]},
+        )
+        messages.success(request, "Your reminder choices are saved.")
+        return redirect("reminder_settings")
+    return render(request, "tracker/reminder_settings.html", {"form": form})
+
+
+SCOPE_TEXT = {
+    "event": "reminders about {target}",
+    "state": "reminders about every event concerning your state",
+    "stale": "reminders about commitments you own that have gone quiet",
+    "digest": "the weekly digest (you will get one email per reminder again)",
+    "all": "all reminder emails",
+}
+
+
+# No CSRF token: the signed link is the secret, and mail clients' one-click unsubscribe
+# (RFC 8058) posts without one.
+@csrf_exempt
+@login_not_required
+def reminder_unsubscribe(request, token: str):
+    """GET shows what the link stops and asks to confirm (mail scanners follow links);
+    POST does it."""
+    unsubscribe = reminders.unsubscribe_request_from_token(token)
+    if unsubscribe is None:
+        context = {"invalid": True}
+        return render(request, "tracker/reminder_unsubscribe.html", context, status=400)
+    what = SCOPE_TEXT[unsubscribe.scope].format(target=unsubscribe.target)
+    done = request.method == "POST"
+    if done:
+        reminders.reminders_unsubscribe(request=unsubscribe)
+    context = {"what": what, "done": done, "person": unsubscribe.user}
+    return render(request, "tracker/reminder_unsubscribe.html", context)

@@ -1,0 +1,648 @@
+"""Reminders: who follows what, planning rows, claiming the due ones, sending each exactly once.
+
+The database decides what is due (healthchecks' `sendalerts` idea). Every minute the dispatcher
+(tracker.tasks.dispatch_reminders) does three short steps, each safe to run twice at once:
+
+1. requeue rows a dead worker left in `claimed`/`sending` for longer than the claim timeout;
+2. plan: insert the rows due from REMINDER_CATCHUP_DAYS ago to REMINDER_HORIZON_DAYS ahead
+   (`bulk_create(ignore_conflicts=True)`; the unique constraints on Reminder drop repeats);
+3. claim the due `pending` rows, skipping with a reason those no longer useful, and hand the
+   claimed ids to send tasks.
+
+A send task moves its row `claimed` -> `sending` with a conditional UPDATE (so two messages for
+one row send once), calls SMTP, then marks it `sent`. The only message that can go out twice is
+one whose SMTP call was in flight when its worker died: its row stays `sending`, is requeued
+after the timeout and sent again.
+"""
+
+import contextlib
+import datetime
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMessage
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from commitments.models import Commitment
+from tracker.events import Occurrence, event_occurrences, occurrences_between
+from tracker.models import Event, Reminder, ReminderPreference, ReminderSubscription, User
+from tracker.selectors import CLOSED_STATUSES
+
+logger = logging.getLogger(__name__)
+
+State = Reminder.State
+Kind = Reminder.Kind
+UTC = datetime.UTC
+UNSUBSCRIBE_SALT = "tracker.reminders.unsubscribe"
+DIGEST_DAYS_AHEAD = 14
+
+
+# --- time ----------------------------------------------------------------------------------
+
+
+def local_due_at(*, day: datetime.date, time_zone: str) -> datetime.datetime:
+    """REMINDER_LOCAL_HOUR on `day` in the reader's zone, as UTC (DST shifts it by an hour)."""
+    hour = datetime.time(settings.REMINDER_LOCAL_HOUR)
+    return datetime.datetime.combine(day, hour, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
+
+
+def occurrence_starts_at(*, event: Event, date: datetime.date) -> datetime.datetime:
+    """When an occurrence begins: its start time, or midnight in the event's zone if all day."""
+    start = event.start_time or datetime.time(0)
+    return datetime.datetime.combine(date, start, tzinfo=ZoneInfo(event.time_zone))
+
+
+def commitment_quiet_base(commitment: Commitment) -> datetime.date:
+    """The day a commitment's quiet period counts from.
+
+    `last_activity_on` is the latest day something *happened* (not when it was recorded): an
+    update entered today about 2021 only counts if it is still the newest activity, and then
+    the clock restarts from 2021, so the owner keeps being reminded until news is recorded.
+    """
+    return commitment.last_activity_on or commitment.created_at.astimezone(UTC).date()
+
+
+def commitment_quiet_days(commitment: Commitment) -> int:
+    return commitment.quiet_after_days or settings.TRACKER_QUIET_AFTER_DAYS
+
+
+# --- who follows what -----------------------------------------------------------------------
+
+
+def preferences_of(user_ids: Iterable[int]) -> dict[int, ReminderPreference]:
+    """Each user's options; users without a row get the defaults (unsaved)."""
+    found = {p.user_id: p for p in ReminderPreference.objects.filter(user_id__in=set(user_ids))}
+    return {uid: found.get(uid) or ReminderPreference(user_id=uid) for uid in user_ids}
+
+
+def _pairs(events, *lookups: str) -> Iterable[tuple[int, int]]:
+    for lookup in lookups:
+        yield from events.filter(**{f"{lookup}__isnull": False}).values_list("pk", lookup)
+
+
+def event_follower_ids(*, event_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Who follows each event, before delivery options (mute, digest) are applied.
+
+    Owners of the commitments an event concerns follow it by default; a liaison follows the
+    events concerning their state once subscribed to it; an explicit row adds or removes one.
+    """
+    events = Event.objects.filter(pk__in=set(event_ids))
+    followers = defaultdict(set)
+    owners = ("commitments__owner", "deadline_of__owner")
+    for event_id, user_id in _pairs(events, *owners):
+        followers[event_id].add(user_id)
+    actors = (
+        "commitments__lead_actors",
+        "commitments__supporting_actors",
+        "deadline_of__lead_actors",
+        "deadline_of__supporting_actors",
+    )
+    state_followers = defaultdict(set)
+    for sub in ReminderSubscription.objects.filter(actor__isnull=False, subscribed=True):
+        state_followers[sub.actor_id].add(sub.user_id)
+    for event_id, actor_id in _pairs(events, *actors):
+        followers[event_id] |= state_followers.get(actor_id, set())
+    explicit = ReminderSubscription.objects.filter(event__in=events)
+    for sub in explicit:
+        (followers[sub.event_id].add if sub.subscribed else followers[sub.event_id].discard)(
+            sub.user_id
+        )
+    return followers
+
+
+def _deliverable(user: User, preference: ReminderPreference) -> bool:
+    return user.is_active and bool(user.email) and not preference.muted
+
+
+def single_email_reader(user: User, preference: ReminderPreference) -> bool:
+    """Gets one email per reminder (not muted, not on the weekly digest)."""
+    return _deliverable(user, preference) and not preference.weekly_digest
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+def _window(now: datetime.datetime) -> tuple[datetime.date, datetime.date]:
+    today = now.astimezone(UTC).date()
+    first = today - datetime.timedelta(days=settings.REMINDER_CATCHUP_DAYS)
+    return first, today + datetime.timedelta(days=settings.REMINDER_HORIZON_DAYS)
+
+
+def _event_rows(*, first: datetime.date, last: datetime.date) -> list[Reminder]:
+    events = list(Event.objects.all())
+    longest_lead = max((max(e.lead_times_days or [0]) for e in events), default=0)
+    end = last + datetime.timedelta(days=longest_lead)
+    occurrences = occurrences_between(start=first, end=end, events=Event.objects.all())
+    followers = event_follower_ids(event_ids={o.event.pk for o in occurrences})
+    user_ids = set().union(*followers.values())
+    users = User.objects.in_bulk(user_ids)
+    prefs = preferences_of(user_ids)
+    readers = [u for u in users.values() if single_email_reader(u, prefs[u.pk])]
+    rows = []
+    for occurrence in occurrences:
+        for lead in occurrence.event.lead_times_days or []:
+            due_on = occurrence.date - datetime.timedelta(days=lead)
+            if not first <= due_on <= last:
+                continue
+            for user in readers:
+                if user.pk in followers[occurrence.event.pk]:
+                    rows.append(_event_row(occurrence=occurrence, lead=lead, user=user))
+    return rows
+
+
+def _event_row(*, occurrence: Occurrence, lead: int, user: User) -> Reminder:
+    due_on = occurrence.date - datetime.timedelta(days=lead)
+    return Reminder(
+        kind=Kind.EVENT,
+        recipient=user,
+        event=occurrence.event,
+        occurrence_date=occurrence.date,
+        lead_days=lead,
+        due_on=due_on,
+        due_at=local_due_at(day=due_on, time_zone=user.time_zone),
+    )
+
+
+def stale_due_days(
+    *, commitment: Commitment, first: datetime.date, last: datetime.date
+) -> list[datetime.date]:
+    """The days from `first` to `last` on which a quiet commitment's owner is reminded:
+    quiet_after_days after the last activity, then every REMINDER_STALE_REPEAT_DAYS."""
+    repeat = settings.REMINDER_STALE_REPEAT_DAYS
+    day = commitment_quiet_base(commitment) + datetime.timedelta(
+        days=commitment_quiet_days(commitment)
+    )
+    if day < first:
+        day += datetime.timedelta(days=-(-(first - day).days // repeat) * repeat)
+    days = []
+    while day <= last:
+        days.append(day)
+        day += datetime.timedelta(days=repeat)
+    return days
+
+
+def _open_owned_commitments():
+    return (
+        Commitment.objects.exclude(status__in=CLOSED_STATUSES)
+        .filter(owner__isnull=False)
+        .select_related("owner")
+    )
+
+
+def _stale_rows(*, first: datetime.date, last: datetime.date) -> list[Reminder]:
+    commitments = list(_open_owned_commitments())
+    prefs = preferences_of({c.owner_id for c in commitments})
+    rows = []
+    for commitment in commitments:
+        owner, pref = commitment.owner, prefs[commitment.owner_id]
+        if not (single_email_reader(owner, pref) and pref.stale_reminders):
+            continue
+        for due_on in stale_due_days(commitment=commitment, first=first, last=last):
+            rows.append(
+                Reminder(
+                    kind=Kind.STALE,
+                    recipient=owner,
+                    commitment=commitment,
+                    quiet_since=commitment_quiet_base(commitment),
+                    due_on=due_on,
+                    due_at=local_due_at(day=due_on, time_zone=owner.time_zone),
+                )
+            )
+    return rows
+
+
+def _digest_rows(*, first: datetime.date, last: datetime.date) -> list[Reminder]:
+    prefs = ReminderPreference.objects.filter(weekly_digest=True, muted=False)
+    readers = [p.user for p in prefs.select_related("user") if _deliverable(p.user, p)]
+    days = [
+        first + datetime.timedelta(days=n)
+        for n in range((last - first).days + 1)
+        if (first + datetime.timedelta(days=n)).weekday() == settings.REMINDER_DIGEST_WEEKDAY
+    ]
+    return [
+        Reminder(
+            kind=Kind.DIGEST,
+            recipient=user,
+            due_on=day,
+            due_at=local_due_at(day=day, time_zone=user.time_zone),
+        )
+        for user in readers
+        for day in days
+    ]
+
+
+def reminders_plan(*, now: datetime.datetime) -> int:
+    """Insert every reminder due in the planning window; existing ones are left as they are."""
+    first, last = _window(now)
+    rows = [
+        *_event_rows(first=first, last=last),
+        *_stale_rows(first=first, last=last),
+        *_digest_rows(first=first, last=last),
+    ]
+    # Safe to repeat and to run concurrently: the unique constraints on Reminder drop repeats.
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    return len(rows)
+
+
+# --- claiming -------------------------------------------------------------------------------
+
+
+def reminders_requeue_stuck(*, now: datetime.datetime) -> int:
+    """Put back rows a worker claimed or began sending but never finished (it died).
+
+    A `sending` row may have reached the SMTP server just before its worker died: requeueing
+    it is the one case where a reader can get a message twice (the README's delivery policy).
+    REMINDER_CLAIM_TIMEOUT_SECONDS must exceed EMAIL_TIMEOUT and the longest retry backoff.
+    """
+    cutoff = now - datetime.timedelta(seconds=settings.REMINDER_CLAIM_TIMEOUT_SECONDS)
+    stuck = Reminder.objects.filter(state__in=[State.CLAIMED, State.SENDING], claimed_at__lt=cutoff)
+    return stuck.update(state=State.PENDING, claimed_at=None)
+
+
+def _later_due(now: datetime.datetime):
+    """Another reminder about the same thing to the same person, due later but also by now."""
+    same_thing = (
+        Q(kind=Kind.EVENT, event=OuterRef("event"), occurrence_date=OuterRef("occurrence_date"))
+        | Q(kind=Kind.STALE, commitment=OuterRef("commitment"))
+        | Q(kind=Kind.DIGEST)
+    )
+    return Reminder.objects.filter(
+        same_thing,
+        kind=OuterRef("kind"),
+        recipient=OuterRef("recipient"),
+        due_at__gt=OuterRef("due_at"),
+        due_at__lte=now,
+    ).exclude(state=State.SKIPPED)
+
+
+LATER_REASONS = {
+    Kind.EVENT: "a later reminder for the same occurrence is due",
+    Kind.STALE: "a later reminder for the same commitment is due",
+    Kind.DIGEST: "a later digest is due",
+}
+
+
+@dataclass
+class _Batch:
+    """What the skip rules need to know about one batch of due rows, fetched once."""
+
+    followers: dict[int, set[int]]
+    prefs: dict[int, ReminderPreference]
+
+
+def _event_skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> str:
+    if occurrence_starts_at(event=row.event, date=row.occurrence_date) <= now:
+        return "the event has passed"
+    if row.recipient_id not in batch.followers.get(row.event_id, set()):
+        return "the recipient no longer follows this event"
+    return ""
+
+
+def _stale_skip_reason(row: Reminder, batch: _Batch) -> str:
+    commitment = row.commitment
+    if commitment.status in CLOSED_STATUSES:
+        return "the commitment is closed"
+    if commitment_quiet_base(commitment) != row.quiet_since:
+        return "a status update was posted since"
+    if commitment.owner_id != row.recipient_id or not batch.prefs[row.recipient_id].stale_reminders:
+        return "the recipient no longer follows this commitment"
+    return ""
+
+
+def _skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> str:
+    """Why a due row should not be sent any more; empty if it should."""
+    pref = batch.prefs[row.recipient_id]
+    if not _deliverable(row.recipient, pref):
+        return "the recipient unsubscribed from all reminders"
+    if row.kind == Kind.EVENT:
+        reason = _event_skip_reason(row, batch, now)
+    elif row.kind == Kind.STALE:
+        reason = _stale_skip_reason(row, batch)
+    else:
+        reason = "" if pref.weekly_digest else "the recipient no longer reads the digest"
+    if not reason and row.kind != Kind.DIGEST and pref.weekly_digest:
+        reason = "the recipient reads the weekly digest instead"
+    if not reason and row.later_due:
+        reason = LATER_REASONS[row.kind]
+    return reason
+
+
+def _claim_one(row: Reminder, reason: str, now: datetime.datetime) -> bool:
+    """Conditional UPDATE pending -> claimed/skipped: of two dispatchers, one matches.
+
+    On PostgreSQL the rows are already locked (skip_locked) so it always matches; on SQLite,
+    which has no row locks, this condition is what keeps a row from being claimed twice.
+    """
+    pending = Reminder.objects.filter(pk=row.pk, state=State.PENDING)
+    if reason:
+        pending.update(state=State.SKIPPED, skip_reason=reason)
+        return False
+    return pending.update(state=State.CLAIMED, claimed_at=now) == 1
+
+
+def _due_rows(now: datetime.datetime):
+    return (
+        Reminder.objects.filter(state=State.PENDING, due_at__lte=now)
+        .annotate(later_due=Exists(_later_due(now)))
+        .select_related("recipient", "event", "commitment")
+        .order_by("due_at", "pk")
+    )
+
+
+def _locking():
+    # SQLite has no row locks; a transaction there would only turn a busy wait into an error.
+    if connection.features.has_select_for_update_skip_locked:
+        return transaction.atomic()
+    return contextlib.nullcontext()
+
+
+def reminders_claim_due(*, now: datetime.datetime, limit: int | None = None) -> list[int]:
+    """Claim the rows due by `now` that are still worth sending; skip the rest with a reason.
+
+    Returns the claimed ids, for send tasks. `now` comes from the caller so that tests can
+    dispatch at frozen instants while a real worker sends.
+    """
+    limit = limit or settings.REMINDER_BATCH_SIZE
+    with _locking():
+        rows = list(_due_rows(now).select_for_update(skip_locked=True, of=("self",))[:limit])
+        batch = _Batch(
+            followers=event_follower_ids(event_ids={r.event_id for r in rows if r.event_id}),
+            prefs=preferences_of({r.recipient_id for r in rows}),
+        )
+        return [r.pk for r in rows if _claim_one(r, _skip_reason(r, batch, now), now)]
+
+
+def reminders_dispatch(*, now: datetime.datetime, enqueue: Callable[[int], None]) -> list[int]:
+    """One run of the periodic dispatcher: requeue, plan, claim, hand claimed ids over."""
+    reminders_requeue_stuck(now=now)
+    reminders_plan(now=now)
+    claimed = reminders_claim_due(now=now)
+    for reminder_id in claimed:
+        try:
+            enqueue(reminder_id)
+        except Exception:
+            # The broker is down: the rows stay claimed and are requeued after the timeout.
+            logger.exception("Could not hand reminder %s to a worker", reminder_id)
+            break
+    return claimed
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+def reminder_send(*, reminder_id: int) -> bool:
+    """Send one claimed reminder; False if another task already took it.
+
+    On an SMTP error the row goes back to `claimed` (the task retries it) and the error is
+    raised; after the last retry tracker.tasks marks it failed.
+    """
+    started = Reminder.objects.filter(pk=reminder_id, state=State.CLAIMED).update(
+        state=State.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    if not started:
+        return False
+    reminder = Reminder.objects.select_related("recipient", "event", "commitment").get(
+        pk=reminder_id
+    )
+    try:
+        reminder_message(reminder=reminder).send()
+    except Exception as exc:
+        Reminder.objects.filter(pk=reminder_id, state=State.SENDING).update(
+            state=State.CLAIMED, error=f"{type(exc).__name__}: {exc}"
+        )
+        raise
+    Reminder.objects.filter(pk=reminder_id, state=State.SENDING).update(
+        state=State.SENT, sent_at=timezone.now(), error=""
+    )
+    return True
+
+
+def reminder_mark_failed(*, reminder_id: int, error: str) -> bool:
+    """After the last retry: failed, with the error, for the delivery log."""
+    return (
+        Reminder.objects.filter(pk=reminder_id, state__in=[State.CLAIMED, State.SENDING]).update(
+            state=State.FAILED, error=error[:2000]
+        )
+        == 1
+    )
+
+
+def reminder_resend(*, reminder: Reminder) -> bool:
+    """Put a failed reminder back in the queue; the next dispatcher run sends it.
+
+    Nothing is published to the broker here: a page that resends never waits on Redis.
+    """
+    return (
+        Reminder.objects.filter(pk=reminder.pk, state=State.FAILED).update(
+            state=State.PENDING, claimed_at=None
+        )
+        == 1
+    )
+
+
+# --- the email ------------------------------------------------------------------------------
+
+
+def site_url(path: str) -> str:
+    return settings.TRACKER_SITE_URL.rstrip("/") + path
+
+
+def unsubscribe_token(*, user: User, scope: str, object_id: int | None = None) -> str:
+    return signing.dumps([user.pk, scope, object_id], salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_url(*, user: User, scope: str, object_id: int | None = None) -> str:
+    token = unsubscribe_token(user=user, scope=scope, object_id=object_id)
+    return site_url(reverse("reminder_unsubscribe", kwargs={"token": token}))
+
+
+def _format_instant(instant: datetime.datetime, zone: str) -> str:
+    return instant.astimezone(ZoneInfo(zone)).strftime("%A %-d %B %Y, %H:%M")
+
+
+def occurrence_dates_text(*, event: Event, date: datetime.date, reader_zone: str) -> dict:
+    """The occurrence's date in the event's zone and when that is in the reader's zone."""
+    starts = occurrence_starts_at(event=event, date=date)
+    local = date.strftime("%A %-d %B %Y")
+    if event.start_time:
+        local = _format_instant(starts, event.time_zone)
+    return {
+        "event_zone_text": f"{local} ({event.time_zone})",
+        "reader_zone_text": f"{_format_instant(starts, reader_zone)} ({reader_zone})",
+        "all_day": event.start_time is None,
+    }
+
+
+def _occurrence(event: Event, date: datetime.date) -> Occurrence:
+    found = event_occurrences(event=event, start=date, end=date)
+    return found[0] if found else Occurrence(event, date, None, None)
+
+
+def _event_context(reminder: Reminder) -> dict:
+    event, user = reminder.event, reminder.recipient
+    return {
+        "occurrence": _occurrence(event, reminder.occurrence_date),
+        **occurrence_dates_text(
+            event=event, date=reminder.occurrence_date, reader_zone=user.time_zone
+        ),
+        "event_url": site_url(event.get_absolute_url()),
+        "unsubscribe_url": unsubscribe_url(user=user, scope="event", object_id=event.pk),
+    }
+
+
+def _stale_context(reminder: Reminder) -> dict:
+    commitment, user = reminder.commitment, reminder.recipient
+    return {
+        "commitment": commitment,
+        "quiet_days": (reminder.due_on - reminder.quiet_since).days,
+        "commitment_url": site_url(commitment.get_absolute_url()),
+        "unsubscribe_url": unsubscribe_url(user=user, scope="stale"),
+    }
+
+
+def digest_contents(*, user: User, day: datetime.date) -> dict:
+    """What a digest due on `day` lists: followed occurrences ahead, owned quiet commitments."""
+    end = day + datetime.timedelta(days=DIGEST_DAYS_AHEAD)
+    occurrences = occurrences_between(start=day, end=end)
+    followers = event_follower_ids(event_ids={o.event.pk for o in occurrences})
+    upcoming = [
+        {
+            "occurrence": o,
+            **occurrence_dates_text(event=o.event, date=o.date, reader_zone=user.time_zone),
+        }
+        for o in occurrences
+        if user.pk in followers.get(o.event.pk, set())
+    ]
+    quiet = [
+        c
+        for c in _open_owned_commitments().filter(owner=user)
+        if commitment_quiet_base(c) + datetime.timedelta(days=commitment_quiet_days(c)) <= day
+    ]
+    return {"upcoming": upcoming, "quiet": quiet, "days_ahead": DIGEST_DAYS_AHEAD}
+
+
+def _digest_context(reminder: Reminder) -> dict:
+    user = reminder.recipient
+    return {
+        **digest_contents(user=user, day=reminder.due_on),
+        "unsubscribe_url": unsubscribe_url(user=user, scope="digest"),
+    }
+
+
+CONTEXTS = {Kind.EVENT: _event_context, Kind.STALE: _stale_context, Kind.DIGEST: _digest_context}
+
+
+def reminder_message(*, reminder: Reminder) -> EmailMessage:
+    user = reminder.recipient
+    context = {
+        "reminder": reminder,
+        "recipient": user,
+        **CONTEXTS[reminder.kind](reminder),
+        "settings_url": site_url(reverse("reminder_settings")),
+        "unsubscribe_all_url": unsubscribe_url(user=user, scope="all"),
+    }
+    subject = render_to_string(f"emails/reminder_{reminder.kind}_subject.txt", context)
+    body = render_to_string(f"emails/reminder_{reminder.kind}.txt", context)
+    message = EmailMessage(" ".join(subject.split()), body, to=[user.email])
+    message.extra_headers["List-Unsubscribe"] = f"<{context['unsubscribe_all_url']}>"
+    return message
+
+
+# --- subscriptions --------------------------------------------------------------------------
+
+
+UNSUBSCRIBE_SCOPES = ("event", "state", "stale", "digest", "all")
+
+
+@dataclass(frozen=True)
+class UnsubscribeRequest:
+    user: User
+    scope: str
+    target: Event | None
+
+
+def unsubscribe_request_from_token(token: str) -> UnsubscribeRequest | None:
+    """What a signed unsubscribe link asks for; None if the link is forged or out of date."""
+    try:
+        user_id, scope, object_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    user = User.objects.filter(pk=user_id).first()
+    target = Event.objects.filter(pk=object_id).first() if scope == "event" else None
+    if user is None or scope not in UNSUBSCRIBE_SCOPES or (scope == "event" and target is None):
+        return None
+    return UnsubscribeRequest(user=user, scope=scope, target=target)
+
+
+def reminder_preference_update(*, user: User, **options: bool) -> ReminderPreference:
+    preference, _ = ReminderPreference.objects.update_or_create(user=user, defaults=options)
+    return preference
+
+
+def event_follow_set(*, user: User, event: Event, follow: bool) -> None:
+    """Record an explicit choice to follow (or stop following) one event."""
+    ReminderSubscription.objects.update_or_create(
+        user=user, event=event, defaults={"subscribed": follow}
+    )
+
+
+def state_follow_set(*, user: User, follow: bool) -> None:
+    """Follow every event concerning the liaison's state, or stop."""
+    if user.actor_id is None:
+        return
+    if follow:
+        ReminderSubscription.objects.get_or_create(user=user, actor_id=user.actor_id)
+    else:
+        ReminderSubscription.objects.filter(user=user, actor__isnull=False).delete()
+
+
+def reminders_unsubscribe(*, request: UnsubscribeRequest) -> None:
+    """Apply an unsubscribe link. Due rows it covers are skipped by the next claim."""
+    user = request.user
+    if request.scope == "event":
+        event_follow_set(user=user, event=request.target, follow=False)
+    elif request.scope == "state":
+        state_follow_set(user=user, follow=False)
+    elif request.scope == "stale":
+        reminder_preference_update(user=user, stale_reminders=False)
+    elif request.scope == "digest":
+        reminder_preference_update(user=user, weekly_digest=False)
+    else:
+        reminder_preference_update(user=user, muted=True)
+
+
+def events_followed_by(*, user: User) -> set[int]:
+    followers = event_follower_ids(event_ids=Event.objects.values_list("pk", flat=True))
+    return {event_id for event_id, users in followers.items() if user.pk in users}
+
+
+def follows_state(*, user: User) -> bool:
+    return ReminderSubscription.objects.filter(
+        user=user, actor_id=user.actor_id, actor__isnull=False
+    ).exists()
+
+
+def reminder_settings_update(
+    *,
+    user: User,
+    options: dict[str, bool],
+    follow_state: bool,
+    shown_events: set[int],
+    chosen_events: set[int],
+) -> None:
+    """Save the subscriptions page. Only the boxes the person changed become explicit rows,
+    so unticking "my state" does not pin every event of the state that the page showed."""
+    with transaction.atomic():
+        reminder_preference_update(user=user, **options)
+        state_follow_set(user=user, follow=follow_state)
+        for event in Event.objects.filter(pk__in=shown_events ^ chosen_events):
+            event_follow_set(user=user, event=event, follow=event.pk in chosen_events)
