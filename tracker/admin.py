@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from .models import User
+from .models import Event, User
 
 
 @admin.register(User)
@@ -12,3 +12,14 @@ class TrackerUserAdmin(UserAdmin):
     add_fieldsets = UserAdmin.add_fieldsets + (
         ("Tracker", {"fields": ["role", "actor", "time_zone"]}),
     )
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["title", "kind", "rule", "start_date", "interval_years", "is_public"]
+    list_filter = ["kind", "rule", "is_public"]
+    search_fields = ["title", "slug", "description"]
+    prepopulated_fields = {"slug": ["title"]}
+    filter_horizontal = ["commitments", "paragraphs"]
+    # Deadline events follow their commitment's target date (tracker.events); edit that instead.
+    readonly_fields = ["deadline_of"]

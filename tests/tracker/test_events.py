@@ -345,3 +345,25 @@ def test_event_refuses_a_zero_year_interval():
     with pytest.raises(ValidationError) as error:
         event.full_clean()
     assert "interval_years" in error.value.message_dict
+
+
+def test_admin_refuses_an_unknown_time_zone_and_creates_nothing(client, superuser):
+    client.force_login(superuser)
+    data = {
+        "title": "Forum",
+        "slug": "forum",
+        "kind": "forum",
+        "time_zone": "Europe/Geneva",
+        "rule": "once",
+        "start_date": "2026-12-12",
+        "interval_years": "1",
+        "lead_times_days": "[30, 7, 1]",
+        "is_public": "on",
+    }
+    response = client.post(reverse("admin:tracker_event_add"), data)
+    assert response.status_code == 200
+    assert "Europe/Geneva is not a time zone" in response.content.decode()
+    assert not Event.objects.exists()
+    data["time_zone"] = "Europe/Zurich"
+    assert client.post(reverse("admin:tracker_event_add"), data).status_code == 302
+    assert Event.objects.get().time_zone == "Europe/Zurich"
