@@ -1,10 +1,19 @@
 from django.urls import path
 
-from . import reminder_views, views
+from . import event_views, reminder_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("events/<slug:slug>/", views.event_detail, name="event_detail"),
+    path("events/", event_views.event_list, name="event_list"),
+    path("events/<int:year>/<int:month>/", event_views.event_month, name="event_month"),
+    path("events/<slug:slug>/", event_views.event_detail, name="event_detail"),
+    path("calendar/", event_views.calendar_feeds, name="calendar_feeds"),
+    path("calendar.ics", event_views.calendar_public_feed, name="calendar_public_feed"),
+    path(
+        "calendar/<str:token>.ics",
+        event_views.calendar_personal_feed,
+        name="calendar_personal_feed",
+    ),
     path("reminders/", reminder_views.reminder_settings, name="reminder_settings"),
     path("reminders/log/", reminder_views.reminder_log, name="reminder_log"),
     path("reminders/<int:pk>/resend/", reminder_views.reminder_resend, name="reminder_resend"),
