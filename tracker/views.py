@@ -1,14 +1,9 @@
-import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
-from django.views.decorators.http import require_safe
 
-from commitments.views import status_legend
+from commitments.views import READ_METHODS, allow_methods, status_legend, user_today
 
 from . import selectors
 from .models import Event
@@ -54,18 +49,10 @@ class TrackerLoginView(LoginView):
 # --- Dashboard -------------------------------------------------------------------------------
 
 
-def reader_today(user) -> datetime.date:
-    """Today where the reader is: "due from today on" flips at their midnight, not UTC's."""
-    try:
-        zone = ZoneInfo(user.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = datetime.UTC  # a mistyped zone in the admin must not break the dashboard
-    return timezone.now().astimezone(zone).date()
-
-
-@require_safe
+# Read-only: a liaison's POST is refused with 403 like on every page of the record.
+@allow_methods(*READ_METHODS)
 def dashboard(request):
-    user, today = request.user, reader_today(request.user)
+    user, today = request.user, user_today(request.user)
     context = {
         "today": today,
         "status_counts": selectors.dashboard_status_counts(user=user),

@@ -1,0 +1,270 @@
+"""Every URL, every role, GET and POST: the exact status code each gets, decided in one table.
+
+The URL patterns are walked from the resolver, so a new page cannot slip in unnoticed: a pattern
+without a row in EXPECTED fails `test_every_url_has_its_roles_decided`. Django's admin is walked
+only at its index and one changelist (its own tests cover the rest).
+
+POSTs carry a valid CSRF token (the client enforces CSRF checks), so what answers is the role
+check, not the CSRF check; `test_a_post_without_csrf_token_is_refused` covers the token itself.
+"""
+
+import datetime
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.middleware.csrf import CSRF_SESSION_KEY
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from commitments import services
+from commitments.models import StatusUpdate
+from tests.factories import (
+    CommitmentFactory,
+    DocumentFactory,
+    EventFactory,
+    LiaisonFactory,
+    ParagraphFactory,
+    SecretariatFactory,
+    UserFactory,
+)
+from tracker import reminders
+from tracker.models import Reminder
+
+ROLES = ("anonymous", "liaison", "secretariat", "admin")
+METHODS = ("get", "post")
+# The admin is Django's: walk its front page and one list, not every model's add/change/delete.
+ADMIN_WALKED = {"admin:index", "admin:commitments_commitment_changelist"}
+CSRF_TOKEN = "r0lEsWaLkCsRfTokenSecretOf32Chrs"  # 32 characters: an unmasked CSRF secret
+
+
+def walk(patterns, namespace: str = "", prefix: str = ""):
+    """Yield (name, route) for every URL pattern, with namespaces joined as reverse() wants."""
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(filter(None, [namespace, pattern.namespace]))
+            yield from walk(pattern.url_patterns, inner, route)
+        elif isinstance(pattern, URLPattern):
+            name = ":".join(filter(None, [namespace, pattern.name])) if pattern.name else None
+            yield name or f"unnamed {route}", route
+
+
+def walked_names() -> list[str]:
+    admin_prefix = reverse("admin:index").lstrip("/")
+    return sorted(
+        {
+            name
+            for name, route in walk(get_resolver().url_patterns)
+            if not route.startswith(admin_prefix) or name in ADMIN_WALKED
+        }
+    )
+
+
+# name -> role -> (status of GET, status of POST), roles in the order of ROLES.
+# 302 for anonymous is always a redirect to a login page (checked below).
+# fmt: off
+EXPECTED = {
+    #                                       anonymous    liaison      secretariat  admin
+    "login":                              ((200, 200), (302, 302), (302, 302), (302, 302)),
+    "logout":                             ((302, 302), (405, 302), (405, 302), (405, 302)),
+    # The factory's secretariat is not staff; the demo's is (tracker/demo.py).
+    "admin:index":                        ((302, 302), (302, 302), (302, 302), (200, 200)),
+    "admin:commitments_commitment_changelist":
+                                          ((302, 302), (302, 302), (302, 302), (200, 200)),
+    "dashboard":                          ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:commitment_list":        ((302, 302), (200, 403), (200, 405), (200, 405)),
+    # An empty update form is refused with its errors (400), and nothing is written.
+    "commitments:commitment_detail":      ((302, 302), (200, 403), (200, 400), (200, 400)),
+    "commitments:document_detail":        ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:actor_list":             ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:actor_detail":           ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:evidence_file":          ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:evidence_file#internal": ((302, 302), (404, 403), (200, 405), (200, 405)),
+    "event_list":                         ((302, 302), (200, 405), (200, 405), (200, 405)),
+    "event_month":                        ((302, 302), (200, 405), (200, 405), (200, 405)),
+    "event_detail":                       ((302, 302), (200, 405), (200, 405), (200, 405)),
+    "event_detail#private":               ((302, 302), (404, 405), (200, 405), (200, 405)),
+    # POST gives the person a new secret feed address: their own, so liaisons may.
+    "calendar_feeds":                     ((302, 302), (200, 302), (200, 302), (200, 302)),
+    # Calendar apps cannot log in: the feeds are open, the personal one behind its token.
+    "calendar_public_feed":               ((200, 405), (200, 405), (200, 405), (200, 405)),
+    "calendar_personal_feed":             ((200, 405), (200, 405), (200, 405), (200, 405)),
+    "calendar_personal_feed#unknown":     ((404, 405), (404, 405), (404, 405), (404, 405)),
+    # Each person's own reminder choices, liaisons included.
+    "reminder_settings":                  ((302, 302), (200, 302), (200, 302), (200, 302)),
+    # POST to the log only shows it again (a read page that does not refuse POST).
+    "reminder_log":                       ((302, 302), (403, 403), (200, 200), (200, 200)),
+    "reminder_resend":                    ((302, 302), (405, 403), (405, 302), (405, 302)),
+    # The signed link is the credential: GET asks to confirm, POST unsubscribes.
+    "reminder_unsubscribe":               ((200, 200), (200, 200), (200, 200), (200, 200)),
+    "reminder_unsubscribe#forged":        ((400, 400), (400, 400), (400, 400), (400, 400)),
+}
+# fmt: on
+
+
+class World:
+    """One of everything a URL can point at, built with the factories."""
+
+    def __init__(self):
+        self.users = {
+            "anonymous": None,
+            "liaison": LiaisonFactory(username="diplomat", actor__name="Turkmenistan"),
+            "secretariat": SecretariatFactory(username="officer"),
+            "admin": UserFactory(username="root", is_staff=True, is_superuser=True),
+        }
+        self.actor = self.users["liaison"].actor
+        self.document = DocumentFactory()
+        paragraph = ParagraphFactory(document=self.document)
+        self.commitment = CommitmentFactory(paragraphs=[paragraph], lead_actors=[self.actor])
+        self.public_file = self.evidence(StatusUpdate.Visibility.PUBLIC)
+        self.internal_file = self.evidence(StatusUpdate.Visibility.INTERNAL)
+        self.event = EventFactory(title="Neutrality Day", start_date=datetime.date(1995, 12, 12))
+        self.private_event = EventFactory(title="Internal planning", is_public=False)
+        self.failed_reminder = self.reminder(Reminder.State.FAILED)
+        self.unsubscribe_token = reminders.unsubscribe_token(
+            user=self.users["liaison"], scope="all"
+        )
+
+    def reminder(self, state):
+        now = timezone.now()
+        return Reminder.objects.create(
+            kind=Reminder.Kind.DIGEST,
+            recipient=self.users["secretariat"],
+            due_on=now.date(),
+            due_at=now,
+            state=state,
+        )
+
+    def evidence(self, visibility):
+        update = services.status_update_create(
+            commitment=self.commitment,
+            author=self.users["secretariat"],
+            status="in_progress",
+            progress=10,
+            narrative=f"A {visibility} update.",
+            happened_on=datetime.date(2021, 4, 16),
+            visibility=visibility,
+        )
+        upload = SimpleUploadedFile("report.pdf", b"%PDF-1.4 report", "application/pdf")
+        return services.evidence_file_attach(update=update, upload=upload)
+
+
+# How each URL's arguments come from the world; URLs without arguments need no entry.
+KWARGS = {
+    "commitments:commitment_detail": lambda w: {"slug": w.commitment.slug},
+    "commitments:document_detail": lambda w: {"short_name": w.document.short_name},
+    "commitments:actor_detail": lambda w: {"slug": w.actor.slug},
+    "commitments:evidence_file": lambda w: {"pk": w.public_file.pk},
+    "commitments:evidence_file#internal": lambda w: {"pk": w.internal_file.pk},
+    "event_month": lambda w: {"year": 2026, "month": 12},
+    "event_detail": lambda w: {"slug": w.event.slug},
+    "event_detail#private": lambda w: {"slug": w.private_event.slug},
+    "calendar_personal_feed": lambda w: {"token": w.users["liaison"].calendar_token},
+    "calendar_personal_feed#unknown": lambda w: {"token": "no-such-token"},
+    "reminder_resend": lambda w: {"pk": w.failed_reminder.pk},
+    "reminder_unsubscribe": lambda w: {"token": w.unsubscribe_token},
+    "reminder_unsubscribe#forged": lambda w: {"token": w.unsubscribe_token[:-4] + "AAAA"},
+}
+# Refused-looking POSTs that are fine for a liaison, and why: none of them touches the record.
+LIAISON_POSTS_ALLOWED = {
+    "login": "sends the logged-in liaison to their page",
+    "logout": "ends their own session",
+    "admin:index": "sends them to the admin's login",
+    "admin:commitments_commitment_changelist": "sends them to the admin's login",
+    "calendar_feeds": "replaces their own feed address",
+    "reminder_settings": "saves their own reminder choices",
+    "reminder_unsubscribe": "the signed link unsubscribes its owner",
+}
+# One-click unsubscribe (RFC 8058): mail clients post without a CSRF token.
+CSRF_EXEMPT = {"reminder_unsubscribe", "reminder_unsubscribe#forged"}
+
+
+def url_for(key: str, world: World) -> str:
+    name = key.split("#")[0]
+    return reverse(name, kwargs=KWARGS.get(key, lambda w: {})(world))
+
+
+def client_for(role: str, world: World) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    if world.users[role] is not None:
+        client.force_login(world.users[role])
+    return client
+
+
+def give_csrf_token(client: Client) -> dict:
+    """Store a CSRF secret where the middleware looks for it; return the form field."""
+    if settings.CSRF_USE_SESSIONS:
+        session = client.session
+        session[CSRF_SESSION_KEY] = CSRF_TOKEN
+        session.save()
+        client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    else:
+        client.cookies[settings.CSRF_COOKIE_NAME] = CSRF_TOKEN
+    return {"csrfmiddlewaretoken": CSRF_TOKEN}
+
+
+@pytest.fixture
+def world(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path  # the evidence files go away with the test
+    return World()
+
+
+def test_every_url_has_its_roles_decided():
+    decided = {key.split("#")[0] for key in EXPECTED}
+    missing = [name for name in walked_names() if name not in decided]
+    assert not missing, f"Decide who may GET and POST these URLs, in EXPECTED: {missing}"
+
+
+def test_the_table_lists_no_url_that_is_gone():
+    walked = set(walked_names())
+    assert not [key for key in EXPECTED if key.split("#")[0] not in walked]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_every_url_answers_every_role_as_decided(world, key, role, method):
+    client = client_for(role, world)
+    data = give_csrf_token(client) if method == "post" else {}
+
+    response = getattr(client, method)(url_for(key, world), data)
+
+    expected = EXPECTED[key][ROLES.index(role)][METHODS.index(method)]
+    assert response.status_code == expected, f"{method.upper()} {key} as {role}"
+    if role == "anonymous" and expected == 302:
+        assert response.url.startswith((reverse("login"), reverse("admin:login")))
+
+
+def test_a_liaison_is_refused_every_write():
+    """The table itself: a liaison's POST is refused everywhere but on their own things."""
+    liaison_post = {key: row[ROLES.index("liaison")][1] for key, row in EXPECTED.items()}
+    accepted = {key for key, status in liaison_post.items() if status < 400}
+    assert accepted == set(LIAISON_POSTS_ALLOWED)
+    assert liaison_post["commitments:commitment_detail"] == 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("key", sorted(set(EXPECTED) - CSRF_EXEMPT))
+def test_a_post_without_csrf_token_is_refused(world, key, role):
+    client = client_for(role, world)
+
+    response = client.post(url_for(key, world), {})
+
+    assert response.status_code == 403, f"POST {key} as {role} without a CSRF token"
+    assert b"CSRF" in response.content
+
+
+def test_an_update_posted_without_csrf_token_writes_nothing(world):
+    client = client_for("secretariat", world)
+    url = url_for("commitments:commitment_detail", world)
+    form = {
+        "status": "achieved",
+        "progress": 100,
+        "narrative": "Done.",
+        "happened_on": "2026-01-01",
+    }
+
+    assert client.post(url, form).status_code == 403
+    assert world.commitment.updates.count() == 2
