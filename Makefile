@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate demo serve
+.PHONY: install run test lint migrate demo serve bench bench-reminders bench-tools
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,29 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# The performance benchmark (README, "Performance"): a scale dataset in BENCH_DATABASE_URL
+# (dropped and rebuilt), gunicorn with 2 workers on a free loopback port, wrk on every page,
+# then the reminder dispatch. Figures are printed and kept in bench/results/<timestamp>.json.
+#   make bench DOCUMENTS=200 COMMITMENTS=20000 STATUS_UPDATES=500000 ...
+DOCUMENTS ?= 200
+PARAGRAPHS ?= 5000
+COMMITMENTS ?= 20000
+STATUS_UPDATES ?= 500000
+EVENTS ?= 2000
+USERS ?= 10000
+REMINDERS ?= 100000
+BENCH_SECONDS ?= 8
+BENCH_SIZES = --documents $(DOCUMENTS) --paragraphs $(PARAGRAPHS) --commitments $(COMMITMENTS) \
+	--status-updates $(STATUS_UPDATES) --events $(EVENTS) --users $(USERS)
+
+bench-tools: install
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+
+bench: bench-tools
+	$(BIN)/python -m bench.run $(BENCH_SIZES) --seconds $(BENCH_SECONDS)
+	$(MAKE) bench-reminders
+
+bench-reminders: bench-tools
+	$(BIN)/python -m bench.reminders --reminders $(REMINDERS) --users $(USERS)

@@ -1,0 +1,60 @@
+"""The load driver: wrk over loopback with bench/wrk.lua, bounded in time and in requests."""
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .stats import latency_summary
+
+LUA_SCRIPT = Path(__file__).with_name("wrk.lua")
+MARKER = "BENCH-JSON "
+
+
+class LoadError(RuntimeError):
+    """wrk is missing, failed, or printed no result line."""
+
+
+@dataclass(frozen=True)
+class Load:
+    """How hard and how long to drive one page."""
+
+    seconds: int = 8
+    connections: int = 4
+    max_requests: int = 5_000  # per connection
+
+
+def parse_wrk_output(output: str) -> dict:
+    """The result line of bench/wrk.lua, summarised: rps, median, p95, non-200 responses."""
+    for line in output.splitlines():
+        if line.startswith(MARKER):
+            raw = json.loads(line[len(MARKER) :])
+            if not raw["samples_us"]:
+                raise LoadError("no response arrived before the time was up: give more --seconds")
+            summary = latency_summary(raw["samples_us"], raw["elapsed_us"])
+            return {**summary, "non_200": raw["non_200"], "socket_errors": raw["socket_errors"]}
+    raise LoadError(f"wrk printed no result line:\n{output[-2000:]}")
+
+
+def drive(url: str, *, cookie: str = "", load: Load = Load()) -> dict:
+    """Drive one URL with wrk, one connection per thread (wrk.lua's latencies rely on it)."""
+    if shutil.which("wrk") is None:
+        raise LoadError("wrk is not installed: `apt-get install wrk` (make bench does it)")
+    command = [
+        "wrk",
+        f"-t{load.connections}",
+        f"-c{load.connections}",
+        f"-d{load.seconds}s",
+        "--timeout=30s",
+        f"--script={LUA_SCRIPT}",
+        url,
+    ]
+    env = {**os.environ, "BENCH_COOKIE": cookie, "BENCH_MAX_REQUESTS": str(load.max_requests)}
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=load.seconds + 60
+    )
+    if done.returncode != 0:
+        raise LoadError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    return parse_wrk_output(done.stdout)

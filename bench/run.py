@@ -1,0 +1,342 @@
+"""`make bench`: build the scale dataset, serve it with gunicorn, drive each page, report.
+
+    python -m bench.run [--documents 200 --commitments 20000 ...] [--reuse-data]
+
+Prints one table row per page and writes bench/results/<timestamp>.json.
+"""
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import environ
+
+from . import machine
+from .load import Load, LoadError, drive
+from .server import (
+    WORKERS,
+    RssSampler,
+    gunicorn,
+    peak_rss_kib,
+    peak_rss_reset,
+    rss_kib,
+    worker_pids,
+)
+from .sizes import Sizes
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tracker_bench"
+RESULTS_DIR = Path(__file__).with_name("results")
+PER_PAGE = 25  # commitments.views.CommitmentListView.table_pagination
+CSV_REPEATS = 3
+HANDLER = {}
+MAX_SECONDS = 90  # per page, whatever its speed
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    name: str
+    path: str
+    role: str  # "secretariat", "liaison", "admin" or "" (no session)
+    target: str = ""  # which issue-6 target applies: "table", "dashboard" or ""
+
+
+def pages(landmarks, sizes: Sizes, calendar_token: str) -> list[Page]:
+    deep = max(1, math.ceil(sizes.commitments / PER_PAGE) - 1)
+    filtered = f"/commitments/?status=in_progress&theme={landmarks.theme_pk}&sort=-last_activity"
+    return [
+        Page("bare login_required view", "/bench/bare/", "secretariat"),
+        Page("admin change list", "/admin/commitments/commitment/", "admin"),
+        Page("dashboard (secretariat)", "/", "secretariat", "dashboard"),
+        Page("dashboard (liaison)", "/", "liaison", "dashboard"),
+        Page("table, first page (secretariat)", "/commitments/", "secretariat", "table"),
+        Page("table, first page (liaison)", "/commitments/", "liaison", "table"),
+        Page("table, filtered and sorted", filtered, "secretariat", "table"),
+        Page(f"table, deep page {deep}", f"/commitments/?page={deep}", "secretariat", "table"),
+        Page("commitment, long history (secretariat)", landmarks.long_path, "secretariat"),
+        Page("commitment, long history (liaison)", landmarks.long_path, "liaison"),
+        Page("document page", landmarks.document_path, "secretariat"),
+        Page("actor page (liaison's landing)", landmarks.actor_path, "liaison"),
+        Page("ICS feed, public", "/calendar.ics", ""),
+        Page("ICS feed, personal", f"/calendar/{calendar_token}.ics", ""),
+    ]
+
+
+# --- Setting up the database and Django -----------------------------------------------------
+
+
+def database_recreate(url: str) -> None:
+    """Drop and create the bench database: a run always starts from the same empty state."""
+    import psycopg2
+
+    config = environ.Env.db_url_config(url)
+    name = config["NAME"]
+    maintenance = psycopg2.connect(
+        dbname="postgres",
+        user=config["USER"],
+        password=config["PASSWORD"] or None,
+        host=config["HOST"],
+        port=config["PORT"] or 5432,
+    )
+    maintenance.autocommit = True
+    with maintenance.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    maintenance.close()
+
+
+def django_start(database_url: str) -> dict:
+    """Configure this process like the server: same settings module, same database."""
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings.bench", "DATABASE_URL": database_url}
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    return env
+
+
+def dataset_build(sizes: Sizes, seed: int) -> float:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from .generator import generate
+
+    call_command("migrate", verbosity=0, interactive=False)
+    started = time.monotonic()
+    generate(sizes, seed=seed, bar=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # fresh statistics, as autovacuum would give a real server
+    return time.monotonic() - started
+
+
+# --- Measuring --------------------------------------------------------------------------------
+
+
+def query_count(path: str, session_key: str) -> tuple[int, int, float]:
+    """(status, queries, seconds) of one request, served in this process against the same
+    database: the count is the query log's, the time sizes the load run."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()  # a fresh cookie jar: no session but the one given
+    if session_key:
+        client.cookies[settings.SESSION_COOKIE_NAME] = session_key
+    client.handler = HANDLER.setdefault("handler", client.handler)  # middleware loaded once
+    started = time.monotonic()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+        if response.streaming:
+            b"".join(response.streaming_content)
+    return response.status_code, len(queries), time.monotonic() - started
+
+
+def page_measure(page: Page, base_url: str, sessions: dict, load: Load) -> dict:
+    from django.conf import settings
+
+    key = sessions.get(page.role, "")
+    query_count(page.path, key)  # warm: the first request of a process loads templates
+    status, queries, seconds = query_count(page.path, key)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={key}" if key else ""
+    result = {"page": page.name, "path": page.path, "role": page.role or "anonymous"}
+    if status != 200:
+        return {**result, "status": status, "queries": queries, "error": f"HTTP {status}"}
+    # A slow page gets time for a few rounds of requests on every connection.
+    rounds = math.ceil(4 * seconds * load.connections / WORKERS)
+    load = dataclasses.replace(load, seconds=min(MAX_SECONDS, max(load.seconds, rounds)))
+    try:
+        measured = drive(base_url + page.path, cookie=cookie, load=load)
+    except LoadError as error:
+        return {**result, "status": status, "queries": queries, "error": str(error)}
+    return {**result, "status": status, "queries": queries, "seconds": load.seconds, **measured}
+
+
+def csv_export_measure(base_url: str, master, session_key: str, cookie_name: str) -> dict:
+    """Time the full CSV export and the workers' peak memory while they produce it."""
+    pids = worker_pids(master)
+    _, queries, _ = query_count("/commitments/?_export=csv", session_key)
+    timings, sizes, growth = [], [], []
+    for _ in range(CSV_REPEATS):
+        baseline = {pid: rss_kib(pid) for pid in pids}
+        peak_rss_reset(pids)
+        request = urllib.request.Request(f"{base_url}/commitments/?_export=csv")
+        request.add_header("Cookie", f"{cookie_name}={session_key}")
+        with RssSampler(pids) as sampler:
+            started = time.monotonic()
+            with urllib.request.urlopen(request, timeout=300) as response:
+                body = response.read()
+            timings.append(time.monotonic() - started)
+        sizes.append(len(body))
+        peaks = {pid: max(peak_rss_kib(pid), sampler.peak[pid]) for pid in pids}
+        growth.append(max(peaks[pid] - baseline[pid] for pid in pids))
+    rows = body.count(b"\n") - 1
+    return {
+        "rows": rows,
+        "bytes": sizes[-1],
+        "queries": queries,
+        "seconds": timings,
+        "median_seconds": sorted(timings)[len(timings) // 2],
+        "peak_rss_growth_mib": [round(kib / 1024, 1) for kib in growth],
+        "worker_rss_mib": round(max(rss_kib(pid) for pid in pids) / 1024, 1),
+    }
+
+
+def ratios(results: list[dict]) -> None:
+    """Add each page's throughput as a share of the bare view's and of the admin's."""
+    by_name = {r["page"]: r for r in results}
+    bare = by_name["bare login_required view"].get("rps")
+    admin = by_name["admin change list"].get("rps")
+    for result in results:
+        if "rps" in result:
+            result["vs_bare"] = result["rps"] / bare if bare else None
+            result["vs_admin"] = result["rps"] / admin if admin else None
+
+
+def targets(results: list[dict], page_list: list[Page]) -> list[str]:
+    """Issue 6's throughput targets, as sentences saying which were missed."""
+    goal = {"table": 0.30, "dashboard": 0.50}
+    kind = {page.name: page.target for page in page_list}
+    missed = []
+    for result in results:
+        share = goal.get(kind.get(result["page"], ""))
+        if share is None or "rps" not in result:
+            continue
+        if result["vs_bare"] < share:
+            missed.append(
+                f"{result['page']}: {result['vs_bare']:.0%} of the bare view < {share:.0%}"
+            )
+        if result["vs_admin"] < 1:
+            missed.append(f"{result['page']}: slower than the admin ({result['vs_admin']:.2f}x)")
+    return missed
+
+
+# --- Reporting -------------------------------------------------------------------------------
+
+
+def table_print(results: list[dict]) -> None:
+    header = f"{'page':44} {'req/s':>8} {'median ms':>10} {'p95 ms':>8} {'queries':>8} "
+    header += f"{'vs bare':>8} {'vs admin':>9}"
+    print("\n" + header + "\n" + "-" * len(header))
+    for r in results:
+        if "rps" not in r:
+            print(f"{r['page']:44} {r.get('error', 'not measured')}")
+            continue
+        print(
+            f"{r['page']:44} {r['rps']:8.1f} {r['median_ms']:10.1f} {r['p95_ms']:8.1f} "
+            f"{r['queries']:8d} {r['vs_bare']:8.2f} {r['vs_admin']:9.2f}"
+            + (f"  ({r['non_200']} non-200!)" if r["non_200"] else "")
+        )
+
+
+def csv_print(export: dict) -> None:
+    print(
+        f"\nCSV export: {export['rows']} rows, {export['bytes'] / 1e6:.1f} MB, "
+        f"median {export['median_seconds']:.2f} s over {CSV_REPEATS} runs, "
+        f"{export['queries']} queries, worker peak RSS growth {export['peak_rss_growth_mib']} MiB "
+        f"(worker RSS after: {export['worker_rss_mib']} MiB)"
+    )
+
+
+def results_write(report: dict) -> Path:
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+    return path
+
+
+# --- The run ---------------------------------------------------------------------------------
+
+
+def arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for field in dataclasses.fields(Sizes):
+        parser.add_argument(f"--{field.name.replace('_', '-')}", type=int, default=field.default)
+    parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument("--seconds", type=int, default=Load.seconds, help="per page")
+    parser.add_argument("--connections", type=int, default=Load.connections)
+    parser.add_argument("--max-requests", type=int, default=Load.max_requests)
+    parser.add_argument("--reuse-data", action="store_true", help="skip the dataset build")
+    return parser.parse_args(argv)
+
+
+def sizes_from(args: argparse.Namespace) -> Sizes:
+    return Sizes(**{field.name: getattr(args, field.name) for field in dataclasses.fields(Sizes)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(sys.argv[1:] if argv is None else argv)
+    sizes = sizes_from(args)
+    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    if not args.reuse_data:
+        database_recreate(database_url)
+    env = django_start(database_url)
+    from django.core.management import call_command
+
+    call_command("collectstatic", verbosity=0, interactive=False)
+    build_seconds = None if args.reuse_data else dataset_build(sizes, args.seed)
+    landmarks, sessions, token = session_setup(sizes)
+    page_list = pages(landmarks, sizes, token)
+    load = Load(seconds=args.seconds, connections=args.connections, max_requests=args.max_requests)
+    report = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine.describe(),
+        "sizes": dataclasses.asdict(sizes),
+        "dataset_build_seconds": build_seconds,
+        "load": dataclasses.asdict(load),
+        "server": {"gunicorn_workers": WORKERS, "settings": "config.settings.bench"},
+    }
+    report.update(serve_and_measure(env, page_list, sessions, load))
+    print(f"\nResults written to {results_write(report)}")
+    return 0
+
+
+def serve_and_measure(env: dict, page_list: list[Page], sessions: dict, load: Load) -> dict:
+    from django.conf import settings
+    from django.db import connections
+
+    connections.close_all()  # gunicorn's workers open their own
+    with gunicorn(env) as (base_url, master):
+        results = []
+        for page in page_list:
+            print(f"  driving {page.name} ...", flush=True)
+            results.append(page_measure(page, base_url, sessions, load))
+        export = csv_export_measure(
+            base_url, master, sessions["secretariat"], settings.SESSION_COOKIE_NAME
+        )
+    ratios(results)
+    missed = targets(results, page_list)
+    table_print(results)
+    csv_print(export)
+    print(
+        "\nTargets missed:\n  " + "\n  ".join(missed) if missed else "\nAll throughput targets met."
+    )
+    return {"pages": results, "csv_export": export, "targets_missed": missed}
+
+
+def session_setup(sizes: Sizes):
+    """Landmarks (URLs to drive), a session per role, and the secretariat's calendar token."""
+    from commitments.models import Theme
+    from tracker.models import User
+
+    from .generator import session_for
+
+    named = {"secretariat": "bench-secretariat", "liaison": "bench-liaison", "admin": "bench-admin"}
+    sessions = {role: session_for(username) for role, username in named.items()}
+    token = User.objects.get(username="bench-secretariat").calendar_token
+    landmarks = argparse.Namespace(
+        long_path="/commitments/c-00000/",
+        document_path="/documents/bench-document-0000/",
+        actor_path=User.objects.get(username="bench-liaison").actor.get_absolute_url(),
+        theme_pk=Theme.objects.order_by("slug").first().pk,
+    )
+    return landmarks, sessions, token
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Latency statistics of the load driver: median and 95th percentile of measured samples."""
+
+import math
+from collections.abc import Sequence
+
+
+def median(samples: Sequence[float]) -> float:
+    """The middle sample; the mean of the two middle ones for an even count."""
+    ordered = sorted(samples)
+    if not ordered:
+        raise ValueError("no samples: the page was never measured")
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[middle])
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile: the smallest sample with at least q% of samples at or below it.
+
+    Nearest rank always returns a measured latency (no interpolation between two requests).
+    """
+    if not 0 < q <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {q}")
+    ordered = sorted(samples)
+    if not ordered:
+        raise ValueError("no samples: the page was never measured")
+    rank = math.ceil(q / 100 * len(ordered))
+    return float(ordered[rank - 1])
+
+
+def latency_summary(samples_us: Sequence[float], elapsed_us: float) -> dict:
+    """Requests per second, median and p95 in milliseconds, from per-request microseconds."""
+    return {
+        "requests": len(samples_us),
+        "rps": len(samples_us) / (elapsed_us / 1e6) if elapsed_us else 0.0,
+        "median_ms": median(samples_us) / 1000,
+        "p95_ms": percentile(samples_us, 95) / 1000,
+    }

@@ -1,0 +1,91 @@
+import importlib
+
+import pytest
+from django.conf import settings
+from django.db.models import Count
+
+from bench.generator import Sizes, generate, session_for
+from commitments.models import Actor, Commitment, Document, Paragraph, StatusUpdate, Theme
+from tracker.models import Event, User
+from tracker.roles import Role
+
+TINY = Sizes(
+    documents=3,
+    paragraphs=12,
+    commitments=40,
+    status_updates=300,
+    events=9,
+    users=25,
+    actors=10,
+    themes=4,
+    long_history=60,
+)
+
+
+@pytest.fixture
+def landmarks(db):
+    return generate(TINY, seed=7, bar=False)
+
+
+def test_it_writes_the_requested_number_of_rows(landmarks):
+    assert Document.objects.count() == TINY.documents
+    assert Paragraph.objects.count() == TINY.paragraphs
+    assert Commitment.objects.count() == TINY.commitments
+    assert StatusUpdate.objects.count() == TINY.status_updates
+    assert Event.objects.count() == TINY.events
+    assert User.objects.count() == TINY.users
+
+
+def test_the_derived_state_is_the_latest_update(landmarks):
+    for commitment in Commitment.objects.annotate(updates_count=Count("updates")):
+        latest = commitment.updates.order_by("-happened_on", "-recorded_at", "-pk").first()
+        if latest is None:
+            assert (commitment.status, commitment.progress) == ("not_started", 0)
+            assert commitment.last_activity_on is None
+        else:
+            assert commitment.status == latest.status
+            assert commitment.progress == latest.progress
+            assert commitment.last_activity_on == latest.happened_on
+        assert commitment.version == 1 + commitment.updates_count
+
+
+def test_no_commitment_has_two_updates_on_one_day(landmarks):
+    days = StatusUpdate.objects.values("commitment", "happened_on").annotate(n=Count("pk"))
+    assert not days.filter(n__gt=1).exists()
+
+
+def test_the_long_history_is_the_longest(landmarks):
+    long = Commitment.objects.get(slug=landmarks.long_history_slug)
+    assert long.updates.count() == TINY.long_history
+    assert Document.objects.filter(short_name=landmarks.document_short_name).exists()
+
+
+def test_every_paragraph_has_a_commitment(landmarks):
+    assert not Paragraph.objects.filter(commitments=None).exists()
+
+
+def test_it_is_the_same_data_for_the_same_seed(db):
+    generate(TINY, seed=7, bar=False)
+    first = list(Commitment.objects.order_by("slug").values_list("slug", "status", "progress"))
+    StatusUpdate.objects.all().delete()
+    for model in (Event, Commitment, Paragraph, Document, User, Actor, Theme):
+        model.objects.all().delete()
+    generate(TINY, seed=7, bar=False)
+    second = list(Commitment.objects.order_by("slug").values_list("slug", "status", "progress"))
+    assert first == second
+
+
+def test_the_bench_accounts_have_their_roles(landmarks):
+    assert User.objects.get(username=landmarks.admin_username).is_superuser
+    assert User.objects.get(username=landmarks.secretariat_username).role == Role.SECRETARIAT
+    liaison = User.objects.get(username=landmarks.liaison_username)
+    assert liaison.role == Role.LIAISON and liaison.actor is not None
+
+
+def test_a_session_written_to_the_store_logs_the_user_in(landmarks, client):
+    key = session_for(landmarks.secretariat_username)
+    store = importlib.import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+    user = User.objects.get(username=landmarks.secretariat_username)
+    assert store["_auth_user_id"] == str(user.pk)
+    client.cookies[settings.SESSION_COOKIE_NAME] = key
+    assert client.get("/").status_code == 200

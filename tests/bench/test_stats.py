@@ -1,0 +1,37 @@
+import pytest
+
+from bench.stats import latency_summary, median, percentile
+
+
+def test_median_of_an_odd_count_is_the_middle_sample():
+    assert median([9, 1, 5]) == 5
+
+
+def test_median_of_an_even_count_is_the_mean_of_the_middle_two():
+    assert median([4, 1, 3, 2]) == 2.5
+
+
+def test_p95_of_one_to_a_hundred_is_95():
+    assert percentile(list(range(100, 0, -1)), 95) == 95
+
+
+def test_p95_is_a_measured_sample_by_nearest_rank():
+    # 20 samples: rank ceil(0.95 * 20) = 19, so the 19th smallest, not an interpolation.
+    samples = [10] * 18 + [500, 900]
+    assert percentile(samples, 95) == 500
+
+
+def test_p95_of_a_single_sample_is_that_sample():
+    assert percentile([7], 95) == 7
+
+
+def test_no_samples_is_an_error_not_a_zero():
+    with pytest.raises(ValueError):
+        median([])
+    with pytest.raises(ValueError):
+        percentile([], 95)
+
+
+def test_summary_converts_microseconds_and_counts_requests_per_second():
+    summary = latency_summary([1000, 3000, 2000, 4000], elapsed_us=2_000_000)
+    assert summary == {"requests": 4, "rps": 2.0, "median_ms": 2.5, "p95_ms": 4.0}
