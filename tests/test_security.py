@@ -1,0 +1,200 @@
+"""Security in settings and code: the Content Security Policy, sessions, lockouts."""
+
+import datetime
+from html.parser import HTMLParser
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.urls import reverse
+
+from tests.factories import (
+    ActorFactory,
+    CommitmentFactory,
+    EventFactory,
+    ParagraphFactory,
+    StatusUpdateFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct horse battery staple"
+# Sources that would let injected markup run or load something: none may appear in the policy.
+FORBIDDEN_SOURCES = ("'unsafe-inline'", "'unsafe-eval'", "'unsafe-hashes'", "*", "data:", "http:")
+
+
+@pytest.fixture
+def record():
+    """One of everything a main page shows."""
+    actor = ActorFactory(name="Kazakhstan", slug="kazakhstan", iso_code="KZ")
+    paragraph = ParagraphFactory(number=1)
+    commitment = CommitmentFactory(
+        title="Group of Friends of Neutrality", paragraphs=[paragraph], lead_actors=[actor]
+    )
+    StatusUpdateFactory(commitment=commitment)
+    event = EventFactory(title="International Day of Neutrality", commitments=[commitment])
+    return {"actor": actor, "paragraph": paragraph, "commitment": commitment, "event": event}
+
+
+def main_pages(record) -> list[str]:
+    return [
+        reverse("dashboard"),
+        reverse("commitments:commitment_list"),
+        record["commitment"].get_absolute_url(),
+        record["paragraph"].document.get_absolute_url(),
+        reverse("commitments:actor_list"),
+        record["actor"].get_absolute_url(),
+        reverse("event_list"),
+        reverse("event_month", kwargs={"year": 2026, "month": 12}),
+        record["event"].get_absolute_url(),
+        reverse("calendar_feeds"),
+    ]
+
+
+def policy(response) -> dict[str, list[str]]:
+    header = response.headers["Content-Security-Policy"]
+    directives = (part.split() for part in header.split(";") if part.strip())
+    return {name: sources for name, *sources in directives}
+
+
+class InlineCodeFinder(HTMLParser):
+    """Collects what a strict policy blocks: inline scripts, style elements, style attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        # json_script's data block is not run, so the policy allows it.
+        runs = attributes.get("type") != "application/json"
+        if tag == "script" and "src" not in attributes and runs:
+            self.found.append(f"<script> without src at line {self.getpos()[0]}")
+        if tag == "style":
+            self.found.append(f"<style> element at line {self.getpos()[0]}")
+        if "style" in attributes:
+            self.found.append(f'style="{attributes["style"]}" on <{tag}> at {self.getpos()[0]}')
+        self.found += [f"{name} handler on <{tag}>" for name in attributes if name.startswith("on")]
+
+
+def inline_code(html: str) -> list[str]:
+    finder = InlineCodeFinder()
+    finder.feed(html)
+    return finder.found
+
+
+def assert_strict(response):
+    directives = policy(response)
+    assert directives["default-src"] == ["'none'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert directives["script-src"] == ["'self'"]
+    assert directives["style-src"] == ["'self'"]
+    assert directives["object-src"] == ["'none'"]
+    sources = [source for values in directives.values() for source in values]
+    assert not [source for source in sources if source in FORBIDDEN_SOURCES or "://" in source]
+
+
+def test_the_login_page_has_a_strict_policy_and_no_inline_code(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert_strict(response)
+    assert inline_code(response.content.decode()) == []
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("who", ["secretariat_client", "liaison_client"])
+def test_every_main_page_has_a_strict_policy_and_no_inline_code(request, who, record):
+    client = request.getfixturevalue(who)
+    problems = {}
+    for url in main_pages(record):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_strict(response)
+        if found := inline_code(response.content.decode()):
+            problems[url] = found
+    assert problems == {}
+
+
+def test_the_policy_needs_no_inline_code_because_the_css_is_a_file(client):
+    html = client.get(reverse("login")).content.decode()
+    assert '<link rel="stylesheet" href="/static/css/tracker.css">' in html
+
+
+# --- Sessions ---------------------------------------------------------------------------------
+
+
+def test_a_session_ends_after_the_idle_time_and_activity_keeps_it(secretariat, client):
+    idle = datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    with time_machine.travel(datetime.datetime(2026, 12, 31, 22, 0, tzinfo=datetime.UTC)) as clock:
+        client.force_login(secretariat)
+        clock.shift(idle - datetime.timedelta(minutes=1))
+        assert client.get(reverse("dashboard")).status_code == 200  # renews the session
+        clock.shift(idle - datetime.timedelta(minutes=1))
+        assert client.get(reverse("dashboard")).status_code == 200
+        clock.shift(idle + datetime.timedelta(seconds=1))
+        response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_the_session_cookie_says_when_it_expires(secretariat, client):
+    client.post(reverse("login"), {"username": "officer", "password": PASSWORD})
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["max-age"] == settings.SESSION_COOKIE_AGE
+    assert cookie["httponly"]
+
+
+def test_disabling_an_account_ends_its_session_on_the_next_request(secretariat_client, secretariat):
+    assert secretariat_client.get(reverse("dashboard")).status_code == 200
+    secretariat.is_active = False
+    secretariat.save()
+
+    response = secretariat_client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+    assert secretariat_client.post(reverse("logout")).status_code == 302
+
+
+# --- Brute force --------------------------------------------------------------------------------
+
+
+def log_in(client, password, address="192.0.2.10"):
+    return client.post(
+        reverse("login"), {"username": "diplomat", "password": password}, REMOTE_ADDR=address
+    )
+
+
+def fail_until_locked(client, address="192.0.2.10"):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, "guess", address)
+
+
+def test_repeated_failures_lock_the_account_from_that_address(client, liaison):
+    fail_until_locked(client)
+    response = log_in(client, PASSWORD)
+    assert response.status_code == 429
+    assert "Too many failed log-ins" in response.content.decode()
+    assert "15 minutes" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_fewer_failures_than_the_limit_do_not_lock(client, liaison):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert log_in(client, "guess").status_code == 200  # the form again, with its message
+    assert log_in(client, PASSWORD).status_code == 302
+
+
+def test_someone_else_guessing_cannot_lock_the_liaison_out_of_their_own_address(client, liaison):
+    fail_until_locked(client, address="198.51.100.66")
+    assert log_in(client, PASSWORD, address="192.0.2.10").status_code == 302
+
+
+def test_the_lock_ends_after_the_cool_off(client, liaison):
+    start = datetime.datetime(2026, 3, 29, 0, 50, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        fail_until_locked(client)
+        clock.shift(settings.AXES_COOLOFF_TIME - datetime.timedelta(minutes=1))
+        log_in(client, "still guessing")  # does not push the end of the lock back
+        assert log_in(client, PASSWORD).status_code == 429
+        clock.shift(datetime.timedelta(minutes=1, seconds=1))
+        assert log_in(client, PASSWORD).status_code == 302
