@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_slug
+from django.core.validators import URLValidator, validate_slug
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -244,11 +244,15 @@ def _check_numbering(paragraphs: list[_Block]) -> None:
         expected += 1
 
 
+def _without_footnote_markers(text: str) -> str:
+    # Footnote markers are dropped from the title, preamble and paragraphs: paragraphs are quoted
+    # on commitment pages and "Organization1;" reads as a typo there. The marker is PDF layout,
+    # not adopted wording; full_text keeps the file as imported, marker and footnote included.
+    return FOOTNOTE_MARKER.sub("", text)
+
+
 def _paragraph_text(block: _Block) -> str:
-    # Footnote markers are dropped from the paragraph text: the paragraph is quoted on commitment
-    # pages and "Organization1;" reads as a typo there. The marker is PDF layout, not adopted
-    # wording; full_text keeps the file exactly as imported, marker and footnote included.
-    return "\n\n".join(FOOTNOTE_MARKER.sub("", part) for part in [block.text, *block.continued])
+    return "\n\n".join(_without_footnote_markers(part) for part in [block.text, *block.continued])
 
 
 # --- The operative verb ------------------------------------------------------------------------
@@ -370,7 +374,7 @@ def document_parse(text: str) -> ParsedDocument:
 
 
 def _head_parts(head: list[_Block]) -> tuple[datetime.date | None, str, list[str]]:
-    texts = [block.text for block in head]
+    texts = [_without_footnote_markers(block.text) for block in head]
     published_on = date_parse(texts[0]) if texts else None
     if published_on:
         texts.pop(0)
@@ -458,6 +462,7 @@ def document_import(
     """
     parsed = document_parse(text)
     name = _short_name(short_name, parsed)
+    _check_source_url(source_url)
     with transaction.atomic():
         document = Document.objects.select_for_update().filter(short_name=name).first()
         report = ImportReport(name, len(parsed.paragraphs), len(parsed.preamble), dry_run=dry_run)
@@ -488,6 +493,18 @@ def _short_name(short_name: str | None, parsed: ParsedDocument) -> str:
     if len(name) > 80:
         raise DocumentImportError(f"The short name '{name}' is longer than 80 characters.")
     return name
+
+
+def _check_source_url(source_url: str) -> None:
+    try:
+        if source_url:
+            URLValidator()(source_url)
+    except ValidationError:
+        raise DocumentImportError(
+            f"'{source_url}' is not a web address; give the full address, starting https://."
+        ) from None
+    if len(source_url) > 500:
+        raise DocumentImportError("The source address is longer than 500 characters.")
 
 
 def _refuse_other_document(document: Document, parsed: ParsedDocument) -> None:

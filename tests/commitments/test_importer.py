@@ -219,6 +219,34 @@ def test_real_world_variants_give_the_same_paragraphs(variant):
     assert (parsed.place, parsed.adopted_on) == ("Ashgabat", datetime.date(2020, 12, 12))
 
 
+def test_a_wrapped_line_that_starts_with_a_number_stays_in_its_paragraph():
+    text = "Title\n\n1. Noted that the forum met on\n12. December, with all;\n2. Welcomed it.\n"
+
+    paragraphs = document_parse(text).paragraphs
+
+    assert [p.text for p in paragraphs] == [
+        "Noted that the forum met on 12. December, with all;",
+        "Welcomed it.",
+    ]
+
+
+def first_preamble_clause_ending(ending: str) -> str:
+    text = SEED.replace("of the Charter of the United Nations Organization,", ending)
+    return (
+        document_parse(text)
+        .preamble[0]
+        .removeprefix("Confirming their commitment to the goals and principles ")
+    )
+
+
+def test_footnote_markers_are_dropped_from_the_preamble_too():
+    assert first_preamble_clause_ending("of the Charter¹ of the UN system2,") == (
+        "of the Charter of the UN system,"
+    )
+    # After a capital the digits are part of a name, so they stay.
+    assert first_preamble_clause_ending("of the G20 and the UN2,") == "of the G20 and the UN2,"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -231,6 +259,7 @@ def test_real_world_variants_give_the_same_paragraphs(variant):
         (without_paragraph(SEED, 1), "numbering starts at 2, not 1"),
         (SEED.replace("15 December 2020\n\n\n" + SEED_TITLE + "\n\n", ""), "no title"),
         ("Title\n\n1. Noted\x00 the text.\n", "NUL"),
+        (without_blank_lines_between_paragraphs(renumbered(SEED, 4, 5)), "paragraph 4 is missing"),
     ],
 )
 def test_texts_that_are_not_documents_are_refused_with_a_reason(text, message):
@@ -423,6 +452,13 @@ def test_a_failed_import_exits_non_zero_from_the_shell(tmp_path):
 def test_a_bad_short_name_is_refused(db, tmp_path):
     with pytest.raises(CommandError, match="lowercase letters, digits and hyphens"):
         import_file(tmp_path, SEED, short_name="Ashgabat 2020")
+
+    assert database_state() == ([], [])
+
+
+def test_a_source_address_that_is_not_one_is_refused(db, tmp_path):
+    with pytest.raises(CommandError, match="not a web address"):
+        import_file(tmp_path, SEED, source_url="mfa.gov.tm articles")
 
     assert database_state() == ([], [])
 
