@@ -255,6 +255,7 @@ def test_footnote_markers_are_dropped_from_the_preamble_too():
         ("Final document\n\nThe participants agreed that peace is good.\n", "no numbered"),
         (renumbered(SEED, 4, 5), "from 3 to 5: paragraph 4 is missing"),
         (renumbered(SEED, 5, 4), "Paragraph 4 appears twice"),
+        (renumbered(SEED, 12, 3), "Paragraph 3 appears twice"),
         (renumbered(SEED, 1, 2), "numbering starts at 2, not 1"),
         (without_paragraph(SEED, 1), "numbering starts at 2, not 1"),
         (SEED.replace("15 December 2020\n\n\n" + SEED_TITLE + "\n\n", ""), "no title"),
@@ -449,9 +450,10 @@ def test_a_failed_import_exits_non_zero_from_the_shell(tmp_path):
     assert "does not exist" in result.stderr
 
 
-def test_a_bad_short_name_is_refused(db, tmp_path):
+@pytest.mark.parametrize("short_name", ["Ashgabat-2020", "ashgabat 2020", "ashgabat_2020", ""])
+def test_a_bad_short_name_is_refused(db, tmp_path, short_name):
     with pytest.raises(CommandError, match="lowercase letters, digits and hyphens"):
-        import_file(tmp_path, SEED, short_name="Ashgabat 2020")
+        import_file(tmp_path, SEED, short_name=short_name)
 
     assert database_state() == ([], [])
 
@@ -482,3 +484,13 @@ def test_a_stored_source_address_is_kept_when_none_is_given(db):
 
     assert report.up_to_date
     assert Document.objects.get().source_url == "https://mfa.gov.tm/en/articles/493"
+
+
+def test_a_file_far_larger_than_a_document_is_refused(seeded, tmp_path, monkeypatch):
+    monkeypatch.setattr("commitments.importers.MAX_FILE_BYTES", len(SEED.encode()) - 1)
+    before = database_state()
+
+    with pytest.raises(CommandError, match="is larger than .* Check that this is the right file"):
+        import_file(tmp_path, SEED)
+
+    assert database_state() == before
