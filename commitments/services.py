@@ -1,11 +1,17 @@
 """Writes to the record. Each function is one transaction; views, forms and tasks call these."""
 
 import datetime
+import mimetypes
+from pathlib import Path
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.template.defaultfilters import filesizeformat
+from django.utils.text import get_valid_filename
 
-from .models import Commitment, EvidenceLink, StatusUpdate
+from .models import Commitment, EvidenceFile, EvidenceLink, StatusUpdate
 from .statuses import Status
 
 
@@ -76,3 +82,61 @@ def commitment_current_state_refresh(*, commitment: Commitment) -> None:
         }
     Commitment.objects.filter(pk=commitment.pk).update(**fields)
     commitment.refresh_from_db()
+
+
+def evidence_file_check(upload) -> None:
+    """Refuse a file of a type or size the tracker does not accept (ValidationError)."""
+    allowed = [ext.lower().lstrip(".") for ext in settings.EVIDENCE_ALLOWED_EXTENSIONS]
+    extension = Path(upload.name or "").suffix.lower().lstrip(".")
+    if extension not in allowed:
+        raise ValidationError(
+            f"Files of type “.{extension or '?'}” cannot be attached. "
+            f"Allowed types: {', '.join(allowed)}.",
+            code="file_type",
+        )
+    limit = settings.EVIDENCE_MAX_UPLOAD_BYTES
+    if upload.size > limit:
+        raise ValidationError(
+            f"The file is {filesizeformat(upload.size)}; the limit is {filesizeformat(limit)}. "
+            "Attach a smaller file or link to it instead.",
+            code="file_size",
+        )
+
+
+def evidence_file_attach(*, update: StatusUpdate, upload, title: str = "") -> EvidenceFile:
+    """Store an uploaded file under MEDIA_ROOT as evidence for the update."""
+    evidence_file_check(upload)
+    name = get_valid_filename(Path(upload.name).name)
+    # The type is taken from the checked extension, never from what the browser claimed.
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    evidence = EvidenceFile(
+        update=update, title=title or name, content_type=content_type, size=upload.size
+    )
+    evidence.file.save(name, upload, save=False)
+    try:
+        evidence.save()
+    except Exception:
+        evidence.file.delete(save=False)
+        raise
+    return evidence
+
+
+def status_update_create_with_evidence(*, upload=None, upload_title: str = "", **fields):
+    """status_update_create plus an optional evidence file, all or nothing.
+
+    If anything fails (an EditConflict, a refused file) no update, link or file row remains;
+    a file already written to disk is removed again.
+    """
+    stored: list[EvidenceFile] = []
+    try:
+        with transaction.atomic():
+            update = status_update_create(**fields)
+            if upload is not None:
+                stored.append(
+                    evidence_file_attach(update=update, upload=upload, title=upload_title)
+                )
+    except Exception:
+        for evidence in stored:
+            evidence.file.delete(save=False)
+        raise
+    return update

@@ -7,5 +7,7 @@ urlpatterns = [
     path("commitments/", views.commitment_list, name="commitment_list"),
     path("commitments/<slug:slug>/", views.commitment_detail, name="commitment_detail"),
     path("documents/<slug:short_name>/", views.document_detail, name="document_detail"),
+    path("actors/", views.actor_list, name="actor_list"),
     path("actors/<slug:slug>/", views.actor_detail, name="actor_detail"),
+    path("evidence/<int:pk>/", views.evidence_file_download, name="evidence_file"),
 ]

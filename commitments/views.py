@@ -1,22 +1,194 @@
-from django.shortcuts import get_object_or_404, render
+"""Pages about what was promised. Views fetch through selectors, write through services."""
 
-from .models import Actor, Commitment, Document
+import datetime
+from functools import wraps
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+from django_tables2.export import ExportMixin
+
+from tracker.roles import user_can_edit_record
+
+from . import selectors, services
+from .filters import CommitmentFilter
+from .forms import StatusUpdateForm
+from .models import Actor, Commitment, Document, EvidenceFile
+from .statuses import DEFINITIONS, Status
+from .tables import CommitmentTable
+
+READ_METHODS = ("GET", "HEAD")
+# Shown in the browser; anything else is downloaded so an upload can never run as a page.
+INLINE_CONTENT_TYPES = {"application/pdf", "image/png", "image/jpeg", "text/plain"}
 
 
-def commitment_list(request):
-    return render(request, "commitments/commitment_list.html", {})
+def allow_methods(*methods: str):
+    """Refuse every write from someone who may not edit (403) before anything else is checked."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in READ_METHODS and not user_can_edit_record(request.user):
+                raise PermissionDenied("Liaisons can read the record but not change it.")
+            if request.method not in methods:
+                return HttpResponseNotAllowed(methods)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
+def status_legend() -> list[tuple[str, str, str]]:
+    return [(value, label, DEFINITIONS[value]) for value, label in Status.choices]
+
+
+def user_zone(user) -> datetime.tzinfo:
+    """The reader's time zone, for dates shown and for "today"; UTC if theirs is not valid."""
+    try:
+        return ZoneInfo(user.time_zone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        return datetime.UTC
+
+
+def user_today(user) -> datetime.date:
+    """Today where the user is: in Ashgabat (UTC+5) the day starts five hours before UTC's."""
+    return timezone.localdate(timezone=user_zone(user))
+
+
+class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
+    table_class = CommitmentTable
+    filterset_class = CommitmentFilter
+    template_name = "commitments/commitment_list.html"
+    table_pagination = {"per_page": 25}
+    export_name = "commitments"
+    export_formats = ("csv",)
+
+    def get_queryset(self):
+        return selectors.commitment_list(user=self.request.user)
+
+    def render_to_response(self, context, **kwargs):
+        # Only CSV: other tablib formats need libraries that are not installed.
+        if self.request.GET.get(self.export_trigger_param) not in (None, *self.export_formats):
+            return render(
+                self.request, self.template_name, context | {"bad_export": True}, status=400
+            )
+        return super().render_to_response(context, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs) | {"status_legend": status_legend()}
+
+
+commitment_list = allow_methods(*READ_METHODS)(CommitmentListView.as_view())
+
+
+@allow_methods(*READ_METHODS, "POST")
 def commitment_detail(request, slug):
-    commitment = get_object_or_404(Commitment, slug=slug)
-    return render(request, "commitments/commitment_detail.html", {"commitment": commitment})
+    commitment = _commitment_or_404(request, slug)
+    today = user_today(request.user)
+    if request.method == "POST":
+        return _status_update_post(request, commitment, today)
+    form = None
+    if user_can_edit_record(request.user):
+        initial = {
+            "version": commitment.version,
+            "status": commitment.status,
+            "progress": commitment.progress,
+        }
+        form = StatusUpdateForm(initial=initial, today=today)
+    return _commitment_page(request, commitment, form)
 
 
+def _commitment_or_404(request, slug: str) -> Commitment:
+    try:
+        return selectors.commitment_get(user=request.user, slug=slug)
+    except Commitment.DoesNotExist:
+        raise Http404("No such commitment.") from None
+
+
+def _status_update_post(request, commitment: Commitment, today: datetime.date):
+    form = StatusUpdateForm(request.POST, request.FILES, today=today)
+    if not form.is_valid():
+        return _commitment_page(request, commitment, form, status=400)
+    try:
+        services.status_update_create_with_evidence(
+            commitment=commitment, author=request.user, **form.service_arguments()
+        )
+    except services.EditConflict:
+        return _conflict_page(request, commitment.slug, form, today)
+    messages.success(request, "Your status update is posted.")
+    return redirect(commitment)
+
+
+def _conflict_page(request, slug: str, stale_form: StatusUpdateForm, today: datetime.date):
+    """Show the newer state beside the user's input; posting again is then a deliberate choice."""
+    commitment = _commitment_or_404(request, slug)
+    data = request.POST.copy()
+    data["version"] = commitment.version
+    form = StatusUpdateForm(data, today=today)
+    had_file = bool(stale_form.cleaned_data.get("evidence_file"))
+    return _commitment_page(request, commitment, form, status=409, conflict={"had_file": had_file})
+
+
+def _commitment_page(request, commitment, form, *, status=200, conflict=None):
+    timeline = list(selectors.commitment_timeline(user=request.user, commitment=commitment))
+    context = {
+        "commitment": commitment,
+        "timeline": timeline,
+        "form": form,
+        "conflict": conflict,
+        "status_legend": status_legend(),
+        "reader_zone": user_zone(request.user),
+    }
+    return render(request, "commitments/commitment_detail.html", context, status=status)
+
+
+@allow_methods(*READ_METHODS)
+def evidence_file_download(request, pk):
+    """Serve an evidence file only to someone who may read its update (liaisons: public ones)."""
+    try:
+        evidence = selectors.evidence_file_get(user=request.user, pk=pk)
+    except EvidenceFile.DoesNotExist:
+        raise Http404("No such file.") from None
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file is missing from storage.") from None
+    return FileResponse(
+        handle,
+        as_attachment=evidence.content_type not in INLINE_CONTENT_TYPES,
+        filename=evidence.file.name.rsplit("/", 1)[-1],
+        content_type=evidence.content_type,
+    )
+
+
+@allow_methods(*READ_METHODS)
 def document_detail(request, short_name):
-    document = get_object_or_404(Document, short_name=short_name)
+    try:
+        document = selectors.document_get(short_name=short_name)
+    except Document.DoesNotExist:
+        raise Http404("No such document.") from None
     return render(request, "commitments/document_detail.html", {"document": document})
 
 
+@allow_methods(*READ_METHODS)
+def actor_list(request):
+    actors = selectors.actor_list()
+    return render(request, "commitments/actor_list.html", {"actors": actors})
+
+
+@allow_methods(*READ_METHODS)
 def actor_detail(request, slug):
     actor = get_object_or_404(Actor, slug=slug)
-    return render(request, "commitments/actor_detail.html", {"actor": actor})
+    context = {
+        "actor": actor,
+        "commitments": selectors.actor_commitment_list(user=request.user, actor=actor),
+        "recent_updates": selectors.actor_recent_updates(user=request.user, actor=actor),
+        "status_legend": status_legend(),
+    }
+    return render(request, "commitments/actor_detail.html", context)

@@ -1,0 +1,103 @@
+"""The secretariat's set-up work: documents, actors, themes, commitments.
+
+Status updates are a trail: the admin shows them but cannot change or delete them, and new
+ones are posted on the commitment page, through services.status_update_create, so that the
+commitment's current state and version stay in step.
+"""
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .models import (
+    Actor,
+    Commitment,
+    Document,
+    EvidenceFile,
+    EvidenceLink,
+    Paragraph,
+    StatusUpdate,
+    Theme,
+)
+
+
+class ParagraphInline(admin.StackedInline):
+    model = Paragraph
+    extra = 0
+    fields = ["number", "operative_verb", "text"]
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    list_display = ["short_name", "title", "place", "adopted_on"]
+    search_fields = ["short_name", "symbol", "title", "alternative_title"]
+    prepopulated_fields = {"short_name": ["title"]}
+    inlines = [ParagraphInline]
+
+
+@admin.register(Actor)
+class ActorAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "iso_code"]
+    list_filter = ["kind"]
+    search_fields = ["name", "iso_code"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Theme)
+class ThemeAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Commitment)
+class CommitmentAdmin(admin.ModelAdmin):
+    list_display = ["title", "status", "progress", "kind", "owner", "target_date"]
+    list_filter = ["status", "kind", "themes", "owner", "paragraphs__document"]
+    search_fields = ["title", "summary", "paragraphs__text"]
+    prepopulated_fields = {"slug": ["title"]}
+    filter_horizontal = ["paragraphs", "lead_actors", "supporting_actors", "themes"]
+    list_select_related = ["owner"]
+    # The current state copies the latest status update; it is changed by posting one.
+    readonly_fields = ["status", "progress", "last_activity_on", "version"]
+
+
+class ReadOnlyMixin:
+    """Neither add, change nor delete here: the history is appended on the commitment page."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class EvidenceLinkInline(ReadOnlyMixin, admin.TabularInline):
+    model = EvidenceLink
+    extra = 0
+
+
+class EvidenceFileInline(ReadOnlyMixin, admin.TabularInline):
+    model = EvidenceFile
+    extra = 0
+    fields = ["title", "download", "content_type", "size"]
+    readonly_fields = fields
+
+    @admin.display(description="File")
+    def download(self, obj):
+        # Through the view that checks access; MEDIA_URL itself is not served.
+        url = reverse("commitments:evidence_file", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.file.name)
+
+
+@admin.register(StatusUpdate)
+class StatusUpdateAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["commitment", "happened_on", "status", "progress", "visibility", "author"]
+    list_filter = ["status", "visibility", "happened_on"]
+    search_fields = ["commitment__title", "narrative"]
+    list_select_related = ["commitment", "author"]
+    date_hierarchy = "happened_on"
+    inlines = [EvidenceLinkInline, EvidenceFileInline]

@@ -1,0 +1,71 @@
+"""Filters of the commitments table. Dropdowns list only what some commitment uses (selectors)."""
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q
+
+from . import selectors
+from .models import Commitment, Paragraph
+from .statuses import Status
+from .tables import person_name
+
+
+class OwnerChoiceField(django_filters.fields.ModelChoiceField):
+    def label_from_instance(self, user) -> str:
+        return person_name(user)
+
+
+class OwnerChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = OwnerChoiceField
+
+
+class ParagraphChoiceField(django_filters.fields.ModelChoiceField):
+    def label_from_instance(self, paragraph: Paragraph) -> str:
+        return f"¶{paragraph.number} {paragraph.operative_verb} ({paragraph.document.short_name})"
+
+
+class ParagraphChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = ParagraphChoiceField
+
+
+class CommitmentFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label="Search", method="filter_text", help_text="Words in the title, summary or paragraph."
+    )
+    # shown_status: the state this user may see (selectors.commitment_list annotates it).
+    status = django_filters.ChoiceFilter(
+        field_name="shown_status", choices=Status.choices, empty_label="Any status"
+    )
+    actor = django_filters.ModelChoiceFilter(
+        label="Actor (lead or supporting)",
+        queryset=lambda request: selectors.filter_choices_actors(),
+        method="filter_actor",
+        empty_label="Any actor",
+    )
+    paragraph = ParagraphChoiceFilter(
+        field_name="paragraphs",
+        queryset=lambda request: selectors.filter_choices_paragraphs(),
+        empty_label="Any paragraph",
+    )
+    theme = django_filters.ModelChoiceFilter(
+        field_name="themes",
+        queryset=lambda request: selectors.filter_choices_themes(),
+        empty_label="Any theme",
+    )
+    owner = OwnerChoiceFilter(
+        queryset=lambda request: selectors.filter_choices_owners(), empty_label="Anyone"
+    )
+    kind = django_filters.ChoiceFilter(choices=Commitment.Kind.choices, empty_label="Any kind")
+
+    class Meta:
+        model = Commitment
+        fields = ["q", "status", "actor", "paragraph", "theme", "owner", "kind"]
+
+    def filter_actor(self, queryset, name, value):
+        return queryset.filter(selectors.commitments_of_actor(actor=value))
+
+    def filter_text(self, queryset, name, value):
+        # Exists rather than a join on paragraphs, so a commitment never appears twice.
+        in_paragraph = Paragraph.objects.filter(commitments=OuterRef("pk"), text__icontains=value)
+        return queryset.filter(
+            Q(title__icontains=value) | Q(summary__icontains=value) | Q(Exists(in_paragraph))
+        )

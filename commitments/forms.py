@@ -1,0 +1,116 @@
+"""The status-update form: checks input only; commitments.services does the writing."""
+
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import StatusUpdate
+from .services import evidence_file_check
+from .statuses import Status
+
+EVIDENCE_LINK_SLOTS = 3
+
+
+class StatusUpdateForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=Status.choices, help_text="The status definitions are listed on this page."
+    )
+    progress = forms.IntegerField(
+        min_value=0, max_value=100, help_text="Per cent done, from 0 to 100."
+    )
+    happened_on = forms.DateField(
+        label="Happened on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="When it happened; may be in the past, not in the future.",
+    )
+    narrative = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), help_text="What happened, and on what evidence."
+    )
+    visibility = forms.ChoiceField(
+        choices=StatusUpdate.Visibility.choices,
+        initial=StatusUpdate.Visibility.PUBLIC,
+        widget=forms.RadioSelect,
+    )
+    evidence_file = forms.FileField(
+        required=False,
+        label="Evidence file",
+        help_text="Optional. A copy of the source, e.g. a PDF of the resolution.",
+    )
+    evidence_file_title = forms.CharField(required=False, max_length=300, label="Title of the file")
+    # The version the form was opened at; services.status_update_create refuses a stale one.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, today: datetime.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["happened_on"].initial = today
+        self.fields["happened_on"].widget.attrs["max"] = today.isoformat()
+        for slot in range(1, EVIDENCE_LINK_SLOTS + 1):
+            self.fields[f"link_{slot}_title"] = forms.CharField(
+                required=False, max_length=300, label=f"Link {slot}: title"
+            )
+            self.fields[f"link_{slot}_url"] = forms.URLField(
+                required=False,
+                assume_scheme="https",
+                max_length=1000,
+                label=f"Link {slot}: address",
+            )
+
+    def link_fields(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        """The evidence link inputs in pairs, for the template."""
+        return [
+            (self[f"link_{slot}_title"], self[f"link_{slot}_url"])
+            for slot in range(1, EVIDENCE_LINK_SLOTS + 1)
+        ]
+
+    def clean_happened_on(self) -> datetime.date:
+        happened_on = self.cleaned_data["happened_on"]
+        if happened_on > self.today:
+            raise ValidationError(
+                f"This date is in the future; enter {self.today:%d %B %Y} or an earlier date."
+            )
+        return happened_on
+
+    def clean_evidence_file(self):
+        upload = self.cleaned_data.get("evidence_file")
+        if upload:
+            evidence_file_check(upload)
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        for slot in range(1, EVIDENCE_LINK_SLOTS + 1):
+            self._check_link_pair(cleaned, slot)
+        return cleaned
+
+    def _check_link_pair(self, cleaned: dict, slot: int) -> None:
+        """A link needs both a title and an address, or neither."""
+        title = cleaned.get(f"link_{slot}_title", "").strip()
+        url = cleaned.get(f"link_{slot}_url", "")
+        if url and not title:
+            self.add_error(f"link_{slot}_title", "Give this link a title, e.g. the source's name.")
+        if title and not url and f"link_{slot}_url" not in self.errors:
+            self.add_error(
+                f"link_{slot}_url", "Enter the address for this link, or clear its title."
+            )
+
+    def service_arguments(self) -> dict:
+        """The cleaned input as keyword arguments for status_update_create_with_evidence."""
+        data = self.cleaned_data
+        links = [
+            (data[f"link_{slot}_title"].strip(), data[f"link_{slot}_url"])
+            for slot in range(1, EVIDENCE_LINK_SLOTS + 1)
+            if data[f"link_{slot}_url"]
+        ]
+        return {
+            "status": data["status"],
+            "progress": data["progress"],
+            "happened_on": data["happened_on"],
+            "narrative": data["narrative"],
+            "visibility": data["visibility"],
+            "expected_version": data["version"],
+            "links": links,
+            "upload": data["evidence_file"] or None,
+            "upload_title": data["evidence_file_title"].strip(),
+        }

@@ -1,0 +1,180 @@
+"""Reads from the record, shaped for the pages: each returns what a template can loop over
+without further queries, and never anything the user may not see.
+
+Liaisons never see internal status updates. Commitment.status/progress/last_activity_on copy the
+latest update of any visibility, so for a liaison the state shown is recomputed from the latest
+*public* update (`commitment_list` annotates it); otherwise an internal note would leak through
+the status column, the CSV or the filters.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from tracker.roles import user_can_see_internal
+
+from .models import Actor, Commitment, Document, EvidenceFile, Paragraph, StatusUpdate, Theme
+from .statuses import Status
+
+TIMELINE_ORDER = ("-happened_on", "-recorded_at", "-pk")
+
+
+def status_update_visible_list(*, user) -> QuerySet[StatusUpdate]:
+    """Every status update the user may read: all for the secretariat, public ones otherwise."""
+    updates = StatusUpdate.objects.all()
+    if not user_can_see_internal(user):
+        updates = updates.filter(visibility=StatusUpdate.Visibility.PUBLIC)
+    return updates
+
+
+def _visible_state(*, user) -> dict:
+    """Annotations for the state a user sees: shown_status, shown_progress, shown_last_activity."""
+    if user_can_see_internal(user):
+        return {
+            "shown_status": F("status"),
+            "shown_progress": F("progress"),
+            "shown_last_activity": F("last_activity_on"),
+        }
+    latest = status_update_visible_list(user=user).filter(commitment=OuterRef("pk"))
+    latest = latest.order_by(*TIMELINE_ORDER)
+    return {
+        "shown_status": Coalesce(
+            Subquery(latest.values("status")[:1]), Value(Status.NOT_STARTED.value)
+        ),
+        "shown_progress": Coalesce(
+            Subquery(latest.values("progress")[:1]), Value(0), output_field=IntegerField()
+        ),
+        "shown_last_activity": Subquery(latest.values("happened_on")[:1]),
+    }
+
+
+def _first_paragraph_number() -> Subquery:
+    """Sort key for the paragraphs column: the lowest paragraph number a commitment comes from."""
+    numbers = Paragraph.objects.filter(commitments=OuterRef("pk")).order_by("number")
+    return Subquery(numbers.values("number")[:1])
+
+
+def commitment_list(*, user) -> QuerySet[Commitment]:
+    """Commitments with what the table shows, prefetched; state as the user may see it."""
+    paragraphs = Paragraph.objects.select_related("document").order_by("number")
+    return (
+        Commitment.objects.select_related("owner")
+        .prefetch_related(
+            Prefetch("paragraphs", queryset=paragraphs),
+            Prefetch("lead_actors", queryset=Actor.objects.order_by("name")),
+        )
+        .annotate(first_paragraph=_first_paragraph_number(), **_visible_state(user=user))
+    )
+
+
+def commitment_get(*, user, slug: str) -> Commitment:
+    """One commitment with everything its page shows; raises Commitment.DoesNotExist."""
+    return commitment_list(user=user).prefetch_related("supporting_actors", "themes").get(slug=slug)
+
+
+def commitment_timeline(*, user, commitment: Commitment) -> QuerySet[StatusUpdate]:
+    """The commitment's history the user may read, newest first, with its evidence."""
+    return (
+        status_update_visible_list(user=user)
+        .filter(commitment=commitment)
+        .select_related("author")
+        .prefetch_related("links", "files")
+        .order_by(*TIMELINE_ORDER)
+    )
+
+
+def commitments_of_actor(*, actor: Actor) -> Q:
+    """Commitments the actor leads or supports (a filter; avoids duplicate rows from two joins)."""
+    leads = Commitment.lead_actors.through.objects.filter(actor=actor, commitment=OuterRef("pk"))
+    supports = Commitment.supporting_actors.through.objects.filter(
+        actor=actor, commitment=OuterRef("pk")
+    )
+    return Q(Exists(leads)) | Q(Exists(supports))
+
+
+def actor_list() -> QuerySet[Actor]:
+    """All actors with how many commitments each leads and supports."""
+    return Actor.objects.annotate(
+        lead_count=Count("led_commitments", distinct=True),
+        supporting_count=Count("supported_commitments", distinct=True),
+    ).order_by("kind", "name")
+
+
+def actor_commitment_list(*, user, actor: Actor) -> QuerySet[Commitment]:
+    """Everything that involves the actor, with whether it leads (is_lead)."""
+    is_lead = Exists(
+        Commitment.lead_actors.through.objects.filter(actor=actor, commitment=OuterRef("pk"))
+    )
+    return (
+        commitment_list(user=user)
+        .filter(commitments_of_actor(actor=actor))
+        .annotate(is_lead=is_lead)
+        .order_by("first_paragraph", "title")
+    )
+
+
+def actor_recent_updates(*, user, actor: Actor, limit: int = 10) -> QuerySet[StatusUpdate]:
+    """The latest updates the user may read on commitments that involve the actor."""
+    involved = Commitment.objects.filter(commitments_of_actor(actor=actor))
+    return (
+        status_update_visible_list(user=user)
+        .filter(commitment__in=involved)
+        .select_related("commitment", "author")
+        .order_by(*TIMELINE_ORDER)[:limit]
+    )
+
+
+def document_get(*, short_name: str) -> Document:
+    """A document with its paragraphs and the commitments each gives rise to."""
+    commitments = Commitment.objects.order_by("title")
+    paragraphs = Paragraph.objects.order_by("number").prefetch_related(
+        Prefetch("commitments", queryset=commitments)
+    )
+    return Document.objects.prefetch_related(Prefetch("paragraphs", queryset=paragraphs)).get(
+        short_name=short_name
+    )
+
+
+def evidence_file_get(*, user, pk: int) -> EvidenceFile:
+    """An evidence file whose update the user may read; raises EvidenceFile.DoesNotExist."""
+    visible = status_update_visible_list(user=user)
+    return EvidenceFile.objects.select_related("update").get(pk=pk, update__in=visible)
+
+
+def filter_choices_actors() -> QuerySet[Actor]:
+    """Actors that lead or support at least one commitment (filter dropdown)."""
+    leads = Commitment.lead_actors.through.objects.filter(actor=OuterRef("pk"))
+    supports = Commitment.supporting_actors.through.objects.filter(actor=OuterRef("pk"))
+    return Actor.objects.filter(Q(Exists(leads)) | Q(Exists(supports))).order_by("name")
+
+
+def filter_choices_paragraphs() -> QuerySet[Paragraph]:
+    """Paragraphs that at least one commitment comes from (filter dropdown)."""
+    used = Commitment.paragraphs.through.objects.filter(paragraph=OuterRef("pk"))
+    return (
+        Paragraph.objects.filter(Exists(used))
+        .select_related("document")
+        .order_by("document__short_name", "number")
+    )
+
+
+def filter_choices_themes() -> QuerySet[Theme]:
+    used = Commitment.themes.through.objects.filter(theme=OuterRef("pk"))
+    return Theme.objects.filter(Exists(used)).order_by("name")
+
+
+def filter_choices_owners() -> QuerySet:
+    """Only people who own a commitment: the dropdown must not list every account."""
+    owns = Commitment.objects.filter(owner=OuterRef("pk"))
+    return get_user_model().objects.filter(Exists(owns)).order_by("username")

@@ -1,0 +1,99 @@
+"""The commitments table; rows come from selectors.commitment_list, in the state the user sees."""
+
+import django_tables2 as tables
+from django.db.models import Case, IntegerField, Value, When
+from django.utils.html import format_html, format_html_join
+
+from .statuses import Status, status_definition
+
+DATE_FORMAT = "j M Y"
+
+
+def person_name(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else ""
+
+
+class CommitmentTable(tables.Table):
+    title = tables.Column(linkify=True)
+    paragraphs = tables.Column(
+        accessor="first_paragraph", verbose_name="Paragraphs", order_by=("first_paragraph",)
+    )
+    lead_actors = tables.Column(accessor="pk", verbose_name="Lead actors", orderable=False)
+    status = tables.Column(accessor="shown_status", verbose_name="Status")
+    progress = tables.Column(accessor="shown_progress", verbose_name="Progress")
+    target_date = tables.DateColumn(format=DATE_FORMAT, verbose_name="Target date")
+    last_activity = tables.DateColumn(
+        accessor="shown_last_activity", format=DATE_FORMAT, verbose_name="Last activity"
+    )
+    owner = tables.Column(
+        accessor="owner",
+        verbose_name="Owner",
+        order_by=("owner__last_name", "owner__first_name", "owner__username"),
+    )
+
+    class Meta:
+        template_name = "django_tables2/tracker_table.html"
+        empty_text = "No commitment matches these filters."
+        attrs = {"class": "table commitments"}
+        order_by = ("paragraphs", "title")
+
+    # Paragraphs and actors come from the selector's prefetch: no query per row.
+    def render_paragraphs(self, record):
+        return format_html_join(
+            ", ",
+            '<a href="{}">¶{}</a>',
+            ((p.get_absolute_url(), p.number) for p in record.paragraphs.all()),
+        )
+
+    def value_paragraphs(self, record):
+        return ", ".join(str(p.number) for p in record.paragraphs.all())
+
+    def render_lead_actors(self, record):
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            ((a.get_absolute_url(), a.name) for a in record.lead_actors.all()),
+        )
+
+    def value_lead_actors(self, record):
+        return "; ".join(actor.name for actor in record.lead_actors.all())
+
+    def render_status(self, value):
+        return format_html(
+            '<span class="status status-{}" title="{}">{}</span>',
+            value,
+            status_definition(value),
+            Status(value).label,
+        )
+
+    def value_status(self, value):
+        return Status(value).label
+
+    def order_status(self, queryset, is_descending):
+        """Sort in the vocabulary's order (not started ... no longer pursued), not by the code."""
+        rank = Case(
+            *(When(shown_status=value, then=Value(i)) for i, value in enumerate(Status.values)),
+            output_field=IntegerField(),
+        )
+        ordered = queryset.annotate(status_rank=rank)
+        return ordered.order_by(("-" if is_descending else "") + "status_rank", "title"), True
+
+    def render_progress(self, value):
+        return format_html(
+            '<progress max="100" value="{}" aria-hidden="true"></progress> {}%', value, value
+        )
+
+    def value_progress(self, value):
+        return value
+
+    def value_target_date(self, value):
+        return value.isoformat() if value else ""
+
+    def value_last_activity(self, value):
+        return value.isoformat() if value else ""
+
+    def render_owner(self, value):
+        return person_name(value)
+
+    def value_owner(self, value):
+        return person_name(value)
