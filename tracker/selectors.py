@@ -157,14 +157,18 @@ def dashboard_upcoming_commitments(
 
 
 def dashboard_upcoming_occurrences(*, user, today: datetime.date) -> list[events.Occurrence]:
-    """Occurrences of the events the user may see, from today to the horizon (one query).
+    """The next occurrence of each event the user may see, up to the horizon (one query).
 
+    Only the next one per event, so that yearly days do not crowd out everything else.
     Deadline events mirror commitment target dates, which dashboard_upcoming_commitments
     lists already (and drops once the commitment is closed), so they are left out here.
     """
     visible = events.events_visible_to(user=user).filter(deadline_of__isnull=True)
     end = datetime.date(today.year + EVENT_HORIZON_YEARS, 12, 31)
-    return events.occurrences_between(start=today, end=end, events=visible)
+    next_of_each: dict[int, events.Occurrence] = {}
+    for occurrence in events.occurrences_between(start=today, end=end, events=visible):
+        next_of_each.setdefault(occurrence.event.pk, occurrence)
+    return list(next_of_each.values())
 
 
 def _occurrence_item(occurrence: events.Occurrence) -> DatedItem:
