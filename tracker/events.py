@@ -130,7 +130,9 @@ def event_next_occurrences(
 ) -> list[Occurrence]:
     """The event's next `count` occurrences from `today` on (fewer when the series ends)."""
     step = max(event.interval_years, 1) if event.rule == Event.Rule.EVERY_N_YEARS else 1
-    end = datetime.date(min(today.year + step * count, datetime.MAXYEAR), 12, 31)
+    # An event that starts years from now still shows its first `count` occurrences.
+    first_year = max(today.year, event.start_date.year)
+    end = datetime.date(min(first_year + step * count, datetime.MAXYEAR), 12, 31)
     return event_occurrences(event=event, start=today, end=end)[:count]
 
 

@@ -367,3 +367,13 @@ def test_admin_refuses_an_unknown_time_zone_and_creates_nothing(client, superuse
     data["time_zone"] = "Europe/Zurich"
     assert client.post(reverse("admin:tracker_event_add"), data).status_code == 302
     assert Event.objects.get().time_zone == "Europe/Zurich"
+
+
+def test_next_occurrences_of_events_that_start_years_from_now():
+    once = EventFactory(rule=Event.Rule.ONCE, start_date=D(2040, 5, 1))
+    yearly = EventFactory(start_date=D(2040, 5, 1))
+    assert dates(event_next_occurrences(event=once, today=D(2025, 1, 1))) == [D(2040, 5, 1)]
+    assert dates(event_next_occurrences(event=yearly, today=D(2025, 1, 1), count=2)) == [
+        D(2040, 5, 1),
+        D(2041, 5, 1),
+    ]
