@@ -17,6 +17,13 @@ def test_the_login_page_is_open_to_anonymous_visitors(client):
     assert 'name="username"' in response.text
 
 
+def test_a_visitor_sent_to_login_is_told_why_and_comes_back(client, secretariat):
+    response = client.get(reverse("commitments:commitment_list"), follow=True)
+
+    assert "Log in to see that page." in response.text
+    assert log_in(client, "officer", next="/commitments/").url == "/commitments/"
+
+
 def test_a_liaison_lands_on_their_states_page(client, liaison):
     response = log_in(client, "diplomat")
 
