@@ -1,0 +1,294 @@
+"""The production stack, read from its files (there is no Docker engine here) and run for real.
+
+docker-compose.yml and `make serve` must start the same bin/ scripts; every variable the
+production settings require must reach web, worker and beat; bin/web serves the login page and
+hashed static files with production settings.
+"""
+
+import ast
+import os
+import re
+import secrets
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import environ
+import psycopg2
+import pytest
+import yaml
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+APP_SERVICES = {"web": "bin/web", "worker": "bin/worker", "beat": "bin/beat"}
+
+
+def required_environment() -> tuple[str, ...]:
+    """production.REQUIRED_ENVIRONMENT, read without importing (importing needs those variables)."""
+    tree = ast.parse((ROOT / "config/settings/production.py").read_text())
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and getattr(node.targets[0], "id", "") == "REQUIRED_ENVIRONMENT"
+        ):
+            return ast.literal_eval(node.value)
+    raise AssertionError("production.py has no REQUIRED_ENVIRONMENT")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def env_calls(path: Path) -> dict[str, bool]:
+    """Variables a settings file reads with env(...)/env.int(...)..., and whether with a default."""
+    found = {}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func, name = node.func, node.args[0]
+        reads_env = (isinstance(func, ast.Name) and func.id == "env") or (
+            isinstance(func, ast.Attribute) and getattr(func.value, "id", None) == "env"
+        )
+        if reads_env and isinstance(name, ast.Constant):
+            found[name.value] = found.get(name.value, False) or any(
+                keyword.arg == "default" for keyword in node.keywords
+            )
+    return found
+
+
+def production_env_calls() -> dict[str, bool]:
+    """production.py overrides base.py: a variable read there without default is required."""
+    calls = env_calls(ROOT / "config/settings/base.py")
+    calls.update(env_calls(ROOT / "config/settings/production.py"))
+    return calls
+
+
+# --- The compose file -------------------------------------------------------------------------
+
+
+def test_the_stack_has_its_services_with_pinned_major_versions(compose):
+    services = compose["services"]
+    assert set(services) == {"db", "redis", "web", "worker", "beat", "mailpit"}
+    assert services["db"]["image"] == "postgres:15"
+    assert services["redis"]["image"] == "redis:7"
+    assert services["mailpit"]["image"].startswith("axllent/mailpit")
+
+
+def test_web_worker_and_beat_run_the_scripts_make_serve_runs(compose):
+    commands = {name: compose["services"][name]["command"] for name in APP_SERVICES}
+    assert commands == {name: [script] for name, script in APP_SERVICES.items()}
+
+    serve_recipe = re.search(r"^serve:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.M)
+    assert serve_recipe and "bin/serve" in serve_recipe.group(1)
+    serve = (ROOT / "bin/serve").read_text()
+    for script in APP_SERVICES.values():
+        assert re.search(rf"^\./{Path(script).name} &", serve, re.M), script
+        assert os.access(ROOT / script, os.X_OK), script
+
+
+def test_exactly_one_beat(compose):
+    services = compose["services"]
+    beats = [name for name, service in services.items() if "bin/beat" in service.get("command", [])]
+    assert beats == ["beat"]
+    assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
+    assert "scale" not in services["beat"]
+
+
+def test_every_service_has_a_health_check(compose):
+    for name, service in compose["services"].items():
+        test = service.get("healthcheck", {}).get("test")
+        assert test and test[0] in ("CMD", "CMD-SHELL"), name
+
+
+def test_app_services_wait_for_healthy_database_and_redis(compose):
+    for name in APP_SERVICES:
+        depends = compose["services"][name]["depends_on"]
+        assert depends["db"]["condition"] == "service_healthy", name
+        assert depends["redis"]["condition"] == "service_healthy", name
+
+
+def test_data_lives_in_named_volumes(compose):
+    declared = set(compose["volumes"])
+    used = set()
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            assert source in declared, f"{name}: {volume} is not a named volume"
+            used.add(source)
+    assert used == declared
+    assert any(v.endswith("/var/lib/postgresql/data") for v in compose["services"]["db"]["volumes"])
+
+
+def test_the_required_variables_are_the_ones_without_default():
+    required = {name for name, has_default in production_env_calls().items() if not has_default}
+    assert required == set(required_environment())
+
+
+def test_every_required_variable_reaches_web_worker_and_beat(compose):
+    for name in APP_SERVICES:
+        environment = compose["services"][name]["environment"]
+        missing = [v for v in required_environment() if not environment.get(v)]
+        assert missing == [], name
+        assert environment["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+
+
+def test_env_example_lists_every_variable():
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    read = set(production_env_calls())
+    read |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)", (ROOT / "docker-compose.yml").read_text()))
+    for script in ("web", "worker", "beat"):
+        read |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]+):-", (ROOT / "bin" / script).read_text()))
+    assert sorted(read - listed) == []
+
+
+def test_the_image_is_built_from_the_dockerfile_and_runs_unprivileged(compose):
+    for name in APP_SERVICES:
+        build = compose["services"][name]["build"]
+        assert (ROOT / build["context"] / build["dockerfile"]).resolve() == ROOT / "Dockerfile"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.M)
+    assert re.search(r"pip install (--no-deps )?\.", dockerfile)
+    users = re.findall(r"^USER (\S+)", dockerfile, re.M)
+    assert users and users[-1] not in ("root", "0")
+
+
+# --- Production settings, for real ------------------------------------------------------------
+
+
+def production_environment(**overrides) -> dict[str, str]:
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", "sqlite:///:memory:"),
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/7"),
+    }
+    return {**environment, **overrides}
+
+
+def test_production_settings_pass_the_deployment_checks():
+    result = subprocess.run(
+        [ROOT / ".venv/bin/python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_required_variable():
+    environment = production_environment()
+    del environment["REDIS_URL"]
+    result = subprocess.run(
+        [ROOT / ".venv/bin/python", "manage.py", "check"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "REDIS_URL" in result.stderr
+
+
+@pytest.fixture
+def serve_database_url(tmp_path):
+    """A database of its own for the server under test: PostgreSQL when the suite runs on it."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        yield f"sqlite:///{tmp_path / 'serve.sqlite3'}"
+        return
+    config = environ.Env.db_url_config(url)
+    name = f"{config['NAME']}_serve"
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=config["USER"],
+        password=config["PASSWORD"],
+        host=config["HOST"],
+        port=config["PORT"] or 5432,
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    yield url.rsplit("/", 1)[0] + "/" + name
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def web_server(tmp_path, serve_database_url):
+    """bin/web with production settings on a free loopback port; yields its base address."""
+    log = tmp_path / "web.log"
+    environment = production_environment(
+        DATABASE_URL=serve_database_url,
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_STATIC_ROOT=str(tmp_path / "static"),
+        DJANGO_MEDIA_ROOT=str(tmp_path / "media"),
+        WEB_BIND="127.0.0.1:0",
+        WEB_CONCURRENCY="1",
+    )
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [ROOT / "bin/web"], env=environment, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield f"http://127.0.0.1:{wait_for_port(process, log)}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def wait_for_port(process, log: Path) -> int:
+    """Gunicorn names the port it was given; migrations on PostgreSQL can take a while first."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if match := re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log.read_text()):
+            return int(match.group(1))
+        if process.poll() is not None:
+            pytest.fail(f"bin/web stopped:\n{log.read_text()}")
+        time.sleep(0.2)
+    pytest.fail(f"bin/web did not start:\n{log.read_text()}")
+
+
+def fetch(url: str, **headers):
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
+        return r.status, r.headers, r.read().decode()
+
+
+def test_bin_web_migrates_and_serves_pages_and_hashed_static_files(web_server, tmp_path):
+    status, headers, html = fetch(f"{web_server}/login/")
+    assert status == 200
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    stylesheet = re.search(r'href="(/static/css/tracker\.[0-9a-f]{12}\.css)"', html)
+    assert stylesheet, "the page links the hashed stylesheet"
+
+    status, headers, css = fetch(web_server + stylesheet.group(1))
+    assert status == 200
+    assert "immutable" in headers["Cache-Control"]
+    assert css == (ROOT / "static/css/tracker.css").read_text()
+
+    # Behind the TLS proxy: HSTS and secure cookies.
+    status, headers, _ = fetch(f"{web_server}/login/", **{"X-Forwarded-Proto": "https"})
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert "Secure" in headers["Set-Cookie"]
+
+
+def test_the_compose_health_check_of_web_passes_against_bin_web(web_server):
+    port = web_server.rsplit(":", 1)[1]
+    result = subprocess.run(
+        [ROOT / "bin/healthcheck", "web"],
+        env={**os.environ, "WEB_PORT": port, "DJANGO_ALLOWED_HOSTS": "127.0.0.1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
