@@ -6,6 +6,7 @@ commitment's current state and version stay in step.
 """
 
 from django.contrib import admin
+from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -33,6 +34,7 @@ class DocumentAdmin(admin.ModelAdmin):
     search_fields = ["short_name", "symbol", "title", "alternative_title"]
     prepopulated_fields = {"short_name": ["title"]}
     inlines = [ParagraphInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Actor)

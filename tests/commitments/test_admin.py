@@ -1,0 +1,140 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from commitments.models import Commitment, Document, StatusUpdate
+from commitments.statuses import Status
+from tests.commitments.test_services import post
+from tests.factories import CommitmentFactory, DocumentFactory, ParagraphFactory
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def update(db, secretariat):
+    return post(CommitmentFactory(), secretariat, links=[("Source", "https://example.org/s")])
+
+
+@pytest.mark.parametrize("name", ["document", "actor", "theme", "commitment", "statusupdate"])
+def test_every_list_and_add_page_opens(admin_client, update, name):
+    changelist = admin_client.get(reverse(f"admin:commitments_{name}_changelist"))
+
+    assert changelist.status_code == 200
+    if name != "statusupdate":
+        assert admin_client.get(reverse(f"admin:commitments_{name}_add")).status_code == 200
+
+
+def test_a_document_is_entered_with_its_paragraphs_inline(admin_client):
+    data = {
+        "short_name": "ashgabat-2020",
+        "title": "Final Document",
+        "language": "en",
+        "paragraphs-TOTAL_FORMS": "1",
+        "paragraphs-INITIAL_FORMS": "0",
+        "paragraphs-0-number": "1",
+        "paragraphs-0-operative_verb": "Highlighted",
+        "paragraphs-0-text": "Highlighted the importance of neutrality;",
+    }
+
+    response = admin_client.post(reverse("admin:commitments_document_add"), data)
+
+    assert response.status_code == 302
+    assert Document.objects.get().paragraphs.get().operative_verb == "Highlighted"
+
+
+def test_the_commitment_form_uses_filter_horizontal_and_keeps_the_state_read_only(
+    admin_client, update
+):
+    commitment = update.commitment
+    url = reverse("admin:commitments_commitment_change", args=[commitment.pk])
+
+    html = admin_client.get(url).content.decode()
+
+    assert "SelectFilter" in html or "selectfilter" in html
+    assert 'name="status"' not in html and 'name="version"' not in html
+
+
+def test_the_commitment_list_filters_and_searches(admin_client, update):
+    CommitmentFactory(title="Code of practice")
+    url = reverse("admin:commitments_commitment_changelist")
+
+    found = admin_client.get(url, {"q": "practice"}).context["cl"].result_list
+    in_progress = admin_client.get(url, {"status__exact": Status.IN_PROGRESS})
+
+    assert [c.title for c in found] == ["Code of practice"]
+    assert list(in_progress.context["cl"].result_list) == [update.commitment]
+
+
+def test_a_status_update_can_be_read_but_not_changed_or_deleted(admin_client, update):
+    change_url = reverse("admin:commitments_statusupdate_change", args=[update.pk])
+    delete_url = reverse("admin:commitments_statusupdate_delete", args=[update.pk])
+
+    page = admin_client.get(change_url)
+    admin_client.post(change_url, {"narrative": "Rewritten history.", "progress": "0"})
+    deleting = admin_client.post(delete_url, {"post": "yes"})
+
+    assert page.status_code == 200 and "Source" in page.content.decode()
+    assert deleting.status_code == 403
+    update.refresh_from_db()
+    assert update.narrative == "Draft resolution circulated."
+    assert StatusUpdate.objects.count() == 1
+
+
+def test_status_updates_cannot_be_added_in_the_admin(admin_client, db):
+    assert admin_client.get(reverse("admin:commitments_statusupdate_add")).status_code == 403
+
+
+def test_bulk_delete_is_not_offered_for_status_updates(admin_client, update):
+    changelist = admin_client.get(reverse("admin:commitments_statusupdate_changelist"))
+
+    assert "delete_selected" not in changelist.content.decode()
+
+
+def test_deleting_a_commitment_is_possible_but_its_history_goes_with_it(admin_client, update):
+    # Set-up mistakes happen; the confirmation page lists the status updates that would go.
+    url = reverse("admin:commitments_commitment_delete", args=[update.commitment.pk])
+
+    confirmation = admin_client.get(url)
+
+    assert confirmation.status_code == 200
+    assert "Status update" in confirmation.content.decode()
+    assert Commitment.objects.exists()
+
+
+def test_a_liaison_has_no_admin(client, liaison):
+    client.force_login(liaison)
+
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 302
+
+
+def test_paragraph_numbers_are_unique_per_document_in_the_admin(admin_client):
+    document = DocumentFactory()
+    ParagraphFactory(document=document, number=1)
+    url = reverse("admin:commitments_document_change", args=[document.pk])
+    existing = document.paragraphs.get()
+    data = {
+        "short_name": document.short_name,
+        "title": document.title,
+        "language": "en",
+        "adopted_on": datetime.date(2020, 12, 12).isoformat(),
+        "paragraphs-TOTAL_FORMS": "2",
+        "paragraphs-INITIAL_FORMS": "1",
+        "paragraphs-0-id": str(existing.pk),
+        "paragraphs-0-document": str(document.pk),
+        "paragraphs-0-number": "1",
+        "paragraphs-0-text": existing.text,
+        "paragraphs-1-number": "1",
+        "paragraphs-1-text": "A second paragraph 1.",
+    }
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200  # shown again with the error
+    assert document.paragraphs.count() == 1
