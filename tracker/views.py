@@ -1,12 +1,13 @@
+"""The dashboard and the login page. Event and calendar pages live in tracker.event_views."""
+
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 
 from commitments.views import READ_METHODS, allow_methods, status_legend, user_today
 
 from . import selectors
-from .models import Event
 
 # --- Login -----------------------------------------------------------------------------------
 
@@ -64,8 +65,3 @@ def dashboard(request):
         "status_legend": status_legend(),
     }
     return render(request, "tracker/dashboard.html", context)
-
-
-def event_detail(request, slug):
-    event = get_object_or_404(Event, slug=slug)
-    return render(request, "tracker/event_detail.html", {"event": event})
