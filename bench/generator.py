@@ -33,7 +33,7 @@ BATCH_SIZE = 5_000
 HISTORY_SPAN_DAYS = 3_650
 VERBS = ["Highlighted", "Encouraged", "Recommended", "Supported", "Welcomed", "Confirmed"]
 TOPICS = ["preventive diplomacy", "mediation", "neutrality", "dialogue", "trust", "cooperation"]
-ZONES = ["Asia/Ashgabat", "Europe/Geneva", "America/New_York", "UTC", "Asia/Tokyo"]
+ZONES = ["Asia/Ashgabat", "Europe/Zurich", "America/New_York", "UTC", "Asia/Tokyo"]
 FINAL_STATUSES = [
     (Status.IN_PROGRESS, 40),
     (Status.ACHIEVED, 25),

@@ -243,9 +243,9 @@ def csv_print(export: dict) -> None:
     )
 
 
-def results_write(report: dict) -> Path:
+def results_write(report: dict, suffix: str = "") -> Path:
     RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+    path = RESULTS_DIR / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}{suffix}.json"
     path.write_text(json.dumps(report, indent=2, default=str))
     return path
 
