@@ -21,6 +21,9 @@ from .models import (
     Theme,
 )
 
+# An address typed without a scheme is taken as https (Django 6's default, chosen now).
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
+
 
 class ParagraphInline(admin.StackedInline):
     model = Paragraph
@@ -34,7 +37,7 @@ class DocumentAdmin(admin.ModelAdmin):
     search_fields = ["short_name", "symbol", "title", "alternative_title"]
     prepopulated_fields = {"short_name": ["title"]}
     inlines = [ParagraphInline]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = HTTPS_URLS
 
 
 @admin.register(Actor)
@@ -80,6 +83,7 @@ class ReadOnlyMixin:
 class EvidenceLinkInline(ReadOnlyMixin, admin.TabularInline):
     model = EvidenceLink
     extra = 0
+    formfield_overrides = HTTPS_URLS
 
 
 class EvidenceFileInline(ReadOnlyMixin, admin.TabularInline):
