@@ -197,12 +197,18 @@ def test_production_refuses_to_start_without_a_required_variable():
     assert "REDIS_URL" in result.stderr
 
 
-@pytest.fixture
-def serve_database_url(tmp_path):
-    """A database of its own for the server under test: PostgreSQL when the suite runs on it."""
+@pytest.fixture(scope="module")
+def serve_folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("serve")
+
+
+@pytest.fixture(scope="module")
+def serve_database_url(serve_folder):
+    """A database of its own for the servers under test: PostgreSQL when the suite runs on it.
+    Shared by this module's servers, so that only the first one has to migrate it."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
-        yield f"sqlite:///{tmp_path / 'serve.sqlite3'}"
+        yield f"sqlite:///{serve_folder / 'serve.sqlite3'}"
         return
     config = environ.Env.db_url_config(url)
     name = f"{config['NAME']}_serve"
@@ -223,23 +229,23 @@ def serve_database_url(tmp_path):
     admin.close()
 
 
-@pytest.fixture
-def web_server(tmp_path, serve_database_url):
+def serve_environment(tmp_path: Path, database_url: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
+        "DJANGO_MEDIA_ROOT": str(tmp_path / "media"),
+        "CELERY_BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
+        "WEB_BIND": "127.0.0.1:0",
+        "WEB_CONCURRENCY": "1",
+    }
+
+
+@pytest.fixture(scope="module")
+def web_server(serve_folder, serve_database_url):
     """bin/web with production settings on a free loopback port; yields its base address."""
-    log = tmp_path / "web.log"
-    environment = production_environment(
-        DATABASE_URL=serve_database_url,
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        DJANGO_STATIC_ROOT=str(tmp_path / "static"),
-        DJANGO_MEDIA_ROOT=str(tmp_path / "media"),
-        WEB_BIND="127.0.0.1:0",
-        WEB_CONCURRENCY="1",
-    )
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [ROOT / "bin/web"], env=environment, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    log = serve_folder / "web.log"
+    process = start("bin/web", log, **serve_environment(serve_folder, serve_database_url))
     try:
         yield f"http://127.0.0.1:{wait_for_port(process, log)}"
     finally:
@@ -247,16 +253,37 @@ def web_server(tmp_path, serve_database_url):
         process.wait(timeout=60)
 
 
-def wait_for_port(process, log: Path) -> int:
-    """Gunicorn names the port it was given; migrations on PostgreSQL can take a while first."""
+def start(script: str, log: Path, **environment) -> subprocess.Popen:
+    with log.open("w") as output:
+        return subprocess.Popen(
+            [ROOT / script], env=production_environment(**environment), stdout=output,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
+def wait_for_log(process, log: Path, pattern: str) -> re.Match:
+    """Waits for a line in the log; migrations on PostgreSQL can take a while first."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        if match := re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log.read_text()):
-            return int(match.group(1))
+        if match := re.search(pattern, log.read_text()):
+            return match
         if process.poll() is not None:
-            pytest.fail(f"bin/web stopped:\n{log.read_text()}")
+            pytest.fail(f"{process.args[0]} stopped:\n{log.read_text()}")
         time.sleep(0.2)
-    pytest.fail(f"bin/web did not start:\n{log.read_text()}")
+    pytest.fail(f"no {pattern!r} from {process.args[0]}:\n{log.read_text()}")
+
+
+def wait_for_port(process, log: Path) -> int:
+    """Gunicorn names the port it was given (port 0: a free one)."""
+    return int(wait_for_log(process, log, r"Listening at: http://127\.0\.0\.1:(\d+)").group(1))
+
+
+def group_is_gone(process_group: int) -> bool:
+    try:
+        os.killpg(process_group, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def fetch(url: str, **headers):
@@ -264,7 +291,7 @@ def fetch(url: str, **headers):
         return r.status, r.headers, r.read().decode()
 
 
-def test_bin_web_migrates_and_serves_pages_and_hashed_static_files(web_server, tmp_path):
+def test_bin_web_migrates_and_serves_pages_and_hashed_static_files(web_server):
     status, headers, html = fetch(f"{web_server}/login/")
     assert status == 200
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
@@ -292,3 +319,24 @@ def test_the_compose_health_check_of_web_passes_against_bin_web(web_server):
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_serve_runs_web_worker_and_beat_and_stops_them_together(tmp_path, serve_database_url):
+    log = tmp_path / "serve.log"
+    environment = serve_environment(tmp_path, serve_database_url)
+    process = start("bin/serve", log, CELERY_LOG_LEVEL="INFO", **environment)
+    try:
+        port = wait_for_port(process, log)
+        wait_for_log(process, log, r"celery@\S+ ready")
+        wait_for_log(process, log, r"beat: Starting")
+        assert fetch(f"http://127.0.0.1:{port}/login/")[0] == 200
+    finally:
+        process.send_signal(signal.SIGTERM)  # what Ctrl-C or a service manager does
+        process.wait(timeout=120)
+    deadline = time.monotonic() + 60
+    while not group_is_gone(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stopped = group_is_gone(process.pid)
+    if not stopped:
+        os.killpg(process.pid, signal.SIGKILL)  # leave nothing running for the next test
+    assert stopped, log.read_text()
