@@ -33,7 +33,7 @@ class CommitmentFilter(django_filters.FilterSet):
     )
     # shown_status: the state this user may see (selectors.commitment_list annotates it).
     status = django_filters.ChoiceFilter(
-        field_name="shown_status", choices=Status.choices, empty_label="Any status"
+        field_name="shown_status", label="Status", choices=Status.choices, empty_label="Any status"
     )
     actor = django_filters.ModelChoiceFilter(
         label="Actor (lead or supporting)",
@@ -43,18 +43,24 @@ class CommitmentFilter(django_filters.FilterSet):
     )
     paragraph = ParagraphChoiceFilter(
         field_name="paragraphs",
+        label="Paragraph",
         queryset=lambda request: selectors.filter_choices_paragraphs(),
         empty_label="Any paragraph",
     )
     theme = django_filters.ModelChoiceFilter(
         field_name="themes",
+        label="Theme",
         queryset=lambda request: selectors.filter_choices_themes(),
         empty_label="Any theme",
     )
     owner = OwnerChoiceFilter(
-        queryset=lambda request: selectors.filter_choices_owners(), empty_label="Anyone"
+        label="Owner",
+        queryset=lambda request: selectors.filter_choices_owners(),
+        empty_label="Anyone",
     )
-    kind = django_filters.ChoiceFilter(choices=Commitment.Kind.choices, empty_label="Any kind")
+    kind = django_filters.ChoiceFilter(
+        label="Kind", choices=Commitment.Kind.choices, empty_label="Any kind"
+    )
 
     class Meta:
         model = Commitment

@@ -3,7 +3,9 @@
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 
 from .models import StatusUpdate
 from .services import evidence_file_check
@@ -46,6 +48,7 @@ class StatusUpdateForm(forms.Form):
         self.today = today
         self.fields["happened_on"].initial = today
         self.fields["happened_on"].widget.attrs["max"] = today.isoformat()
+        self._describe_file_limits()
         for slot in range(1, EVIDENCE_LINK_SLOTS + 1):
             self.fields[f"link_{slot}_title"] = forms.CharField(
                 required=False, max_length=300, label=f"Link {slot}: title"
@@ -56,6 +59,16 @@ class StatusUpdateForm(forms.Form):
                 max_length=1000,
                 label=f"Link {slot}: address",
             )
+
+    def _describe_file_limits(self) -> None:
+        """Say what files are accepted before the user picks one (the server checks again)."""
+        extensions = [f".{ext.lower().lstrip('.')}" for ext in settings.EVIDENCE_ALLOWED_EXTENSIONS]
+        field = self.fields["evidence_file"]
+        field.widget.attrs["accept"] = ",".join(extensions)
+        field.help_text += (
+            f" Types: {', '.join(extensions)}; up to "
+            f"{filesizeformat(settings.EVIDENCE_MAX_UPLOAD_BYTES)}."
+        )
 
     def link_fields(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
         """The evidence link inputs in pairs, for the template."""

@@ -16,7 +16,7 @@ def person_name(user) -> str:
 class CommitmentTable(tables.Table):
     title = tables.Column(linkify=True)
     paragraphs = tables.Column(
-        accessor="first_paragraph", verbose_name="Paragraphs", order_by=("first_paragraph",)
+        accessor="first_paragraph", verbose_name="Paragraphs", order_by=("first_paragraph", "title")
     )
     lead_actors = tables.Column(accessor="pk", verbose_name="Lead actors", orderable=False)
     status = tables.Column(accessor="shown_status", verbose_name="Status")
@@ -35,7 +35,7 @@ class CommitmentTable(tables.Table):
         template_name = "django_tables2/tracker_table.html"
         empty_text = "No commitment matches these filters."
         attrs = {"class": "table commitments"}
-        order_by = ("paragraphs", "title")
+        order_by = "paragraphs"  # the document's order
 
     # Paragraphs and actors come from the selector's prefetch: no query per row.
     def render_paragraphs(self, record):

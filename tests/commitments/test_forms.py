@@ -102,3 +102,13 @@ def test_a_file_over_the_limit_is_refused(settings):
     form = make_form(files={"evidence_file": upload})
 
     assert "the limit is 1.0\xa0KB" in form.errors["evidence_file"][0]
+
+
+def test_the_file_field_says_what_is_accepted(settings):
+    settings.EVIDENCE_ALLOWED_EXTENSIONS = ["pdf", "PNG"]
+    settings.EVIDENCE_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+    field = StatusUpdateForm(today=TODAY)["evidence_file"]
+
+    assert field.field.widget.attrs["accept"] == ".pdf,.png"
+    assert "Types: .pdf, .png; up to 2.0\xa0MB." in field.help_text

@@ -99,6 +99,8 @@ def test_the_table_lists_commitments_with_their_columns(secretariat_client, thre
     assert f'title="{DEFINITIONS[Status.ACHIEVED]}"' in html
     assert "¶6" in html and "UNRCCA" in html and "Aylar Orazova" in html
     assert "What the statuses mean" in html  # the legend
+    for name, label in [("status", "Status"), ("actor", "Actor (lead or supporting)")]:
+        assert f'<label for="id_{name}">{label}</label>' in html
 
 
 @pytest.mark.parametrize(
