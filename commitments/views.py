@@ -1,6 +1,7 @@
 """Pages about what was promised. Views fetch through selectors, write through services."""
 
 import datetime
+import logging
 from functools import wraps
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +23,7 @@ from .models import Actor, Commitment, Document, EvidenceFile
 from .statuses import DEFINITIONS, Status
 from .tables import CommitmentTable
 
+logger = logging.getLogger(__name__)
 READ_METHODS = ("GET", "HEAD")
 # Shown in the browser; anything else is downloaded so an upload can never run as a page.
 INLINE_CONTENT_TYPES = {"application/pdf", "image/png", "image/jpeg", "text/plain"}
@@ -121,6 +123,15 @@ def _status_update_post(request, commitment: Commitment, today: datetime.date):
         )
     except services.EditConflict:
         return _conflict_page(request, commitment.slug, form, today)
+    except OSError:
+        # The disk refused the evidence file; the transaction left nothing behind.
+        logger.exception("Evidence file for %s could not be stored", commitment.slug)
+        form.add_error(
+            "evidence_file",
+            "The file could not be stored, so nothing was saved. Try again; if it keeps "
+            "failing, post the update without the file and tell the administrator.",
+        )
+        return _commitment_page(request, commitment, form, status=503)
     messages.success(request, "Your status update is posted.")
     return redirect(commitment)
 

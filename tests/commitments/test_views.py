@@ -709,3 +709,22 @@ def test_pages_without_a_form_refuse_a_post_from_the_secretariat(secretariat_cli
 
     for url in read_only:
         assert secretariat_client.post(url).status_code == 405, url
+
+
+def test_a_file_that_cannot_be_stored_leaves_nothing_half_written(
+    secretariat_client, commitment, settings, tmp_path
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the media folder should be")
+    settings.MEDIA_ROOT = blocker / "media"
+    data = form_data(commitment, evidence_file=upload())
+
+    response = secretariat_client.post(commitment.get_absolute_url(), data)
+
+    assert response.status_code == 503
+    assert "nothing was saved" in response.content.decode()
+    assert "Adopted by consensus" in response.content.decode()  # the input is kept
+    assert not StatusUpdate.objects.exists()
+    assert not EvidenceFile.objects.exists()
+    commitment.refresh_from_db()
+    assert (commitment.version, commitment.status) == (1, Status.NOT_STARTED)
