@@ -728,3 +728,18 @@ def test_a_file_that_cannot_be_stored_leaves_nothing_half_written(
     assert not EvidenceFile.objects.exists()
     commitment.refresh_from_db()
     assert (commitment.version, commitment.status) == (1, Status.NOT_STARTED)
+
+
+def test_the_commitment_pages_query_count_does_not_grow_with_history(
+    secretariat_client, secretariat, commitment
+):
+    def add_history(count):
+        for _ in range(count):
+            attach(commitment, secretariat, PUBLIC)
+            post_update(commitment, secretariat, links=[("A", "https://example.org/a")])
+
+    add_history(1)
+    few = count_queries(secretariat_client, commitment.get_absolute_url())
+    add_history(15)
+
+    assert count_queries(secretariat_client, commitment.get_absolute_url()) == few
