@@ -23,8 +23,9 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py load_demo
 
+# The web app plus a reminder worker and beat (bin/run-local; no Redis needed), stopped together.
 run: demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	bin/run-local $(HOST):$(PORT)
 
 # The production stack without Docker: gunicorn, a Celery worker and beat (the same bin/ scripts
 # as docker-compose.yml) with production settings against DATABASE_URL and REDIS_URL, e.g.
