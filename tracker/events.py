@@ -209,6 +209,9 @@ def commitment_saved(sender, instance: Commitment, **kwargs) -> None:
     A receiver rather than a call in commitments.services because target dates are also set
     in the admin, by the importers and by fixtures, none of which go through one service;
     every one of them saves the model. Queryset .update() bypasses it, and no code changes
-    target_date that way.
+    target_date that way. A raw save (loaddata, tracker.backup's restore) brings its deadline
+    event along as a row of its own, so it is left alone.
     """
+    if kwargs.get("raw"):
+        return
     commitment_deadline_event_sync(commitment=instance)
