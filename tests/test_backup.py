@@ -1,0 +1,231 @@
+"""Backup and restore (tracker.backup, export_record, import_record): the demo record with its
+reminders, evidence files and audit trail survives export, an emptied database and a restore."""
+
+import datetime
+import io
+import json
+import zipfile
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+
+from commitments import services
+from commitments.models import Commitment, EvidenceFile, StatusUpdate
+from tracker import reminders
+from tracker.backup import (
+    FORMAT_VERSION,
+    RECORD_MODELS,
+    BackupError,
+    backup_export,
+    backup_restore,
+    record_row_counts,
+)
+from tracker.demo import demo_load
+from tracker.models import Reminder, ReminderPreference, ReminderSubscription, User
+
+PASSWORD = "demo-password-for-backup-tests"
+PDF = b"%PDF-1.4\n% the UNRCCA resolution, as filed\n"
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Evidence files go to a folder of this test; `media.fresh()` switches to an empty one,
+    as on a new server."""
+
+    class Media:
+        count = 0
+
+        def fresh(self):
+            self.count += 1
+            settings.MEDIA_ROOT = tmp_path / f"media-{self.count}"
+            return settings.MEDIA_ROOT
+
+    folder = Media()
+    folder.fresh()
+    return folder
+
+
+def record_build() -> None:
+    """The demo record plus what a running tracker adds: evidence, reminders, options."""
+    demo_load(password=PASSWORD)
+    secretariat = User.objects.get(username="secretariat")
+    liaison = User.objects.get(username="liaison")
+    commitment = Commitment.objects.get(slug="unrcca-resolution-75th-session")
+    services.status_update_create_with_evidence(
+        commitment=commitment,
+        author=secretariat,
+        status=commitment.status,
+        progress=commitment.progress,
+        narrative="The resolution as adopted, filed for the record.",
+        happened_on=datetime.date(2021, 2, 2),
+        links=[("UN digital library", "https://digitallibrary.un.org/")],
+        upload=SimpleUploadedFile("resolution.pdf", PDF, content_type="application/pdf"),
+    )
+    reminders.reminders_plan(now=datetime.datetime(2026, 12, 8, 6, tzinfo=datetime.UTC))
+    Reminder.objects.filter(pk=Reminder.objects.order_by("pk").first().pk).update(
+        state=Reminder.State.SENT,
+        sent_at=datetime.datetime(2026, 12, 8, 4, 0, 0, 123456, tzinfo=datetime.UTC),
+    )
+    ReminderPreference.objects.create(user=liaison, weekly_digest=True)
+    ReminderSubscription.objects.create(user=liaison, actor=liaison.actor)
+    secretariat.groups.add(Group.objects.create(name="Editors"))
+
+
+def export_bytes(**options) -> bytes:
+    buffer = io.BytesIO()
+    backup_export(destination=buffer, **options)
+    return buffer.getvalue()
+
+
+def archive_contents(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def manifest_of(data: bytes) -> dict:
+    manifest = json.loads(archive_contents(data)["manifest.json"])
+    manifest.pop("created_at")
+    return manifest
+
+
+def database_empty() -> None:
+    call_command("flush", interactive=False, verbosity=0)
+
+
+def test_the_backup_lists_every_model_of_the_record():
+    """A model added later must be added to the backup too, or this fails."""
+    record_apps = ("tracker", "commitments")
+    models = {m._meta.label for m in apps.get_models() if m._meta.app_label in record_apps}
+    assert models <= set(RECORD_MODELS)
+
+
+def test_demo_record_round_trips_through_an_empty_database(transactional_db, media):
+    record_build()
+    first = export_bytes()
+    counts = record_row_counts()
+    assert counts["commitments.Paragraph"] == 16
+    assert counts["tracker.Reminder"] > 0 and counts["auditlog.LogEntry"] > 0
+    assert counts["commitments.EvidenceFile"] == 1 and counts["tracker.Event"] > 0
+
+    database_empty()
+    media.fresh()
+    assert not any(record_row_counts().values())
+    backup_restore(source=io.BytesIO(first))
+    second = export_bytes()
+
+    before, after = archive_contents(first), archive_contents(second)
+    assert after["record.json"] == before["record.json"]
+    assert manifest_of(second) == manifest_of(first)
+    assert after["files/" + EvidenceFile.objects.get().file.name] == PDF
+    assert record_row_counts() == counts
+
+
+def test_restored_record_keeps_working(transactional_db, media):
+    """Ids continue after the restored ones; links, files and passwords work as before."""
+    record_build()
+    archive = export_bytes()
+    database_empty()
+    media.fresh()
+    backup_restore(source=io.BytesIO(archive))
+
+    commitment = Commitment.objects.get(slug="unrcca-resolution-75th-session")
+    update = services.status_update_create(
+        commitment=commitment,
+        author=User.objects.get(username="secretariat"),
+        status=commitment.status,
+        progress=commitment.progress,
+        narrative="Posted after the restore.",
+        happened_on=datetime.date(2026, 1, 5),
+        expected_version=commitment.version,
+    )
+    assert update.pk > StatusUpdate.objects.exclude(pk=update.pk).order_by("-pk").first().pk
+    assert EvidenceFile.objects.get().file.read() == PDF
+    assert User.objects.get(username="secretariat").groups.get().name == "Editors"
+    assert User.objects.get(username="liaison").check_password(PASSWORD)
+
+
+def test_without_password_hashes_users_must_set_a_new_password(transactional_db, media, tmp_path):
+    record_build()
+    archive = export_bytes(without_password_hashes=True)
+    users = [
+        row
+        for row in json.loads(archive_contents(archive)["record.json"])
+        if row["model"] == "tracker.user"
+    ]
+    assert users and all(row["fields"]["password"] == "" for row in users)
+    assert manifest_of(archive)["without_password_hashes"] is True
+
+    database_empty()
+    media.fresh()
+    path = tmp_path / "no-passwords.zip"
+    path.write_bytes(archive)
+    out = io.StringIO()
+    call_command("import_record", str(path), stdout=out)
+    assert "each user needs a new one" in out.getvalue()
+    restored = User.objects.get(username="secretariat")
+    assert restored.role == "secretariat" and not restored.has_usable_password()
+    assert not restored.check_password(PASSWORD)
+
+
+def test_restore_refuses_a_database_that_is_not_empty(db, media, tmp_path):
+    record_build()
+    path = tmp_path / "backup.zip"
+    call_command("export_record", str(path), stdout=io.StringIO())
+    counts = record_row_counts()
+    folder = media.fresh()
+
+    with pytest.raises(CommandError, match="not empty.*nothing was restored"):
+        call_command("import_record", str(path), stdout=io.StringIO())
+    assert record_row_counts() == counts
+    assert not folder.exists() or not any(p.is_file() for p in folder.rglob("*"))
+
+
+def test_a_damaged_archive_restores_nothing(transactional_db, media):
+    """The evidence file fails its checksum after every row was saved: all is rolled back."""
+    record_build()
+    contents = archive_contents(export_bytes())
+    name = next(n for n in contents if n.startswith("files/"))
+    contents[name] = b"not the file that was backed up"
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(damaged, "w") as archive:
+        for member, data in contents.items():
+            archive.writestr(member, data)
+    database_empty()
+    folder = media.fresh()
+
+    with pytest.raises(BackupError, match="damaged"):
+        backup_restore(source=io.BytesIO(damaged.getvalue()))
+    assert not any(record_row_counts().values())
+    assert not any(path.is_file() for path in folder.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"plain text, not an archive", "not a zip archive"),
+        ("manifest", "format version 99"),
+    ],
+)
+def test_an_archive_of_another_kind_is_refused_with_a_reason(db, data, message):
+    if data == "manifest":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            manifest = {"format": "commitment-tracker-backup", "version": 99}
+            archive.writestr("manifest.json", json.dumps(manifest))
+        data = buffer.getvalue()
+    with pytest.raises(BackupError, match=message):
+        backup_restore(source=io.BytesIO(data))
+    assert FORMAT_VERSION != 99
+
+
+def test_export_record_command_reports_what_it_wrote(db, media, tmp_path):
+    record_build()
+    path = tmp_path / "backup.zip"
+    out = io.StringIO()
+    call_command("export_record", str(path), "--without-password-hashes", stdout=out)
+    assert "16  commitments.Paragraph" in out.getvalue()
+    assert "1  evidence files" in out.getvalue()
+    assert manifest_of(path.read_bytes())["counts"]["commitments.Commitment"] == 11
