@@ -48,6 +48,7 @@ def main_pages(record) -> list[str]:
         reverse("event_month", kwargs={"year": 2026, "month": 12}),
         record["event"].get_absolute_url(),
         reverse("calendar_feeds"),
+        reverse("reminder_settings"),
     ]
 
 
@@ -113,6 +114,21 @@ def test_every_main_page_has_a_strict_policy_and_no_inline_code(request, who, re
         if found := inline_code(response.content.decode()):
             problems[url] = found
     assert problems == {}
+
+
+def test_the_secretariats_own_pages_and_the_admin_need_no_inline_code(client, superuser, record):
+    client.force_login(superuser)
+    commitment = record["commitment"]
+    for url in [
+        reverse("reminder_log"),
+        reverse("admin:index"),
+        reverse("admin:commitments_commitment_change", args=[commitment.pk]),
+        reverse("admin:tracker_user_change", args=[superuser.pk]),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_strict(response)
+        assert inline_code(response.content.decode()) == [], url
 
 
 def test_the_policy_needs_no_inline_code_because_the_css_is_a_file(client):
