@@ -148,6 +148,9 @@ def _conflict_page(request, slug: str, stale_form: StatusUpdateForm, today: date
 
 def _commitment_page(request, commitment, form, *, status=200, conflict=None):
     timeline = list(selectors.commitment_timeline(user=request.user, commitment=commitment))
+    if conflict is not None:
+        # What someone else just posted: the newest by recording, which may be about the past.
+        conflict["newest"] = max(timeline, key=lambda u: (u.recorded_at, u.pk), default=None)
     context = {
         "commitment": commitment,
         "timeline": timeline,

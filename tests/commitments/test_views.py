@@ -434,6 +434,11 @@ def test_a_conflict_keeps_the_input_and_shows_the_newer_state(
     secretariat_client, secretariat, commitment
 ):
     opened = form_data(commitment, narrative="My careful narrative.")
+    post_update(
+        commitment, secretariat, narrative="Older news.", happened_on=datetime.date(2021, 5, 1)
+    )
+    opened["version"] = "2"
+    # Entered second but about an earlier day: still what the user must see first.
     post_update(commitment, SecretariatFactory(), narrative="Colleague posted first.", progress=70)
 
     response = secretariat_client.post(commitment.get_absolute_url(), opened)
@@ -441,10 +446,12 @@ def test_a_conflict_keeps_the_input_and_shows_the_newer_state(
     html = response.content.decode()
     assert response.status_code == 409
     assert "Someone else posted an update" in html
-    assert "Colleague posted first." in html
+    assert response.context["conflict"]["newest"].narrative == "Colleague posted first."
+    assert "The update posted in the meantime" in html
+    assert "It now stands at <strong>In progress, 40%</strong>" in html
     assert "My careful narrative." in html  # the user's input, kept
-    assert response.context["form"]["version"].value() == 2  # posting again is deliberate
-    assert commitment.updates.count() == 1
+    assert response.context["form"]["version"].value() == 3  # posting again is deliberate
+    assert commitment.updates.count() == 2
 
 
 def test_posting_again_after_a_conflict_goes_through(secretariat_client, commitment):
