@@ -25,6 +25,7 @@ from .tables import CommitmentTable
 
 logger = logging.getLogger(__name__)
 READ_METHODS = ("GET", "HEAD")
+SAFE_METHODS = (*READ_METHODS, "OPTIONS", "TRACE")
 # Shown in the browser; anything else is downloaded so an upload can never run as a page.
 INLINE_CONTENT_TYPES = {"application/pdf", "image/png", "image/jpeg", "text/plain"}
 
@@ -35,7 +36,7 @@ def allow_methods(*methods: str):
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            if request.method not in READ_METHODS and not user_can_edit_record(request.user):
+            if request.method not in SAFE_METHODS and not user_can_edit_record(request.user):
                 raise PermissionDenied("Liaisons can read the record but not change it.")
             if request.method not in methods:
                 return HttpResponseNotAllowed(methods)

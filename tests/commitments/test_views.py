@@ -703,6 +703,7 @@ def test_a_liaison_reads_every_page_and_every_write_is_403(liaison_client, urls,
         assert liaison_client.get(url).status_code == 200, url
         assert liaison_client.post(url, form_data(commitment)).status_code == 403, url
         assert liaison_client.delete(url).status_code == 403, url
+        assert liaison_client.options(url).status_code == 405, url  # not a write
     assert not StatusUpdate.objects.filter(narrative__startswith="Adopted").exists()
 
 
