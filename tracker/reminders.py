@@ -137,26 +137,34 @@ def _window(now: datetime.datetime) -> tuple[datetime.date, datetime.date]:
     return first, today + datetime.timedelta(days=settings.REMINDER_HORIZON_DAYS)
 
 
-def _event_rows(*, first: datetime.date, last: datetime.date) -> list[Reminder]:
-    events = list(Event.objects.all())
+def _leads_in_window(*, first: datetime.date, last: datetime.date) -> list[tuple]:
+    """(occurrence, lead days) pairs whose reminder day falls from `first` to `last`."""
+    events = Event.objects.exclude(lead_times_days=[])
     longest_lead = max((max(e.lead_times_days or [0]) for e in events), default=0)
     end = last + datetime.timedelta(days=longest_lead)
-    occurrences = occurrences_between(start=first, end=end, events=Event.objects.all())
-    followers = event_follower_ids(event_ids={o.event.pk for o in occurrences})
+    return [
+        (occurrence, lead)
+        for occurrence in occurrences_between(start=first, end=end, events=events)
+        for lead in occurrence.event.lead_times_days or []
+        if first <= occurrence.date - datetime.timedelta(days=lead) <= last
+    ]
+
+
+def _event_rows(*, first: datetime.date, last: datetime.date) -> list[Reminder]:
+    leads = _leads_in_window(first=first, last=last)
+    # Followers only of the events with a reminder day in the window: usually a handful.
+    followers = event_follower_ids(event_ids={o.event.pk for o, _ in leads})
     user_ids = set().union(*followers.values())
-    users = User.objects.in_bulk(user_ids)
     prefs = preferences_of(user_ids)
-    readers = [u for u in users.values() if single_email_reader(u, prefs[u.pk])]
-    rows = []
-    for occurrence in occurrences:
-        for lead in occurrence.event.lead_times_days or []:
-            due_on = occurrence.date - datetime.timedelta(days=lead)
-            if not first <= due_on <= last:
-                continue
-            for user in readers:
-                if user.pk in followers[occurrence.event.pk]:
-                    rows.append(_event_row(occurrence=occurrence, lead=lead, user=user))
-    return rows
+    readers = {
+        u.pk: u for u in User.objects.filter(pk__in=user_ids) if single_email_reader(u, prefs[u.pk])
+    }
+    return [
+        _event_row(occurrence=occurrence, lead=lead, user=readers[user_id])
+        for occurrence, lead in leads
+        for user_id in followers[occurrence.event.pk]
+        if user_id in readers
+    ]
 
 
 def _event_row(*, occurrence: Occurrence, lead: int, user: User) -> Reminder:
@@ -339,14 +347,25 @@ def _skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> str:
 def _claim_one(row: Reminder, reason: str, now: datetime.datetime) -> bool:
     """Conditional UPDATE pending -> claimed/skipped: of two dispatchers, one matches.
 
-    On PostgreSQL the rows are already locked (skip_locked) so it always matches; on SQLite,
-    which has no row locks, this condition is what keeps a row from being claimed twice.
+    SQLite has no row locks: this condition is what keeps a row from being claimed twice.
     """
     pending = Reminder.objects.filter(pk=row.pk, state=State.PENDING)
     if reason:
         pending.update(state=State.SKIPPED, skip_reason=reason)
         return False
     return pending.update(state=State.CLAIMED, claimed_at=now) == 1
+
+
+def _claim_locked(decisions: list[tuple[Reminder, str]], now: datetime.datetime) -> list[int]:
+    """The rows are locked by this transaction (skip_locked): one UPDATE per outcome."""
+    by_reason = defaultdict(list)
+    for row, reason in decisions:
+        by_reason[reason].append(row.pk)
+    claimed = by_reason.pop("", [])
+    for reason, ids in by_reason.items():
+        Reminder.objects.filter(pk__in=ids).update(state=State.SKIPPED, skip_reason=reason)
+    Reminder.objects.filter(pk__in=claimed).update(state=State.CLAIMED, claimed_at=now)
+    return claimed
 
 
 def _due_rows(now: datetime.datetime):
@@ -378,7 +397,10 @@ def reminders_claim_due(*, now: datetime.datetime, limit: int | None = None) -> 
             followers=event_follower_ids(event_ids={r.event_id for r in rows if r.event_id}),
             prefs=preferences_of({r.recipient_id for r in rows}),
         )
-        return [r.pk for r in rows if _claim_one(r, _skip_reason(r, batch, now), now)]
+        decisions = [(row, _skip_reason(row, batch, now)) for row in rows]
+        if connection.features.has_select_for_update_skip_locked:
+            return _claim_locked(decisions, now)
+        return [row.pk for row, reason in decisions if _claim_one(row, reason, now)]
 
 
 def reminders_dispatch(*, now: datetime.datetime, enqueue: Callable[[int], None]) -> list[int]:
