@@ -312,14 +312,7 @@ def test_saving_a_status_update_never_touches_the_broker(db, monkeypatch):
     owner = SecretariatFactory()
     commitment = CommitmentFactory(owner=owner)
     make_event(commitments=[commitment], lead_times_days=[1])
-    update = status_update_create(
-        commitment=commitment,
-        author=owner,
-        status=Status.IN_PROGRESS,
-        progress=5,
-        narrative="Begun.",
-        happened_on=datetime.date(2026, 11, 20),
-    )
-    assert update.pk is not None
+    post_update(commitment, happened_on=datetime.date(2026, 11, 20))
+    assert commitment.updates.count() == 1
     assert not Reminder.objects.exists()
     assert mail.outbox == []
