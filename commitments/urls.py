@@ -1,12 +1,22 @@
 from django.urls import path
 
-from . import views
+from . import report_views, views
 
 app_name = "commitments"
 urlpatterns = [
     path("commitments/", views.commitment_list, name="commitment_list"),
     path("commitments/<slug:slug>/", views.commitment_detail, name="commitment_detail"),
     path("documents/<slug:short_name>/", views.document_detail, name="document_detail"),
+    path(
+        "documents/<slug:short_name>/report/",
+        report_views.document_report,
+        name="document_report",
+    ),
+    path(
+        "documents/<slug:short_name>/report.pdf",
+        report_views.document_report_pdf,
+        name="document_report_pdf",
+    ),
     path("actors/", views.actor_list, name="actor_list"),
     path("actors/<slug:slug>/", views.actor_detail, name="actor_detail"),
     path("evidence/<int:pk>/", views.evidence_file_download, name="evidence_file"),

@@ -78,6 +78,8 @@ EXPECTED = {
     # An empty update form is refused with its errors (400), and nothing is written.
     "commitments:commitment_detail":      ((302, 302), (200, 403), (200, 400), (200, 400)),
     "commitments:document_detail":        ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:document_report":        ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:document_report_pdf":    ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:actor_list":             ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:actor_detail":           ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:evidence_file":          ((302, 302), (200, 403), (200, 405), (200, 405)),
@@ -155,6 +157,8 @@ class World:
 KWARGS = {
     "commitments:commitment_detail": lambda w: {"slug": w.commitment.slug},
     "commitments:document_detail": lambda w: {"short_name": w.document.short_name},
+    "commitments:document_report": lambda w: {"short_name": w.document.short_name},
+    "commitments:document_report_pdf": lambda w: {"short_name": w.document.short_name},
     "commitments:actor_detail": lambda w: {"slug": w.actor.slug},
     "commitments:evidence_file": lambda w: {"pk": w.public_file.pk},
     "commitments:evidence_file#internal": lambda w: {"pk": w.internal_file.pk},

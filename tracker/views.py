@@ -7,7 +7,7 @@ from django.shortcuts import render
 
 from commitments.views import READ_METHODS, allow_methods, status_legend, user_today
 
-from . import selectors
+from . import chart_selectors, selectors
 
 # --- Login -----------------------------------------------------------------------------------
 
@@ -64,4 +64,7 @@ def dashboard(request):
         "upcoming": selectors.dashboard_upcoming_items(user=user, today=today),
         "status_legend": status_legend(),
     }
+    context["charts"] = chart_selectors.dashboard_charts(
+        user=user, status_counts=context["status_counts"], today=today
+    )
     return render(request, "tracker/dashboard.html", context)

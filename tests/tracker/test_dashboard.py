@@ -328,9 +328,10 @@ def make_history(commitments: int) -> None:
 
 
 # One query each: status counts, paragraph counts, paragraphs, recent updates, quiet,
-# upcoming commitments, upcoming events. The view is called directly so that middleware
+# upcoming commitments, upcoming events; the charts add four (paragraph progress, paragraphs,
+# the first adoption date, the history). The view is called directly so that middleware
 # (sessions, lockouts) owned elsewhere does not move the pin.
-DASHBOARD_QUERIES = 7
+DASHBOARD_QUERIES = 11
 
 
 @pytest.mark.parametrize("commitments", [1, 25])

@@ -1,0 +1,159 @@
+"""The implementation report: a document's record as it stood on a chosen day, public part only.
+
+It is what the secretariat takes to the next five-yearly forum, so it shows only what liaisons
+may read (public updates) and only what had happened by that day (happened_on <= as_of): a
+later update, or any internal one, changes nothing in it. The state of each commitment is
+replayed from that history (commitments.history), not read from Commitment.status, which is
+today's state of all updates.
+
+Fixed number of queries (seven) whatever the size of the document.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Prefetch
+
+from tracker import charts
+
+from . import history
+from .models import Actor, Commitment, Document, Paragraph, StatusUpdate
+from .statuses import Status
+
+
+@dataclass
+class ReportCommitment:
+    commitment: Commitment
+    state: history.State
+    latest: StatusUpdate | None  # the latest public update by as_of, with links and files
+    evidence: StatusUpdate | None  # the latest of those that cites evidence
+
+    @property
+    def status_label(self) -> str:
+        return Status(self.state.status).label
+
+
+@dataclass
+class ReportParagraph:
+    paragraph: Paragraph
+    commitments: list[ReportCommitment]
+
+
+@dataclass(frozen=True)
+class ReportStatusCount:
+    """Shaped like tracker.selectors.StatusCount, so charts.status_bars draws both."""
+
+    status: Status
+    count: int
+
+
+@dataclass
+class Report:
+    document: Document
+    as_of: datetime.date
+    paragraphs: list[ReportParagraph]
+    status_counts: list[ReportStatusCount]
+    status_chart: charts.BarChart
+    paragraph_chart: charts.BarChart
+    over_time_chart: charts.LineChart
+
+    @property
+    def total(self) -> int:
+        return sum(item.count for item in self.status_counts)
+
+
+def _public_history(*, document: Document, as_of: datetime.date) -> list[StatusUpdate]:
+    """Public updates on the document's commitments that had happened by as_of, oldest first."""
+    return list(
+        StatusUpdate.objects.filter(
+            visibility=StatusUpdate.Visibility.PUBLIC,
+            happened_on__lte=as_of,
+            commitment__paragraphs__document=document,
+        )
+        .distinct()
+        .prefetch_related("links", "files")
+        .order_by("happened_on", "recorded_at", "pk")
+    )
+
+
+def _document_paragraphs(document: Document) -> list[Paragraph]:
+    commitments = Commitment.objects.order_by("title").prefetch_related(
+        Prefetch("lead_actors", queryset=Actor.objects.order_by("name"))
+    )
+    return list(
+        document.paragraphs.order_by("number").prefetch_related(
+            Prefetch("commitments", queryset=commitments)
+        )
+    )
+
+
+def _latest_by_commitment(updates: list[StatusUpdate]) -> tuple[dict, dict]:
+    """commitment id -> its latest update, and -> its latest update citing evidence."""
+    latest, evidence = {}, {}
+    for update in updates:  # oldest first: the last one wins
+        latest[update.commitment_id] = update
+        if update.links.all() or update.files.all():
+            evidence[update.commitment_id] = update
+    return latest, evidence
+
+
+def _paragraph_rows(paragraphs, states, updates) -> list[ReportParagraph]:
+    latest, evidence = _latest_by_commitment(updates)
+    return [
+        ReportParagraph(
+            paragraph,
+            [
+                ReportCommitment(
+                    c, states.get(c.pk, history.NOT_STARTED), latest.get(c.pk), evidence.get(c.pk)
+                )
+                for c in paragraph.commitments.all()
+            ],
+        )
+        for paragraph in paragraphs
+    ]
+
+
+def _status_counts(commitment_ids: set[int], states) -> list[ReportStatusCount]:
+    shown = [states.get(pk, history.NOT_STARTED).status for pk in commitment_ids]
+    return [ReportStatusCount(status, shown.count(status.value)) for status in Status]
+
+
+def _paragraph_chart(document: Document, rows: list[ReportParagraph]) -> charts.BarChart:
+    figures = []
+    for row in rows:
+        progress = [item.state.progress for item in row.commitments]
+        mean = round(sum(progress) / len(progress)) if progress else 0
+        figures.append(
+            charts.ParagraphProgress(
+                row.paragraph.number, row.paragraph.operative_verb, len(progress), mean
+            )
+        )
+    return charts.paragraph_progress_bars(
+        figures, chart_id="chart-report-paragraphs", title="Progress per paragraph"
+    )
+
+
+def document_report(*, short_name: str, as_of: datetime.date) -> Report:
+    """The report of one document as of a day; raises Document.DoesNotExist."""
+    document = Document.objects.get(short_name=short_name)
+    updates = _public_history(document=document, as_of=as_of)
+    states = history.states_as_of(updates)
+    paragraphs = _paragraph_rows(_document_paragraphs(document), states, updates)
+    commitment_ids = {item.commitment.pk for row in paragraphs for item in row.commitments}
+    counts = _status_counts(commitment_ids, states)
+    start = document.adopted_on or (updates[0].happened_on if updates else as_of)
+    monthly = history.count_by_month(updates, start=start, end=as_of, status=Status.ACHIEVED)
+    return Report(
+        document=document,
+        as_of=as_of,
+        paragraphs=paragraphs,
+        status_counts=counts,
+        status_chart=charts.status_bars(counts, chart_id="chart-report-status"),
+        paragraph_chart=_paragraph_chart(document, paragraphs),
+        over_time_chart=charts.achieved_over_time(
+            monthly,
+            chart_id="chart-report-achieved",
+            total=len(commitment_ids),
+            since=f"{start:%d %B %Y}",
+        ),
+    )

@@ -1,0 +1,127 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from commitments import services
+from commitments.models import StatusUpdate
+from commitments.statuses import Status
+from tests.factories import CommitmentFactory, DocumentFactory, ParagraphFactory
+from tracker import chart_selectors, charts, selectors
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date(2026, 11, 27)
+
+
+def post(commitment, author, day, status, progress, visibility=StatusUpdate.Visibility.PUBLIC):
+    return services.status_update_create(
+        commitment=commitment,
+        author=author,
+        status=status,
+        progress=progress,
+        narrative="Reported.",
+        happened_on=day,
+        visibility=visibility,
+    )
+
+
+@pytest.fixture
+def record(secretariat):
+    document = DocumentFactory(adopted_on=datetime.date(2020, 12, 12))
+    first = ParagraphFactory(document=document, number=1, operative_verb="Highlighted")
+    second = ParagraphFactory(document=document, number=2, operative_verb="Encouraged")
+    ParagraphFactory(document=document, number=3, operative_verb="")  # no commitment from it
+    done = CommitmentFactory(paragraphs=[first])
+    post(done, secretariat, datetime.date(2021, 3, 5), Status.ACHIEVED, 100)
+    secret = CommitmentFactory(paragraphs=[first, second])
+    post(secret, secretariat, datetime.date(2022, 1, 5), Status.IN_PROGRESS, 30)
+    # Only the secretariat knows this one is achieved.
+    post(secret, secretariat, datetime.date(2023, 1, 5), Status.ACHIEVED, 100, "internal")
+    return document
+
+
+def test_status_bars_are_as_long_as_their_counts():
+    counts = [
+        selectors.StatusCount(status, n)
+        for status, n in zip(Status, [4, 2, 1, 0, 0, 0], strict=True)
+    ]
+
+    chart = charts.status_bars(counts)
+
+    assert [bar.width for bar in chart.bars[:3]] == [charts.BAR_AREA_WIDTH, 180, 90]
+    assert chart.bars[3].width == 0
+    assert chart.description.startswith("7 commitments. Not started: 4, In progress: 2")
+    assert chart.rows[0] == ("Not started", "4")
+
+
+def test_paragraph_progress_for_the_secretariat_and_for_a_liaison(record, secretariat, liaison):
+    [(document, chart)] = chart_selectors.chart_paragraph_progress(user=secretariat)
+    assert document == record
+    assert chart.rows == [
+        ("¶1 Highlighted", "100%"),
+        ("¶2 Encouraged", "100%"),
+        ("¶3", "no commitment"),
+    ]
+
+    [(_, chart)] = chart_selectors.chart_paragraph_progress(user=liaison)
+    assert chart.rows[:2] == [("¶1 Highlighted", "65%"), ("¶2 Encouraged", "30%")]
+
+
+def test_achieved_over_time_follows_the_history_each_user_may_see(record, secretariat, liaison):
+    chart = chart_selectors.chart_achieved_over_time(user=secretariat, today=TODAY, total=2)
+    rows = dict(chart.rows)
+    assert rows["December 2020"] == "0"
+    assert rows["March 2021"] == "1"
+    assert rows["January 2023"] == "2"
+    assert chart.rows[-1] == ("November 2026", "2")
+
+    liaison_chart = chart_selectors.chart_achieved_over_time(user=liaison, today=TODAY, total=2)
+    assert liaison_chart.rows[-1] == ("November 2026", "1")
+
+
+def test_chart_figures_cost_a_fixed_number_of_queries(
+    record, secretariat, django_assert_num_queries
+):
+    for _ in range(10):
+        commitment = CommitmentFactory(paragraphs=[record.paragraphs.first()])
+        post(commitment, secretariat, datetime.date(2024, 2, 2), Status.ACHIEVED, 100)
+    counts = selectors.dashboard_status_counts(user=secretariat)
+
+    with django_assert_num_queries(4):
+        chart_selectors.dashboard_charts(user=secretariat, status_counts=counts, today=TODAY)
+
+
+def test_progress_timeline_puts_each_update_in_its_status(record, secretariat):
+    commitment = record.paragraphs.get(number=2).commitments.get()
+    updates = list(commitment.updates.order_by("happened_on"))
+
+    chart = charts.progress_timeline(updates, chart_id="chart-timeline", today=TODAY)
+
+    assert [point.css_class for point in chart.points] == ["status-in_progress", "status-achieved"]
+    assert chart.points[0].y > chart.points[1].y  # 30% sits lower than 100%
+    assert chart.path.startswith(f"M{chart.points[0].x},{chart.points[0].y}")
+    assert chart.rows[1] == ("05 January 2023", "Achieved, 100%")
+
+
+def test_dashboard_draws_the_charts_with_text_alternatives(client, record, liaison):
+    client.force_login(liaison)
+
+    content = client.get(reverse("dashboard")).content.decode()
+
+    for chart_id in ("chart-status", "chart-achieved", f"chart-paragraphs-{record.pk}"):
+        assert f'aria-labelledby="{chart_id}-title"' in content
+        assert f'<title id="{chart_id}-title">' in content
+        assert f'<desc id="{chart_id}-desc">' in content
+        assert f'<table class="visually-hidden chart-data" id="{chart_id}-data">' in content
+    assert "style=" not in content  # the CSP allows no inline style
+
+
+def test_commitment_page_draws_its_timeline_from_visible_updates(client, record, liaison):
+    commitment = record.paragraphs.get(number=2).commitments.get()
+    client.force_login(liaison)
+
+    content = client.get(commitment.get_absolute_url()).content.decode()
+
+    assert '<title id="chart-timeline-title">Progress over time</title>' in content
+    assert content.count('class="chart-point ') == 1  # the internal update is not drawn

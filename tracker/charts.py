@@ -1,0 +1,272 @@
+"""Charts drawn on the server as SVG: no script, no library, nothing fetched, allowed by the CSP.
+
+Each builder turns figures into geometry (coordinates in the SVG's own units) that a template in
+templates/tracker/_chart_*.html draws; colours and sizes come from CSS classes in tracker.css.
+Every chart carries its figures as rows too, which the template prints as a visually hidden
+table: screen readers and the printed report get the numbers, not only the picture.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from commitments.statuses import Status
+
+# Colours as SVG presentation attributes, because WeasyPrint (the PDF report) does not apply
+# the page's CSS to SVG; in the browser the classes in tracker.css take precedence over them.
+STATUS_FILL = {
+    Status.NOT_STARTED: "#8a96a3",
+    Status.IN_PROGRESS: "#0b5c8e",
+    Status.ACHIEVED: "#1d6b35",
+    Status.RECURRING_ON_TRACK: "#3f8f5a",
+    Status.STALLED: "#9b1c1c",
+    Status.NO_LONGER_PURSUED: "#5b6875",
+}
+ACCENT, NONE_FILL = "#0b5c8e", "#d6dde4"
+
+# Horizontal bar charts: labels on the left, bars to the right, the figure after each bar.
+BAR_LABEL_WIDTH = 190
+BAR_AREA_WIDTH = 360
+BAR_ROW_HEIGHT = 26
+BAR_HEIGHT = 18
+# Charts over time.
+LINE_WIDTH = 640
+LINE_HEIGHT = 220
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 40, 16, 12, 28
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int
+    text: str
+    y: float
+    width: float
+    css_class: str
+    fill: str = ACCENT
+
+    # Coordinates for the template, which cannot do arithmetic on floats.
+    @property
+    def bar_y(self) -> float:
+        return self.y + (BAR_ROW_HEIGHT - BAR_HEIGHT) / 2
+
+    @property
+    def text_y(self) -> float:
+        return self.y + BAR_ROW_HEIGHT / 2 + 5
+
+    @property
+    def value_x(self) -> float:
+        return BAR_LABEL_WIDTH + self.width + 6
+
+
+@dataclass
+class BarChart:
+    id: str
+    title: str
+    description: str
+    headers: tuple[str, str]
+    bars: list[Bar]
+    label_width: int = BAR_LABEL_WIDTH
+    label_x: int = BAR_LABEL_WIDTH - 8
+    bar_height: int = BAR_HEIGHT
+
+    @property
+    def width(self) -> int:
+        return BAR_LABEL_WIDTH + BAR_AREA_WIDTH + 60
+
+    @property
+    def height(self) -> int:
+        return max(len(self.bars), 1) * BAR_ROW_HEIGHT + 4
+
+    @property
+    def rows(self) -> list[tuple[str, str]]:
+        return [(bar.label, bar.text) for bar in self.bars]
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    label: str
+    css_class: str = ""
+    fill: str = ACCENT
+
+
+@dataclass
+class LineChart:
+    id: str
+    title: str
+    description: str
+    headers: tuple[str, str]
+    rows: list[tuple[str, str]]
+    path: str
+    points: list[Point] = field(default_factory=list)
+    x_ticks: list[Tick] = field(default_factory=list)
+    y_ticks: list[Tick] = field(default_factory=list)
+    width: int = LINE_WIDTH
+    height: int = LINE_HEIGHT
+    left: int = MARGIN_LEFT
+    right: int = LINE_WIDTH - MARGIN_RIGHT
+    top: int = MARGIN_TOP
+    bottom: int = LINE_HEIGHT - MARGIN_BOTTOM
+
+
+def _bar_width(value: float, largest: float) -> float:
+    return round(BAR_AREA_WIDTH * value / largest, 1) if largest else 0
+
+
+def status_bars(counts, *, chart_id: str = "chart-status") -> BarChart:
+    """Commitments by status, in the vocabulary's order (counts: dashboard StatusCount items)."""
+    largest = max((item.count for item in counts), default=0)
+    total = sum(item.count for item in counts)
+    bars = [
+        Bar(
+            label=str(item.status.label),
+            value=item.count,
+            text=str(item.count),
+            y=index * BAR_ROW_HEIGHT,
+            width=_bar_width(item.count, largest),
+            css_class=f"status-{item.status.value}",
+            fill=STATUS_FILL[item.status],
+        )
+        for index, item in enumerate(counts)
+    ]
+    summary = ", ".join(f"{bar.label}: {bar.value}" for bar in bars)
+    return BarChart(
+        id=chart_id,
+        title="Commitments by status",
+        description=f"{total} commitments. {summary}.",
+        headers=("Status", "Commitments"),
+        bars=bars,
+    )
+
+
+@dataclass(frozen=True)
+class ParagraphProgress:
+    number: int
+    verb: str
+    commitments: int
+    progress: int  # average progress of its commitments, 0-100
+
+
+def paragraph_progress_bars(rows: list[ParagraphProgress], *, chart_id: str, title: str):
+    """Average progress of each paragraph's commitments; a paragraph with none says so."""
+    bars = [
+        Bar(
+            label=f"¶{row.number} {row.verb}".strip(),
+            value=row.progress,
+            text=f"{row.progress}%" if row.commitments else "no commitment",
+            y=index * BAR_ROW_HEIGHT,
+            width=_bar_width(row.progress, 100),
+            css_class="progress" if row.commitments else "progress none",
+            fill=ACCENT if row.commitments else NONE_FILL,
+        )
+        for index, row in enumerate(rows)
+    ]
+    tracked = [row for row in rows if row.commitments]
+    mean = round(sum(row.progress for row in tracked) / len(tracked)) if tracked else 0
+    return BarChart(
+        id=chart_id,
+        title=title,
+        description=(
+            f"Average progress of the commitments drawn from each of {len(rows)} paragraphs; "
+            f"{len(tracked)} paragraphs have commitments, averaging {mean}%."
+        ),
+        headers=("Paragraph", "Average progress"),
+        bars=bars,
+    )
+
+
+def _x_scale(start: datetime.date, end: datetime.date):
+    span, usable = max((end - start).days, 1), LINE_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+    return lambda day: round(MARGIN_LEFT + usable * (day - start).days / span, 1)
+
+
+def _y_scale(largest: int):
+    usable = LINE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+    return lambda value: round(LINE_HEIGHT - MARGIN_BOTTOM - usable * value / max(largest, 1), 1)
+
+
+def _year_ticks(start: datetime.date, end: datetime.date, x) -> list[Tick]:
+    years = range(start.year + (start.month > 1 or start.day > 1), end.year + 1)
+    step = max(1, len(years) // 8)
+    return [Tick(x(datetime.date(year, 1, 1)), str(year)) for year in years[::step]]
+
+
+def _value_ticks(largest: int, y, suffix: str = "") -> list[Tick]:
+    step = max(1, -(-largest // 4))
+    return [Tick(y(value), f"{value}{suffix}") for value in range(0, max(largest, 1) + 1, step)]
+
+
+def _step_path(points: list[tuple[float, float]], right: float) -> str:
+    """A step line: a value holds until the next change, then to the right edge."""
+    if not points:
+        return ""
+    commands = [f"M{points[0][0]},{points[0][1]}"]
+    for x, y in points[1:]:
+        commands += [f"H{x}", f"V{y}"]
+    commands.append(f"H{right}")
+    return " ".join(commands)
+
+
+def achieved_over_time(
+    monthly: list[tuple[datetime.date, int]], *, chart_id: str, total: int, since: str
+) -> LineChart:
+    """How many commitments were achieved at the end of each month, as a step line."""
+    if not monthly:
+        return LineChart(chart_id, "Achieved over time", "No history yet.", ("", ""), [], "")
+    start, end = monthly[0][0].replace(day=1), monthly[-1][0]
+    largest = max(total, max(count for _, count in monthly), 1)
+    x, y = _x_scale(start, end), _y_scale(largest)
+    coordinates = [(x(day), y(count)) for day, count in monthly]
+    last = monthly[-1][1]
+    return LineChart(
+        id=chart_id,
+        title="Commitments achieved over time",
+        description=(
+            f"How many of {total} commitments were achieved at the end of each month since "
+            f"{since}: {monthly[0][1]} in {monthly[0][0]:%B %Y}, {last} in {end:%B %Y}."
+        ),
+        headers=("Month", "Achieved"),
+        rows=[(f"{day:%B %Y}", str(count)) for day, count in monthly],
+        path=_step_path(coordinates, x(end)),
+        x_ticks=_year_ticks(start, end, x),
+        y_ticks=_value_ticks(largest, y),
+    )
+
+
+def progress_timeline(updates, *, chart_id: str, today: datetime.date) -> LineChart:
+    """One commitment's progress through its updates (oldest first), each dot in its status."""
+    if not updates:
+        return LineChart(chart_id, "Progress over time", "No status update yet.", ("", ""), [], "")
+    start = updates[0].happened_on
+    end = max(today, updates[-1].happened_on, start + datetime.timedelta(days=30))
+    x, y = _x_scale(start, end), _y_scale(100)
+    points = [
+        Point(
+            x(update.happened_on),
+            y(update.progress),
+            f"{update.happened_on:%d %B %Y}: {Status(update.status).label}, {update.progress}%",
+            f"status-{update.status}",
+            STATUS_FILL[Status(update.status)],
+        )
+        for update in updates
+    ]
+    return LineChart(
+        id=chart_id,
+        title="Progress over time",
+        description=(
+            f"{len(updates)} status updates from {start:%d %B %Y}; latest: {points[-1].label}."
+        ),
+        headers=("Date", "Status and progress"),
+        rows=[tuple(point.label.split(": ", 1)) for point in points],
+        path=_step_path([(p.x, p.y) for p in points], x(end)),
+        points=points,
+        x_ticks=_year_ticks(start, end, x),
+        y_ticks=_value_ticks(100, y, "%"),
+    )
