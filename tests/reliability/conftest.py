@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from config.celery_app import app as celery_app
 from tests.tracker.conftest import smtp_sink  # noqa: F401  (a fixture, shared)
@@ -36,7 +38,9 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+        return redis.Redis(
+            host="127.0.0.1", port=self.port, socket_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
 
     def start(self) -> None:
         command = [
@@ -62,12 +66,30 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(timeout=PATIENCE_SECONDS)
 
-    def pause(self) -> None:
-        """Hang every client: connections are accepted, commands get no answer (for 10 min)."""
-        self.client().execute_command("CLIENT", "PAUSE", 600_000, "ALL")
+    def pause(self, seconds: int) -> None:
+        """Hang every client for `seconds`: connections are accepted, commands get no answer.
+        It cannot be lifted early: Redis 7.0 holds CLIENT UNPAUSE itself until the pause ends."""
+        self.client().execute_command("CLIENT", "PAUSE", seconds * 1000, "ALL")
 
-    def unpause(self) -> None:
-        self.client().execute_command("CLIENT", "UNPAUSE")
+    def hung(self) -> bool:
+        """True while the server accepts connections but does not answer."""
+        probe = redis.Redis(
+            host="127.0.0.1", port=self.port, socket_timeout=0.5, retry=Retry(NoBackoff(), 0)
+        )
+        try:
+            probe.ping()
+        except redis.TimeoutError:
+            return True
+        finally:
+            probe.close()
+        return False
+
+    def wait_answering(self) -> None:
+        deadline = time.monotonic() + PATIENCE_SECONDS * 4
+        while not self._answers():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"redis-server on port {self.port} does not answer")
+            time.sleep(0.2)
 
 
 @pytest.fixture
