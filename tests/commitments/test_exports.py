@@ -1,0 +1,123 @@
+import csv
+import io
+
+import pytest
+from django.db import connection
+from django.http import StreamingHttpResponse
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from commitments.selectors import commitment_list
+from commitments.statuses import Status
+from commitments.tables import CommitmentTable
+from tests.factories import ActorFactory, CommitmentFactory, ParagraphFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST_URL = reverse("commitments:commitment_list")
+
+
+def make_rows(count: int) -> None:
+    actors = ActorFactory.create_batch(2)
+    for n in range(count):
+        CommitmentFactory(
+            lead_actors=actors,
+            status=list(Status)[n % len(Status)],
+            progress=n % 101,
+            paragraphs=[ParagraphFactory(), ParagraphFactory()],
+        )
+
+
+def download(client, params) -> tuple[object, bytes, int]:
+    """The response, its whole body and the queries it took, streaming included."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(LIST_URL, params)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+    return response, body, len(queries)
+
+
+def table_values(user, order_by) -> list[list[str]]:
+    """What django-tables2's own export would write: the table's as_values()."""
+    table = CommitmentTable(commitment_list(user=user), order_by=order_by)
+    return [[str(value) for value in row] for row in table.as_values()]
+
+
+def test_csv_streams_the_same_rows_as_the_table_would_export(secretariat_client, secretariat):
+    make_rows(12)
+
+    response, body, _ = download(secretariat_client, {"_export": "csv", "sort": "-progress"})
+
+    assert isinstance(response, StreamingHttpResponse)
+    assert response["Content-Disposition"] == 'attachment; filename="commitments.csv"'
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8"))))
+    assert rows == table_values(secretariat, ("-progress",))
+    assert len(rows) == 13
+
+
+def test_csv_keeps_the_filters(secretariat_client):
+    make_rows(12)
+
+    _, body, _ = download(secretariat_client, {"_export": "csv", "status": "stalled"})
+
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+    assert len(rows) == 2
+    assert {row["Status"] for row in rows} == {"Stalled"}
+
+
+@pytest.mark.parametrize("export_format", ["csv", "xlsx"])
+def test_export_queries_do_not_grow_with_rows(secretariat_client, export_format):
+    make_rows(3)
+    _, _, few = download(secretariat_client, {"_export": export_format})
+    make_rows(60)
+
+    _, body, many = download(secretariat_client, {"_export": export_format})
+
+    assert many == few
+    assert body  # the 63 rows were really read
+
+
+def test_export_reads_in_chunks_with_their_prefetches(secretariat_client, monkeypatch):
+    """One query reads the rows; each chunk of 5 adds one per prefetch (paragraphs, actors)."""
+    monkeypatch.setattr("commitments.exports.CHUNK_SIZE", 5)
+    make_rows(3)
+    _, _, one_chunk = download(secretariat_client, {"_export": "csv"})
+    make_rows(10)
+
+    _, body, three_chunks = download(secretariat_client, {"_export": "csv"})
+
+    assert three_chunks == one_chunk + 2 * 2  # two more chunks, two prefetches each
+    assert body.count(b"\r\n") == 14
+
+
+def test_xlsx_has_the_table_rows_with_filters_and_sorting(secretariat_client, secretariat):
+    make_rows(12)
+
+    response, body, _ = download(secretariat_client, {"_export": "xlsx", "sort": "title"})
+
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert 'filename="commitments.xlsx"' in response["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(body), read_only=True).active
+    rows = [["" if cell is None else str(cell) for cell in row] for row in sheet.values]
+    assert rows == table_values(secretariat, ("title",))
+
+
+def test_a_liaison_export_leaves_internal_state_out(liaison_client, secretariat):
+    from commitments import services
+
+    commitment = CommitmentFactory(title="Quietly achieved")
+    services.status_update_create(
+        commitment=commitment,
+        author=secretariat,
+        status=Status.ACHIEVED,
+        progress=100,
+        narrative="Internal.",
+        happened_on=commitment.created_at.date(),
+        visibility="internal",
+    )
+
+    _, body, _ = download(liaison_client, {"_export": "xlsx"})
+
+    sheet = load_workbook(io.BytesIO(body), read_only=True).active
+    [header, row] = list(sheet.values)
+    assert row[header.index("Status")] == "Not started"
