@@ -239,3 +239,17 @@ def test_the_command_reports_bad_data_as_an_error(db, monkeypatch):
         call_command("load_demo", stdout=StringIO())
 
     assert not Commitment.objects.exists()
+
+
+def test_recurring_commitments_are_not_called_quiet_between_their_occurrences(loaded):
+    """Neutrality Day is yearly and the forum five-yearly: half a year of silence is normal."""
+    from tracker.selectors import dashboard_quiet_commitments
+
+    secretariat = User.objects.get(username="secretariat")
+    quiet = dashboard_quiet_commitments(user=secretariat, today=datetime.date(2026, 11, 27))
+    slugs = {commitment.slug for commitment in quiet}
+
+    assert "international-neutrality-day-events" not in slugs
+    assert "neutrality-forum-every-five-years" not in slugs
+    # The research centre was last discussed in January 2026: ten months of silence is news.
+    assert "neutrality-research-and-training-centre" in slugs
