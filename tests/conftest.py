@@ -1,4 +1,7 @@
+import shutil
+
 import pytest
+from django.conf import settings
 
 from tests.factories import LiaisonFactory, SecretariatFactory, UserFactory
 
@@ -28,3 +31,10 @@ def secretariat_client(client, secretariat):
 def liaison_client(client, liaison):
     client.force_login(liaison)
     return client
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _remove_filesystem_broker_folder():
+    """The test run's own filesystem broker folder (config/settings/test.py) goes with it."""
+    yield
+    shutil.rmtree(settings.CELERY_FILESYSTEM_FOLDER, ignore_errors=True)

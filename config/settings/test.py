@@ -1,6 +1,8 @@
 """For the test suite (`make test`). DATABASE_URL and REDIS_URL still apply: CI uses PostgreSQL."""
 
 import os
+import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import CELERY_BROKER_URL, DATABASES, VAR_DIR, celery_transport_options
@@ -23,7 +25,7 @@ VAR_DIR.mkdir(exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
-CELERY_FILESYSTEM_FOLDER = VAR_DIR / f"celery-test-{os.getpid()}"
+CELERY_FILESYSTEM_FOLDER = Path(tempfile.gettempdir()) / f"tracker-celery-test-{os.getpid()}"
 CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(
     CELERY_BROKER_URL, CELERY_FILESYSTEM_FOLDER
 )

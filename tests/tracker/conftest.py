@@ -1,9 +1,6 @@
 """Fixtures for the reminder tests that run the real thing: an SMTP sink and Celery workers."""
 
-import shutil
-
 import pytest
-from django.conf import settings
 
 from config.celery_app import app as celery_app
 from tests.reminder_helpers import (
@@ -43,9 +40,3 @@ def start_worker(transactional_db, smtp_sink):
     for worker in workers:
         worker.stop()
     celery_app.control.purge()
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _remove_filesystem_broker_folder():
-    yield
-    shutil.rmtree(settings.CELERY_FILESYSTEM_FOLDER, ignore_errors=True)
