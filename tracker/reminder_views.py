@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from tracker import reminders
+from tracker.events import events_visible_to
 from tracker.models import Event, Reminder
 from tracker.roles import user_can_edit_record
 
@@ -128,6 +129,8 @@ def _settings_initial(user) -> dict:
 def reminder_settings(request):
     initial = _settings_initial(request.user)
     form = ReminderSettingsForm(request.POST or None, initial=initial)
+    # A liaison chooses among the events they may see, not deadlines of other states' work.
+    form.fields["events"].queryset = events_visible_to(user=request.user).order_by("title")
     if not request.user.actor_id:
         del form.fields["follow_state"]
     if request.method == "POST" and form.is_valid():

@@ -262,6 +262,16 @@ def test_subscriptions_page_saves_only_what_was_changed(client, db):
     ]
 
 
+def test_liaison_cannot_follow_an_event_they_may_not_see(client, db):
+    liaison = LiaisonFactory()
+    hidden = make_event(title="Target date: hidden report", is_public=False)
+    client.force_login(liaison)
+    assert hidden.title.encode() not in client.get(reverse("reminder_settings")).content
+    response = client.post(reverse("reminder_settings"), {"events": [hidden.pk]})
+    assert response.status_code == 200  # the form says the choice is not valid
+    assert not ReminderSubscription.objects.exists()
+
+
 def make_failed_reminder() -> Reminder:
     owner = SecretariatFactory(email="failing@example.org")
     commitment = CommitmentFactory(owner=owner, last_activity_on=datetime.date(2026, 12, 1))
