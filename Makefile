@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate demo serve bench bench-reminders bench-tools
+.PHONY: install run test lint migrate demo serve bench bench-reminders bench-tools screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,14 @@ serve: install
 	DJANGO_SETTINGS_MODULE=config.settings.production bin/serve
 
 test: install
+	test -d node_modules/axe-core || npm ci --no-audit --no-fund
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The README's pictures (docs/screenshots/), taken by the browser journeys: Debian's Chromium
+# (apt-get install -y chromium) and axe-core from package-lock.json (npm ci).
+screenshots: install
+	test -d node_modules/axe-core || npm ci --no-audit --no-fund
+	$(BIN)/python -m pytest -m browser tests/browser
 
 lint: install
 	$(BIN)/ruff check .

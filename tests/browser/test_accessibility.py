@@ -1,0 +1,86 @@
+"""Accessibility in the browser: axe-core finds no serious or critical violation on the main
+pages, the keyboard reaches the filters and the table with a visible focus, tables have headers.
+"""
+
+import pytest
+
+from tests.browser.conftest import axe_violations, log_in, screenshot
+
+pytestmark = pytest.mark.browser
+
+MAIN_PAGES = [
+    "/",
+    "/commitments/",
+    "/commitments/ocha-office-in-central-asia/",
+    "/documents/ashgabat-2020/",
+    "/documents/ashgabat-2020/report/",
+    "/actors/",
+    "/events/",
+    "/calendar/",
+]
+
+
+def test_the_login_page_has_no_serious_violations(page):
+    page.goto("/login/")
+
+    assert axe_violations(page) == []
+
+
+@pytest.mark.parametrize("username", ["secretariat", "liaison"])
+def test_main_pages_have_no_serious_violations(page, username):
+    log_in(page, username)
+    found = {}
+    for path in MAIN_PAGES:
+        response = page.goto(path)
+        assert response.ok, path
+        if violations := axe_violations(page):
+            found[path] = violations
+
+    assert found == {}
+
+
+def focused(page) -> dict:
+    return page.evaluate(
+        """() => {
+            const el = document.activeElement;
+            const style = getComputedStyle(el);
+            return {
+                tag: el.tagName.toLowerCase(),
+                inFilters: !!el.closest("form.filters"),
+                inTable: !!el.closest("table.commitments tbody"),
+                outline: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0,
+                shadow: style.boxShadow !== "none",
+            };
+        }"""
+    )
+
+
+def test_the_keyboard_reaches_the_filters_and_the_table_with_visible_focus(page):
+    log_in(page, "secretariat")
+    page.goto("/commitments/")
+    seen = []
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        seen.append(focused(page))
+        if seen[-1]["inTable"] and seen[-1]["tag"] == "a":
+            break
+
+    in_filters = [f for f in seen if f["inFilters"]]
+    in_table = [f for f in seen if f["inTable"] and f["tag"] == "a"]
+    assert in_filters and in_table
+    assert all(f["outline"] or f["shadow"] for f in in_filters + in_table)
+    screenshot(page, "keyboard-focus-in-table")
+
+
+def test_tables_have_proper_headers(page):
+    log_in(page, "secretariat")
+    page.goto("/commitments/")
+
+    headers = page.locator("table.commitments").get_by_role("columnheader")
+    names = [h.strip() for h in headers.all_inner_texts()]
+    for name in ("Title", "Status", "Progress", "Target date"):
+        assert any(header.startswith(name) for header in names), (name, names)
+    page.goto("/")
+    matrix = page.locator("table.matrix").first
+    assert matrix.get_by_role("columnheader", name="Paragraph").count() == 1
+    assert matrix.get_by_role("rowheader").count() == 16
