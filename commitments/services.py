@@ -4,6 +4,7 @@ import datetime
 import mimetypes
 from pathlib import Path
 
+from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -61,8 +62,27 @@ def status_update_create(
         EvidenceLink.objects.bulk_create(
             EvidenceLink(update=update, title=title, url=url) for title, url in links
         )
+        before = {field: getattr(commitment, field) for field in AUDITED_STATE_FIELDS}
         commitment_current_state_refresh(commitment=commitment)
+        _state_change_audit(commitment=commitment, before=before, author=author)
     return update
+
+
+# The current state is written with QuerySet.update(), which django-auditlog does not see, so
+# the change of status and progress is put in the commitment's audit trail here.
+AUDITED_STATE_FIELDS = ("status", "progress")
+
+
+def _state_change_audit(*, commitment: Commitment, before: dict, author) -> None:
+    changes = {
+        field: [str(old), str(getattr(commitment, field))]
+        for field, old in before.items()
+        if old != getattr(commitment, field)
+    }
+    if changes:
+        LogEntry.objects.log_create(
+            commitment, action=LogEntry.Action.UPDATE, changes=changes, actor=author
+        )
 
 
 def commitment_current_state_refresh(*, commitment: Commitment) -> None:

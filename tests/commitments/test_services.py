@@ -63,3 +63,15 @@ def test_a_post_against_an_old_version_is_refused_and_writes_nothing(commitment,
     assert commitment.updates.count() == 1
     commitment.refresh_from_db()
     assert commitment.version == 2
+
+
+def test_a_change_of_status_enters_the_commitments_audit_trail(commitment, secretariat):
+    from tracker.audit import audit_entries_for
+
+    post(commitment, secretariat, status=Status.ACHIEVED, progress=100)
+
+    latest = audit_entries_for(commitment, viewer=secretariat)[0]
+    assert latest.actor == secretariat.get_username()
+    changed = {change.field: (change.old, change.new) for change in latest.changes}
+    assert set(changed) == {"status", "progress"}
+    assert changed["progress"] == ("0", "100")

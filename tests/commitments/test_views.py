@@ -751,3 +751,17 @@ def test_the_commitment_pages_query_count_does_not_grow_with_history(
     add_history(15)
 
     assert count_queries(secretariat_client, commitment.get_absolute_url()) == few
+
+
+def test_the_secretariat_sees_the_change_history_and_a_liaison_does_not(
+    client, secretariat, liaison, commitment
+):
+    client.force_login(secretariat)
+    client.post(commitment.get_absolute_url(), form_data(commitment))
+    page = client.get(commitment.get_absolute_url()).content.decode()
+    client.force_login(liaison)
+    liaison_page = client.get(commitment.get_absolute_url()).content.decode()
+
+    history = page[page.index("Change history") :]
+    assert "<td>status</td>\n        <td>Not started</td>\n        <td>In progress</td>" in history
+    assert "Change history" not in liaison_page

@@ -234,8 +234,8 @@ def test_detail_shows_a_timed_event_in_both_zones(client, secretariat):
 def test_detail_query_count(secretariat_client, neutrality_day):
     neutrality_day.commitments.add(*CommitmentFactory.create_batch(3))
     neutrality_day.paragraphs.add(*ParagraphFactory.create_batch(3))
-    # User, event, its commitments, its paragraphs with their documents.
-    assert len(page_queries(secretariat_client, "/events/neutrality-day/")) == 4
+    # User, event, its commitments, its paragraphs with their documents, its change history.
+    assert len(page_queries(secretariat_client, "/events/neutrality-day/")) == 5
 
 
 def test_unknown_event_is_not_found(secretariat_client):
