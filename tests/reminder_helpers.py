@@ -7,6 +7,7 @@ import email
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -80,6 +81,8 @@ def current_database_url() -> str:
 def worker_environment(*, smtp_port: int) -> dict[str, str]:
     """The worker runs the local settings against the test database, broker and SMTP sink."""
     env = dict(os.environ)
+    # bin/worker runs `celery` from PATH: the one beside this Python, whatever venv that is.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.local",
         DJANGO_DEBUG="false",
