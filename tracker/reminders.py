@@ -21,7 +21,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core import signing
@@ -49,10 +49,19 @@ DIGEST_DAYS_AHEAD = 14
 # --- time ----------------------------------------------------------------------------------
 
 
+def reader_zone(name: str) -> ZoneInfo:
+    """The reader's zone; an unknown name falls back to UTC rather than stop every reminder."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("Unknown time zone %r: reminders use UTC", name)
+        return ZoneInfo("UTC")
+
+
 def local_due_at(*, day: datetime.date, time_zone: str) -> datetime.datetime:
     """REMINDER_LOCAL_HOUR on `day` in the reader's zone, as UTC (DST shifts it by an hour)."""
     hour = datetime.time(settings.REMINDER_LOCAL_HOUR)
-    return datetime.datetime.combine(day, hour, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
+    return datetime.datetime.combine(day, hour, tzinfo=reader_zone(time_zone)).astimezone(UTC)
 
 
 def occurrence_starts_at(*, event: Event, date: datetime.date) -> datetime.datetime:
@@ -488,7 +497,7 @@ def unsubscribe_url(*, user: User, scope: str, object_id: int | None = None) -> 
 
 
 def _format_instant(instant: datetime.datetime, zone: str) -> str:
-    return instant.astimezone(ZoneInfo(zone)).strftime("%A %-d %B %Y, %H:%M")
+    return instant.astimezone(reader_zone(zone)).strftime("%A %-d %B %Y, %H:%M")
 
 
 def occurrence_dates_text(*, event: Event, date: datetime.date, reader_zone: str) -> dict:

@@ -110,6 +110,15 @@ def test_new_york_reader_is_reminded_at_nine_local_across_dst(db):
     assert due_on == [datetime.date(2026, 10, 29), datetime.date(2026, 11, 4)]
 
 
+def test_a_reader_with_an_unknown_zone_does_not_stop_the_others(db):
+    for zone in ("Europe/Geneva", "Europe/Zurich"):  # Geneva is not an IANA zone name
+        owner = SecretariatFactory(time_zone=zone)
+        make_event(commitments=[CommitmentFactory(owner=owner)], lead_times_days=[1])
+    claimed = Reminder.objects.filter(pk__in=dispatch(at(2026, 12, 11, 9)))
+    assert sorted(r.due_at.hour for r in claimed) == [8, 9]  # 09:00 in Zurich; 09:00 UTC
+    assert len(mail.outbox) == 2
+
+
 def test_email_names_the_date_in_the_event_zone_and_the_reader_zone(db):
     reader = SecretariatFactory(time_zone="America/New_York", email="bob@example.org")
     commitment = CommitmentFactory(owner=reader, last_activity_on=datetime.date(2026, 12, 1))
