@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate demo serve bench bench-reminders bench-tools screenshots
+.PHONY: install run test lint migrate demo serve bench bench-reminders bench-tools screenshots messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ serve: install
 test: install
 	test -d node_modules/axe-core || npm ci --no-audit --no-fund
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The Russian catalogue (locale/ru/LC_MESSAGES): refresh the .po after changing marked strings,
+# then compile it (gettext's msgfmt, from Debian's gettext package). The .mo is committed too,
+# so `make run` works without gettext.
+messages: install
+	$(BIN)/python manage.py makemessages -l ru --ignore=.venv --ignore=node_modules --ignore=bench --ignore=var
+	$(BIN)/python manage.py compilemessages -l ru --ignore=.venv
 
 # The README's pictures (docs/screenshots/), taken by the browser journeys: Debian's Chromium
 # (apt-get install -y chromium) and axe-core from package-lock.json (npm ci).

@@ -13,6 +13,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 
 from tracker import charts
 
@@ -129,7 +130,7 @@ def _paragraph_chart(document: Document, rows: list[ReportParagraph]) -> charts.
             )
         )
     return charts.paragraph_progress_bars(
-        figures, chart_id="chart-report-paragraphs", title="Progress per paragraph"
+        figures, chart_id="chart-report-paragraphs", title=_("Progress per paragraph")
     )
 
 

@@ -7,6 +7,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Avg, Count, Min
+from django.utils.translation import gettext as _
 
 from commitments import history
 from commitments import selectors as commitment_selectors
@@ -55,7 +56,7 @@ def chart_paragraph_progress(*, user) -> list[tuple[Document, charts.BarChart]]:
             charts.paragraph_progress_bars(
                 rows,
                 chart_id=f"chart-paragraphs-{document.pk}",
-                title=f"Progress per paragraph: {document.short_name}",
+                title=_("Progress per paragraph: %(document)s") % {"document": document.short_name},
             ),
         )
         for document, rows in by_document.values()

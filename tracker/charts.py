@@ -9,6 +9,8 @@ table: screen readers and the printed report get the numbers, not only the pictu
 import datetime
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 from commitments.statuses import Status
 
 # Colours as SVG presentation attributes, because WeasyPrint (the PDF report) does not apply
@@ -139,9 +141,9 @@ def status_bars(counts, *, chart_id: str = "chart-status") -> BarChart:
     summary = ", ".join(f"{bar.label}: {bar.value}" for bar in bars)
     return BarChart(
         id=chart_id,
-        title="Commitments by status",
+        title=_("Commitments by status"),
         description=f"{total} commitments. {summary}.",
-        headers=("Status", "Commitments"),
+        headers=(_("Status"), _("Commitments")),
         bars=bars,
     )
 
@@ -177,7 +179,7 @@ def paragraph_progress_bars(rows: list[ParagraphProgress], *, chart_id: str, tit
             f"Average progress of the commitments drawn from each of {len(rows)} paragraphs; "
             f"{len(tracked)} paragraphs have commitments, averaging {mean}%."
         ),
-        headers=("Paragraph", "Average progress"),
+        headers=(_("Paragraph"), _("Average progress")),
         bars=bars,
     )
 
@@ -227,12 +229,12 @@ def achieved_over_time(
     last = monthly[-1][1]
     return LineChart(
         id=chart_id,
-        title="Commitments achieved over time",
+        title=_("Commitments achieved over time"),
         description=(
             f"How many of {total} commitments were achieved at the end of each month since "
             f"{since}: {monthly[0][1]} in {monthly[0][0]:%B %Y}, {last} in {end:%B %Y}."
         ),
-        headers=("Month", "Achieved"),
+        headers=(_("Month"), _("Achieved")),
         rows=[(f"{day:%B %Y}", str(count)) for day, count in monthly],
         path=_step_path(coordinates, x(end)),
         x_ticks=_year_ticks(start, end, x),
@@ -259,11 +261,11 @@ def progress_timeline(updates, *, chart_id: str, today: datetime.date) -> LineCh
     ]
     return LineChart(
         id=chart_id,
-        title="Progress over time",
+        title=_("Progress over time"),
         description=(
             f"{len(updates)} status updates from {start:%d %B %Y}; latest: {points[-1].label}."
         ),
-        headers=("Date", "Status and progress"),
+        headers=(_("Date"), _("Status and progress")),
         rows=[tuple(point.label.split(": ", 1)) for point in points],
         path=_step_path([(p.x, p.y) for p in points], x(end)),
         points=points,
