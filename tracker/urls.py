@@ -9,8 +9,10 @@ urlpatterns = [
     path("events/<slug:slug>/", event_views.event_detail, name="event_detail"),
     path("calendar/", event_views.calendar_feeds, name="calendar_feeds"),
     path("calendar.ics", event_views.calendar_public_feed, name="calendar_public_feed"),
+    # Tokens are token_urlsafe, i.e. slugs: anything else, such as a NUL byte that PostgreSQL
+    # would refuse with an error, is a 404 before it reaches the database.
     path(
-        "calendar/<str:token>.ics",
+        "calendar/<slug:token>.ics",
         event_views.calendar_personal_feed,
         name="calendar_personal_feed",
     ),
