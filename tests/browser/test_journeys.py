@@ -99,3 +99,24 @@ def test_a_liaison_reads_filters_exports_subscribes_and_cannot_edit(page, tmp_pa
         headers={"Referer": page.url},
     )
     assert forged.status == 403
+
+
+def test_an_officer_prints_the_report_as_of_a_day(page):
+    log_in(page, "secretariat")
+    page.goto("/documents/ashgabat-2020/")
+    page.get_by_role("link", name="Implementation report").click()
+    page.get_by_label("As of").fill("2025-12-31")
+    page.get_by_role("button", name="Show the report").click()
+
+    assert page.url.endswith("?as_of=2025-12-31")
+    assert "As of 31 December 2025" in page.locator(".report-as-of").inner_text()
+    assert page.locator("svg[role=img]").count() == 3
+    screenshot(page, "report")
+
+    page.emulate_media(media="print")
+    assert page.locator(".site-header").is_hidden()
+    assert page.locator(".report-controls").is_hidden()
+    with page.expect_download() as download_info:
+        page.emulate_media(media="screen")
+        page.get_by_role("link", name="Download as PDF").click()
+    assert download_info.value.suggested_filename == "ashgabat-2020-report-2025-12-31.pdf"
