@@ -158,6 +158,8 @@ def celery_transport_options(broker_url: str, folder: Path) -> dict:
             "data_folder_in": queue,
             "data_folder_out": queue,
             "processed_folder": str(folder / "processed"),
+            # Its exchange tables; by default a "control" folder in the working directory.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
     return {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
@@ -206,6 +208,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 # The lock is on the pair (account, address), not the account alone, and ends by itself after
 # the cool-off: someone guessing passwords cannot lock a liaison out of their own office.
+# Log-ins and failures are kept in axes' AccessLog and AccessFailureLog tables (the admin shows
+# them); its log line for every attempt would only clutter each command's output.
+AXES_VERBOSE = False
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
