@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
+from django.core.validators import MaxLengthValidator
 from django.shortcuts import render
 
 from commitments.views import READ_METHODS, allow_methods, status_legend, user_today
@@ -28,6 +29,10 @@ class TrackerAuthenticationForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         self.fields["username"].error_messages["required"] = "Enter your username."
         self.fields["password"].error_messages["required"] = "Enter your password."
+        # Django sets max_length after the field is built, so nothing checks it; an overlong
+        # name would reach django-axes' log of failures (255 characters) and fail there.
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
 
 
 class TrackerLoginView(LoginView):
