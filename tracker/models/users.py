@@ -5,6 +5,8 @@ from django.db import models
 
 from tracker.roles import Role, user_can_edit_record
 
+from .events import validate_time_zone
+
 
 def calendar_token_new() -> str:
     """A fresh secret for a personal calendar feed's URL (256 bits, URL-safe)."""
@@ -27,7 +29,8 @@ class User(AbstractUser):
     time_zone = models.CharField(
         max_length=64,
         default="Asia/Ashgabat",
-        help_text="IANA time zone in which reminders reach this person, e.g. Europe/Geneva.",
+        validators=[validate_time_zone],
+        help_text="IANA time zone in which reminders reach this person, e.g. Europe/Zurich.",
     )
     # The secret in the personal feed's URL (/calendar/<token>.ics): calendar apps fetch it
     # without logging in, so knowing it is the access check. Resetting it retires the old URL.
