@@ -32,6 +32,7 @@ def test_the_browser_preference_gives_russian(secretariat_client, record):
     assert ">Обязательства</a>" in content
     assert "Обязательства по статусам" in content  # a chart's title
     assert "Застопорилось" in content  # a status name
+    assert "давно не продвигается" in content  # its definition, in the legend
 
 
 def test_the_language_switch_keeps_the_choice(secretariat_client, record):
