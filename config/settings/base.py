@@ -162,7 +162,13 @@ def celery_transport_options(broker_url: str, folder: Path) -> dict:
             "control_folder": str(folder / "control"),
             "store_processed": False,
         }
-    return {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
+    return {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+        # A hung Redis must not stall the dispatcher forever: a publish gives up after this, the
+        # claimed rows are put back after REMINDER_CLAIM_TIMEOUT_SECONDS and sent later.
+        "socket_timeout": env.int("CELERY_REDIS_SOCKET_TIMEOUT", default=10),
+        "socket_connect_timeout": env.int("CELERY_REDIS_SOCKET_TIMEOUT", default=10),
+    }
 
 
 CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(
