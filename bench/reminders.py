@@ -5,7 +5,8 @@
 Rebuilds BENCH_DATABASE_URL with only what reminders need (users, events, subscriptions and
 the due rows, written in bulk), so the tracker's planner adds nothing of its own and the count
 received must equal the count due. The floor is a plain smtplib loop sending the same
-messages to the same sink over one connection.
+messages to the same sink over one connection. The pages' dataset is gone afterwards:
+`python -m bench.profile` needs `make bench` (or `python -m bench.run`) again first.
 """
 
 import argparse

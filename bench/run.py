@@ -344,9 +344,11 @@ def report_finish(report: dict, page_list: list[Page]) -> None:
     missed = report["targets_missed"] = targets(report["pages"], page_list)
     table_print(report["pages"])
     csv_print(report["csv_export"])
-    print(
-        "\nTargets missed:\n  " + "\n  ".join(missed) if missed else "\nAll throughput targets met."
-    )
+    measured = {page.name for page in page_list if page.target}
+    if missed:
+        print("\nTargets missed:\n  " + "\n  ".join(missed))
+    elif measured:
+        print("\nAll throughput targets met.")
 
 
 def session_setup(sizes: Sizes):
