@@ -48,7 +48,7 @@ messages: install
 # (apt-get install -y chromium) and axe-core from package-lock.json (npm ci).
 screenshots: install
 	test -d node_modules/axe-core || npm ci --no-audit --no-fund
-	$(BIN)/python -m pytest -m browser tests/browser
+	TRACKER_SCREENSHOTS=1 $(BIN)/python -m pytest -m browser tests/browser
 
 lint: install
 	$(BIN)/ruff check .
