@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -241,6 +242,9 @@ def table_print(results: list[dict]) -> None:
 
 
 def csv_print(export: dict) -> None:
+    if "error" in export:
+        print(f"\nCSV export failed: {export['error']}")
+        return
     print(
         f"\nCSV export: {export['rows']} rows, {export['bytes'] / 1e6:.1f} MB, "
         f"median {export['median_seconds']:.2f} s over {CSV_REPEATS} runs, "
@@ -333,9 +337,12 @@ def serve_and_measure(env: dict, page_list: list[Page], sessions: dict, report: 
     # what the export itself needs.
     print("  exporting CSV ...", flush=True)
     with gunicorn(env) as (base_url, master):
-        report["csv_export"] = csv_export_measure(
-            base_url, master, sessions["secretariat"], settings.SESSION_COOKIE_NAME
-        )
+        try:
+            report["csv_export"] = csv_export_measure(
+                base_url, master, sessions["secretariat"], settings.SESSION_COOKIE_NAME
+            )
+        except urllib.error.HTTPError as error:
+            report["csv_export"] = {"error": f"HTTP {error.code}: see the server's log above"}
     report_finish(report, page_list)
 
 
