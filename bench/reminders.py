@@ -2,11 +2,11 @@
 
     python -m bench.reminders [--reminders 100000 --users 10000 --events 2000 --concurrency 1]
 
-Rebuilds BENCH_DATABASE_URL with only what reminders need (users, events, subscriptions and
-the due rows, written in bulk), so the tracker's planner adds nothing of its own and the count
-received must equal the count due. The floor is a plain smtplib loop sending the same
-messages to the same sink over one connection. The pages' dataset is gone afterwards:
-`python -m bench.profile` needs `make bench` (or `python -m bench.run`) again first.
+Rebuilds its own database, BENCH_REMINDERS_DATABASE_URL (default tracker_bench_reminders, so
+the pages' dataset in BENCH_DATABASE_URL survives), with only what reminders need (users,
+events, subscriptions and the due rows, written in bulk), so the tracker's planner adds nothing
+of its own and the count received must equal the count due. The floor is a plain smtplib loop
+sending the same messages to the same sink over one connection.
 """
 
 import argparse
@@ -31,6 +31,7 @@ from .smtp_sink import SmtpSink
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/9"  # the benchmark's own Redis database
+REMINDERS_DATABASE_URL = DEFAULT_DATABASE_URL.replace("/tracker_bench", "/tracker_bench_reminders")
 FLOOR_SAMPLE = 50  # distinct messages rendered for the floor, sent round-robin
 LEAD_DAYS = 30
 
@@ -237,7 +238,7 @@ def report_print(floor: dict, dispatch: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = arguments(sys.argv[1:] if argv is None else argv)
-    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    database_url = os.environ.get("BENCH_REMINDERS_DATABASE_URL", REMINDERS_DATABASE_URL)
     database_recreate(database_url)
     port = free_port()
     env = {
