@@ -1,10 +1,20 @@
+import datetime
 import re
 
+import polib
 import pytest
+from django.conf import settings
+from django.core import mail
 from django.urls import reverse
 
 from commitments.statuses import Status
-from tests.factories import CommitmentFactory, DocumentFactory, ParagraphFactory
+from tests.factories import (
+    CommitmentFactory,
+    DocumentFactory,
+    ParagraphFactory,
+    SecretariatFactory,
+)
+from tests.tracker.test_reminders import at, dispatch, make_event, post_update
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +83,105 @@ def test_the_document_text_stays_as_imported(secretariat_client):
     content = secretariat_client.get(url, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
 
     assert "Highlighted that policy of neutrality" in content
+
+
+def test_a_user_with_a_language_gets_it_whatever_the_browser_says(client, db):
+    client.force_login(SecretariatFactory(language="ru"))
+
+    content = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert '<html lang="ru">' in content
+    assert ">Обязательства</a>" in content
+
+
+def test_without_a_language_the_browser_decides(client, db):
+    client.force_login(SecretariatFactory(language=""))
+
+    english = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    russian = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+
+    assert '<html lang="en">' in english
+    assert '<html lang="ru">' in russian
+
+
+def test_the_switch_saves_the_choice_on_a_logged_in_user(client, db):
+    user = SecretariatFactory(language="")
+    client.force_login(user)
+
+    response = client.post(reverse("set_language"), {"language": "ru", "next": "/"})
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.language == "ru"
+    # Another browser with no cookie, preferring English, still gets the saved choice.
+    client.cookies.clear()
+    client.force_login(user)
+    content = client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="ru">' in content
+
+
+def test_the_switch_refuses_a_language_not_offered_and_saves_nothing(client, db):
+    user = SecretariatFactory(language="ru")
+    client.force_login(user)
+
+    client.post(reverse("set_language"), {"language": "de", "next": "/"})
+
+    user.refresh_from_db()
+    assert user.language == "ru"
+
+
+def test_the_admin_user_form_shows_the_language(admin_client, db):
+    user = SecretariatFactory()
+
+    content = admin_client.get(reverse("admin:tracker_user_change", args=[user.pk])).content
+    assert b'name="language"' in content
+
+
+def test_an_event_reminder_is_written_in_the_recipients_language(db):
+    reader = SecretariatFactory(time_zone="Asia/Ashgabat", language="ru")
+    commitment = CommitmentFactory(owner=reader, last_activity_on=datetime.date(2026, 12, 1))
+    make_event(commitments=[commitment], lead_times_days=[3])
+
+    dispatch(at(2026, 12, 9, 4))
+
+    [message] = mail.outbox
+    assert message.subject.startswith("International Day of Neutrality: через 3 дня, 12 декабря")
+    assert "Уважаемый(-ая)" in message.body
+    assert "Суббота 12 декабря 2026 (Asia/Ashgabat)" in message.body
+    assert "Прекратить получение всех напоминаний:" in message.body
+    assert "Stop all reminder emails" not in message.body
+
+
+def test_a_quiet_commitment_reminder_is_written_in_the_recipients_language(db):
+    owner = SecretariatFactory(time_zone="Asia/Ashgabat", language="ru")
+    commitment = CommitmentFactory(owner=owner, quiet_after_days=100, title="Neutrality forum")
+    post_update(commitment, happened_on=datetime.date(2026, 1, 1))
+
+    dispatch(at(2026, 4, 11, 4))
+
+    [message] = mail.outbox
+    assert message.subject == "Нет обновлений в течение 100 дней: Neutrality forum"
+    assert "1 января 2026" in message.body
+    # The commitment's own text stays as it was entered.
+    assert "«Neutrality forum»" in message.body
+
+
+def test_a_recipient_without_a_language_gets_the_default_english(db):
+    reader = SecretariatFactory(time_zone="Asia/Ashgabat", language="")
+    commitment = CommitmentFactory(owner=reader, last_activity_on=datetime.date(2026, 12, 1))
+    make_event(commitments=[commitment], lead_times_days=[3])
+
+    dispatch(at(2026, 12, 9, 4))
+
+    [message] = mail.outbox
+    assert message.subject.startswith("International Day of Neutrality: in 3 days")
+
+
+def test_every_message_in_the_russian_catalogue_is_translated():
+    """A new interface string without a Russian translation (or left fuzzy) fails here."""
+    catalogue = polib.pofile(str(settings.LOCALE_PATHS[0] / "ru" / "LC_MESSAGES" / "django.po"))
+
+    missing = [entry.msgid for entry in catalogue.untranslated_entries()]
+    fuzzy = [entry.msgid for entry in catalogue.fuzzy_entries()]
+    assert catalogue.percent_translated() == 100, (missing, fuzzy)
+    assert (missing, fuzzy) == ([], [])

@@ -8,9 +8,11 @@ from .models import Event, User
 class TrackerUserAdmin(UserAdmin):
     list_display = ["username", "email", "role", "actor", "is_active"]
     list_filter = ["role", "is_active", "is_superuser"]
-    fieldsets = UserAdmin.fieldsets + (("Tracker", {"fields": ["role", "actor", "time_zone"]}),)
+    fieldsets = UserAdmin.fieldsets + (
+        ("Tracker", {"fields": ["role", "actor", "time_zone", "language"]}),
+    )
     add_fieldsets = UserAdmin.add_fieldsets + (
-        ("Tracker", {"fields": ["role", "actor", "time_zone"]}),
+        ("Tracker", {"fields": ["role", "actor", "time_zone", "language"]}),
     )
 
 

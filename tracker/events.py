@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext, pgettext_lazy
 
 from commitments.models import Commitment
 
@@ -31,7 +32,20 @@ class Occurrence:
 
     @property
     def anniversary_label(self) -> str:
-        return f"{ordinal(self.anniversary)} anniversary" if self.anniversary else ""
+        if not self.anniversary:
+            return ""
+        # Russian writes "10-я годовщина": the number, then the language's own ending.
+        number = self.anniversary
+        suffix = ORDINAL_SUFFIXES[ordinal(number).removeprefix(str(number))]
+        return gettext("%(number)s%(suffix)s anniversary") % {"number": number, "suffix": suffix}
+
+
+ORDINAL_SUFFIXES = {
+    "st": pgettext_lazy("ordinal ending, as in 1st anniversary", "st"),
+    "nd": pgettext_lazy("ordinal ending, as in 2nd anniversary", "nd"),
+    "rd": pgettext_lazy("ordinal ending, as in 3rd anniversary", "rd"),
+    "th": pgettext_lazy("ordinal ending, as in 5th anniversary", "th"),
+}
 
 
 def ordinal(number: int) -> str:

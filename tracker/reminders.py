@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone, translation
 
 from commitments.models import Commitment
 from tracker.events import Occurrence, event_occurrences, occurrences_between
@@ -496,14 +496,18 @@ def unsubscribe_url(*, user: User, scope: str, object_id: int | None = None) -> 
     return site_url(reverse("reminder_unsubscribe", kwargs={"token": token}))
 
 
+# Django's formats, not strftime: day and month names follow the recipient's language.
+DAY_FORMAT = "l j E Y"
+
+
 def _format_instant(instant: datetime.datetime, zone: str) -> str:
-    return instant.astimezone(reader_zone(zone)).strftime("%A %-d %B %Y, %H:%M")
+    return dateformat.format(instant.astimezone(reader_zone(zone)), f"{DAY_FORMAT}, H:i")
 
 
 def occurrence_dates_text(*, event: Event, date: datetime.date, reader_zone: str) -> dict:
     """The occurrence's date in the event's zone and when that is in the reader's zone."""
     starts = occurrence_starts_at(event=event, date=date)
-    local = date.strftime("%A %-d %B %Y")
+    local = dateformat.format(date, DAY_FORMAT)
     if event.start_time:
         local = _format_instant(starts, event.time_zone)
     return {
@@ -573,6 +577,12 @@ CONTEXTS = {Kind.EVENT: _event_context, Kind.STALE: _stale_context, Kind.DIGEST:
 
 
 def reminder_message(*, reminder: Reminder) -> EmailMessage:
+    """The email, written in the recipient's language (the site's default if they chose none)."""
+    with translation.override(reminder.recipient.language or settings.LANGUAGE_CODE):
+        return _reminder_message(reminder)
+
+
+def _reminder_message(reminder: Reminder) -> EmailMessage:
     user = reminder.recipient
     context = {
         "reminder": reminder,

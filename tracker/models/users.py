@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
@@ -31,6 +32,13 @@ class User(AbstractUser):
         default="Asia/Ashgabat",
         validators=[validate_time_zone],
         help_text="IANA time zone in which reminders reach this person, e.g. Europe/Zurich.",
+    )
+    # Blank follows the browser's preference; set by the language switch or in the admin.
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text="The interface's and reminders' language; blank follows the browser.",
     )
     # The secret in the personal feed's URL (/calendar/<token>.ics): calendar apps fetch it
     # without logging in, so knowing it is the access check. Resetting it retires the old URL.
