@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address `make run` serves on; load_demo prints it and reminder emails link to it.
+export TRACKER_SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: install run test lint migrate demo serve bench bench-reminders bench-tools screenshots messages
 

@@ -2,12 +2,10 @@
 
 import os
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from tracker.demo import DemoDataError, demo_load, demo_password_choose
-
-ADDRESS = "http://127.0.0.1:8000/"
-
 
 class Command(BaseCommand):
     help = (
@@ -26,4 +24,5 @@ class Command(BaseCommand):
             raise CommandError(f"{error} Nothing was loaded.") from None
         for line in lines:
             self.stdout.write(line)
-        self.stdout.write(self.style.SUCCESS(f"Open {ADDRESS}"))
+        # `make run` sets TRACKER_SITE_URL from its HOST and PORT, so this is where it serves.
+        self.stdout.write(self.style.SUCCESS(f"Open {settings.TRACKER_SITE_URL}/"))
