@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tracker.demo import DemoDataError, demo_load, demo_password_choose
 
+
 class Command(BaseCommand):
     help = (
         "Load the 2020 Ashgabat Final Document with its commitments and history, and the demo "
