@@ -12,6 +12,8 @@ from django.db.models import F
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import get_valid_filename
 
+from tracker import caching
+
 from .models import Commitment, EvidenceFile, EvidenceLink, StatusUpdate
 from .statuses import Status
 
@@ -65,6 +67,8 @@ def status_update_create(
         before = {field: getattr(commitment, field) for field in AUDITED_STATE_FIELDS}
         commitment_current_state_refresh(commitment=commitment)
         _state_change_audit(commitment=commitment, before=before, author=author)
+        # The refresh above is an UPDATE no signal reports: the cached dashboard is told here.
+        caching.invalidate(caching.DASHBOARD)
     return update
 
 

@@ -38,3 +38,11 @@ def _remove_filesystem_broker_folder():
     """The test run's own filesystem broker folder (config/settings/test.py) goes with it."""
     yield
     shutil.rmtree(settings.CELERY_FILESYSTEM_FOLDER, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cached dashboards and feeds of one test are never served to the next."""
+    from django.core.cache import cache
+
+    cache.clear()

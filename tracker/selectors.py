@@ -20,18 +20,22 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils.translation import get_language
 
 from commitments import selectors as commitment_selectors
 from commitments.models import Commitment, Document, Paragraph, StatusUpdate
 from commitments.statuses import DEFINITIONS, Status
-from tracker import events
+from tracker import caching, chart_selectors, events
+from tracker.roles import user_can_see_internal
 
 # Finished commitments cannot go quiet and have nothing left to be due.
 CLOSED_STATUSES = (Status.ACHIEVED, Status.NO_LONGER_PURSUED)
 # Far enough ahead to reach the next five-yearly forum.
 EVENT_HORIZON_YEARS = 5
+DOCUMENT_ORDER = ("-adopted_on", "short_name")
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,11 @@ def dashboard_status_counts(*, user) -> list[StatusCount]:
     return [StatusCount(status, totals[status.value]) for status in Status]
 
 
-def _paragraph_status_counts(*, user) -> dict[tuple[int, str], int]:
+def _paragraph_status_counts(*, user, document: Document) -> dict[tuple[int, str], int]:
     """(paragraph id, status) -> number of commitments, one GROUP BY query."""
     rows = (
         _visible_commitments(user=user)
-        .filter(paragraphs__isnull=False)
+        .filter(paragraphs__document=document)
         .values("paragraphs", "shown_status")
         .annotate(n=Count("pk", distinct=True))
         .order_by()
@@ -95,22 +99,60 @@ def _paragraph_status_counts(*, user) -> dict[tuple[int, str], int]:
     return {(row["paragraphs"], row["shown_status"]): row["n"] for row in rows}
 
 
-def dashboard_paragraph_matrix(*, user) -> list[DocumentMatrix]:
-    """Paragraph x status counts for every document, paragraphs in order (two queries).
+def dashboard_paragraph_matrix(*, user, document: Document) -> DocumentMatrix:
+    """Paragraph x status counts for one document, paragraphs in order (two queries).
 
     A commitment drawn from two paragraphs counts once in each of them; paragraphs no
     commitment comes from are listed with zeroes, so gaps in the follow-up show.
     """
-    counts = _paragraph_status_counts(user=user)
-    paragraphs = Paragraph.objects.select_related("document").order_by(
-        "-document__adopted_on", "document__short_name", "number"
-    )
-    matrices: dict[int, DocumentMatrix] = {}
-    for paragraph in paragraphs:
-        matrix = matrices.setdefault(paragraph.document_id, DocumentMatrix(paragraph.document))
+    counts = _paragraph_status_counts(user=user, document=document)
+    matrix = DocumentMatrix(document)
+    for paragraph in document.paragraphs.all():  # in number order (Paragraph.Meta)
         row = [StatusCount(s, counts.get((paragraph.pk, s.value), 0)) for s in Status]
         matrix.rows.append(ParagraphRow(paragraph, row, sum(c.count for c in row)))
-    return list(matrices.values())
+    return matrix
+
+
+def dashboard_documents() -> list[Document]:
+    """The documents the dashboard can show one at a time, the most recently adopted first."""
+    return list(Document.objects.only("pk", "short_name", "title").order_by(*DOCUMENT_ORDER))
+
+
+def dashboard_document(*, documents: list[Document], requested: str | None) -> Document | None:
+    """The document asked for by its id, else the most recent one (None when there is none)."""
+    by_id = {str(document.pk): document for document in documents}
+    return by_id.get(requested or "") or (documents[0] if documents else None)
+
+
+@dataclass
+class DashboardAggregates:
+    status_counts: list[StatusCount]
+    matrix: DocumentMatrix | None
+    charts: chart_selectors.DashboardCharts
+
+
+def _audience(user) -> str:
+    # Everything cached here depends on the user only through whether internal updates count.
+    return "secretariat" if user_can_see_internal(user) else "public"
+
+
+def dashboard_aggregates(*, user, document: Document | None, today) -> DashboardAggregates:
+    """Counts, the document's matrix and the charts, cached per audience until the next write."""
+
+    def compute() -> DashboardAggregates:
+        if document is not None:  # the matrix and the chart both list its paragraphs
+            prefetch_related_objects([document], "paragraphs")
+        counts = dashboard_status_counts(user=user)
+        return DashboardAggregates(
+            status_counts=counts,
+            matrix=document and dashboard_paragraph_matrix(user=user, document=document),
+            charts=chart_selectors.dashboard_charts(
+                user=user, status_counts=counts, today=today, document=document
+            ),
+        )
+
+    parts = (_audience(user), get_language(), today, document and document.pk)
+    return caching.cached(caching.DASHBOARD, parts, compute)
 
 
 def dashboard_recent_updates(*, user, limit: int = 10) -> QuerySet[StatusUpdate]:

@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from commitments.views import READ_METHODS, allow_methods, status_legend, user_today
 
-from . import chart_selectors, selectors
+from . import selectors
 
 # --- Login -----------------------------------------------------------------------------------
 
@@ -58,18 +58,24 @@ class TrackerLoginView(LoginView):
 # Read-only: a liaison's POST is refused with 403 like on every page of the record.
 @allow_methods(*READ_METHODS)
 def dashboard(request):
+    """The whole record at a glance; the paragraph matrix and chart for one document at a time."""
     user, today = request.user, user_today(request.user)
+    documents = selectors.dashboard_documents()
+    requested = request.GET.get("document")
+    document = selectors.dashboard_document(documents=documents, requested=requested)
+    aggregates = selectors.dashboard_aggregates(user=user, document=document, today=today)
     context = {
         "today": today,
-        "status_counts": selectors.dashboard_status_counts(user=user),
-        "matrices": selectors.dashboard_paragraph_matrix(user=user),
+        "documents": documents,
+        "document": document,
+        "unknown_document": bool(requested) and str(document and document.pk) != requested,
+        "status_counts": aggregates.status_counts,
+        "matrix": aggregates.matrix,
+        "charts": aggregates.charts,
         "recent_updates": selectors.dashboard_recent_updates(user=user),
         "quiet_commitments": selectors.dashboard_quiet_commitments(user=user, today=today),
         "quiet_after_days": settings.TRACKER_QUIET_AFTER_DAYS,
         "upcoming": selectors.dashboard_upcoming_items(user=user, today=today),
         "status_legend": status_legend(),
     }
-    context["charts"] = chart_selectors.dashboard_charts(
-        user=user, status_counts=context["status_counts"], today=today
-    )
     return render(request, "tracker/dashboard.html", context)

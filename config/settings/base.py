@@ -124,6 +124,18 @@ EVIDENCE_ALLOWED_EXTENSIONS = env.list(
 # A commitment with no status update for this many days counts as "gone quiet".
 TRACKER_QUIET_AFTER_DAYS = env.int("TRACKER_QUIET_AFTER_DAYS", default=180)
 
+# The dashboard's aggregates and the calendar feeds are cached (tracker.caching) and forgotten
+# on every write that changes them; the short timeout bounds what a missed write could cost.
+# With REDIS_URL the cache is shared by all workers; without it each process keeps its own.
+TRACKER_CACHE_TIMEOUT = env.int("TRACKER_CACHE_TIMEOUT", default=60)
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}
+        if env("REDIS_URL", default="")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table"}
 

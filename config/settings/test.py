@@ -29,3 +29,7 @@ CELERY_FILESYSTEM_FOLDER = Path(tempfile.gettempdir()) / f"tracker-celery-test-{
 CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(
     CELERY_BROKER_URL, CELERY_FILESYSTEM_FOLDER
 )
+
+# Each test starts with an empty cache (tests/conftest.py clears it): a process-local one, so
+# that clearing it never empties a Redis database the broker or another run is using.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -3,7 +3,8 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from commitments import services
+from commitments import history, services
+from commitments import selectors as commitment_selectors
 from commitments.models import StatusUpdate
 from commitments.statuses import Status
 from tests.factories import CommitmentFactory, DocumentFactory, ParagraphFactory
@@ -56,15 +57,15 @@ def test_status_bars_are_as_long_as_their_counts():
 
 
 def test_paragraph_progress_for_the_secretariat_and_for_a_liaison(record, secretariat, liaison):
-    [(document, chart)] = chart_selectors.chart_paragraph_progress(user=secretariat)
-    assert document == record
+    chart = chart_selectors.chart_paragraph_progress(user=secretariat, document=record)
+    assert chart.id == f"chart-paragraphs-{record.pk}"
     assert chart.rows == [
         ("¶1 Highlighted", "100%"),
         ("¶2 Encouraged", "100%"),
         ("¶3", "no commitment"),
     ]
 
-    [(_, chart)] = chart_selectors.chart_paragraph_progress(user=liaison)
+    chart = chart_selectors.chart_paragraph_progress(user=liaison, document=record)
     assert chart.rows[:2] == [("¶1 Highlighted", "65%"), ("¶2 Encouraged", "30%")]
 
 
@@ -89,7 +90,9 @@ def test_chart_figures_cost_a_fixed_number_of_queries(
     counts = selectors.dashboard_status_counts(user=secretariat)
 
     with django_assert_num_queries(4):
-        chart_selectors.dashboard_charts(user=secretariat, status_counts=counts, today=TODAY)
+        chart_selectors.dashboard_charts(
+            user=secretariat, status_counts=counts, today=TODAY, document=record
+        )
 
 
 def test_progress_timeline_puts_each_update_in_its_status(record, secretariat):
@@ -125,3 +128,30 @@ def test_commitment_page_draws_its_timeline_from_visible_updates(client, record,
 
     assert '<title id="chart-timeline-title">Progress over time</title>' in content
     assert content.count('class="chart-point ') == 1  # the internal update is not drawn
+
+
+def test_achieved_over_time_in_sql_agrees_with_replaying_the_history(record, secretariat, liaison):
+    # Same-day updates (the later recorded one counts), back and forth, internal notes.
+    steps = [
+        (datetime.date(2021, 5, 1), Status.ACHIEVED, "public"),
+        (datetime.date(2021, 5, 1), Status.STALLED, "public"),
+        (datetime.date(2021, 8, 9), Status.ACHIEVED, "internal"),
+        (datetime.date(2022, 2, 1), Status.ACHIEVED, "public"),
+        (datetime.date(2024, 4, 4), Status.IN_PROGRESS, "public"),
+    ]
+    for n in range(3):
+        commitment = CommitmentFactory(paragraphs=[record.paragraphs.first()])
+        for day, status, visibility in steps[n:]:
+            post(commitment, secretariat, day, status, 50, visibility)
+
+    for user in (secretariat, liaison):
+        rows = list(
+            commitment_selectors.status_update_visible_list(user=user)
+            .order_by("happened_on", "recorded_at", "pk")
+            .values_list("commitment_id", "happened_on", "status", "progress", named=True)
+        )
+        replayed = history.count_by_month(
+            rows, start=record.adopted_on, end=TODAY, status=Status.ACHIEVED
+        )
+        chart = chart_selectors.chart_achieved_over_time(user=user, today=TODAY, total=5)
+        assert chart.rows == [(f"{day:%B %Y}", str(count)) for day, count in replayed]

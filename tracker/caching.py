@@ -1,0 +1,100 @@
+"""Cached reads that are costly to compute and change only on writes.
+
+Each cached family (the dashboard's aggregates, the calendar feeds) has a generation token in
+the cache; its entries' keys include the token, so a write that changes them bumps the token
+and every older entry stops being found (and expires on its own, TRACKER_CACHE_TIMEOUT). The
+token is bumped at once and again when the transaction commits: a reader that filled the
+cache in between, from the rows as they were before the commit, is invalidated too.
+"""
+
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+DASHBOARD = "dashboard"
+CALENDAR = "calendar"
+
+T = TypeVar("T")
+
+
+def _generation_key(family: str) -> str:
+    return f"tracker:{family}:generation"
+
+
+def generation(family: str) -> str:
+    """The family's current token; a new one if the cache lost it (nothing older is reused)."""
+    key = _generation_key(family)
+    token = cache.get(key)
+    if token is None:
+        cache.add(key, uuid.uuid4().hex, timeout=None)
+        token = cache.get(key)
+    return token
+
+
+def _bump_now(*families: str) -> None:
+    cache.set_many({_generation_key(family): uuid.uuid4().hex for family in families}, None)
+
+
+def invalidate(*families: str) -> None:
+    """Forget every cached entry of the families, now and once the transaction commits."""
+    _bump_now(*families)
+    transaction.on_commit(lambda: _bump_now(*families))
+
+
+def cached(family: str, parts: tuple, compute: Callable[[], T]) -> T:
+    """compute()'s value, kept under the family's generation and the given key parts."""
+    key = ":".join(["tracker", family, generation(family), *map(str, parts)])
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, settings.TRACKER_CACHE_TIMEOUT)
+    return value
+
+
+# What each family's cached entries are computed from; a save or delete of any of these
+# forgets the family. Status updates are written by commitments.services, which also refreshes
+# the commitment with QuerySet.update() (no signal), so it invalidates the dashboard itself.
+SOURCES = {
+    DASHBOARD: (
+        "commitments.Document",
+        "commitments.Paragraph",
+        "commitments.Commitment",
+        "commitments.StatusUpdate",
+    ),
+    CALENDAR: ("commitments.Commitment", "tracker.Event"),
+}
+
+
+def _receiver(families: tuple[str, ...]):
+    def receiver(**kwargs) -> None:
+        invalidate(*families)
+
+    return receiver
+
+
+def connect_receivers() -> None:
+    """Forget cached entries whenever a row they come from is saved or deleted."""
+    from django.apps import apps
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    models: dict[str, list[str]] = {}
+    for family, labels in SOURCES.items():
+        for label in labels:
+            models.setdefault(label, []).append(family)
+    for label, families in models.items():
+        receiver = _receiver(tuple(families))
+        sender = apps.get_model(label)
+        for signal in (post_save, post_delete):
+            signal.connect(receiver, sender=sender, weak=False, dispatch_uid=f"cache-{label}")
+    # Which paragraphs a commitment comes from is a many-to-many the matrix counts by.
+    commitment = apps.get_model("commitments.Commitment")
+    m2m_changed.connect(
+        _receiver((DASHBOARD,)),
+        sender=commitment.paragraphs.through,
+        weak=False,
+        dispatch_uid="cache-commitment-paragraphs",
+    )
