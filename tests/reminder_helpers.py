@@ -35,13 +35,16 @@ class CountingHandler:
         self.messages: list[email.message.Message] = []
         self.delay = 0.0
         self.reject = False
+        self.reject_to: set[str] = set()  # only mail to these addresses is refused
+        self.peers: set[tuple] = set()  # the client end of each connection that sent mail
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
-        if self.reject:
+        if self.reject or self.reject_to.intersection(envelope.rcpt_tos):
             return "554 5.0.0 Transaction failed: the test sink refuses mail"
         with self._lock:
             self.messages.append(email.message_from_bytes(envelope.content))
+            self.peers.add(session.peer)
         if self.delay:
             await asyncio.sleep(self.delay)
         return "250 OK"

@@ -6,18 +6,22 @@ The database decides what is due (healthchecks' `sendalerts` idea). Every minute
 1. requeue rows a dead worker left in `claimed`/`sending` for longer than the claim timeout;
 2. plan: insert the rows due from REMINDER_CATCHUP_DAYS ago to REMINDER_HORIZON_DAYS ahead
    (`bulk_create(ignore_conflicts=True)`; the unique constraints on Reminder drop repeats);
-3. claim the due `pending` rows, skipping with a reason those no longer useful, and hand the
-   claimed ids to send tasks.
+3. claim the due `pending` rows a batch at a time, skipping with a reason those no longer
+   useful, and hand the claimed ids to send tasks in chunks; it keeps claiming until nothing is
+   due or REMINDER_DISPATCH_SECONDS have passed, and the next run goes on from there.
 
-A send task moves its row `claimed` -> `sending` with a conditional UPDATE (so two messages for
-one row send once), calls SMTP, then marks it `sent`. The only message that can go out twice is
-one whose SMTP call was in flight when its worker died: its row stays `sending`, is requeued
-after the timeout and sent again.
+A send task sends its chunk over one SMTP connection. It moves each row `claimed` -> `sending`
+with a conditional UPDATE (so two messages for one row send once), calls SMTP, then marks it
+`sent`, one row after the other. The only message that can go out twice is one whose SMTP call
+was in flight when its worker died: its row stays `sending`, is requeued after the timeout and
+sent again; the rest of the chunk is still `claimed` and goes out once.
 """
 
 import contextlib
+import contextvars
 import datetime
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
@@ -353,25 +357,38 @@ def _skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> str:
     return reason
 
 
-def _claim_one(row: Reminder, reason: str, now: datetime.datetime) -> bool:
-    """Conditional UPDATE pending -> claimed/skipped: of two dispatchers, one matches.
-
-    SQLite has no row locks: this condition is what keeps a row from being claimed twice.
-    """
-    pending = Reminder.objects.filter(pk=row.pk, state=State.PENDING)
-    if reason:
-        pending.update(state=State.SKIPPED, skip_reason=reason)
-        return False
-    return pending.update(state=State.CLAIMED, claimed_at=now) == 1
-
-
-def _claim_locked(decisions: list[tuple[Reminder, str]], now: datetime.datetime) -> list[int]:
-    """The rows are locked by this transaction (skip_locked): one UPDATE per outcome."""
+def _outcomes(decisions: list[tuple[Reminder, str]]) -> tuple[list[int], dict[str, list[int]]]:
+    """The ids to claim, and the ids to skip grouped by reason: one UPDATE per group."""
     by_reason = defaultdict(list)
     for row, reason in decisions:
         by_reason[reason].append(row.pk)
     claimed = by_reason.pop("", [])
-    for reason, ids in by_reason.items():
+    return claimed, by_reason
+
+
+def _claim_unlocked(decisions: list[tuple[Reminder, str]], now: datetime.datetime) -> list[int]:
+    """SQLite has no row locks: the condition `state = pending` is what keeps a row from being
+    claimed twice, and RETURNING tells this dispatcher which rows it won, in one statement."""
+    claimed, skipped = _outcomes(decisions)
+    for reason, ids in skipped.items():
+        pending = Reminder.objects.filter(pk__in=ids, state=State.PENDING)
+        pending.update(state=State.SKIPPED, skip_reason=reason)
+    if not claimed:
+        return []
+    marks = ", ".join(["%s"] * len(claimed))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Reminder._meta.db_table} SET state = %s, claimed_at = %s"  # noqa: S608
+            f" WHERE state = %s AND id IN ({marks}) RETURNING id",
+            [State.CLAIMED, now, State.PENDING, *claimed],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _claim_locked(decisions: list[tuple[Reminder, str]], now: datetime.datetime) -> list[int]:
+    """The rows are locked by this transaction (skip_locked): one UPDATE per outcome."""
+    claimed, skipped = _outcomes(decisions)
+    for reason, ids in skipped.items():
         Reminder.objects.filter(pk__in=ids).update(state=State.SKIPPED, skip_reason=reason)
     Reminder.objects.filter(pk__in=claimed).update(state=State.CLAIMED, claimed_at=now)
     return claimed
@@ -393,13 +410,8 @@ def _locking():
     return contextlib.nullcontext()
 
 
-def reminders_claim_due(*, now: datetime.datetime, limit: int | None = None) -> list[int]:
-    """Claim the rows due by `now` that are still worth sending; skip the rest with a reason.
-
-    Returns the claimed ids, for send tasks. `now` comes from the caller so that tests can
-    dispatch at frozen instants while a real worker sends.
-    """
-    limit = limit or settings.REMINDER_BATCH_SIZE
+def _claim_batch(*, now: datetime.datetime, limit: int) -> tuple[int, list[int]]:
+    """(how many due rows were looked at, the ids claimed among them)."""
     with _locking():
         rows = list(_due_rows(now).select_for_update(skip_locked=True, of=("self",))[:limit])
         batch = _Batch(
@@ -408,63 +420,124 @@ def reminders_claim_due(*, now: datetime.datetime, limit: int | None = None) -> 
         )
         decisions = [(row, _skip_reason(row, batch, now)) for row in rows]
         if connection.features.has_select_for_update_skip_locked:
-            return _claim_locked(decisions, now)
-        return [row.pk for row, reason in decisions if _claim_one(row, reason, now)]
+            return len(rows), _claim_locked(decisions, now)
+        return len(rows), _claim_unlocked(decisions, now)
 
 
-def reminders_dispatch(*, now: datetime.datetime, enqueue: Callable[[int], None]) -> list[int]:
-    """One run of the periodic dispatcher: requeue, plan, claim, hand claimed ids over."""
-    reminders_requeue_stuck(now=now)
-    reminders_plan(now=now)
-    claimed = reminders_claim_due(now=now)
-    for reminder_id in claimed:
+def reminders_claim_due(*, now: datetime.datetime, limit: int | None = None) -> list[int]:
+    """Claim up to `limit` rows due by `now` that are still worth sending; skip the rest with a
+    reason. Returns the claimed ids, for send tasks. `now` comes from the caller so that tests
+    can dispatch at frozen instants while a real worker sends.
+    """
+    return _claim_batch(now=now, limit=limit or settings.REMINDER_BATCH_SIZE)[1]
+
+
+def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _hand_over(ids: list[int], enqueue: Callable[[list[int]], None]) -> bool:
+    """Give claimed ids to send tasks, a chunk per task; False if the broker refused."""
+    for chunk in _chunks(ids, settings.REMINDER_SEND_CHUNK_SIZE):
         try:
-            enqueue(reminder_id)
+            enqueue(chunk)
         except Exception:
             # The broker is down: the rows stay claimed and are requeued after the timeout.
-            logger.exception("Could not hand reminder %s to a worker", reminder_id)
-            break
-    return claimed
+            logger.exception("Could not hand reminders %s to a worker", chunk)
+            return False
+    return True
+
+
+def reminders_dispatch(
+    *, now: datetime.datetime, enqueue: Callable[[list[int]], None]
+) -> list[int]:
+    """One run of the periodic dispatcher: requeue, plan, then claim batch after batch until
+    nothing is due or REMINDER_DISPATCH_SECONDS have passed (the next run goes on from there),
+    handing each batch over to send tasks as soon as it is claimed."""
+    reminders_requeue_stuck(now=now)
+    reminders_plan(now=now)
+    limit = settings.REMINDER_BATCH_SIZE
+    stop_at = time.monotonic() + settings.REMINDER_DISPATCH_SECONDS
+    claimed: list[int] = []
+    while True:
+        looked_at, batch = _claim_batch(now=now, limit=limit)
+        claimed += batch
+        if not _hand_over(batch, enqueue) or looked_at < limit or time.monotonic() > stop_at:
+            return claimed
 
 
 # --- sending --------------------------------------------------------------------------------
 
 
-def reminder_send(*, reminder_id: int) -> bool:
-    """Send one claimed reminder; False if another task already took it.
-
-    On an SMTP error the row goes back to `claimed` (the task retries it) and the error is
-    raised; after the last retry tracker.tasks marks it failed.
-    """
+def _sending_start(reminder_id: int) -> bool:
+    """claimed -> sending, conditionally: of two tasks holding the same id, one goes on."""
     started = Reminder.objects.filter(pk=reminder_id, state=State.CLAIMED).update(
         state=State.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
     )
-    if not started:
-        return False
-    reminder = Reminder.objects.select_related("recipient", "event", "commitment").get(
-        pk=reminder_id
-    )
-    try:
-        reminder_message(reminder=reminder).send()
-    except Exception as exc:
-        Reminder.objects.filter(pk=reminder_id, state=State.SENDING).update(
-            state=State.CLAIMED, error=f"{type(exc).__name__}: {exc}"
-        )
-        raise
+    return started == 1
+
+
+def _sending_failed(reminder_id: int, exc: Exception) -> None:
+    """Back to `claimed` for the task's retry (an OSError), or failed at once (anything else)."""
+    error = f"{type(exc).__name__}: {exc}"
+    if not isinstance(exc, OSError):
+        reminders_mark_failed(reminder_ids=[reminder_id], error=error)
+        return
     Reminder.objects.filter(pk=reminder_id, state=State.SENDING).update(
+        state=State.CLAIMED, error=error
+    )
+
+
+def _send_one(reminder: Reminder, smtp) -> tuple[bool, Exception | None]:
+    """One row claimed -> sending -> sent around one SMTP call: (sent, the error if any)."""
+    if not _sending_start(reminder.pk):
+        return False, None  # another task has it, or it is already sent
+    try:
+        message = reminder_message(reminder=reminder)
+        message.connection = smtp
+        message.send()
+    except Exception as exc:
+        smtp.close()  # the next message opens a fresh connection
+        _sending_failed(reminder.pk, exc)
+        return False, exc
+    Reminder.objects.filter(pk=reminder.pk, state=State.SENDING).update(
         state=State.SENT, sent_at=timezone.now(), error=""
     )
-    return True
+    return True, None
 
 
-def reminder_mark_failed(*, reminder_id: int, error: str) -> bool:
-    """After the last retry: failed, with the error, for the delivery log."""
-    return (
-        Reminder.objects.filter(pk=reminder_id, state__in=[State.CLAIMED, State.SENDING]).update(
-            state=State.FAILED, error=error[:2000]
-        )
-        == 1
+def reminders_send(*, reminder_ids: list[int]) -> int:
+    """Send a chunk of claimed reminders over one SMTP connection; returns how many went out.
+
+    Each row goes claimed -> sending -> sent on its own (conditional UPDATEs), so a worker
+    that dies mid-chunk leaves at most the one message in flight in `sending`; the rest stay
+    `claimed` for the redelivered task. A message that fails is put back and the others are
+    still tried; then the first SMTP error is raised, so the task's retry sends only what is
+    not sent yet. After the last retry tracker.tasks marks the rest failed.
+    """
+    rows = (
+        Reminder.objects.filter(pk__in=reminder_ids, state=State.CLAIMED)
+        .select_related("recipient", "event", "commitment")
+        .prefetch_related("event__commitments")  # listed by the event email
     )
+    sent, retry = 0, None
+    with get_connection() as smtp, _message_cache():
+        for reminder in rows.order_by("pk"):
+            done, error = _send_one(reminder, smtp)
+            sent += done
+            if isinstance(error, OSError):
+                retry = retry or error
+    if retry:
+        raise retry
+    return sent
+
+
+def reminders_mark_failed(*, reminder_ids: list[int], error: str) -> int:
+    """After the last retry: the rows not sent are failed, with the error, for the log."""
+    return Reminder.objects.filter(
+        pk__in=reminder_ids, state__in=[State.CLAIMED, State.SENDING]
+    ).update(state=State.FAILED, error=error[:2000])
 
 
 def reminder_resend(*, reminder: Reminder) -> bool:
@@ -522,14 +595,44 @@ def _occurrence(event: Event, date: datetime.date) -> Occurrence:
     return found[0] if found else Occurrence(event, date, None, None)
 
 
-def _event_context(reminder: Reminder) -> dict:
-    event, user = reminder.event, reminder.recipient
+# Within one chunk of sends, what every reader of an occurrence in the same zone and language
+# shares is worked out once (reminders_send); elsewhere nothing is kept.
+_shared_parts: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "reminder_shared_parts", default=None
+)
+
+
+@contextlib.contextmanager
+def _message_cache():
+    token = _shared_parts.set({})
+    try:
+        yield
+    finally:
+        _shared_parts.reset(token)
+
+
+def _shared(key: tuple, compute: Callable[[], dict]) -> dict:
+    parts = _shared_parts.get()
+    if parts is None:
+        return compute()
+    if key not in parts:
+        parts[key] = compute()
+    return parts[key]
+
+
+def _occurrence_parts(event: Event, date: datetime.date, zone: str) -> dict:
     return {
-        "occurrence": _occurrence(event, reminder.occurrence_date),
-        **occurrence_dates_text(
-            event=event, date=reminder.occurrence_date, reader_zone=user.time_zone
-        ),
+        "occurrence": _occurrence(event, date),
+        **occurrence_dates_text(event=event, date=date, reader_zone=zone),
         "event_url": site_url(event.get_absolute_url()),
+    }
+
+
+def _event_context(reminder: Reminder) -> dict:
+    event, user, date = reminder.event, reminder.recipient, reminder.occurrence_date
+    key = (event.pk, date, user.time_zone, translation.get_language())
+    return {
+        **_shared(key, lambda: _occurrence_parts(event, date, user.time_zone)),
         "unsubscribe_url": unsubscribe_url(user=user, scope="event", object_id=event.pk),
     }
 

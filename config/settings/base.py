@@ -204,6 +204,10 @@ REMINDER_DIGEST_WEEKDAY = env.int("REMINDER_DIGEST_WEEKDAY", default=0)  # Monda
 REMINDER_HORIZON_DAYS = env.int("REMINDER_HORIZON_DAYS", default=2)
 REMINDER_CATCHUP_DAYS = env.int("REMINDER_CATCHUP_DAYS", default=7)
 REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=500)
+# A dispatcher run claims batch after batch for up to this long; the next run goes on from there.
+REMINDER_DISPATCH_SECONDS = env.int("REMINDER_DISPATCH_SECONDS", default=40)
+# Reminders one send task sends over one SMTP connection.
+REMINDER_SEND_CHUNK_SIZE = env.int("REMINDER_SEND_CHUNK_SIZE", default=50)
 # Longer than EMAIL_TIMEOUT and REMINDER_RETRY_BACKOFF_MAX, or a slow send would look dead.
 REMINDER_CLAIM_TIMEOUT_SECONDS = env.int("REMINDER_CLAIM_TIMEOUT_SECONDS", default=600)
 REMINDER_MAX_RETRIES = env.int("REMINDER_MAX_RETRIES", default=5)

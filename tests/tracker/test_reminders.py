@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.core import mail
+from django.test import override_settings
 from django.urls import reverse
 
 from commitments.services import status_update_create
@@ -39,8 +40,8 @@ def dispatch(now: datetime.datetime) -> list[int]:
     return reminders.reminders_dispatch(now=now, enqueue=send_now)
 
 
-def send_now(reminder_id: int) -> None:
-    reminders.reminder_send(reminder_id=reminder_id)
+def send_now(reminder_ids: list[int]) -> None:
+    reminders.reminders_send(reminder_ids=reminder_ids)
 
 
 def claim_only(now: datetime.datetime) -> list[int]:
@@ -286,7 +287,7 @@ def make_failed_reminder() -> Reminder:
     commitment = CommitmentFactory(owner=owner, last_activity_on=datetime.date(2026, 12, 1))
     make_event(commitments=[commitment], lead_times_days=[1])
     [claimed] = claim_only(at(2026, 12, 11, 12))
-    reminders.reminder_mark_failed(reminder_id=claimed, error="SMTPDataError: 554 refused")
+    reminders.reminders_mark_failed(reminder_ids=[claimed], error="SMTPDataError: 554 refused")
     return Reminder.objects.get(pk=claimed)
 
 
@@ -335,3 +336,48 @@ def test_saving_a_status_update_never_touches_the_broker(db, monkeypatch):
     assert commitment.updates.count() == 1
     assert not Reminder.objects.exists()
     assert mail.outbox == []
+
+
+def make_due_readers(count: int) -> datetime.datetime:
+    """`count` owners following one event with a 1-day lead; returns when they are due."""
+    commitments = [
+        CommitmentFactory(
+            owner=SecretariatFactory(username=f"reader{n}"),
+            last_activity_on=datetime.date(2026, 11, 1),
+        )
+        for n in range(count)
+    ]
+    make_event(commitments=commitments, lead_times_days=[1])
+    return at(2026, 12, 11, 12)
+
+
+@override_settings(REMINDER_BATCH_SIZE=2, REMINDER_SEND_CHUNK_SIZE=2)
+def test_one_dispatcher_run_claims_batch_after_batch_and_hands_over_chunks(db):
+    due = make_due_readers(5)
+    chunks = []
+    claimed = reminders.reminders_dispatch(now=due, enqueue=chunks.append)
+    assert len(claimed) == 5
+    assert [len(chunk) for chunk in chunks] == [2, 2, 1]
+    assert sorted(sum(chunks, [])) == sorted(claimed)
+    assert set(Reminder.objects.values_list("state", flat=True)) == {State.CLAIMED}
+
+
+@override_settings(REMINDER_BATCH_SIZE=2, REMINDER_DISPATCH_SECONDS=0)
+def test_a_dispatcher_run_out_of_time_leaves_the_rest_to_the_next_run(db):
+    due = make_due_readers(3)
+    assert len(claim_only(due)) == 2
+    assert Reminder.objects.filter(state=State.PENDING).count() == 1
+    assert len(claim_only(due)) == 1
+
+
+def test_sending_a_chunk_reads_once_and_writes_twice_per_message(db, django_assert_num_queries):
+    claimed = claim_only(make_due_readers(5))
+    # Two reads for the chunk (the rows with their recipients and events, the commitments the
+    # events concern), then per message claimed -> sending and sending -> sent.
+    with django_assert_num_queries(2 + 2 * 5):
+        assert reminders.reminders_send(reminder_ids=claimed) == 5
+    assert len(mail.outbox) == 5
+    assert set(Reminder.objects.values_list("state", flat=True)) == {State.SENT}
+    # A redelivered chunk sends nothing again.
+    assert reminders.reminders_send(reminder_ids=claimed) == 0
+    assert len(mail.outbox) == 5

@@ -17,7 +17,7 @@ from tests.reminder_helpers import wait_until
 from tracker import reminders
 from tracker.events import commitment_deadline_event_sync
 from tracker.models import Event, Reminder, ReminderPreference, ReminderSubscription
-from tracker.tasks import send_reminder
+from tracker.tasks import send_reminders
 
 UTC = datetime.UTC
 State = Reminder.State
@@ -29,8 +29,10 @@ def at(*args) -> datetime.datetime:
 
 
 def enqueue(ids) -> None:
-    for reminder_id in ids:
-        send_reminder.delay(reminder_id)
+    """As the dispatcher hands them over: chunks of ids, each sent over one SMTP connection."""
+    ids = list(ids)
+    for start in range(0, len(ids), settings.REMINDER_SEND_CHUNK_SIZE):
+        send_reminders.delay(ids[start : start + settings.REMINDER_SEND_CHUNK_SIZE])
 
 
 def all_settled() -> bool:
@@ -208,3 +210,36 @@ def test_smtp_failure_is_retried_then_failed_visible_in_the_log_and_resent(
     enqueue(reminders.reminders_dispatch(now=DUE, enqueue=lambda reminder_id: None))
     wait_until(lambda: Reminder.objects.filter(state=State.SENT).exists(), what="resent")
     assert smtp_sink.count_by_recipient() == {"reader0@example.org": 1}
+
+
+def test_a_chunk_of_reminders_goes_over_one_smtp_connection(smtp_sink, start_worker):
+    make_followers(5)
+    claimed = reminders.reminders_dispatch(now=DUE, enqueue=lambda chunk: None)
+    worker = start_worker()
+    send_reminders.delay(claimed)
+    wait_until(lambda: Reminder.objects.filter(state=State.SENT).count() == 5, what="5 sent")
+    wait_until(all_settled, what="all settled", worker=worker)
+    assert sorted(smtp_sink.count_by_recipient().values()) == [1] * 5
+    assert len(smtp_sink.peers) == 1
+
+
+def test_one_refused_message_in_a_chunk_retries_only_itself(smtp_sink, start_worker):
+    make_followers(3)
+    smtp_sink.reject_to = {"reader1@example.org"}
+    worker = start_worker()
+    send_reminders.delay(reminders.reminders_dispatch(now=DUE, enqueue=lambda chunk: None))
+    wait_until(
+        lambda: Reminder.objects.filter(state=State.FAILED).exists(), what="failed", worker=worker
+    )
+    wait_until(all_settled, what="all settled", worker=worker)
+    assert smtp_sink.count_by_recipient() == {"reader0@example.org": 1, "reader2@example.org": 1}
+    attempts = dict(Reminder.objects.values_list("recipient__email", "attempts"))
+    # REMINDER_MAX_RETRIES=2 for the test worker: the refused one is tried 1 + 2 times.
+    assert attempts == {
+        "reader0@example.org": 1,
+        "reader1@example.org": 3,
+        "reader2@example.org": 1,
+    }
+    failed = Reminder.objects.get(state=State.FAILED)
+    assert failed.recipient.email == "reader1@example.org"
+    assert "554" in failed.error
