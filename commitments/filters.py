@@ -2,6 +2,7 @@
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
 
 from . import selectors
 from .models import Commitment, Paragraph
@@ -29,37 +30,42 @@ class ParagraphChoiceFilter(django_filters.ModelChoiceFilter):
 
 class CommitmentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        label="Search", method="filter_text", help_text="Words in the title, summary or paragraph."
+        label=_("Search"),
+        method="filter_text",
+        help_text=_("Words in the title, summary or paragraph."),
     )
     # shown_status: the state this user may see (selectors.commitment_list annotates it).
     status = django_filters.ChoiceFilter(
-        field_name="shown_status", label="Status", choices=Status.choices, empty_label="Any status"
+        field_name="shown_status",
+        label=_("Status"),
+        choices=Status.choices,
+        empty_label=_("Any status"),
     )
     actor = django_filters.ModelChoiceFilter(
-        label="Actor (lead or supporting)",
+        label=_("Actor (lead or supporting)"),
         queryset=lambda request: selectors.filter_choices_actors(),
         method="filter_actor",
-        empty_label="Any actor",
+        empty_label=_("Any actor"),
     )
     paragraph = ParagraphChoiceFilter(
         field_name="paragraphs",
-        label="Paragraph",
+        label=_("Paragraph"),
         queryset=lambda request: selectors.filter_choices_paragraphs(),
-        empty_label="Any paragraph",
+        empty_label=_("Any paragraph"),
     )
     theme = django_filters.ModelChoiceFilter(
         field_name="themes",
-        label="Theme",
+        label=_("Theme"),
         queryset=lambda request: selectors.filter_choices_themes(),
-        empty_label="Any theme",
+        empty_label=_("Any theme"),
     )
     owner = OwnerChoiceFilter(
-        label="Owner",
+        label=_("Owner"),
         queryset=lambda request: selectors.filter_choices_owners(),
-        empty_label="Anyone",
+        empty_label=_("Anyone"),
     )
     kind = django_filters.ChoiceFilter(
-        label="Kind", choices=Commitment.Kind.choices, empty_label="Any kind"
+        label=_("Kind"), choices=Commitment.Kind.choices, empty_label=_("Any kind")
     )
 
     class Meta:

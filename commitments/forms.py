@@ -6,6 +6,9 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.utils import dateformat
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .models import StatusUpdate
 from .services import evidence_file_check
@@ -16,18 +19,19 @@ EVIDENCE_LINK_SLOTS = 3
 
 class StatusUpdateForm(forms.Form):
     status = forms.ChoiceField(
-        choices=Status.choices, help_text="The status definitions are listed on this page."
+        choices=Status.choices, help_text=_("The status definitions are listed on this page.")
     )
     progress = forms.IntegerField(
-        min_value=0, max_value=100, help_text="Per cent done, from 0 to 100."
+        min_value=0, max_value=100, help_text=_("Per cent done, from 0 to 100.")
     )
     happened_on = forms.DateField(
-        label="Happened on",
+        label=_("Happened on"),
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="When it happened; may be in the past, not in the future.",
+        help_text=_("When it happened; may be in the past, not in the future."),
     )
     narrative = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 5}), help_text="What happened, and on what evidence."
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("What happened, and on what evidence."),
     )
     visibility = forms.ChoiceField(
         choices=StatusUpdate.Visibility.choices,
@@ -36,10 +40,12 @@ class StatusUpdateForm(forms.Form):
     )
     evidence_file = forms.FileField(
         required=False,
-        label="Evidence file",
-        help_text="Optional. A copy of the source, e.g. a PDF of the resolution.",
+        label=_("Evidence file"),
+        help_text=_("Optional. A copy of the source, e.g. a PDF of the resolution."),
     )
-    evidence_file_title = forms.CharField(required=False, max_length=300, label="Title of the file")
+    evidence_file_title = forms.CharField(
+        required=False, max_length=300, label=_("Title of the file")
+    )
     # The version the form was opened at; services.status_update_create refuses a stale one.
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
@@ -51,13 +57,13 @@ class StatusUpdateForm(forms.Form):
         self._describe_file_limits()
         for slot in range(1, EVIDENCE_LINK_SLOTS + 1):
             self.fields[f"link_{slot}_title"] = forms.CharField(
-                required=False, max_length=300, label=f"Link {slot}: title"
+                required=False, max_length=300, label=_("Link %(slot)s: title") % {"slot": slot}
             )
             self.fields[f"link_{slot}_url"] = forms.URLField(
                 required=False,
                 assume_scheme="https",
                 max_length=1000,
-                label=f"Link {slot}: address",
+                label=_("Link %(slot)s: address") % {"slot": slot},
             )
 
     def _describe_file_limits(self) -> None:
@@ -65,10 +71,11 @@ class StatusUpdateForm(forms.Form):
         extensions = [f".{ext.lower().lstrip('.')}" for ext in settings.EVIDENCE_ALLOWED_EXTENSIONS]
         field = self.fields["evidence_file"]
         field.widget.attrs["accept"] = ",".join(extensions)
-        field.help_text += (
-            f" Types: {', '.join(extensions)}; up to "
-            f"{filesizeformat(settings.EVIDENCE_MAX_UPLOAD_BYTES)}."
-        )
+        limits = gettext(" Types: %(types)s; up to %(size)s.") % {
+            "types": ", ".join(extensions),
+            "size": filesizeformat(settings.EVIDENCE_MAX_UPLOAD_BYTES),
+        }
+        field.help_text = f"{field.help_text}{limits}"
 
     def link_fields(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
         """The evidence link inputs in pairs, for the template."""
@@ -81,7 +88,8 @@ class StatusUpdateForm(forms.Form):
         happened_on = self.cleaned_data["happened_on"]
         if happened_on > self.today:
             raise ValidationError(
-                f"This date is in the future; enter {self.today:%d %B %Y} or an earlier date."
+                gettext("This date is in the future; enter %(day)s or an earlier date.")
+                % {"day": dateformat.format(self.today, "j E Y")}
             )
         return happened_on
 
@@ -102,10 +110,12 @@ class StatusUpdateForm(forms.Form):
         title = cleaned.get(f"link_{slot}_title", "").strip()
         url = cleaned.get(f"link_{slot}_url", "")
         if url and not title:
-            self.add_error(f"link_{slot}_title", "Give this link a title, e.g. the source's name.")
+            self.add_error(
+                f"link_{slot}_title", gettext("Give this link a title, e.g. the source's name.")
+            )
         if title and not url and f"link_{slot}_url" not in self.errors:
             self.add_error(
-                f"link_{slot}_url", "Enter the address for this link, or clear its title."
+                f"link_{slot}_url", gettext("Enter the address for this link, or clear its title.")
             )
 
     def service_arguments(self) -> dict:

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from .statuses import Status, status_definition
 
@@ -60,10 +61,10 @@ class Actor(models.Model):
     """Someone who acts on commitments: a member state, a UN body, a group, an organisation."""
 
     class Kind(models.TextChoices):
-        MEMBER_STATE = "member_state", "Member state"
-        UN_BODY = "un_body", "UN body or office"
-        GROUP = "group", "Group of states"
-        ORGANISATION = "organisation", "Other organisation"
+        MEMBER_STATE = "member_state", _("Member state")
+        UN_BODY = "un_body", _("UN body or office")
+        GROUP = "group", _("Group of states")
+        ORGANISATION = "organisation", _("Other organisation")
 
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
@@ -102,9 +103,9 @@ class Commitment(models.Model):
     """What one or more paragraphs ask for, as something one can track."""
 
     class Kind(models.TextChoices):
-        DELIVERABLE = "deliverable", "One-off deliverable"
-        RECURRING = "recurring", "Recurring"
-        ONGOING = "ongoing", "Ongoing policy"
+        DELIVERABLE = "deliverable", _("One-off deliverable")
+        RECURRING = "recurring", _("Recurring")
+        ONGOING = "ongoing", _("Ongoing policy")
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
@@ -168,8 +169,8 @@ class StatusUpdate(models.Model):
     """One entry in a commitment's append-only history: who said what, when, on what evidence."""
 
     class Visibility(models.TextChoices):
-        PUBLIC = "public", "Visible to liaisons"
-        INTERNAL = "internal", "Internal to the secretariat"
+        PUBLIC = "public", _("Visible to liaisons")
+        INTERNAL = "internal", _("Internal to the secretariat")
 
     commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="updates")
     author = models.ForeignKey(

@@ -9,6 +9,7 @@ from django.contrib.staticfiles import finders
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
 from . import reports
 from .models import Document
@@ -28,9 +29,11 @@ def _as_of(request) -> datetime.date:
     try:
         as_of = datetime.date.fromisoformat(raw)
     except ValueError:
-        raise BadDate(f"“{raw}” is not a date. Give one as YYYY-MM-DD, e.g. 2025-12-12.") from None
+        raise BadDate(
+            _("“%(raw)s” is not a date. Give one as YYYY-MM-DD, e.g. 2025-12-12.") % {"raw": raw}
+        ) from None
     if as_of > today:
-        raise BadDate("A report cannot look ahead: choose today or a day in the past.")
+        raise BadDate(_("A report cannot look ahead: choose today or a day in the past."))
     return as_of
 
 

@@ -3,6 +3,7 @@
 import django_tables2 as tables
 from django.db.models import Case, IntegerField, Value, When
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from .statuses import Status, status_definition
 
@@ -14,26 +15,28 @@ def person_name(user) -> str:
 
 
 class CommitmentTable(tables.Table):
-    title = tables.Column(linkify=True)
+    title = tables.Column(linkify=True, verbose_name=_("Title"))
     paragraphs = tables.Column(
-        accessor="first_paragraph", verbose_name="Paragraphs", order_by=("first_paragraph", "title")
+        accessor="first_paragraph",
+        verbose_name=_("Paragraphs"),
+        order_by=("first_paragraph", "title"),
     )
-    lead_actors = tables.Column(accessor="pk", verbose_name="Lead actors", orderable=False)
-    status = tables.Column(accessor="shown_status", verbose_name="Status")
-    progress = tables.Column(accessor="shown_progress", verbose_name="Progress")
-    target_date = tables.DateColumn(format=DATE_FORMAT, verbose_name="Target date")
+    lead_actors = tables.Column(accessor="pk", verbose_name=_("Lead actors"), orderable=False)
+    status = tables.Column(accessor="shown_status", verbose_name=_("Status"))
+    progress = tables.Column(accessor="shown_progress", verbose_name=_("Progress"))
+    target_date = tables.DateColumn(format=DATE_FORMAT, verbose_name=_("Target date"))
     last_activity = tables.DateColumn(
-        accessor="shown_last_activity", format=DATE_FORMAT, verbose_name="Last activity"
+        accessor="shown_last_activity", format=DATE_FORMAT, verbose_name=_("Last activity")
     )
     owner = tables.Column(
         accessor="owner",
-        verbose_name="Owner",
+        verbose_name=_("Owner"),
         order_by=("owner__last_name", "owner__first_name", "owner__username"),
     )
 
     class Meta:
         template_name = "django_tables2/tracker_table.html"
-        empty_text = "No commitment matches these filters."
+        empty_text = _("No commitment matches these filters.")
         attrs = {"class": "table commitments"}
         order_by = "paragraphs"  # the document's order
 

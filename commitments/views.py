@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
@@ -135,11 +136,13 @@ def _status_update_post(request, commitment: Commitment, today: datetime.date):
         logger.exception("Evidence file for %s could not be stored", commitment.slug)
         form.add_error(
             "evidence_file",
-            "The file could not be stored, so nothing was saved. Try again; if it keeps "
-            "failing, post the update without the file and tell the administrator.",
+            _(
+                "The file could not be stored, so nothing was saved. Try again; if it keeps "
+                "failing, post the update without the file and tell the administrator."
+            ),
         )
         return _commitment_page(request, commitment, form, status=503)
-    messages.success(request, "Your status update is posted.")
+    messages.success(request, _("Your status update is posted."))
     return redirect(commitment)
 
 

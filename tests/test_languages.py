@@ -185,3 +185,36 @@ def test_every_message_in_the_russian_catalogue_is_translated():
     fuzzy = [entry.msgid for entry in catalogue.fuzzy_entries()]
     assert catalogue.percent_translated() == 100, (missing, fuzzy)
     assert (missing, fuzzy) == ([], [])
+
+
+def test_a_commitment_page_and_its_form_are_in_russian_but_not_the_record(secretariat_client):
+    paragraph = ParagraphFactory(number=3, text="Welcomed the establishment of the centre")
+    commitment = CommitmentFactory(paragraphs=[paragraph], title="Regional centre")
+
+    content = secretariat_client.get(
+        commitment.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="ru"
+    ).content.decode()
+
+    assert "Внести обновление статуса" in content  # the form's heading
+    assert "Степень выполнения в процентах" in content  # a field's help text
+    assert "Доступно представителям государств" in content  # a choice's label
+    assert "Post a status update" not in content
+    assert "Regional centre" in content and "Welcomed the establishment of the centre" in content
+
+
+def test_the_commitments_table_and_its_filters_are_in_russian(secretariat_client, record):
+    content = secretariat_client.get(
+        reverse("commitments:commitment_list"), HTTP_ACCEPT_LANGUAGE="ru"
+    ).content.decode()
+
+    assert "Целевой срок" in content  # a column
+    assert "Любой статус" in content  # a filter's empty choice
+    assert "Применить условия отбора" in content
+
+
+def test_a_refused_login_says_what_to_do_in_russian(client, db):
+    response = client.post(
+        reverse("login"), {"username": "nobody", "password": "wrong"}, HTTP_ACCEPT_LANGUAGE="ru"
+    )
+
+    assert "не соответствуют ни одной учётной записи" in response.content.decode()

@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from commitments.models import Commitment, Paragraph
@@ -37,7 +38,7 @@ CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 
 class EventFilterForm(forms.Form):
-    kind = forms.ChoiceField(choices=[("", "All kinds"), *Event.Kind.choices], required=False)
+    kind = forms.ChoiceField(choices=[("", _("All kinds")), *Event.Kind.choices], required=False)
 
 
 def _reader_today(user) -> datetime.date:
@@ -163,7 +164,7 @@ def calendar_feeds(request):
     if request.method == "POST":
         calendar_token_reset(user=request.user)
         messages.success(
-            request, "Your personal feed has a new address; the old one no longer works."
+            request, _("Your personal feed has a new address; the old one no longer works.")
         )
         return redirect("calendar_feeds")
     personal_path = reverse("calendar_personal_feed", kwargs={"token": request.user.calendar_token})

@@ -11,6 +11,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -23,8 +24,8 @@ TIME_FORMAT = "j M Y H:i e"
 
 
 class ReminderFilter(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(choices=Reminder.State.choices, empty_label="Any state")
-    kind = django_filters.ChoiceFilter(choices=Reminder.Kind.choices, empty_label="Any kind")
+    state = django_filters.ChoiceFilter(choices=Reminder.State.choices, empty_label=_("Any state"))
+    kind = django_filters.ChoiceFilter(choices=Reminder.Kind.choices, empty_label=_("Any kind"))
 
     class Meta:
         model = Reminder
@@ -32,20 +33,20 @@ class ReminderFilter(django_filters.FilterSet):
 
 
 class ReminderTable(tables.Table):
-    due_at = tables.DateTimeColumn(format=TIME_FORMAT, verbose_name="Due (UTC)")
+    due_at = tables.DateTimeColumn(format=TIME_FORMAT, verbose_name=_("Due (UTC)"))
     recipient = tables.Column(accessor="recipient__email", verbose_name="To")
     about = tables.Column(accessor="pk", verbose_name="About", orderable=False)
     state = tables.Column()
     attempts = tables.Column()
-    sent_at = tables.DateTimeColumn(format=TIME_FORMAT, verbose_name="Sent (UTC)")
-    note = tables.Column(accessor="error", verbose_name="Error or reason", orderable=False)
+    sent_at = tables.DateTimeColumn(format=TIME_FORMAT, verbose_name=_("Sent (UTC)"))
+    note = tables.Column(accessor="error", verbose_name=_("Error or reason"), orderable=False)
     resend = tables.Column(accessor="pk", verbose_name="", orderable=False)
 
     class Meta:
         model = Reminder
         fields = ["due_at", "kind", "recipient", "about", "state", "attempts", "sent_at"]
         order_by = ("-due_at",)
-        empty_text = "No reminder matches this filter."
+        empty_text = _("No reminder matches this filter.")
 
     def render_about(self, record):
         if record.kind == Reminder.Kind.EVENT:
@@ -90,28 +91,28 @@ def reminder_resend(request, pk: int):
     _require_secretariat(request.user)
     reminder = get_object_or_404(Reminder, pk=pk)
     if reminders.reminder_resend(reminder=reminder):
-        messages.success(request, "Queued again: it goes out within a minute.")
+        messages.success(request, _("Queued again: it goes out within a minute."))
     else:
-        messages.error(request, "Only a failed reminder can be resent; this one is not failed.")
+        messages.error(request, _("Only a failed reminder can be resent; this one is not failed."))
     return redirect("reminder_log")
 
 
 class ReminderSettingsForm(forms.Form):
     weekly_digest = forms.BooleanField(
-        required=False, label="One weekly digest instead of one email per reminder"
+        required=False, label=_("One weekly digest instead of one email per reminder")
     )
     stale_reminders = forms.BooleanField(
-        required=False, label="Remind me of commitments I own that have gone quiet"
+        required=False, label=_("Remind me of commitments I own that have gone quiet")
     )
-    muted = forms.BooleanField(required=False, label="Send me no reminder emails at all")
+    muted = forms.BooleanField(required=False, label=_("Send me no reminder emails at all"))
     follow_state = forms.BooleanField(
-        required=False, label="Follow every event concerning my state"
+        required=False, label=_("Follow every event concerning my state")
     )
     events = forms.ModelMultipleChoiceField(
         queryset=Event.objects.order_by("title"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Events I follow",
+        label=_("Events I follow"),
     )
 
 
@@ -142,17 +143,17 @@ def reminder_settings(request):
             shown_events=set(initial["events"]),
             chosen_events={e.pk for e in data["events"]},
         )
-        messages.success(request, "Your reminder choices are saved.")
+        messages.success(request, _("Your reminder choices are saved."))
         return redirect("reminder_settings")
     return render(request, "tracker/reminder_settings.html", {"form": form})
 
 
 SCOPE_TEXT = {
-    "event": "reminders about {target}",
-    "state": "reminders about every event concerning your state",
-    "stale": "reminders about commitments you own that have gone quiet",
-    "digest": "the weekly digest (you will get one email per reminder again)",
-    "all": "all reminder emails",
+    "event": _("reminders about {target}"),
+    "state": _("reminders about every event concerning your state"),
+    "stale": _("reminders about commitments you own that have gone quiet"),
+    "digest": _("the weekly digest (you will get one email per reminder again)"),
+    "all": _("all reminder emails"),
 }
 
 

@@ -1,11 +1,12 @@
 """Who may do what. Checked on the server for every write; templates only hide what is refused."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    SECRETARIAT = "secretariat", "Secretariat"
-    LIAISON = "liaison", "Member-state liaison"
+    SECRETARIAT = "secretariat", _("Secretariat")
+    LIAISON = "liaison", _("Member-state liaison")
 
 
 def user_can_edit_record(user) -> bool:

@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.validators import MaxLengthValidator
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from commitments.views import READ_METHODS, allow_methods, status_legend, user_today
 
@@ -18,17 +19,19 @@ class TrackerAuthenticationForm(AuthenticationForm):
 
     error_messages = {
         "invalid_login": (
-            "That username and password do not match an account. Check both (the password is "
-            "case-sensitive) and try again; if you have forgotten your password, ask the "
-            "secretariat to set a new one."
+            _(
+                "That username and password do not match an account. Check both (the password is "
+                "case-sensitive) and try again; if you have forgotten your password, ask the "
+                "secretariat to set a new one."
+            )
         ),
-        "inactive": "This account is disabled. Ask the secretariat to re-enable it.",
+        "inactive": _("This account is disabled. Ask the secretariat to re-enable it."),
     }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["username"].error_messages["required"] = "Enter your username."
-        self.fields["password"].error_messages["required"] = "Enter your password."
+        self.fields["username"].error_messages["required"] = _("Enter your username.")
+        self.fields["password"].error_messages["required"] = _("Enter your password.")
         # Django sets max_length after the field is built, so nothing checks it; an overlong
         # name would reach django-axes' log of failures (255 characters) and fail there.
         username = self.fields["username"]

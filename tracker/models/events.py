@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 ASHGABAT = "Asia/Ashgabat"
 
@@ -27,11 +28,11 @@ class Event(models.Model):
     """A date that matters, once or recurring; tracker.events computes its occurrences."""
 
     class Kind(models.TextChoices):
-        INTERNATIONAL_DAY = "international_day", "International day"
-        FORUM = "forum", "Forum"
-        UN_SESSION = "un_session", "UN session"
-        DEADLINE = "deadline", "Deadline"
-        ANNIVERSARY = "anniversary", "Anniversary"
+        INTERNATIONAL_DAY = "international_day", _("International day")
+        FORUM = "forum", _("Forum")
+        UN_SESSION = "un_session", _("UN session")
+        DEADLINE = "deadline", _("Deadline")
+        ANNIVERSARY = "anniversary", _("Anniversary")
 
     class Rule(models.TextChoices):
         ONCE = "once", "Once, on the start date"
