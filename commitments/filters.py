@@ -47,10 +47,20 @@ class CommitmentFilter(django_filters.FilterSet):
         method="filter_actor",
         empty_label=_("Any actor"),
     )
+    document = django_filters.ModelChoiceFilter(
+        label=_("Document"),
+        queryset=lambda request: selectors.filter_choices_documents(),
+        method="filter_document",
+        empty_label=_("Any document"),
+        help_text=_("Choose a document and apply to pick one of its paragraphs."),
+    )
     paragraph = ParagraphChoiceFilter(
         field_name="paragraphs",
         label=_("Paragraph"),
-        queryset=lambda request: selectors.filter_choices_paragraphs(),
+        queryset=lambda request: selectors.filter_choices_paragraphs(
+            document=request and request.GET.get("document"),
+            paragraph=request and request.GET.get("paragraph"),
+        ),
         empty_label=_("Any paragraph"),
     )
     theme = django_filters.ModelChoiceFilter(
@@ -70,7 +80,14 @@ class CommitmentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Commitment
-        fields = ["q", "status", "actor", "paragraph", "theme", "owner", "kind"]
+        fields = ["q", "status", "actor", "document", "paragraph", "theme", "owner", "kind"]
+
+    def filter_document(self, queryset, name, value):
+        # Exists rather than a join on paragraphs, so a commitment never appears twice.
+        from_document = Commitment.paragraphs.through.objects.filter(
+            commitment=OuterRef("pk"), paragraph__document=value
+        )
+        return queryset.filter(Exists(from_document))
 
     def filter_actor(self, queryset, name, value):
         return queryset.filter(selectors.commitments_of_actor(actor=value))

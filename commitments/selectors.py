@@ -22,7 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from tracker.roles import user_can_see_internal
+from tracker.roles import Role, user_can_see_internal
 
 from .models import Actor, Commitment, Document, EvidenceFile, Paragraph, StatusUpdate, Theme
 from .statuses import Status
@@ -159,14 +159,36 @@ def filter_choices_actors() -> QuerySet[Actor]:
     return Actor.objects.filter(Q(Exists(leads)) | Q(Exists(supports))).order_by("name")
 
 
-def filter_choices_paragraphs() -> QuerySet[Paragraph]:
-    """Paragraphs that at least one commitment comes from (filter dropdown)."""
+def _row_id(value) -> int | None:
+    """A primary key from a URL parameter, or None for anything no row can have."""
+    value = str(value or "")
+    return int(value) if value.isdigit() and int(value) < 2**31 else None
+
+
+def filter_choices_documents() -> QuerySet[Document]:
+    """Documents that at least one commitment comes from (filter dropdown)."""
+    used = Commitment.paragraphs.through.objects.filter(paragraph__document=OuterRef("pk"))
+    return Document.objects.filter(Exists(used)).order_by("-adopted_on", "short_name")
+
+
+def filter_choices_paragraphs(*, document=None, paragraph=None) -> QuerySet[Paragraph]:
+    """Paragraphs of one document that a commitment comes from (filter dropdown).
+
+    A programme has thousands of paragraphs, so the list holds only the chosen document's, or
+    the document of the paragraph asked for (the dashboard links give the paragraph alone);
+    with neither it is empty.
+    """
     used = Commitment.paragraphs.through.objects.filter(paragraph=OuterRef("pk"))
-    return (
-        Paragraph.objects.filter(Exists(used))
-        .select_related("document")
-        .order_by("document__short_name", "number")
+    paragraphs = (
+        Paragraph.objects.filter(Exists(used)).select_related("document").order_by("number")
     )
+    if (document_id := _row_id(document)) is not None:
+        return paragraphs.filter(document_id=document_id)
+    if (paragraph_id := _row_id(paragraph)) is not None:
+        return paragraphs.filter(
+            document__in=Paragraph.objects.filter(pk=paragraph_id).values("document")
+        )
+    return paragraphs.none()
 
 
 def filter_choices_themes() -> QuerySet[Theme]:
@@ -175,6 +197,7 @@ def filter_choices_themes() -> QuerySet[Theme]:
 
 
 def filter_choices_owners() -> QuerySet:
-    """Only people who own a commitment: the dropdown must not list every account."""
+    """Only secretariat people who own a commitment: the dropdown must not list every account."""
     owns = Commitment.objects.filter(owner=OuterRef("pk"))
-    return get_user_model().objects.filter(Exists(owns)).order_by("username")
+    secretariat = Q(role=Role.SECRETARIAT) | Q(is_superuser=True)  # as user_can_edit_record
+    return get_user_model().objects.filter(secretariat, Exists(owns)).order_by("username")

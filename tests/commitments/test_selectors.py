@@ -113,7 +113,11 @@ def test_filter_choices_list_only_what_commitments_use(db, secretariat, liaison)
     assert list(selectors.filter_choices_actors()) == [used_actor]
     assert list(selectors.filter_choices_themes()) == [used_theme]
     assert list(selectors.filter_choices_owners()) == [secretariat]
-    assert list(selectors.filter_choices_paragraphs()) == list(commitment.paragraphs.all())
+    document = commitment.paragraphs.first().document
+    assert list(selectors.filter_choices_documents()) == [document]
+    assert list(selectors.filter_choices_paragraphs(document=document.pk)) == list(
+        commitment.paragraphs.all()
+    )
 
 
 def test_the_actor_index_counts_each_commitment_once(db):
