@@ -94,6 +94,16 @@ def commitment_timeline(*, user, commitment: Commitment) -> QuerySet[StatusUpdat
     )
 
 
+def commitment_progress_points(*, user, commitment: Commitment) -> QuerySet:
+    """The whole history the user may read as bare rows for the progress chart, oldest first."""
+    return (
+        status_update_visible_list(user=user)
+        .filter(commitment=commitment)
+        .order_by("happened_on", "recorded_at", "pk")
+        .values_list("pk", "happened_on", "recorded_at", "status", "progress", named=True)
+    )
+
+
 def commitments_of_actor(*, actor: Actor) -> Q:
     """Commitments the actor leads or supports (a filter; avoids duplicate rows from two joins)."""
     leads = Commitment.lead_actors.through.objects.filter(actor=actor, commitment=OuterRef("pk"))

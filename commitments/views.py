@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -156,18 +157,28 @@ def _conflict_page(request, slug: str, stale_form: StatusUpdateForm, today: date
     return _commitment_page(request, commitment, form, status=409, conflict={"had_file": had_file})
 
 
+# Updates per page of a commitment's history; the chart above still draws all of them.
+TIMELINE_PAGE_SIZE = 50
+
+
 def _commitment_page(request, commitment, form, *, status=200, conflict=None):
-    timeline = list(selectors.commitment_timeline(user=request.user, commitment=commitment))
+    user = request.user
+    timeline = selectors.commitment_timeline(user=user, commitment=commitment)
+    page = Paginator(timeline, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
     if conflict is not None:
         # What someone else just posted: the newest by recording, which may be about the past.
-        conflict["newest"] = max(timeline, key=lambda u: (u.recorded_at, u.pk), default=None)
+        conflict["newest"] = timeline.order_by("-recorded_at", "-pk").first()
     context = {
         "commitment": commitment,
-        "timeline": timeline,
+        "timeline": page.object_list,
+        "timeline_page": page,
+        # <ol reversed> numbers the page's first (newest) update by its place in the history.
+        "timeline_first_number": page.paginator.count - page.start_index() + 1,
+        "progress_points": selectors.commitment_progress_points(user=user, commitment=commitment),
         "form": form,
         "conflict": conflict,
         "status_legend": status_legend(),
-        "reader_zone": user_zone(request.user),
+        "reader_zone": user_zone(user),
     }
     return render(request, "commitments/commitment_detail.html", context, status=status)
 
