@@ -90,11 +90,16 @@ def connect_receivers() -> None:
         sender = apps.get_model(label)
         for signal in (post_save, post_delete):
             signal.connect(receiver, sender=sender, weak=False, dispatch_uid=f"cache-{label}")
-    # Which paragraphs a commitment comes from is a many-to-many the matrix counts by.
-    commitment = apps.get_model("commitments.Commitment")
-    m2m_changed.connect(
-        _receiver((DASHBOARD,)),
-        sender=commitment.paragraphs.through,
-        weak=False,
-        dispatch_uid="cache-commitment-paragraphs",
-    )
+    # Many-to-many links: the paragraphs the matrix counts by; the events and actors that
+    # decide which events a liaison's feed lists.
+    commitment, event = apps.get_model("commitments.Commitment"), apps.get_model("tracker.Event")
+    links = {
+        "commitment-paragraphs": (commitment.paragraphs.through, (DASHBOARD,)),
+        "commitment-leads": (commitment.lead_actors.through, (CALENDAR,)),
+        "commitment-supporters": (commitment.supporting_actors.through, (CALENDAR,)),
+        "event-commitments": (event.commitments.through, (CALENDAR,)),
+    }
+    for name, (through, families) in links.items():
+        m2m_changed.connect(
+            _receiver(families), sender=through, weak=False, dispatch_uid=f"cache-{name}"
+        )

@@ -14,11 +14,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from commitments.models import Commitment, Paragraph
 
+from . import caching
 from .calendar_feeds import (
     calendar_build,
     calendar_personal_events,
@@ -129,18 +131,33 @@ def event_detail(request, slug: str):
     return render(request, "tracker/event_detail.html", context)
 
 
-def _feed_response(request, *, events, name: str) -> HttpResponse:
-    body = calendar_build(
-        events=events, name=name, host=request.get_host(), url_for=request.build_absolute_uri
-    )
-    return HttpResponse(body, content_type=CALENDAR_CONTENT_TYPE)
+def _feed_response(request, *, events, name: str, audience: tuple) -> HttpResponse:
+    """The feed, serialised once per audience until an event or commitment changes.
+
+    Calendar apps poll: with the ETag an unchanged feed costs them a 304 and no body.
+    """
+
+    def build() -> bytes:
+        return calendar_build(
+            events=events, name=name, host=request.get_host(), url_for=request.build_absolute_uri
+        )
+
+    # The feed's links and UIDs name the site as this request reached it.
+    key = (*audience, request.build_absolute_uri("/"))
+    body = caching.cached(caching.CALENDAR, key, build)
+    response = HttpResponse(body, content_type=CALENDAR_CONTENT_TYPE)
+    set_response_etag(response)
+    return get_conditional_response(request, etag=response["ETag"], response=response)
 
 
 @login_not_required
 @require_GET
 def calendar_public_feed(request):
     return _feed_response(
-        request, events=calendar_public_events(), name="Commitment tracker: public events"
+        request,
+        events=calendar_public_events(),
+        name="Commitment tracker: public events",
+        audience=("public",),
     )
 
 
@@ -149,10 +166,13 @@ def calendar_public_feed(request):
 def calendar_personal_feed(request, token: str):
     # Calendar apps cannot log in: the secret token in the URL is the credential.
     user = get_object_or_404(User, calendar_token=token, is_active=True)
+    # What the feed lists depends on the person's role and state (tracker.events).
+    audience = ("personal", user.pk, user.get_username(), user.role, user.is_superuser)
     response = _feed_response(
         request,
         events=calendar_personal_events(user=user),
         name=f"Commitment tracker: {user.get_username()}",
+        audience=(*audience, getattr(user, "actor_id", None)),
     )
     response["Cache-Control"] = "private, no-store"
     return response

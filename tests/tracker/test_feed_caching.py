@@ -1,0 +1,81 @@
+"""Calendar feeds are serialised once and served from the cache until what they list changes."""
+
+import datetime
+
+import pytest
+from icalendar import Calendar
+
+from tests.factories import CommitmentFactory, EventFactory
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC_FEED = "/calendar.ics"
+
+
+def summaries(response) -> set[str]:
+    assert response.status_code == 200
+    return {str(item["summary"]) for item in Calendar.from_ical(response.content).walk("VEVENT")}
+
+
+def personal_feed(user) -> str:
+    return f"/calendar/{user.calendar_token}.ics"
+
+
+def test_the_second_request_is_served_from_the_cache(client, django_assert_num_queries):
+    EventFactory.create_batch(5)
+    first = client.get(PUBLIC_FEED)
+
+    with django_assert_num_queries(0):
+        second = client.get(PUBLIC_FEED)
+
+    assert second.content == first.content
+
+
+def test_a_saved_or_deleted_event_shows_in_the_next_feed(client):
+    event = EventFactory(title="Neutrality Day")
+    assert summaries(client.get(PUBLIC_FEED)) == {"Neutrality Day"}
+
+    event.title = "International Day of Neutrality"
+    event.save()
+    assert summaries(client.get(PUBLIC_FEED)) == {"International Day of Neutrality"}
+
+    event.delete()
+    assert summaries(client.get(PUBLIC_FEED)) == set()
+
+
+def test_a_commitments_target_date_reaches_the_next_personal_feed(client, secretariat):
+    assert summaries(client.get(personal_feed(secretariat))) == set()
+
+    commitment = CommitmentFactory(title="Report", target_date=datetime.date(2027, 3, 1))
+    assert summaries(client.get(personal_feed(secretariat))) == {"Target date: Report"}
+
+    commitment.delete()
+    assert summaries(client.get(personal_feed(secretariat))) == set()
+
+
+def test_a_liaison_never_gets_the_secretariats_cached_feed(client, secretariat, liaison):
+    EventFactory(title="Internal retreat", is_public=False)
+    assert summaries(client.get(personal_feed(secretariat))) == {"Internal retreat"}
+
+    assert summaries(client.get(personal_feed(liaison))) == set()
+
+
+def test_a_state_joining_a_commitment_sees_its_deadline_in_the_next_feed(client, liaison):
+    commitment = CommitmentFactory(title="Ours", target_date=datetime.date(2027, 3, 1))
+    assert summaries(client.get(personal_feed(liaison))) == set()
+
+    commitment.lead_actors.add(liaison.actor)
+
+    assert summaries(client.get(personal_feed(liaison))) == {"Target date: Ours"}
+
+
+def test_an_unchanged_feed_is_a_304_without_a_body(client):
+    EventFactory()
+    etag = client.get(PUBLIC_FEED)["ETag"]
+
+    response = client.get(PUBLIC_FEED, headers={"if-none-match": etag})
+
+    assert response.status_code == 304
+    assert response.content == b""
+    EventFactory()
+    assert client.get(PUBLIC_FEED, headers={"if-none-match": etag}).status_code == 200
