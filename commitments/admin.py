@@ -58,7 +58,16 @@ class ThemeAdmin(admin.ModelAdmin):
 @admin.register(Commitment)
 class CommitmentAdmin(admin.ModelAdmin):
     list_display = ["title", "status", "progress", "kind", "owner", "target_date"]
-    list_filter = ["status", "kind", "themes", "owner", "paragraphs__document"]
+    # The owner filter lists only people who own a commitment, not every account; the change
+    # list skips counting the whole table again beside the filtered count.
+    list_filter = [
+        "status",
+        "kind",
+        "themes",
+        ("owner", admin.RelatedOnlyFieldListFilter),
+        "paragraphs__document",
+    ]
+    show_full_result_count = False
     search_fields = ["title", "summary", "paragraphs__text"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["paragraphs", "lead_actors", "supporting_actors", "themes"]

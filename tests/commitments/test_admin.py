@@ -6,7 +6,12 @@ from django.urls import reverse
 from commitments.models import Commitment, Document, StatusUpdate
 from commitments.statuses import Status
 from tests.commitments.test_services import post
-from tests.factories import CommitmentFactory, DocumentFactory, ParagraphFactory
+from tests.factories import (
+    CommitmentFactory,
+    DocumentFactory,
+    ParagraphFactory,
+    SecretariatFactory,
+)
 
 
 @pytest.fixture
@@ -138,3 +143,18 @@ def test_paragraph_numbers_are_unique_per_document_in_the_admin(admin_client):
 
     assert response.status_code == 200  # shown again with the error
     assert document.paragraphs.count() == 1
+
+
+def test_the_owner_filter_lists_only_people_who_own_a_commitment(admin_client, secretariat):
+    idle = SecretariatFactory(username="idle-officer")
+    CommitmentFactory(owner=secretariat)
+
+    response = admin_client.get(reverse("admin:commitments_commitment_changelist"))
+
+    owner_filter = next(
+        spec for spec in response.context["cl"].filter_specs if spec.title == "owner"
+    )
+    choices = [choice["display"] for choice in owner_filter.choices(response.context["cl"])]
+    assert str(secretariat) in choices
+    assert str(idle) not in choices
+    assert response.context["cl"].show_full_result_count is False
