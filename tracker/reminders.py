@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone, translation
@@ -373,14 +373,22 @@ def _claim_unlocked(decisions: list[tuple[Reminder, str]], now: datetime.datetim
     for reason, ids in skipped.items():
         pending = Reminder.objects.filter(pk__in=ids, state=State.PENDING)
         pending.update(state=State.SKIPPED, skip_reason=reason)
-    if not claimed:
+    return _move(claimed, from_state=State.PENDING, to_state=State.CLAIMED, now=now)
+
+
+def _move(ids: list[int], *, from_state: str, to_state: str, now: datetime.datetime) -> list[int]:
+    """The rows among `ids` still in `from_state` move to `to_state` (`claimed_at` = now), in one
+    conditional UPDATE; returns the ids this call moved (RETURNING: PostgreSQL, SQLite 3.35+).
+    Moving to `sending` counts an attempt."""
+    if not ids:
         return []
-    marks = ", ".join(["%s"] * len(claimed))
+    attempts = ", attempts = attempts + 1" if to_state == State.SENDING else ""
+    marks = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {Reminder._meta.db_table} SET state = %s, claimed_at = %s"  # noqa: S608
+            f"UPDATE {Reminder._meta.db_table} SET state = %s, claimed_at = %s{attempts}"  # noqa: S608
             f" WHERE state = %s AND id IN ({marks}) RETURNING id",
-            [State.CLAIMED, now, State.PENDING, *claimed],
+            [to_state, now, from_state, *ids],
         )
         return sorted(row[0] for row in cursor.fetchall())
 
@@ -432,9 +440,9 @@ def reminders_claim_due(*, now: datetime.datetime, limit: int | None = None) -> 
     return _claim_batch(now=now, limit=limit or settings.REMINDER_BATCH_SIZE)[1]
 
 
-def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _hand_over(ids: list[int], enqueue: Callable[[list[int]], None]) -> bool:
@@ -470,14 +478,6 @@ def reminders_dispatch(
 # --- sending --------------------------------------------------------------------------------
 
 
-def _sending_start(reminder_id: int) -> bool:
-    """claimed -> sending, conditionally: of two tasks holding the same id, one goes on."""
-    started = Reminder.objects.filter(pk=reminder_id, state=State.CLAIMED).update(
-        state=State.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
-    )
-    return started == 1
-
-
 def _sending_failed(reminder_id: int, exc: Exception) -> None:
     """Back to `claimed` for the task's retry (an OSError), or failed at once (anything else)."""
     error = f"{type(exc).__name__}: {exc}"
@@ -490,9 +490,7 @@ def _sending_failed(reminder_id: int, exc: Exception) -> None:
 
 
 def _send_one(reminder: Reminder, smtp) -> tuple[bool, Exception | None]:
-    """One row claimed -> sending -> sent around one SMTP call: (sent, the error if any)."""
-    if not _sending_start(reminder.pk):
-        return False, None  # another task has it, or it is already sent
+    """One row sending -> sent around one SMTP call: (sent, the error if any)."""
     try:
         message = reminder_message(reminder=reminder)
         message.connection = smtp
@@ -507,14 +505,31 @@ def _send_one(reminder: Reminder, smtp) -> tuple[bool, Exception | None]:
     return True, None
 
 
+def _send_group(group: list[Reminder], smtp) -> tuple[int, OSError | None]:
+    """claimed -> sending for the group at once, then each sent: (how many, first SMTP error)."""
+    ids = [row.pk for row in group]
+    started = set(_move(ids, from_state=State.CLAIMED, to_state=State.SENDING, now=timezone.now()))
+    sent, retry = 0, None
+    for reminder in (row for row in group if row.pk in started):
+        done, error = _send_one(reminder, smtp)
+        sent += done
+        if isinstance(error, OSError):
+            retry = retry or error
+    return sent, retry
+
+
 def reminders_send(*, reminder_ids: list[int]) -> int:
     """Send a chunk of claimed reminders over one SMTP connection; returns how many went out.
 
-    Each row goes claimed -> sending -> sent on its own (conditional UPDATEs), so a worker
-    that dies mid-chunk leaves at most the one message in flight in `sending`; the rest stay
-    `claimed` for the redelivered task. A message that fails is put back and the others are
-    still tried; then the first SMTP error is raised, so the task's retry sends only what is
-    not sent yet. After the last retry tracker.tasks marks the rest failed.
+    Rows go claimed -> sending a few at a time (REMINDER_SEND_GROUP_SIZE, one conditional
+    UPDATE: of two tasks holding the same ids, one gets each row), then each is sent and marked
+    `sent` on its own. A worker that dies mid-chunk leaves in `sending` only rows of the current
+    group that have not been marked sent: all of them were never handed to SMTP except at most
+    the one in flight, so after the claim timeout they go out once, that one perhaps twice; the
+    rest of the chunk stays `claimed` for the redelivered task. A message that fails is put
+    back and the others are still tried; then the first SMTP error is raised, so the task's
+    retry sends only what is not sent yet. After the last retry tracker.tasks marks the rest
+    failed.
     """
     rows = (
         Reminder.objects.filter(pk__in=reminder_ids, state=State.CLAIMED)
@@ -523,11 +538,9 @@ def reminders_send(*, reminder_ids: list[int]) -> int:
     )
     sent, retry = 0, None
     with get_connection() as smtp, _message_cache():
-        for reminder in rows.order_by("pk"):
-            done, error = _send_one(reminder, smtp)
-            sent += done
-            if isinstance(error, OSError):
-                retry = retry or error
+        for group in _chunks(list(rows.order_by("pk")), settings.REMINDER_SEND_GROUP_SIZE):
+            group_sent, error = _send_group(group, smtp)
+            sent, retry = sent + group_sent, retry or error
     if retry:
         raise retry
     return sent

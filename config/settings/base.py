@@ -208,6 +208,8 @@ REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=500)
 REMINDER_DISPATCH_SECONDS = env.int("REMINDER_DISPATCH_SECONDS", default=40)
 # Reminders one send task sends over one SMTP connection.
 REMINDER_SEND_CHUNK_SIZE = env.int("REMINDER_SEND_CHUNK_SIZE", default=50)
+# Rows of a chunk moved to `sending` in one UPDATE; each is still marked `sent` on its own.
+REMINDER_SEND_GROUP_SIZE = env.int("REMINDER_SEND_GROUP_SIZE", default=10)
 # Longer than EMAIL_TIMEOUT and REMINDER_RETRY_BACKOFF_MAX, or a slow send would look dead.
 REMINDER_CLAIM_TIMEOUT_SECONDS = env.int("REMINDER_CLAIM_TIMEOUT_SECONDS", default=600)
 REMINDER_MAX_RETRIES = env.int("REMINDER_MAX_RETRIES", default=5)
