@@ -254,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     database_url = os.environ.get("BENCH_REMINDERS_DATABASE_URL", REMINDERS_DATABASE_URL)
     database_recreate(database_url)
     port = free_port()
+    os.environ["REDIS_URL"] = REDIS_URL  # this process queues on the worker's broker
     env = {
         **django_start(database_url),
         "REDIS_URL": REDIS_URL,
