@@ -27,7 +27,21 @@ def table_export_rows(table) -> Iterator[list]:
     # table.data.data is the queryset after the filters and the table's ordering.
     for record in table.data.data.iterator(chunk_size=CHUNK_SIZE):
         row = BoundRow(record, table=table)
-        yield [force_str(row.get_cell_value(column.name), strings_only=True) for column in columns]
+        yield [
+            _spreadsheet_safe(force_str(row.get_cell_value(column.name), strings_only=True))
+            for column in columns
+        ]
+
+
+# A cell starting with one of these is run as a formula by spreadsheet programs; a title
+# such as "=HYPERLINK(...)" typed into the record must arrive as text (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class _Echo:

@@ -121,3 +121,16 @@ def test_a_liaison_export_leaves_internal_state_out(liaison_client, secretariat)
     sheet = load_workbook(io.BytesIO(body), read_only=True).active
     [header, row] = list(sheet.values)
     assert row[header.index("Status")] == "Not started"
+
+
+@pytest.mark.parametrize("export_format", ["csv", "xlsx"])
+def test_a_title_that_looks_like_a_formula_is_exported_as_text(secretariat_client, export_format):
+    CommitmentFactory(title='=HYPERLINK("https://example.org","open")', slug="formula")
+
+    _, body, _ = download(secretariat_client, {"_export": export_format})
+
+    if export_format == "csv":
+        rows = list(csv.reader(io.StringIO(body.decode("utf-8"))))
+    else:
+        rows = [list(row) for row in load_workbook(io.BytesIO(body), read_only=True).active.values]
+    assert rows[1][0] == '\'=HYPERLINK("https://example.org","open")'
