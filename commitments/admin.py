@@ -5,8 +5,10 @@ ones are posted on the commitment page, through services.status_update_create, s
 commitment's current state and version stay in step.
 """
 
+from django import forms
 from django.contrib import admin
 from django.db import models
+from django.db.models import F
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -55,8 +57,41 @@ class ThemeAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+class CommitmentAdminForm(forms.ModelForm):
+    """Carries the version the page was opened at, so an edit made meanwhile is not overwritten."""
+
+    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Commitment
+        fields = [
+            "title", "slug", "summary", "paragraphs", "lead_actors", "supporting_actors",
+            "kind", "owner", "target_date", "themes", "quiet_after_days",
+        ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["opened_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        opened = cleaned.get("opened_version")
+        if self.instance.pk and opened is not None:
+            current = Commitment.objects.filter(pk=self.instance.pk).values_list(
+                "version", flat=True
+            )
+            if current.first() != opened:
+                raise forms.ValidationError(
+                    "Someone changed this commitment (or posted a status update) after you "
+                    "opened this page. Open it again to see the current values; nothing was saved."
+                )
+        return cleaned
+
+
 @admin.register(Commitment)
 class CommitmentAdmin(admin.ModelAdmin):
+    form = CommitmentAdminForm
     list_display = ["title", "status", "progress", "kind", "owner", "target_date"]
     # The owner filter lists only people who own a commitment, not every account; the change
     # list skips counting the whole table again beside the filtered count.
@@ -74,6 +109,19 @@ class CommitmentAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     # The current state copies the latest status update; it is changed by posting one.
     readonly_fields = ["status", "progress", "last_activity_on", "version"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:
+            # Every write raises the version: an update form opened before this edit is refused.
+            Commitment.objects.filter(pk=obj.pk).update(version=F("version") + 1)
+            obj.refresh_from_db(fields=["version"])
+
+    def has_delete_permission(self, request, obj=None):
+        # A commitment with a history is part of the trail: mark it "no longer pursued" instead.
+        if obj is not None and obj.updates.exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 class ReadOnlyMixin:

@@ -100,15 +100,57 @@ def test_bulk_delete_is_not_offered_for_status_updates(admin_client, update):
     assert "delete_selected" not in changelist.content.decode()
 
 
-def test_deleting_a_commitment_is_possible_but_its_history_goes_with_it(admin_client, update):
-    # Set-up mistakes happen; the confirmation page lists the status updates that would go.
+def test_a_commitment_with_a_history_cannot_be_deleted(admin_client, update):
+    # The history is the trail; a commitment dropped is marked "no longer pursued" instead.
     url = reverse("admin:commitments_commitment_delete", args=[update.commitment.pk])
 
-    confirmation = admin_client.get(url)
+    assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    assert StatusUpdate.objects.filter(pk=update.pk).exists()
 
-    assert confirmation.status_code == 200
-    assert "Status update" in confirmation.content.decode()
-    assert Commitment.objects.exists()
+
+def test_a_commitment_entered_by_mistake_without_history_can_be_deleted(admin_client, db):
+    commitment = CommitmentFactory()
+    url = reverse("admin:commitments_commitment_delete", args=[commitment.pk])
+
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert not Commitment.objects.filter(pk=commitment.pk).exists()
+
+
+def commitment_form(commitment, **overrides):
+    return {
+        "title": commitment.title,
+        "slug": commitment.slug,
+        "summary": commitment.summary,
+        "paragraphs": [p.pk for p in commitment.paragraphs.all()],
+        "kind": commitment.kind,
+        "opened_version": commitment.version,
+    } | overrides
+
+
+def test_an_admin_edit_raises_the_version(admin_client, update):
+    commitment = update.commitment
+    opened_at = commitment.version
+    url = reverse("admin:commitments_commitment_change", args=[commitment.pk])
+
+    response = admin_client.post(url, commitment_form(commitment, title="Renamed"))
+
+    assert response.status_code == 302
+    commitment.refresh_from_db()
+    assert (commitment.title, commitment.version) == ("Renamed", opened_at + 1)
+
+
+def test_an_admin_edit_against_an_older_version_is_refused(admin_client, update, secretariat):
+    commitment = update.commitment
+    url = reverse("admin:commitments_commitment_change", args=[commitment.pk])
+    form = commitment_form(commitment, title="Renamed")
+    post(commitment, secretariat)  # someone posts a status update meanwhile
+
+    response = admin_client.post(url, form)
+
+    assert response.status_code == 200
+    assert "after you opened this page" in response.content.decode()
+    commitment.refresh_from_db()
+    assert commitment.title != "Renamed"
 
 
 def test_a_liaison_has_no_admin(client, liaison):
