@@ -64,6 +64,7 @@ SOURCES = {
         "commitments.Paragraph",
         "commitments.Commitment",
         "commitments.StatusUpdate",
+        "tracker.Event",  # the dashboard lists the next dated items
     ),
     CALENDAR: ("commitments.Commitment", "tracker.Event"),
 }
@@ -91,13 +92,13 @@ def connect_receivers() -> None:
         for signal in (post_save, post_delete):
             signal.connect(receiver, sender=sender, weak=False, dispatch_uid=f"cache-{label}")
     # Many-to-many links: the paragraphs the matrix counts by; the events and actors that
-    # decide which events a liaison's feed lists.
+    # decide which events a liaison's feed and dashboard list.
     commitment, event = apps.get_model("commitments.Commitment"), apps.get_model("tracker.Event")
     links = {
         "commitment-paragraphs": (commitment.paragraphs.through, (DASHBOARD,)),
-        "commitment-leads": (commitment.lead_actors.through, (CALENDAR,)),
-        "commitment-supporters": (commitment.supporting_actors.through, (CALENDAR,)),
-        "event-commitments": (event.commitments.through, (CALENDAR,)),
+        "commitment-leads": (commitment.lead_actors.through, (DASHBOARD, CALENDAR)),
+        "commitment-supporters": (commitment.supporting_actors.through, (DASHBOARD, CALENDAR)),
+        "event-commitments": (event.commitments.through, (DASHBOARD, CALENDAR)),
     }
     for name, (through, families) in links.items():
         m2m_changed.connect(

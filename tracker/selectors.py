@@ -29,7 +29,7 @@ from commitments import selectors as commitment_selectors
 from commitments.models import Commitment, Document, Paragraph, StatusUpdate
 from commitments.statuses import DEFINITIONS, Status
 from tracker import caching, chart_selectors, events
-from tracker.roles import user_can_see_internal
+from tracker.roles import user_can_edit_record, user_can_see_internal
 
 # Finished commitments cannot go quiet and have nothing left to be due.
 CLOSED_STATUSES = (Status.ACHIEVED, Status.NO_LONGER_PURSUED)
@@ -230,3 +230,29 @@ def dashboard_upcoming_items(*, user, today: datetime.date, limit: int = 10) -> 
     occurrences = dashboard_upcoming_occurrences(user=user, today=today)
     items += [_occurrence_item(occurrence) for occurrence in occurrences[:limit]]
     return sorted(items, key=lambda item: (item.date, item.title))[:limit]
+
+
+@dataclass
+class DashboardLists:
+    recent_updates: list[StatusUpdate]
+    quiet_commitments: list[Commitment]
+    upcoming: list[DatedItem]
+
+
+def dashboard_lists(*, user, today: datetime.date) -> DashboardLists:
+    """Recent updates, the quiet list and the dated items, cached like the aggregates.
+
+    The events a liaison sees depend on their state (tracker.events.events_visible_to), so
+    their lists are kept per state.
+    """
+
+    def compute() -> DashboardLists:
+        return DashboardLists(
+            recent_updates=list(dashboard_recent_updates(user=user)),
+            quiet_commitments=list(dashboard_quiet_commitments(user=user, today=today)),
+            upcoming=dashboard_upcoming_items(user=user, today=today),
+        )
+
+    state = None if user_can_edit_record(user) else getattr(user, "actor_id", None)
+    parts = ("lists", _audience(user), state, get_language(), today)
+    return caching.cached(caching.DASHBOARD, parts, compute)

@@ -67,6 +67,7 @@ def dashboard(request):
     requested = request.GET.get("document")
     document = selectors.dashboard_document(documents=documents, requested=requested)
     aggregates = selectors.dashboard_aggregates(user=user, document=document, today=today)
+    lists = selectors.dashboard_lists(user=user, today=today)
     context = {
         "today": today,
         "documents": documents,
@@ -75,10 +76,10 @@ def dashboard(request):
         "status_counts": aggregates.status_counts,
         "matrix": aggregates.matrix,
         "charts": aggregates.charts,
-        "recent_updates": selectors.dashboard_recent_updates(user=user),
-        "quiet_commitments": selectors.dashboard_quiet_commitments(user=user, today=today),
+        "recent_updates": lists.recent_updates,
+        "quiet_commitments": lists.quiet_commitments,
+        "upcoming": lists.upcoming,
         "quiet_after_days": settings.TRACKER_QUIET_AFTER_DAYS,
-        "upcoming": selectors.dashboard_upcoming_items(user=user, today=today),
         "status_legend": status_legend(),
     }
     return render(request, "tracker/dashboard.html", context)
