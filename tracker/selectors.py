@@ -253,6 +253,17 @@ def dashboard_lists(*, user, today: datetime.date) -> DashboardLists:
             upcoming=dashboard_upcoming_items(user=user, today=today),
         )
 
+    return caching.cached(caching.DASHBOARD, ("lists", *_viewer(user), today), compute)
+
+
+def _viewer(user) -> tuple:
+    """What the dashboard's content depends on besides the day: audience, state, language."""
     state = None if user_can_edit_record(user) else getattr(user, "actor_id", None)
-    parts = ("lists", _audience(user), state, get_language(), today)
-    return caching.cached(caching.DASHBOARD, parts, compute)
+    return (_audience(user), state, get_language())
+
+
+def dashboard_fragment_key(*, user, document: Document | None, today, unknown: bool) -> str:
+    """The key of the dashboard's rendered content: who sees it, on which day, of which
+    document, under the current generation (so a write forgets it like the aggregates)."""
+    parts = (caching.generation(caching.DASHBOARD), *_viewer(user), today)
+    return ":".join(map(str, (*parts, document and document.pk, unknown)))

@@ -66,13 +66,18 @@ def dashboard(request):
     documents = selectors.dashboard_documents()
     requested = request.GET.get("document")
     document = selectors.dashboard_document(documents=documents, requested=requested)
+    unknown = bool(requested) and str(document and document.pk) != requested
     aggregates = selectors.dashboard_aggregates(user=user, document=document, today=today)
     lists = selectors.dashboard_lists(user=user, today=today)
     context = {
         "today": today,
         "documents": documents,
         "document": document,
-        "unknown_document": bool(requested) and str(document and document.pk) != requested,
+        "unknown_document": unknown,
+        "fragment_key": selectors.dashboard_fragment_key(
+            user=user, document=document, today=today, unknown=unknown
+        ),
+        "cache_timeout": settings.TRACKER_CACHE_TIMEOUT,
         "status_counts": aggregates.status_counts,
         "matrix": aggregates.matrix,
         "charts": aggregates.charts,
