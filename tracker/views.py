@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.validators import MaxLengthValidator
 from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 from commitments.views import READ_METHODS, allow_methods, status_legend, user_today
@@ -67,8 +68,11 @@ def dashboard(request):
     requested = request.GET.get("document")
     document = selectors.dashboard_document(documents=documents, requested=requested)
     unknown = bool(requested) and str(document and document.pk) != requested
-    aggregates = selectors.dashboard_aggregates(user=user, document=document, today=today)
-    lists = selectors.dashboard_lists(user=user, today=today)
+    # Read only when the rendered content is not in the cache (the template's cache tag).
+    aggregates = SimpleLazyObject(
+        lambda: selectors.dashboard_aggregates(user=user, document=document, today=today)
+    )
+    lists = SimpleLazyObject(lambda: selectors.dashboard_lists(user=user, today=today))
     context = {
         "today": today,
         "documents": documents,
@@ -78,12 +82,12 @@ def dashboard(request):
             user=user, document=document, today=today, unknown=unknown
         ),
         "cache_timeout": settings.TRACKER_CACHE_TIMEOUT,
-        "status_counts": aggregates.status_counts,
-        "matrix": aggregates.matrix,
-        "charts": aggregates.charts,
-        "recent_updates": lists.recent_updates,
-        "quiet_commitments": lists.quiet_commitments,
-        "upcoming": lists.upcoming,
+        "status_counts": SimpleLazyObject(lambda: aggregates.status_counts),
+        "matrix": SimpleLazyObject(lambda: aggregates.matrix),
+        "charts": SimpleLazyObject(lambda: aggregates.charts),
+        "recent_updates": SimpleLazyObject(lambda: lists.recent_updates),
+        "quiet_commitments": SimpleLazyObject(lambda: lists.quiet_commitments),
+        "upcoming": SimpleLazyObject(lambda: lists.upcoming),
         "quiet_after_days": settings.TRACKER_QUIET_AFTER_DAYS,
         "status_legend": status_legend(),
     }
