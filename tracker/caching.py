@@ -5,6 +5,11 @@ the cache; its entries' keys include the token, so a write that changes them bum
 and every older entry stops being found (and expires on its own, TRACKER_CACHE_TIMEOUT). The
 token is bumped at once and again when the transaction commits: a reader that filled the
 cache in between, from the rows as they were before the commit, is invalidated too.
+
+The cache is a convenience, never a dependency: with Redis stopped or hung the cache backend
+(tracker.cache_backends) answers "not cached" after CACHE_REDIS_SOCKET_TIMEOUT, so reads compute
+from the database and writes still save. A bump that could not reach Redis leaves older entries
+readable once it is back, for at most TRACKER_CACHE_TIMEOUT seconds.
 """
 
 import uuid
@@ -31,7 +36,8 @@ def generation(family: str) -> str:
     token = cache.get(key)
     if token is None:
         cache.add(key, uuid.uuid4().hex, timeout=None)
-        token = cache.get(key)
+        # Still none: the cache cannot be reached. A token nobody has used finds nothing.
+        token = cache.get(key) or uuid.uuid4().hex
     return token
 
 

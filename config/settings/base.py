@@ -130,7 +130,16 @@ TRACKER_QUIET_AFTER_DAYS = env.int("TRACKER_QUIET_AFTER_DAYS", default=180)
 TRACKER_CACHE_TIMEOUT = env.int("TRACKER_CACHE_TIMEOUT", default=60)
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}
+        {
+            # Answers "not cached" when Redis is down; a hung Redis costs a page at most the
+            # socket timeout per cache call, and never stops a save.
+            "BACKEND": "tracker.cache_backends.ForgivingRedisCache",
+            "LOCATION": env("REDIS_URL"),
+            "OPTIONS": {
+                "socket_timeout": env.float("CACHE_REDIS_SOCKET_TIMEOUT", default=0.5),
+                "socket_connect_timeout": env.float("CACHE_REDIS_SOCKET_TIMEOUT", default=0.5),
+            },
+        }
         if env("REDIS_URL", default="")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

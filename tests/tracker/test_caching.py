@@ -1,0 +1,79 @@
+"""The cache is a convenience, never a dependency: with Redis gone or hung, pages and saves work."""
+
+import datetime
+import os
+import socket
+
+import pytest
+from django.test import override_settings
+
+from commitments.statuses import Status
+from tests.factories import CommitmentFactory
+
+
+@pytest.fixture(params=["stopped", "hung"])
+def unreachable_redis(request):
+    """A Redis address where nothing answers: refused ("stopped") or silent ("hung")."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    if request.param == "stopped":
+        listener.close()
+    else:
+        listener.listen(8)  # the kernel accepts connections; nobody ever replies
+    cache = {
+        "BACKEND": "tracker.cache_backends.ForgivingRedisCache",
+        "LOCATION": f"redis://127.0.0.1:{port}/0",
+        "OPTIONS": {"socket_timeout": 0.2, "socket_connect_timeout": 0.2},
+    }
+    with override_settings(CACHES={"default": cache}):
+        yield
+    listener.close()
+
+
+def test_a_status_update_saves_and_the_dashboard_shows_it_without_the_cache(
+    secretariat_client, unreachable_redis
+):
+    commitment = CommitmentFactory(title="OCHA office in Central Asia")
+    form = {
+        "status": Status.ACHIEVED,
+        "progress": "100",
+        "happened_on": datetime.date(2026, 1, 12).isoformat(),
+        "narrative": "Office opened.",
+        "visibility": "public",
+        "version": str(commitment.version),
+    }
+
+    saved = secretariat_client.post(commitment.get_absolute_url(), form)
+    dashboard = secretariat_client.get("/")
+
+    assert saved.status_code == 302
+    commitment.refresh_from_db()
+    assert commitment.status == Status.ACHIEVED
+    assert dashboard.status_code == 200
+    assert "Office opened." in dashboard.content.decode()
+
+
+def test_the_public_calendar_feed_is_served_without_the_cache(client, db, unreachable_redis):
+    response = client.get("/calendar.ics")
+
+    assert response.status_code == 200
+    assert response.content.startswith(b"BEGIN:VCALENDAR")
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it)")
+def test_with_redis_up_the_cache_keeps_what_it_is_given():
+    location = os.environ["REDIS_URL"]
+    with override_settings(
+        CACHES={
+            "default": {
+                "BACKEND": "tracker.cache_backends.ForgivingRedisCache",
+                "LOCATION": location,
+            }
+        }
+    ):
+        from django.core.cache import cache
+
+        cache.set("tracker:test:kept", {"counts": [1, 2]}, 30)
+        assert cache.get("tracker:test:kept") == {"counts": [1, 2]}
+        cache.delete("tracker:test:kept")
