@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, set_response_etag
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -143,7 +144,8 @@ def _feed_response(request, *, events, name: str, audience: tuple) -> HttpRespon
         )
 
     # The feed's links and UIDs name the site as this request reached it.
-    key = (*audience, request.build_absolute_uri("/"))
+    # Its category labels are in the request's language.
+    key = (*audience, request.build_absolute_uri("/"), get_language())
     body = caching.cached(caching.CALENDAR, key, build)
     response = HttpResponse(body, content_type=CALENDAR_CONTENT_TYPE)
     set_response_etag(response)

@@ -224,3 +224,13 @@ def test_feed_query_count_does_not_grow_with_events(client, django_assert_num_qu
     EventFactory.create_batch(10)
     with django_assert_num_queries(1):
         parse(client.get("/calendar.ics"))
+
+
+def test_a_feed_cached_in_one_language_is_not_served_in_another(client, db):
+    EventFactory(title="Neutrality Day", kind=Event.Kind.INTERNATIONAL_DAY, is_public=True)
+
+    russian = client.get("/calendar.ics", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    english = client.get("/calendar.ics", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "CATEGORIES:International day" in english
+    assert "CATEGORIES:International day" not in russian
