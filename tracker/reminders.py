@@ -711,6 +711,9 @@ def _reminder_message(reminder: Reminder) -> EmailMessage:
     body = render_to_string(f"emails/reminder_{reminder.kind}.txt", context)
     message = EmailMessage(" ".join(subject.split()), body, to=[user.email])
     message.extra_headers["List-Unsubscribe"] = f"<{context['unsubscribe_all_url']}>"
+    # RFC 8058 one-click: the mail client POSTs "List-Unsubscribe=One-Click" to that link,
+    # which reminder_views.reminder_unsubscribe accepts without a CSRF token.
+    message.extra_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return message
 
 

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import override_settings
 from django.urls import reverse
@@ -382,3 +383,18 @@ def test_sending_a_chunk_writes_once_per_message_and_once_per_group(db, django_a
     # A redelivered chunk sends nothing again.
     assert reminders.reminders_send(reminder_ids=claimed) == 0
     assert len(mail.outbox) == 5
+
+
+def test_emails_offer_one_click_unsubscribe_and_a_one_click_post_applies_it(client, owned_event):
+    event, owner = owned_event
+    dispatch(at(2026, 11, 12, 4))
+    [message] = mail.outbox
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = message.extra_headers["List-Unsubscribe"].strip("<>")
+    response = client.post(
+        url.removeprefix(settings.TRACKER_SITE_URL.rstrip("/")),
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    assert ReminderPreference.objects.get(user=owner).muted is True
