@@ -321,6 +321,11 @@ class _Batch:
 
 
 def _event_skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> str:
+    date = row.occurrence_date
+    # The event's date (or a commitment's target date, its deadline event) may have moved
+    # since the row was planned; the new date has rows of its own.
+    if not event_occurrences(event=row.event, start=date, end=date):
+        return "the event no longer falls on this date"
     if occurrence_starts_at(event=row.event, date=row.occurrence_date) <= now:
         return "the event has passed"
     if row.recipient_id not in batch.followers.get(row.event_id, set()):

@@ -398,3 +398,22 @@ def test_emails_offer_one_click_unsubscribe_and_a_one_click_post_applies_it(clie
     )
     assert response.status_code == 200
     assert ReminderPreference.objects.get(user=owner).muted is True
+
+
+def test_an_event_moved_after_planning_is_not_reminded_on_its_old_date(db):
+    reader = SecretariatFactory(time_zone="Asia/Ashgabat")
+    commitment = CommitmentFactory(owner=reader, last_activity_on=datetime.date(2026, 11, 20))
+    event = make_event(
+        commitments=[commitment],
+        rule=Event.Rule.ONCE,
+        start_date=datetime.date(2026, 12, 6),
+        lead_times_days=[1],
+    )
+    reminders.reminders_plan(now=at(2026, 12, 4))
+    Event.objects.filter(pk=event.pk).update(start_date=datetime.date(2026, 12, 9))
+    assert claim_only(at(2026, 12, 5, 5)) == []
+    old = Reminder.objects.get(occurrence_date=datetime.date(2026, 12, 6))
+    assert old.skip_reason == "the event no longer falls on this date"
+    # The new date gets its own reminder.
+    assert len(dispatch(at(2026, 12, 8, 5))) == 1
+    assert "9 December 2026" in mail.outbox[0].body
