@@ -74,6 +74,16 @@ def occurrence_starts_at(*, event: Event, date: datetime.date) -> datetime.datet
     return datetime.datetime.combine(date, start, tzinfo=ZoneInfo(event.time_zone))
 
 
+def occurrence_passed_at(*, event: Event, date: datetime.date) -> datetime.datetime:
+    """When a reminder for an occurrence stops being useful: a timed event's start, the end of
+    an all-day event's day in its zone. (Its start, midnight in Ashgabat, is 09:00 the day
+    before in Honolulu: readers far west would never get the day-before reminder.)"""
+    if event.start_time is not None:
+        return occurrence_starts_at(event=event, date=date)
+    next_day = date + datetime.timedelta(days=1)
+    return datetime.datetime.combine(next_day, datetime.time(0), tzinfo=ZoneInfo(event.time_zone))
+
+
 def commitment_quiet_base(commitment: Commitment) -> datetime.date:
     """The day a commitment's quiet period counts from.
 
@@ -326,7 +336,7 @@ def _event_skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> 
     # since the row was planned; the new date has rows of its own.
     if not event_occurrences(event=row.event, start=date, end=date):
         return "the event no longer falls on this date"
-    if occurrence_starts_at(event=row.event, date=row.occurrence_date) <= now:
+    if occurrence_passed_at(event=row.event, date=date) <= now:
         return "the event has passed"
     if row.recipient_id not in batch.followers.get(row.event_id, set()):
         return "the recipient no longer follows this event"

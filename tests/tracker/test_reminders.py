@@ -417,3 +417,16 @@ def test_an_event_moved_after_planning_is_not_reminded_on_its_old_date(db):
     # The new date gets its own reminder.
     assert len(dispatch(at(2026, 12, 8, 5))) == 1
     assert "9 December 2026" in mail.outbox[0].body
+
+
+def test_readers_far_west_get_the_day_before_reminder_of_an_all_day_event(db):
+    honolulu = SecretariatFactory(username="hana", time_zone="Pacific/Honolulu")
+    new_york = SecretariatFactory(username="bob", time_zone="America/New_York")
+    commitments = [CommitmentFactory(owner=honolulu), CommitmentFactory(owner=new_york)]
+    make_event(commitments=commitments, lead_times_days=[1])  # 12 December, Asia/Ashgabat
+    # 09:00 on 11 December in New York is 14:00 UTC; in Honolulu 19:00 UTC, which is already
+    # midnight of 12 December in Ashgabat: the day has begun there but not ended.
+    assert len(dispatch(at(2026, 12, 11, 14))) == 1
+    assert len(dispatch(at(2026, 12, 11, 19))) == 1
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([honolulu.email, new_york.email])
+    assert not Reminder.objects.filter(state=State.SKIPPED).exists()
