@@ -24,7 +24,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -403,7 +403,8 @@ def _move(ids: list[int], *, from_state: str, to_state: str, now: datetime.datet
         cursor.execute(
             f"UPDATE {Reminder._meta.db_table} SET state = %s, claimed_at = %s{attempts}"  # noqa: S608
             f" WHERE state = %s AND id IN ({marks}) RETURNING id",
-            [to_state, now, from_state, *ids],
+            # Adapted as the ORM does, so that filters on `claimed_at = stamp` match on SQLite.
+            [to_state, connection.ops.adapt_datetimefield_value(now), from_state, *ids],
         )
         return sorted(row[0] for row in cursor.fetchall())
 
@@ -493,79 +494,116 @@ def reminders_dispatch(
 # --- sending --------------------------------------------------------------------------------
 
 
-def _sending_failed(reminder_id: int, exc: Exception) -> None:
-    """Back to `claimed` for the task's retry (an OSError), or failed at once (anything else)."""
-    error = f"{type(exc).__name__}: {exc}"
+class RemindersNotSent(Exception):
+    """An SMTP error put these rows back in `claimed` (the task retries them). `held` lists
+    each as (id, stamp): its `claimed_at`, set by the group that tried it; after the last
+    retry tracker.tasks fails only rows still in `claimed` with that stamp."""
+
+    def __init__(self, error: str, held: list[tuple[int, datetime.datetime]]):
+        super().__init__(error, held)  # args alone rebuild it (pickling)
+        self.error, self.held = error, held
+
+    def __str__(self) -> str:
+        return self.error
+
+
+@dataclass
+class _Attempt:
+    """What one run of a send task did: rows sent, the first SMTP error, the rows it held."""
+
+    sent: int = 0
+    error: OSError | None = None
+    held: list[tuple[int, datetime.datetime]] = field(default_factory=list)
+
+
+def _error_text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _sending_failed(mine, exc: Exception, attempt: _Attempt) -> None:
+    """Back to `claimed` for the task's retry (an OSError), or failed at once (anything else);
+    `mine` matches the row only while it is still this group's (state and stamp)."""
     if not isinstance(exc, OSError):
-        reminders_mark_failed(reminder_ids=[reminder_id], error=error)
+        mine.update(state=State.FAILED, error=_error_text(exc))
         return
-    Reminder.objects.filter(pk=reminder_id, state=State.SENDING).update(
-        state=State.CLAIMED, error=error
-    )
+    attempt.error = attempt.error or exc
+    row = mine.first()
+    if row and mine.update(state=State.CLAIMED, error=_error_text(exc)):
+        attempt.held.append((row.pk, row.claimed_at))
 
 
-def _send_one(reminder: Reminder, smtp) -> tuple[bool, Exception | None]:
-    """One row sending -> sent around one SMTP call: (sent, the error if any)."""
+def _send_one(reminder: Reminder, smtp, stamp: datetime.datetime, attempt: _Attempt) -> None:
+    """One row sending -> sent around one SMTP call.
+
+    Every UPDATE here is conditional on `state = sending AND claimed_at = stamp`: a row
+    requeued (reminders_requeue_stuck) and claimed by someone else is no longer matched, so
+    this worker never marks, fails or puts back a row it no longer holds."""
+    mine = Reminder.objects.filter(pk=reminder.pk, state=State.SENDING, claimed_at=stamp)
     try:
         message = reminder_message(reminder=reminder)
         message.connection = smtp
         message.send()
     except Exception as exc:
         smtp.close()  # the next message opens a fresh connection
-        _sending_failed(reminder.pk, exc)
-        return False, exc
-    Reminder.objects.filter(pk=reminder.pk, state=State.SENDING).update(
-        state=State.SENT, sent_at=timezone.now(), error=""
-    )
-    return True, None
+        _sending_failed(mine, exc, attempt)
+        return
+    attempt.sent += 1
+    if not mine.update(state=State.SENT, sent_at=timezone.now(), error=""):
+        # The SMTP call outlived the claim: the in-flight case of the delivery policy.
+        logger.warning(
+            "Reminder %s was requeued while being sent: it may go out twice", reminder.pk
+        )
 
 
-def _send_group(group: list[Reminder], smtp) -> tuple[int, OSError | None]:
-    """claimed -> sending for the group at once, then each sent: (how many, first SMTP error)."""
+def _send_group(group: list[Reminder], smtp, attempt: _Attempt) -> None:
+    """claimed -> sending for the group at once, stamped `claimed_at = stamp`, then each sent."""
+    stamp = timezone.now()
     ids = [row.pk for row in group]
-    started = set(_move(ids, from_state=State.CLAIMED, to_state=State.SENDING, now=timezone.now()))
-    sent, retry = 0, None
+    started = set(_move(ids, from_state=State.CLAIMED, to_state=State.SENDING, now=stamp))
     for reminder in (row for row in group if row.pk in started):
-        done, error = _send_one(reminder, smtp)
-        sent += done
-        if isinstance(error, OSError):
-            retry = retry or error
-    return sent, retry
+        _send_one(reminder, smtp, stamp, attempt)
 
 
 def reminders_send(*, reminder_ids: list[int]) -> int:
     """Send a chunk of claimed reminders over one SMTP connection; returns how many went out.
 
     Rows go claimed -> sending a few at a time (REMINDER_SEND_GROUP_SIZE, one conditional
-    UPDATE: of two tasks holding the same ids, one gets each row), then each is sent and marked
-    `sent` on its own. A worker that dies mid-chunk leaves in `sending` only rows of the current
-    group that have not been marked sent: all of them were never handed to SMTP except at most
-    the one in flight, so after the claim timeout they go out once, that one perhaps twice; the
-    rest of the chunk stays `claimed` for the redelivered task. A message that fails is put
-    back and the others are still tried; then the first SMTP error is raised, so the task's
-    retry sends only what is not sent yet. After the last retry tracker.tasks marks the rest
-    failed.
+    UPDATE: of two tasks holding the same ids, one gets each row; it stamps `claimed_at`),
+    then each is sent and marked `sent` on its own. A worker that dies mid-chunk leaves in
+    `sending` only rows of the current group that have not been marked sent: all of them were
+    never handed to SMTP except at most the one in flight, so after the claim timeout they go
+    out once, that one perhaps twice; the rest of the chunk stays `claimed` for the redelivered
+    task. A message that fails is put back and the others are still tried; then
+    RemindersNotSent is raised, so the task's retry sends only what is not sent yet, and after
+    the last retry tracker.tasks fails the rows this run put back (reminders_mark_failed).
     """
     rows = (
         Reminder.objects.filter(pk__in=reminder_ids, state=State.CLAIMED)
         .select_related("recipient", "event", "commitment")
         .prefetch_related("event__commitments")  # listed by the event email
     )
-    sent, retry = 0, None
+    attempt = _Attempt()
     with get_connection() as smtp, _message_cache():
         for group in _chunks(list(rows.order_by("pk")), settings.REMINDER_SEND_GROUP_SIZE):
-            group_sent, error = _send_group(group, smtp)
-            sent, retry = sent + group_sent, retry or error
-    if retry:
-        raise retry
-    return sent
+            _send_group(group, smtp, attempt)
+    if attempt.error:
+        raise RemindersNotSent(_error_text(attempt.error), attempt.held) from attempt.error
+    return attempt.sent
 
 
-def reminders_mark_failed(*, reminder_ids: list[int], error: str) -> int:
-    """After the last retry: the rows not sent are failed, with the error, for the log."""
-    return Reminder.objects.filter(
-        pk__in=reminder_ids, state__in=[State.CLAIMED, State.SENDING]
-    ).update(state=State.FAILED, error=error[:2000])
+def reminders_mark_failed(*, held: list[tuple[int, datetime.datetime]], error: str) -> int:
+    """After the last retry: the rows the task's last run put back are failed, with the error,
+    for the log; each only if still `claimed` with its stamp. One put back and requeued since,
+    then claimed by a newer dispatcher run, belongs to another task, which may send it."""
+    by_stamp = defaultdict(list)
+    for reminder_id, stamp in held:
+        by_stamp[stamp].append(reminder_id)
+    return sum(
+        Reminder.objects.filter(pk__in=ids, state=State.CLAIMED, claimed_at=stamp).update(
+            state=State.FAILED, error=error[:2000]
+        )
+        for stamp, ids in by_stamp.items()
+    )
 
 
 def reminder_resend(*, reminder: Reminder) -> bool:

@@ -15,21 +15,20 @@ def dispatch_reminders() -> int:
 
 class SendRemindersTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        # Called once the retries are used up (or for an error not worth retrying): the rows
-        # of the chunk not sent by then are failed.
-        reminder_ids = kwargs.get("reminder_ids", args[0] if args else [])
-        if isinstance(reminder_ids, int):  # send_reminder's single id
-            reminder_ids = [reminder_ids]
-        reminders.reminders_mark_failed(
-            reminder_ids=reminder_ids, error=f"{type(exc).__name__}: {exc}"
-        )
+        # Called once the retries are used up (or for an error not worth retrying). Only the
+        # rows the last run put back after an SMTP error are failed, and only while no newer
+        # claim has taken them (their stamp). Anything else still claimed is requeued after
+        # the claim timeout and tried again.
+        if isinstance(exc, reminders.RemindersNotSent):
+            reminders.reminders_mark_failed(held=exc.held, error=exc.error)
 
 
 SEND_OPTIONS = {
     "base": SendRemindersTask,
     "ignore_result": True,
-    # SMTP errors and refused or dropped connections are OSErrors; anything else fails at once.
-    "autoretry_for": (OSError,),
+    # SMTP errors and refused or dropped connections are OSErrors (reminders_send raises them
+    # as RemindersNotSent); anything else fails at once.
+    "autoretry_for": (OSError, reminders.RemindersNotSent),
     "max_retries": settings.REMINDER_MAX_RETRIES,
     "retry_backoff": settings.REMINDER_RETRY_BACKOFF,
     "retry_backoff_max": settings.REMINDER_RETRY_BACKOFF_MAX,

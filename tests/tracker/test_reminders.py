@@ -1,10 +1,13 @@
 """Reminders without a worker: who follows what, planning, claiming, skip rules, pages."""
 
 import datetime
+import smtplib
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.test import override_settings
 from django.urls import reverse
 
@@ -14,6 +17,7 @@ from config.celery_app import app as celery_app
 from tests.factories import ActorFactory, CommitmentFactory, LiaisonFactory, SecretariatFactory
 from tracker import reminders
 from tracker.models import Event, Reminder, ReminderPreference, ReminderSubscription
+from tracker.tasks import send_reminders
 
 UTC = datetime.UTC
 State = Reminder.State
@@ -288,7 +292,8 @@ def make_failed_reminder() -> Reminder:
     commitment = CommitmentFactory(owner=owner, last_activity_on=datetime.date(2026, 12, 1))
     make_event(commitments=[commitment], lead_times_days=[1])
     [claimed] = claim_only(at(2026, 12, 11, 12))
-    reminders.reminders_mark_failed(reminder_ids=[claimed], error="SMTPDataError: 554 refused")
+    stamp = Reminder.objects.get(pk=claimed).claimed_at
+    reminders.reminders_mark_failed(held=[(claimed, stamp)], error="SMTPDataError: 554 refused")
     return Reminder.objects.get(pk=claimed)
 
 
@@ -430,3 +435,25 @@ def test_readers_far_west_get_the_day_before_reminder_of_an_all_day_event(db):
     assert len(dispatch(at(2026, 12, 11, 19))) == 1
     assert sorted(m.to[0] for m in mail.outbox) == sorted([honolulu.email, new_york.email])
     assert not Reminder.objects.filter(state=State.SKIPPED).exists()
+
+
+class RefusingBackend(locmem.EmailBackend):
+    """Every message is refused the way an SMTP server refuses it (an OSError)."""
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPDataError(554, b"refused")
+
+
+@override_settings(EMAIL_BACKEND="tests.tracker.test_reminders.RefusingBackend")
+def test_after_the_last_retry_only_rows_still_held_by_the_task_are_failed(db):
+    due = make_due_readers(2)
+    claimed = claim_only(due)
+    with time_machine.travel(due, tick=False), pytest.raises(reminders.RemindersNotSent) as refused:
+        reminders.reminders_send(reminder_ids=claimed)
+    # Meanwhile one row was requeued and claimed again by a newer dispatcher run.
+    taken, kept = claimed
+    Reminder.objects.filter(pk=taken).update(state=State.PENDING, claimed_at=None)
+    assert reminders.reminders_claim_due(now=due + datetime.timedelta(minutes=1)) == [taken]
+    send_reminders.on_failure(refused.value, "task-id", (claimed,), {}, None)
+    assert Reminder.objects.get(pk=taken).state == State.CLAIMED
+    assert Reminder.objects.get(pk=kept).state == State.FAILED
