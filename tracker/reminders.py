@@ -12,9 +12,10 @@ The database decides what is due (healthchecks' `sendalerts` idea). Every minute
 
 A send task sends its chunk over one SMTP connection. It moves each row `claimed` -> `sending`
 with a conditional UPDATE (so two messages for one row send once), calls SMTP, then marks it
-`sent`, one row after the other. The only message that can go out twice is one whose SMTP call
-was in flight when its worker died: its row stays `sending`, is requeued after the timeout and
-sent again; the rest of the chunk is still `claimed` and goes out once.
+`sent`, one row after the other; a group still sending after half the claim timeout puts its
+unsent rows back rather than race the requeue. The only message that can go out twice is one
+whose SMTP call was in flight when its worker died: its row stays `sending`, is requeued after
+the timeout and sent again; the rest of the chunk is still `claimed` and goes out once.
 """
 
 import contextlib
@@ -555,13 +556,36 @@ def _send_one(reminder: Reminder, smtp, stamp: datetime.datetime, attempt: _Atte
         )
 
 
+def _sending_budget() -> datetime.timedelta:
+    """How long a group may stay `sending` before it starts another SMTP call: half the claim
+    timeout, so that this call (at most a few EMAIL_TIMEOUTs) ends before the requeue can
+    take the group's rows and hand them to another worker."""
+    return datetime.timedelta(seconds=settings.REMINDER_CLAIM_TIMEOUT_SECONDS / 2)
+
+
 def _send_group(group: list[Reminder], smtp, attempt: _Attempt) -> None:
-    """claimed -> sending for the group at once, stamped `claimed_at = stamp`, then each sent."""
+    """claimed -> sending for the group at once, stamped `claimed_at = stamp`, then each sent
+    while the group is younger than _sending_budget(); a slow group puts the rest back."""
     stamp = timezone.now()
     ids = [row.pk for row in group]
     started = set(_move(ids, from_state=State.CLAIMED, to_state=State.SENDING, now=stamp))
-    for reminder in (row for row in group if row.pk in started):
+    rows = [row for row in group if row.pk in started]
+    for index, reminder in enumerate(rows):
+        if timezone.now() - stamp > _sending_budget():
+            _put_back([row.pk for row in rows[index:]], stamp)
+            return
         _send_one(reminder, smtp, stamp, attempt)
+
+
+def _put_back(ids: list[int], stamp: datetime.datetime) -> None:
+    """Unsent rows of a slow group back to `claimed`, if still this group's (state and stamp).
+    They keep the stamp: reminders_requeue_stuck puts them back in the queue once the claim
+    timeout has passed and the next dispatcher run sends them. Nothing else to commit: no
+    SMTP call is made for them by this task."""
+    Reminder.objects.filter(pk__in=ids, state=State.SENDING, claimed_at=stamp).update(
+        state=State.CLAIMED
+    )
+    logger.warning("Sending was slow: reminders %s are left for the next dispatcher run", ids)
 
 
 def reminders_send(*, reminder_ids: list[int]) -> int:
@@ -569,7 +593,9 @@ def reminders_send(*, reminder_ids: list[int]) -> int:
 
     Rows go claimed -> sending a few at a time (REMINDER_SEND_GROUP_SIZE, one conditional
     UPDATE: of two tasks holding the same ids, one gets each row; it stamps `claimed_at`),
-    then each is sent and marked `sent` on its own. A worker that dies mid-chunk leaves in
+    then each is sent and marked `sent` on its own. A group still sending after half the claim
+    timeout (a slow or hanging SMTP server) stops and puts its unsent rows back (_put_back)
+    before the requeue could give them to another worker. A worker that dies mid-chunk leaves in
     `sending` only rows of the current group that have not been marked sent: all of them were
     never handed to SMTP except at most the one in flight, so after the claim timeout they go
     out once, that one perhaps twice; the rest of the chunk stays `claimed` for the redelivered

@@ -219,7 +219,8 @@ REMINDER_DISPATCH_SECONDS = env.int("REMINDER_DISPATCH_SECONDS", default=40)
 REMINDER_SEND_CHUNK_SIZE = env.int("REMINDER_SEND_CHUNK_SIZE", default=50)
 # Rows of a chunk moved to `sending` in one UPDATE; each is still marked `sent` on its own.
 REMINDER_SEND_GROUP_SIZE = env.int("REMINDER_SEND_GROUP_SIZE", default=10)
-# Longer than EMAIL_TIMEOUT and REMINDER_RETRY_BACKOFF_MAX, or a slow send would look dead.
+# Longer than EMAIL_TIMEOUT and REMINDER_RETRY_BACKOFF_MAX, or a slow send would look dead;
+# a send group stops starting SMTP calls after half of it (tracker.reminders._sending_budget).
 REMINDER_CLAIM_TIMEOUT_SECONDS = env.int("REMINDER_CLAIM_TIMEOUT_SECONDS", default=600)
 REMINDER_MAX_RETRIES = env.int("REMINDER_MAX_RETRIES", default=5)
 REMINDER_RETRY_BACKOFF = env.int("REMINDER_RETRY_BACKOFF", default=30)

@@ -2,6 +2,7 @@
 
 import datetime
 import smtplib
+from collections import Counter
 
 import pytest
 import time_machine
@@ -10,6 +11,7 @@ from django.core import mail
 from django.core.mail.backends import locmem
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from commitments.services import status_update_create
 from commitments.statuses import Status
@@ -457,3 +459,37 @@ def test_after_the_last_retry_only_rows_still_held_by_the_task_are_failed(db):
     send_reminders.on_failure(refused.value, "task-id", (claimed,), {}, None)
     assert Reminder.objects.get(pk=taken).state == State.CLAIMED
     assert Reminder.objects.get(pk=kept).state == State.FAILED
+
+
+class SlowSMTP:
+    """Wraps reminder_message: each SMTP call takes `seconds` (well under the claim timeout),
+    and a dispatcher run during each call requeues whatever looks stuck by then."""
+
+    def __init__(self, monkeypatch, traveller, *, seconds: int):
+        self.build, self.traveller, self.seconds = reminders.reminder_message, traveller, seconds
+        monkeypatch.setattr(reminders, "reminder_message", self)
+
+    def __call__(self, *, reminder):
+        self.traveller.shift(datetime.timedelta(seconds=self.seconds))
+        reminders.reminders_requeue_stuck(now=timezone.now())
+        return self.build(reminder=reminder)
+
+
+@override_settings(REMINDER_SEND_GROUP_SIZE=3)
+def test_a_group_slower_than_the_claim_timeout_sends_nothing_twice(db, monkeypatch):
+    due = make_due_readers(3)
+    claimed = claim_only(due)
+    timeout = settings.REMINDER_CLAIM_TIMEOUT_SECONDS
+    with time_machine.travel(due, tick=False) as traveller:
+        # 0.4 of the timeout per message: the third would start after the group looks stuck.
+        SlowSMTP(monkeypatch, traveller, seconds=timeout * 2 // 5)
+        assert reminders.reminders_send(reminder_ids=claimed) == 2
+        monkeypatch.undo()
+        # The worker put the third back before the requeue could hand it to anyone else.
+        states = Counter(Reminder.objects.values_list("state", flat=True))
+        assert states == {State.SENT: 2, State.CLAIMED: 1}
+        # After the timeout a dispatcher run requeues it and it goes out, once.
+        traveller.shift(datetime.timedelta(seconds=timeout))
+        assert len(dispatch(timezone.now())) == 1
+    assert sorted(Counter(m.to[0] for m in mail.outbox).values()) == [1, 1, 1]
+    assert set(Reminder.objects.values_list("state", flat=True)) == {State.SENT}
