@@ -159,11 +159,8 @@ def test_the_image_is_built_from_the_dockerfile_and_runs_unprivileged(compose):
 
 
 def production_environment(**overrides) -> dict[str, str]:
-    # The browser tests allow sync database calls in their event loop for this test process
-    # (tests/browser/conftest.py); a server never runs with that, and check --deploy refuses it.
-    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     environment = {
-        **inherited,
+        **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
