@@ -39,9 +39,3 @@ SEND_OPTIONS = {
 def send_reminders(reminder_ids: list[int]) -> int:
     """A chunk of claimed reminders over one SMTP connection; a retry sends only the unsent."""
     return reminders.reminders_send(reminder_ids=reminder_ids)
-
-
-@shared_task(**SEND_OPTIONS)
-def send_reminder(reminder_id: int) -> int:
-    """One reminder (messages queued before send tasks took chunks are still honoured)."""
-    return reminders.reminders_send(reminder_ids=[reminder_id])
