@@ -5,17 +5,14 @@ tests/test_deployment.py checks that list against this code and against docker-c
 """
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import database_settings, env
 
 REQUIRED_ENVIRONMENT = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
-DATABASES = {"default": env.db("DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-# A connection that died (PostgreSQL restarted) is replaced before the next request uses it.
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": database_settings(env.db("DATABASE_URL"), conn_max_age=60)}
 
 # A server's web, worker and beat talk through Redis (base.py builds the broker settings from
 # it), never through files on one machine's disk: refuse to start without it.

@@ -1,0 +1,41 @@
+"""The database connection settings (config.settings.base.database_settings)."""
+
+import pytest
+from django.db import connection
+
+from config.settings.base import database_settings, env
+
+POSTGRES_URL = "postgres://tracker@db.example.org:5432/tracker"
+
+
+def test_postgresql_connections_turn_jit_off(monkeypatch):
+    monkeypatch.delenv("DATABASE_POSTGRES_JIT", raising=False)
+
+    database = database_settings(env.db_url_config(POSTGRES_URL), conn_max_age=60)
+
+    assert database["OPTIONS"]["options"] == "-c jit=off"
+    assert database["CONN_MAX_AGE"] == 60
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_jit_can_be_turned_back_on(monkeypatch):
+    monkeypatch.setenv("DATABASE_POSTGRES_JIT", "True")
+
+    database = database_settings(env.db_url_config(POSTGRES_URL), conn_max_age=60)
+
+    assert "jit" not in database.get("OPTIONS", {}).get("options", "")
+
+
+def test_sqlite_gets_no_postgresql_options(monkeypatch):
+    monkeypatch.delenv("DATABASE_POSTGRES_JIT", raising=False)
+
+    database = database_settings(env.db_url_config("sqlite:///tracker.sqlite3"), conn_max_age=0)
+
+    assert "options" not in database.get("OPTIONS", {})
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only (CI uses it)")
+def test_the_servers_sessions_run_without_jit(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
