@@ -23,6 +23,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from commitments.models import Actor, Commitment, Document, Paragraph, StatusUpdate, Theme
+from commitments.services import commitments_first_paragraph_refresh
 from commitments.statuses import Status
 from tracker.models import Event, User
 from tracker.roles import Role
@@ -304,6 +305,8 @@ def generate(sizes: Sizes, *, seed: int = 2020, bar: bool = True) -> Landmarks:
         rows = commitment_rows(sizes, counts, seed=seed, end=end, owners=staff, rng=rng)
         commitments = bulk_insert(Commitment, rows, total=sizes.commitments, bar=bar)
         commitment_links(commitments, paragraphs, actors, themes, rng, bar)
+        # The links went in as bulk rows, past the receivers that keep the table's order.
+        commitments_first_paragraph_refresh(commitment_ids=[c.pk for c in commitments])
         rows = update_rows(commitments, counts, seed=seed, end=end, authors=staff, rng=rng)
         bulk_insert_stream(StatusUpdate, rows, total=sum(counts), bar=bar)
         events = bulk_insert(Event, event_rows(sizes, end, rng), total=sizes.events, bar=bar)

@@ -136,6 +136,10 @@ class Commitment(models.Model):
     last_activity_on = models.DateField(
         null=True, blank=True, help_text="When the latest status update says something happened."
     )
+    # The lowest number among its paragraphs: the table's default order (the document's),
+    # read from an index instead of a subquery per commitment. commitments.apps keeps it in
+    # step when paragraphs are linked, unlinked, renumbered or deleted.
+    first_paragraph_number = models.PositiveIntegerField(null=True, editable=False)
     # Raised by every write; a form posted against an older version is refused as a conflict.
     version = models.PositiveIntegerField(default=1)
     quiet_after_days = models.PositiveIntegerField(
@@ -152,7 +156,11 @@ class Commitment(models.Model):
                 condition=models.Q(progress__lte=100), name="commitment_progress_at_most_100"
             )
         ]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["last_activity_on"])]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["last_activity_on"]),
+            models.Index(fields=["first_paragraph_number", "title"]),
+        ]
 
     def __str__(self) -> str:
         return self.title

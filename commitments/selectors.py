@@ -7,6 +7,8 @@ latest update of any visibility, so for a liaison the state shown is recomputed 
 the status column, the CSV or the filters.
 """
 
+import hashlib
+
 from django.contrib.auth import get_user_model
 from django.db.models import (
     Count,
@@ -21,7 +23,9 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils.translation import get_language
 
+from tracker import caching
 from tracker.roles import Role, user_can_see_internal
 
 from .models import Actor, Commitment, Document, EvidenceFile, Paragraph, StatusUpdate, Theme
@@ -59,12 +63,6 @@ def _visible_state(*, user) -> dict:
     }
 
 
-def _first_paragraph_number() -> Subquery:
-    """Sort key for the paragraphs column: the lowest paragraph number a commitment comes from."""
-    numbers = Paragraph.objects.filter(commitments=OuterRef("pk")).order_by("number")
-    return Subquery(numbers.values("number")[:1])
-
-
 def commitment_list(*, user) -> QuerySet[Commitment]:
     """Commitments with what the table shows, prefetched; state as the user may see it."""
     paragraphs = Paragraph.objects.select_related("document").order_by("number")
@@ -74,8 +72,18 @@ def commitment_list(*, user) -> QuerySet[Commitment]:
             Prefetch("paragraphs", queryset=paragraphs),
             Prefetch("lead_actors", queryset=Actor.objects.order_by("name")),
         )
-        .annotate(first_paragraph=_first_paragraph_number(), **_visible_state(user=user))
+        .annotate(**_visible_state(user=user))
     )
+
+
+def commitment_table_fragment_key(*, user, query: str) -> str:
+    """The key of the commitments table's rendered filters and rows: the same for everyone
+    who sees the same state (the secretariat, or the public state liaisons see), in the same
+    language and with the same filters, sorting and page (the query string, which the export
+    and pagination links repeat), under the current generation: a write forgets it."""
+    audience = "secretariat" if user_can_see_internal(user) else "public"
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    return ":".join((caching.generation(caching.TABLE), audience, get_language(), digest))
 
 
 def commitment_get(*, user, slug: str) -> Commitment:
@@ -130,7 +138,7 @@ def actor_commitment_list(*, user, actor: Actor) -> QuerySet[Commitment]:
         commitment_list(user=user)
         .filter(commitments_of_actor(actor=actor))
         .annotate(is_lead=is_lead)
-        .order_by("first_paragraph", "title")
+        .order_by("first_paragraph_number", "title")
     )
 
 

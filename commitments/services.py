@@ -8,13 +8,13 @@ from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import get_valid_filename
 
 from tracker import caching
 
-from .models import Commitment, EvidenceFile, EvidenceLink, StatusUpdate
+from .models import Commitment, EvidenceFile, EvidenceLink, Paragraph, StatusUpdate
 from .statuses import Status
 
 
@@ -67,8 +67,8 @@ def status_update_create(
         before = {field: getattr(commitment, field) for field in AUDITED_STATE_FIELDS}
         commitment_current_state_refresh(commitment=commitment)
         _state_change_audit(commitment=commitment, before=before, author=author)
-        # The refresh above is an UPDATE no signal reports: the cached dashboard is told here.
-        caching.invalidate(caching.DASHBOARD)
+        # The refresh above is an UPDATE no signal reports: the cached pages are told here.
+        caching.invalidate(caching.DASHBOARD, caching.TABLE)
     return update
 
 
@@ -106,6 +106,15 @@ def commitment_current_state_refresh(*, commitment: Commitment) -> None:
         }
     Commitment.objects.filter(pk=commitment.pk).update(**fields)
     commitment.refresh_from_db()
+
+
+def commitments_first_paragraph_refresh(*, commitment_ids) -> int:
+    """Set Commitment.first_paragraph_number from the paragraphs each commitment comes from
+    now (None for one linked to none), in one UPDATE; returns how many rows it touched."""
+    lowest = Paragraph.objects.filter(commitments=OuterRef("pk")).order_by("number")
+    return Commitment.objects.filter(pk__in=list(commitment_ids)).update(
+        first_paragraph_number=Subquery(lowest.values("number")[:1])
+    )
 
 
 def evidence_file_check(upload) -> None:

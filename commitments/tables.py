@@ -17,9 +17,9 @@ def person_name(user) -> str:
 class CommitmentTable(tables.Table):
     title = tables.Column(linkify=True, verbose_name=_("Title"))
     paragraphs = tables.Column(
-        accessor="first_paragraph",
+        accessor="first_paragraph_number",
         verbose_name=_("Paragraphs"),
-        order_by=("first_paragraph", "title"),
+        order_by=("first_paragraph_number", "title"),
     )
     lead_actors = tables.Column(accessor="pk", verbose_name=_("Lead actors"), orderable=False)
     status = tables.Column(accessor="shown_status", verbose_name=_("Status"))

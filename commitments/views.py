@@ -5,12 +5,14 @@ import logging
 from functools import wraps
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
@@ -92,7 +94,19 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         return super().render_to_response(context, **kwargs)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(**kwargs) | {"status_legend": status_legend()}
+        # SingleTableMixin's would build and paginate the table here (a COUNT at least). It is
+        # built only when the template's cache tag has to render the filters and rows again.
+        context = super(SingleTableMixin, self).get_context_data(**kwargs)
+        table = SimpleLazyObject(lambda: self.get_table(**self.get_table_kwargs()))
+        key = selectors.commitment_table_fragment_key(
+            user=self.request.user, query=self.request.GET.urlencode()
+        )
+        return context | {
+            self.get_context_table_name(None): table,
+            "fragment_key": key,
+            "cache_timeout": settings.TRACKER_CACHE_TIMEOUT,
+            "status_legend": status_legend(),
+        }
 
 
 commitment_list = allow_methods(*READ_METHODS)(CommitmentListView.as_view())

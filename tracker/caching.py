@@ -22,6 +22,7 @@ from django.db import transaction
 
 DASHBOARD = "dashboard"
 CALENDAR = "calendar"
+TABLE = "table"  # the commitments table's rendered filters and rows
 
 T = TypeVar("T")
 
@@ -63,7 +64,8 @@ def cached(family: str, parts: tuple, compute: Callable[[], T]) -> T:
 
 # What each family's cached entries are computed from; a save or delete of any of these
 # forgets the family. Status updates are written by commitments.services, which also refreshes
-# the commitment with QuerySet.update() (no signal), so it invalidates the dashboard itself.
+# the commitment with QuerySet.update() (no signal), so it invalidates the dashboard and the
+# table itself.
 SOURCES = {
     DASHBOARD: (
         "commitments.Document",
@@ -73,11 +75,25 @@ SOURCES = {
         "tracker.Event",  # the dashboard lists the next dated items
     ),
     CALENDAR: ("commitments.Commitment", "tracker.Event"),
+    TABLE: (
+        "commitments.Document",  # the document filter; a re-import changes what `q` finds
+        "commitments.Paragraph",
+        "commitments.Commitment",
+        "commitments.StatusUpdate",
+        "commitments.Actor",
+        "commitments.Theme",
+        "tracker.User",  # the owner column and the owner filter (names, roles)
+    ),
 }
+
+# A login saves only the user's last_login, which no cached page shows.
+IGNORED_SAVES = frozenset({"last_login"})
 
 
 def _receiver(families: tuple[str, ...]):
     def receiver(**kwargs) -> None:
+        if kwargs.get("update_fields") == IGNORED_SAVES:
+            return
         invalidate(*families)
 
     return receiver
@@ -98,12 +114,16 @@ def connect_receivers() -> None:
         for signal in (post_save, post_delete):
             signal.connect(receiver, sender=sender, weak=False, dispatch_uid=f"cache-{label}")
     # Many-to-many links: the paragraphs the matrix counts by; the events and actors that
-    # decide which events a liaison's feed and dashboard list.
+    # decide which events a liaison's feed and dashboard list; all the commitments table shows.
     commitment, event = apps.get_model("commitments.Commitment"), apps.get_model("tracker.Event")
     links = {
-        "commitment-paragraphs": (commitment.paragraphs.through, (DASHBOARD,)),
-        "commitment-leads": (commitment.lead_actors.through, (DASHBOARD, CALENDAR)),
-        "commitment-supporters": (commitment.supporting_actors.through, (DASHBOARD, CALENDAR)),
+        "commitment-paragraphs": (commitment.paragraphs.through, (DASHBOARD, TABLE)),
+        "commitment-leads": (commitment.lead_actors.through, (DASHBOARD, CALENDAR, TABLE)),
+        "commitment-supporters": (
+            commitment.supporting_actors.through,
+            (DASHBOARD, CALENDAR, TABLE),
+        ),
+        "commitment-themes": (commitment.themes.through, (TABLE,)),
         "event-commitments": (event.commitments.through, (DASHBOARD, CALENDAR)),
     }
     for name, (through, families) in links.items():
