@@ -15,7 +15,12 @@ with a conditional UPDATE (so two messages for one row send once), calls SMTP, t
 `sent`, one row after the other; a group still sending after half the claim timeout puts its
 unsent rows back rather than race the requeue. The only message that can go out twice is one
 whose SMTP call was in flight when its worker died: its row stays `sending`, is requeued after
-the timeout and sent again; the rest of the chunk is still `claimed` and goes out once.
+the timeout and sent again; the rest of the chunk is still `claimed` and goes out once. (On
+PostgreSQL those marks do not wait for the disk: a crash of the database server itself, not
+of a worker, can lose the last fraction of a second of them, and those messages go out again.)
+
+An event's email is rendered once per chunk for all its readers in one language, with each
+reader's own parts (name, time in their zone, signed links) filled in afterwards.
 """
 
 import contextlib
@@ -26,11 +31,13 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.message import SafeMIMEText
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
@@ -400,14 +407,35 @@ def _move(ids: list[int], *, from_state: str, to_state: str, now: datetime.datet
         return []
     attempts = ", attempts = attempts + 1" if to_state == State.SENDING else ""
     marks = ", ".join(["%s"] * len(ids))
+    update = (
+        f"UPDATE {Reminder._meta.db_table} SET state = %s, claimed_at = %s{attempts}"  # noqa: S608
+        f" WHERE state = %s AND id IN ({marks}) RETURNING id"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {Reminder._meta.db_table} SET state = %s, claimed_at = %s{attempts}"  # noqa: S608
-            f" WHERE state = %s AND id IN ({marks}) RETURNING id",
+            _without_disk_wait(update) if to_state == State.SENDING else update,
             # Adapted as the ORM does, so that filters on `claimed_at = stamp` match on SQLite.
             [to_state, connection.ops.adapt_datetimefield_value(now), from_state, *ids],
         )
         return sorted(row[0] for row in cursor.fetchall())
+
+
+def _without_disk_wait(statement: str) -> str:
+    """`statement` as a transaction of its own that does not wait for its commit to reach the
+    disk (PostgreSQL: synchronous_commit off for this transaction only; several statements in
+    one query string run as one transaction, and SET LOCAL ends with it).
+
+    Used by a send task for its own rows (claimed -> sending, sending -> sent), one or two
+    statements per message. The change is in the server the moment the statement returns, so
+    a worker that dies right after loses nothing: the delivery policy holds. Only a crash of
+    the PostgreSQL server itself loses the commits of its last fraction of a second (at most
+    3 x wal_writer_delay, 0.6 s by default): rows marked sent then are back in `sending` or
+    `claimed` and go out again after the claim timeout, like the one in flight. Waiting for
+    the disk was, after SMTP itself, the largest cost per message. Unchanged on SQLite, and
+    inside a caller's transaction (SET LOCAL would last until that one ends)."""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return f"SET LOCAL synchronous_commit TO OFF; {statement}"
+    return statement
 
 
 def _claim_locked(decisions: list[tuple[Reminder, str]], now: datetime.datetime) -> list[int]:
@@ -539,21 +567,37 @@ def _send_one(reminder: Reminder, smtp, stamp: datetime.datetime, attempt: _Atte
     Every UPDATE here is conditional on `state = sending AND claimed_at = stamp`: a row
     requeued (reminders_requeue_stuck) and claimed by someone else is no longer matched, so
     this worker never marks, fails or puts back a row it no longer holds."""
-    mine = Reminder.objects.filter(pk=reminder.pk, state=State.SENDING, claimed_at=stamp)
     try:
         message = reminder_message(reminder=reminder)
         message.connection = smtp
         message.send()
     except Exception as exc:
         smtp.close()  # the next message opens a fresh connection
+        mine = Reminder.objects.filter(pk=reminder.pk, state=State.SENDING, claimed_at=stamp)
         _sending_failed(mine, exc, attempt)
         return
     attempt.sent += 1
-    if not mine.update(state=State.SENT, sent_at=timezone.now(), error=""):
+    if not _mark_sent(reminder.pk, stamp):
         # The SMTP call outlived the claim: the in-flight case of the delivery policy.
         logger.warning(
             "Reminder %s was requeued while being sent: it may go out twice", reminder.pk
         )
+
+
+def _mark_sent(reminder_id: int, stamp: datetime.datetime) -> bool:
+    """sending -> sent if still this group's: one statement, committed at once, per message
+    (without waiting for the disk: _without_disk_wait)."""
+    update = (
+        f"UPDATE {Reminder._meta.db_table} SET state = %s, sent_at = %s, error = ''"  # noqa: S608
+        " WHERE id = %s AND state = %s AND claimed_at = %s"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _without_disk_wait(update),
+            [State.SENT, adapt(timezone.now()), reminder_id, State.SENDING, adapt(stamp)],
+        )
+        return cursor.rowcount == 1
 
 
 def _sending_budget() -> datetime.timedelta:
@@ -593,7 +637,9 @@ def reminders_send(*, reminder_ids: list[int]) -> int:
 
     Rows go claimed -> sending a few at a time (REMINDER_SEND_GROUP_SIZE, one conditional
     UPDATE: of two tasks holding the same ids, one gets each row; it stamps `claimed_at`),
-    then each is sent and marked `sent` on its own. A group still sending after half the claim
+    then each is sent and marked `sent` on its own, a transaction per message that on
+    PostgreSQL does not wait for the disk (_without_disk_wait: only a crash of the database
+    server, not of the worker, can undo such a mark). A group still sending after half the claim
     timeout (a slow or hanging SMTP server) stops and puts its unsent rows back (_put_back)
     before the requeue could give them to another worker. A worker that dies mid-chunk leaves in
     `sending` only rows of the current group that have not been marked sent: all of them were
@@ -653,12 +699,23 @@ def site_url(path: str) -> str:
 
 
 def unsubscribe_token(*, user: User, scope: str, object_id: int | None = None) -> str:
-    return signing.dumps([user.pk, scope, object_id], salt=UNSUBSCRIBE_SALT, compress=True)
+    """What signing.dumps(..., salt=UNSUBSCRIBE_SALT) gives, with one signer per chunk of
+    sends. (Links sent before asked for compression, which never shortened a payload this
+    short, so they were written the same way; signing.loads reads either.)"""
+    signer = _shared(("signer",), lambda: signing.TimestampSigner(salt=UNSUBSCRIBE_SALT))
+    return signer.sign_object([user.pk, scope, object_id])
 
 
 def unsubscribe_url(*, user: User, scope: str, object_id: int | None = None) -> str:
     token = unsubscribe_token(user=user, scope=scope, object_id=object_id)
-    return site_url(reverse("reminder_unsubscribe", kwargs={"token": token}))
+    # The path is reversed once per chunk of sends (a token is never quoted: it is URL-safe).
+    start, end = _shared(("unsubscribe_path",), _unsubscribe_path)
+    return site_url(f"{start}{token}{end}")
+
+
+def _unsubscribe_path() -> tuple[str, str]:
+    start, _, end = reverse("reminder_unsubscribe", kwargs={"token": "TOKEN"}).rpartition("TOKEN")
+    return start, end
 
 
 # Django's formats, not strftime: day and month names follow the recipient's language.
@@ -669,15 +726,23 @@ def _format_instant(instant: datetime.datetime, zone: str) -> str:
     return dateformat.format(instant.astimezone(reader_zone(zone)), f"{DAY_FORMAT}, H:i")
 
 
-def occurrence_dates_text(*, event: Event, date: datetime.date, reader_zone: str) -> dict:
-    """The occurrence's date in the event's zone and when that is in the reader's zone."""
-    starts = occurrence_starts_at(event=event, date=date)
+def _event_zone_text(*, event: Event, date: datetime.date) -> str:
     local = dateformat.format(date, DAY_FORMAT)
     if event.start_time:
-        local = _format_instant(starts, event.time_zone)
+        local = _format_instant(occurrence_starts_at(event=event, date=date), event.time_zone)
+    return f"{local} ({event.time_zone})"
+
+
+def _reader_zone_text(*, event: Event, date: datetime.date, reader_zone: str) -> str:
+    starts = occurrence_starts_at(event=event, date=date)
+    return f"{_format_instant(starts, reader_zone)} ({reader_zone})"
+
+
+def occurrence_dates_text(*, event: Event, date: datetime.date, reader_zone: str) -> dict:
+    """The occurrence's date in the event's zone and when that is in the reader's zone."""
     return {
-        "event_zone_text": f"{local} ({event.time_zone})",
-        "reader_zone_text": f"{_format_instant(starts, reader_zone)} ({reader_zone})",
+        "event_zone_text": _event_zone_text(event=event, date=date),
+        "reader_zone_text": _reader_zone_text(event=event, date=date, reader_zone=reader_zone),
         "all_day": event.start_time is None,
     }
 
@@ -687,8 +752,9 @@ def _occurrence(event: Event, date: datetime.date) -> Occurrence:
     return found[0] if found else Occurrence(event, date, None, None)
 
 
-# Within one chunk of sends, what every reader of an occurrence in the same zone and language
-# shares is worked out once (reminders_send); elsewhere nothing is kept.
+# Within one chunk of sends, what readers share (an event email's text, rendered once for every
+# reader of the same occurrence and lead time in the same language) is worked out once
+# (reminders_send); elsewhere nothing is kept.
 _shared_parts: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
     "reminder_shared_parts", default=None
 )
@@ -703,7 +769,7 @@ def _message_cache():
         _shared_parts.reset(token)
 
 
-def _shared(key: tuple, compute: Callable[[], dict]) -> dict:
+def _shared(key: tuple, compute: Callable[[], Any]) -> Any:
     parts = _shared_parts.get()
     if parts is None:
         return compute()
@@ -712,31 +778,59 @@ def _shared(key: tuple, compute: Callable[[], dict]) -> dict:
     return parts[key]
 
 
-def _occurrence_parts(event: Event, date: datetime.date, zone: str) -> dict:
-    return {
-        "occurrence": _occurrence(event, date),
-        **occurrence_dates_text(event=event, date=date, reader_zone=zone),
-        "event_url": site_url(event.get_absolute_url()),
-    }
+@dataclass
+class _Parts:
+    """An email's parts: `context` is what its templates read, the same for every reader whose
+    email has the same `key` (None: this reader's alone); `reader` holds this reader's own
+    texts, which the templates print as markers (_marker) filled in after rendering."""
+
+    key: tuple | None
+    context: Callable[[], dict]
+    reader: dict[str, str]
 
 
-def _event_context(reminder: Reminder) -> dict:
+def _marker(name: str) -> str:
+    # NUL cannot occur in PostgreSQL text, nor in form input: no title or name contains one.
+    return f"\0{name}\0"
+
+
+def _event_parts(reminder: Reminder) -> _Parts:
     event, user, date = reminder.event, reminder.recipient, reminder.occurrence_date
-    key = (event.pk, date, user.time_zone, translation.get_language())
-    return {
-        **_shared(key, lambda: _occurrence_parts(event, date, user.time_zone)),
-        "unsubscribe_url": unsubscribe_url(user=user, scope="event", object_id=event.pk),
-    }
+    language = translation.get_language()
+    starts = occurrence_starts_at(event=event, date=date)  # events on one day often share it
+    reader_zone_text = _shared(
+        ("zone", starts, user.time_zone, language),
+        lambda: _reader_zone_text(event=event, date=date, reader_zone=user.time_zone),
+    )
+
+    def context() -> dict:
+        return {
+            "reminder": reminder,
+            "occurrence": _occurrence(event, date),
+            "event_zone_text": _event_zone_text(event=event, date=date),
+            "all_day": event.start_time is None,
+            "event_url": site_url(event.get_absolute_url()),
+        }
+
+    return _Parts(
+        key=(Kind.EVENT, event.pk, date, reminder.lead_days, language),
+        context=context,
+        reader={
+            "reader_zone_text": reader_zone_text,
+            "unsubscribe_url": unsubscribe_url(user=user, scope="event", object_id=event.pk),
+        },
+    )
 
 
-def _stale_context(reminder: Reminder) -> dict:
+def _stale_parts(reminder: Reminder) -> _Parts:
     commitment, user = reminder.commitment, reminder.recipient
-    return {
+    context = {
         "commitment": commitment,
         "quiet_days": (reminder.due_on - reminder.quiet_since).days,
         "commitment_url": site_url(commitment.get_absolute_url()),
-        "unsubscribe_url": unsubscribe_url(user=user, scope="stale"),
     }
+    reader = {"unsubscribe_url": unsubscribe_url(user=user, scope="stale")}
+    return _Parts(key=None, context=lambda: context, reader=reader)
 
 
 def digest_contents(*, user: User, day: datetime.date) -> dict:
@@ -760,15 +854,42 @@ def digest_contents(*, user: User, day: datetime.date) -> dict:
     return {"upcoming": upcoming, "quiet": quiet, "days_ahead": DIGEST_DAYS_AHEAD}
 
 
-def _digest_context(reminder: Reminder) -> dict:
+def _digest_parts(reminder: Reminder) -> _Parts:
     user = reminder.recipient
-    return {
-        **digest_contents(user=user, day=reminder.due_on),
-        "unsubscribe_url": unsubscribe_url(user=user, scope="digest"),
-    }
+    context = digest_contents(user=user, day=reminder.due_on)
+    reader = {"unsubscribe_url": unsubscribe_url(user=user, scope="digest")}
+    return _Parts(key=None, context=lambda: context, reader=reader)
 
 
-CONTEXTS = {Kind.EVENT: _event_context, Kind.STALE: _stale_context, Kind.DIGEST: _digest_context}
+PARTS = {Kind.EVENT: _event_parts, Kind.STALE: _stale_parts, Kind.DIGEST: _digest_parts}
+
+
+class _PlainText(SafeMIMEText):
+    """Django's one-part text message, written out without the email package's generator.
+
+    Its headers are ASCII already (Django encodes the rest, RFC 2047) and folded where Django
+    folds them; its body is ASCII, or UTF-8 kept as surrogate escapes, or quoted-printable, so
+    the bytes are the headers, a blank line and the body, with `linesep` ending every line,
+    as BytesGenerator writes them but for refolding headers longer than 78 characters (the
+    limit is 998). The generator (parsing Content-Type, folding every header again) cost
+    more than half of building a reminder."""
+
+    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
+        headers = "".join(f"{name}: {value}\n" for name, value in self._headers)
+        text = f"{headers}\n{self._payload}".replace("\r\n", "\n").replace("\r", "\n")
+        try:
+            if unixfrom or self.is_multipart():
+                raise ValueError("not a plain one-part message")
+            return text.replace("\n", linesep).encode("ascii", "surrogateescape")
+        except (UnicodeEncodeError, ValueError):
+            return super().as_bytes(unixfrom, linesep)
+
+
+class ReminderEmail(EmailMessage):
+    def message(self) -> SafeMIMEText:
+        message = super().message()
+        message.__class__ = _PlainText  # the same object, written out faster (as_bytes)
+        return message
 
 
 def reminder_message(*, reminder: Reminder) -> EmailMessage:
@@ -777,19 +898,31 @@ def reminder_message(*, reminder: Reminder) -> EmailMessage:
         return _reminder_message(reminder)
 
 
+def _rendered(kind: str, context: dict) -> tuple[str, str]:
+    subject = render_to_string(f"emails/reminder_{kind}_subject.txt", context)
+    return " ".join(subject.split()), render_to_string(f"emails/reminder_{kind}.txt", context)
+
+
 def _reminder_message(reminder: Reminder) -> EmailMessage:
     user = reminder.recipient
-    context = {
-        "reminder": reminder,
-        "recipient": user,
-        **CONTEXTS[reminder.kind](reminder),
-        "settings_url": site_url(reverse("reminder_settings")),
+    parts = PARTS[reminder.kind](reminder)
+    reader = {
+        "reader_name": user.get_full_name() or user.username,
         "unsubscribe_all_url": unsubscribe_url(user=user, scope="all"),
+        **parts.reader,
     }
-    subject = render_to_string(f"emails/reminder_{reminder.kind}_subject.txt", context)
-    body = render_to_string(f"emails/reminder_{reminder.kind}.txt", context)
-    message = EmailMessage(" ".join(subject.split()), body, to=[user.email])
-    message.extra_headers["List-Unsubscribe"] = f"<{context['unsubscribe_all_url']}>"
+
+    def render() -> tuple[str, str]:
+        markers = {name: _marker(name) for name in reader}
+        settings_url = _shared(("settings_url",), lambda: site_url(reverse("reminder_settings")))
+        context = {**parts.context(), **markers, "settings_url": settings_url}
+        return _rendered(reminder.kind, context)
+
+    subject, body = render() if parts.key is None else _shared(parts.key, render)
+    for name, text in reader.items():
+        subject, body = (part.replace(_marker(name), text) for part in (subject, body))
+    message = ReminderEmail(subject, body, to=[user.email])
+    message.extra_headers["List-Unsubscribe"] = f"<{reader['unsubscribe_all_url']}>"
     # RFC 8058 one-click: the mail client POSTs "List-Unsubscribe=One-Click" to that link,
     # which reminder_views.reminder_unsubscribe accepts without a CSRF token.
     message.extra_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
