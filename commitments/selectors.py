@@ -144,7 +144,12 @@ def actor_commitment_list(*, user, actor: Actor) -> QuerySet[Commitment]:
 
 def actor_recent_updates(*, user, actor: Actor, limit: int = 10) -> QuerySet[StatusUpdate]:
     """The latest updates the user may read on commitments that involve the actor."""
-    involved = Commitment.objects.filter(commitments_of_actor(actor=actor))
+    # The ids first, as a list: given the subquery instead, PostgreSQL sorted every update of
+    # the record to walk it newest first (0.4 s at 500,000 updates); with the list it reads
+    # only these commitments' updates from their index (a few ms).
+    involved = list(
+        Commitment.objects.filter(commitments_of_actor(actor=actor)).values_list("pk", flat=True)
+    )
     return (
         status_update_visible_list(user=user)
         .filter(commitment__in=involved)
