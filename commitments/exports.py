@@ -4,8 +4,9 @@ django-tables2's TableExport builds the whole file in memory through tablib, aft
 the whole queryset. Here the rows come from the table's own filtered and ordered queryset in
 chunks (`.iterator(chunk_size=...)`, which keeps its prefetches, so each chunk costs a fixed
 number of queries), and each row gets the same cell values as the table's `as_values()`
-(the `value_*` methods). CSV is written as it is read; Excel goes through openpyxl's
-write-only workbook into a temporary file, so memory stays flat too.
+(the `value_*` methods, called without django-tables2's per-cell signature inspection). CSV
+is written as it is read; Excel goes through openpyxl's write-only workbook into a temporary
+file, so memory stays flat too.
 """
 
 import csv
@@ -14,7 +15,9 @@ from collections.abc import Iterator
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.encoding import force_str
+from django_tables2 import A, Column
 from django_tables2.rows import BoundRow
+from django_tables2.utils import signature
 
 CHUNK_SIZE = 500
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -24,13 +27,46 @@ def table_export_rows(table) -> Iterator[list]:
     """The header, then one list of cell values per record, as the table would export them."""
     columns = [c for c in table.columns.iterall() if not c.column.exclude_from_export]
     yield [force_str(column.header, strings_only=True) for column in columns]
+    readers = [_cell_reader(table, column) for column in columns]
     # table.data.data is the queryset after the filters and the table's ordering.
     for record in table.data.data.iterator(chunk_size=CHUNK_SIZE):
         row = BoundRow(record, table=table)
         yield [
-            _spreadsheet_safe(force_str(row.get_cell_value(column.name), strings_only=True))
-            for column in columns
+            _spreadsheet_safe(force_str(read(record, row), strings_only=True)) for read in readers
         ]
+
+
+def _cell_reader(table, bound_column):
+    """How to read one column's export value from a record, worked out once per export.
+
+    django-tables2's BoundRow.get_cell_value inspects the signature of the column's value
+    method for every cell (30% of a 20,000-row export). A column whose value comes from a
+    `value_<name>` or `render_<name>` method of the table, or straight from its accessor (a
+    plain Column), is read here with the same arguments, empty values and result, the
+    signature inspected once. Any other column keeps the row's own get_cell_value.
+    """
+    name, column = bound_column.name, bound_column.column
+    method = getattr(table, f"value_{name}", None) or getattr(table, f"render_{name}", None)
+    if method is None and type(column) is not Column:
+        return lambda record, row: row.get_cell_value(name)
+    accessor = A(bound_column.accessor)
+    arguments, catch_all = signature(method) if method else ((), None)
+
+    def read(record, row):
+        try:
+            value = accessor.resolve(record)
+        except Exception:  # as BoundRow: a column without a field reads as empty
+            value = None
+        if value in column.empty_values:
+            return None
+        if method is None:
+            return value
+        offered = row._optional_cell_arguments(bound_column, value)
+        if catch_all:
+            return method(**offered)
+        return method(**{argument: offered[argument] for argument in arguments})
+
+    return read
 
 
 # A cell starting with one of these is run as a formula by spreadsheet programs; a title

@@ -1,6 +1,7 @@
 import csv
 import io
 
+import django_tables2 as tables
 import pytest
 from django.db import connection
 from django.http import StreamingHttpResponse
@@ -8,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from commitments.exports import table_export_rows
 from commitments.selectors import commitment_list
 from commitments.statuses import Status
 from commitments.tables import CommitmentTable
@@ -134,3 +136,24 @@ def test_a_title_that_looks_like_a_formula_is_exported_as_text(secretariat_clien
     else:
         rows = [list(row) for row in load_workbook(io.BytesIO(body), read_only=True).active.values]
     assert rows[1][0] == '\'=HYPERLINK("https://example.org","open")'
+
+
+class TableWithOtherColumns(CommitmentTable):
+    """Columns the export reads through django-tables2's own BoundRow (a BooleanColumn with no
+    value method) and straight from the accessor (a plain Column, here often empty)."""
+
+    has_owner = tables.BooleanColumn(accessor="owner_id")
+    summary = tables.Column()
+
+
+def test_the_export_reads_every_kind_of_column_as_the_table_would(secretariat):
+    make_rows(5)
+    CommitmentFactory(title="Commitment 5", owner=None, summary="", target_date=None)
+    table = TableWithOtherColumns(commitment_list(user=secretariat), order_by=("title",))
+
+    exported = [[str(value) for value in row] for row in table_export_rows(table)]
+
+    assert exported == [[str(value) for value in row] for row in table.as_values()]
+    no_owner = exported[-1]
+    assert no_owner[0] == "Commitment 5"
+    assert no_owner[-2:] == ["False", "None"]  # BooleanColumn's own value; an empty summary
