@@ -8,7 +8,9 @@ The database decides what is due (healthchecks' `sendalerts` idea). Every minute
    (`bulk_create(ignore_conflicts=True)`; the unique constraints on Reminder drop repeats);
 3. claim the due `pending` rows a batch at a time, skipping with a reason those no longer
    useful, and hand the claimed ids to send tasks in chunks; it keeps claiming until nothing is
-   due or REMINDER_DISPATCH_SECONDS have passed, and the next run goes on from there.
+   due or REMINDER_DISPATCH_SECONDS have passed, and the next run goes on from there, or until
+   a batch's worth of claimed rows wait for a worker: then a claim task queued behind them
+   goes on once the workers get there (reminders_claim).
 
 A send task sends its chunk over one SMTP connection. It moves each row `claimed` -> `sending`
 with a conditional UPDATE (so two messages for one row send once), calls SMTP, then marks it
@@ -503,21 +505,49 @@ def _hand_over(ids: list[int], enqueue: Callable[[list[int]], None]) -> bool:
 
 
 def reminders_dispatch(
-    *, now: datetime.datetime, enqueue: Callable[[list[int]], None]
+    *,
+    now: datetime.datetime,
+    enqueue: Callable[[list[int]], None],
+    continue_later: Callable[[], None] | None = None,
 ) -> list[int]:
-    """One run of the periodic dispatcher: requeue, plan, then claim batch after batch until
-    nothing is due or REMINDER_DISPATCH_SECONDS have passed (the next run goes on from there),
-    handing each batch over to send tasks as soon as it is claimed."""
+    """One run of the periodic dispatcher: requeue, plan, then claim (reminders_claim)."""
     reminders_requeue_stuck(now=now)
     reminders_plan(now=now)
+    return reminders_claim(now=now, enqueue=enqueue, continue_later=continue_later)
+
+
+def reminders_claim(
+    *,
+    now: datetime.datetime,
+    enqueue: Callable[[list[int]], None],
+    continue_later: Callable[[], None] | None = None,
+) -> list[int]:
+    """Claim batch after batch, handing each over to send tasks as soon as it is claimed, until
+    nothing is due, REMINDER_DISPATCH_SECONDS have passed (the next run goes on from there) or
+    REMINDER_BATCH_SIZE claimed rows wait for a worker.
+
+    That last limit keeps the claims just ahead of the workers. A row must be sent within the
+    claim timeout of its claim, or the requeue would take it back and it would be claimed and
+    handed over again (wasted work): claiming 100,000 rows at once, faster than any worker
+    sends, did that. A run that stopped there with rows still due and claimed something calls
+    `continue_later`, which queues the next claim (tracker.tasks.claim_reminders) behind the
+    chunks just handed over, so it runs as the workers get through them; one that claimed
+    nothing leaves it to the run whose rows are waiting, or to the next minute's."""
     limit = settings.REMINDER_BATCH_SIZE
     stop_at = time.monotonic() + settings.REMINDER_DISPATCH_SECONDS
     claimed: list[int] = []
-    while True:
+    while Reminder.objects.filter(state=State.CLAIMED).count() < limit:
         looked_at, batch = _claim_batch(now=now, limit=limit)
         claimed += batch
         if not _hand_over(batch, enqueue) or looked_at < limit or time.monotonic() > stop_at:
             return claimed
+    if claimed and continue_later is not None:
+        try:
+            continue_later()
+        except Exception:
+            # The broker is down: the next minute's dispatcher run goes on from here.
+            logger.exception("Could not queue the next claim of due reminders")
+    return claimed
 
 
 # --- sending --------------------------------------------------------------------------------

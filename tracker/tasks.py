@@ -10,7 +10,22 @@ from tracker import reminders
 @shared_task(ignore_result=True)
 def dispatch_reminders() -> int:
     """Beat runs this every minute: requeue, plan, claim what is due, hand it to send tasks."""
-    return len(reminders.reminders_dispatch(now=timezone.now(), enqueue=send_reminders.delay))
+    return len(
+        reminders.reminders_dispatch(
+            now=timezone.now(), enqueue=send_reminders.delay, continue_later=claim_reminders.delay
+        )
+    )
+
+
+@shared_task(ignore_result=True)
+def claim_reminders() -> int:
+    """Claim more of what is due: queued by a claim that stopped with a batch's worth of rows
+    waiting for a worker, behind the chunks it handed over (reminders.reminders_claim)."""
+    return len(
+        reminders.reminders_claim(
+            now=timezone.now(), enqueue=send_reminders.delay, continue_later=claim_reminders.delay
+        )
+    )
 
 
 class SendRemindersTask(Task):

@@ -363,19 +363,55 @@ def make_due_readers(count: int) -> datetime.datetime:
 def test_one_dispatcher_run_claims_batch_after_batch_and_hands_over_chunks(db):
     due = make_due_readers(5)
     chunks = []
-    claimed = reminders.reminders_dispatch(now=due, enqueue=chunks.append)
+
+    def hand_over(chunk):  # to a worker that keeps up: each chunk is sent at once
+        chunks.append(chunk)
+        send_now(chunk)
+
+    claimed = reminders.reminders_dispatch(now=due, enqueue=hand_over)
     assert len(claimed) == 5
     assert [len(chunk) for chunk in chunks] == [2, 2, 1]
     assert sorted(sum(chunks, [])) == sorted(claimed)
-    assert set(Reminder.objects.values_list("state", flat=True)) == {State.CLAIMED}
+    assert set(Reminder.objects.values_list("state", flat=True)) == {State.SENT}
+
+
+@override_settings(REMINDER_BATCH_SIZE=2, REMINDER_SEND_CHUNK_SIZE=1)
+def test_claims_stay_a_batch_ahead_of_the_workers_and_continue_behind_them(db):
+    due = make_due_readers(5)
+    queue = []  # the broker: chunks and the next claims, in order
+
+    def claim(now):
+        return reminders.reminders_dispatch(
+            now=now, enqueue=queue.append, continue_later=lambda: queue.append("claim")
+        )
+
+    first = claim(due)
+    assert len(first) == 2  # then 2 claimed rows wait for a worker: enough ahead
+    assert queue == [[first[0]], [first[1]], "claim"]
+    assert Reminder.objects.filter(state=State.PENDING).count() == 3
+    # The next minute's run while those still wait claims nothing, and queues nothing.
+    assert claim(due) == []
+    assert len(queue) == 3
+    # A worker sends the two chunks, then comes to the claim queued behind them.
+    while queue:
+        item = queue.pop(0)
+        if item == "claim":
+            reminders.reminders_claim(
+                now=due, enqueue=queue.append, continue_later=lambda: queue.append("claim")
+            )
+        else:
+            send_now(item)
+    assert len(mail.outbox) == 5
+    assert set(Reminder.objects.values_list("state", flat=True)) == {State.SENT}
+    assert Counter(m.to[0] for m in mail.outbox) == {f"reader{n}@example.org": 1 for n in range(5)}
 
 
 @override_settings(REMINDER_BATCH_SIZE=2, REMINDER_DISPATCH_SECONDS=0)
 def test_a_dispatcher_run_out_of_time_leaves_the_rest_to_the_next_run(db):
     due = make_due_readers(3)
-    assert len(claim_only(due)) == 2
+    assert len(dispatch(due)) == 2
     assert Reminder.objects.filter(state=State.PENDING).count() == 1
-    assert len(claim_only(due)) == 1
+    assert len(dispatch(due)) == 1
 
 
 @override_settings(REMINDER_SEND_GROUP_SIZE=3)
