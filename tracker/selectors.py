@@ -114,8 +114,13 @@ def dashboard_paragraph_matrix(*, user, document: Document) -> DocumentMatrix:
 
 
 def dashboard_documents() -> list[Document]:
-    """The documents the dashboard can show one at a time, the most recently adopted first."""
-    return list(Document.objects.only("pk", "short_name", "title").order_by(*DOCUMENT_ORDER))
+    """The documents the dashboard can show one at a time, the most recently adopted first;
+    cached with the dashboard's figures (a programme has hundreds, read on every visit)."""
+
+    def compute() -> list[Document]:
+        return list(Document.objects.only("pk", "short_name", "title").order_by(*DOCUMENT_ORDER))
+
+    return caching.cached(caching.DASHBOARD, ("documents",), compute)
 
 
 def dashboard_document(*, documents: list[Document], requested: str | None) -> Document | None:
