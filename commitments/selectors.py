@@ -25,7 +25,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
 
-from tracker import caching
 from tracker.roles import Role, user_can_see_internal
 
 from .models import Actor, Commitment, Document, EvidenceFile, Paragraph, StatusUpdate, Theme
@@ -76,14 +75,13 @@ def commitment_list(*, user) -> QuerySet[Commitment]:
     )
 
 
-def commitment_table_fragment_key(*, user, query: str) -> str:
-    """The key of the commitments table's rendered filters and rows: the same for everyone
-    who sees the same state (the secretariat, or the public state liaisons see), in the same
-    language and with the same filters, sorting and page (the query string, which the export
-    and pagination links repeat), under the current generation: a write forgets it."""
+def commitment_table_cache_parts(*, user, query: str) -> tuple[str, str, str]:
+    """What the commitments table's rendered filters and rows depend on, for the cache
+    (tracker.caching, family TABLE: a write forgets them): whether the user sees the
+    secretariat's state or the public one liaisons see, the language, and the query string
+    (filters, sorting and page, which the export and pagination links repeat)."""
     audience = "secretariat" if user_can_see_internal(user) else "public"
-    digest = hashlib.sha256(query.encode()).hexdigest()
-    return ":".join((caching.generation(caching.TABLE), audience, get_language(), digest))
+    return audience, get_language(), hashlib.sha256(query.encode()).hexdigest()
 
 
 def commitment_get(*, user, slug: str) -> Commitment:

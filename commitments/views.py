@@ -5,19 +5,19 @@ import logging
 from functools import wraps
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
+from tracker import caching
 from tracker.roles import user_can_edit_record
 
 from . import exports, selectors, services
@@ -71,10 +71,35 @@ def user_today(user) -> datetime.date:
 class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
     table_class = CommitmentTable
     filterset_class = CommitmentFilter
-    template_name = "commitments/commitment_list.html"
+    # FilterView renders the filters and rows alone; get() puts them in the page.
+    template_name = "commitments/_commitment_table.html"
+    page_template_name = "commitments/commitment_list.html"
     table_pagination = {"per_page": 25}
     export_name = "commitments"
     export_formats = tuple(exports.RESPONSES)
+
+    def get(self, request, *args, **kwargs):
+        """The page with its filters and rows from the cache, the same for everyone who sees
+        the same state, language and query (selectors.commitment_table_cache_parts) until a
+        write; on a hit nothing is filtered, counted or read. An export streams instead."""
+        requested = request.GET.get(self.export_trigger_param)
+        if requested in self.export_formats:
+            return super().get(request, *args, **kwargs)
+
+        def filters_and_rows() -> str:
+            return super(CommitmentListView, self).get(request, *args, **kwargs).rendered_content
+
+        parts = selectors.commitment_table_cache_parts(
+            user=request.user, query=request.GET.urlencode()
+        )
+        context = {
+            # Rendered by this view from its own template (escaped there), then kept as text.
+            "filters_and_rows": mark_safe(caching.cached(caching.TABLE, parts, filters_and_rows)),
+            "status_legend": status_legend(),
+            "bad_export": requested is not None,  # a format commitments.exports does not make
+        }
+        status = 200 if requested is None else 400
+        return render(request, self.page_template_name, context, status=status)
 
     def get_queryset(self):
         return selectors.commitment_list(user=self.request.user)
@@ -84,29 +109,6 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         table = self.get_table(**self.get_table_kwargs())
         filename = self.get_export_filename(export_format)
         return exports.RESPONSES[export_format](table, filename=filename)
-
-    def render_to_response(self, context, **kwargs):
-        # Only the formats commitments.exports streams.
-        if self.request.GET.get(self.export_trigger_param) not in (None, *self.export_formats):
-            return render(
-                self.request, self.template_name, context | {"bad_export": True}, status=400
-            )
-        return super().render_to_response(context, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        # SingleTableMixin's would build and paginate the table here (a COUNT at least). It is
-        # built only when the template's cache tag has to render the filters and rows again.
-        context = super(SingleTableMixin, self).get_context_data(**kwargs)
-        table = SimpleLazyObject(lambda: self.get_table(**self.get_table_kwargs()))
-        key = selectors.commitment_table_fragment_key(
-            user=self.request.user, query=self.request.GET.urlencode()
-        )
-        return context | {
-            self.get_context_table_name(None): table,
-            "fragment_key": key,
-            "cache_timeout": settings.TRACKER_CACHE_TIMEOUT,
-            "status_legend": status_legend(),
-        }
 
 
 commitment_list = allow_methods(*READ_METHODS)(CommitmentListView.as_view())
