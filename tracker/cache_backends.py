@@ -8,7 +8,7 @@ saves work, so a failed cache call is logged and answered as a miss (reads) or i
 
 import logging
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,29 @@ def _default(key, default=None, *args, **kwargs):
     return default
 
 
+class ReusingRedisCacheClient(RedisCacheClient):
+    """Django's client builds a new redis.Redis object for every cache call, which copies its
+    table of about 170 response callbacks (0.4 ms of a 10 ms cached dashboard, py-spy). One
+    per connection pool does the same: a redis.Redis takes a pooled connection per command and
+    is safe to share between threads."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class ForgivingRedisCache(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ReusingRedisCacheClient
+
     get = _forgiving("get", _default)
     get_many = _forgiving("get_many", {})
     has_key = _forgiving("has_key", False)

@@ -77,3 +77,15 @@ def test_with_redis_up_the_cache_keeps_what_it_is_given():
         cache.set("tracker:test:kept", {"counts": [1, 2]}, 30)
         assert cache.get("tracker:test:kept") == {"counts": [1, 2]}
         cache.delete("tracker:test:kept")
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it)")
+def test_the_redis_client_is_made_once_and_reused():
+    from tracker.cache_backends import ForgivingRedisCache
+
+    cache = ForgivingRedisCache(os.environ["REDIS_URL"], {})
+    cache.set("tracker:test:reused", 1, 30)
+
+    assert cache._cache.get_client() is cache._cache.get_client(write=True)
+    assert cache.get("tracker:test:reused") == 1
+    cache.delete("tracker:test:reused")
