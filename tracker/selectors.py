@@ -10,6 +10,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     Count,
     DateField,
@@ -113,20 +114,36 @@ def dashboard_paragraph_matrix(*, user, document: Document) -> DocumentMatrix:
     return matrix
 
 
-def dashboard_documents() -> list[Document]:
-    """The documents the dashboard can show one at a time, the most recently adopted first;
-    cached with the dashboard's figures (a programme has hundreds, read on every visit)."""
+# What the dashboard's document choice shows; the other fields load if something asks.
+DOCUMENT_CHOICE_FIELDS = ("id", "short_name", "title")
 
-    def compute() -> list[Document]:
-        return list(Document.objects.only("pk", "short_name", "title").order_by(*DOCUMENT_ORDER))
+
+def _document_choice_rows() -> list[tuple]:
+    """(id, short_name, title) of every document, the most recently adopted first; cached with
+    the dashboard's figures as plain rows (a programme has hundreds, read on every visit)."""
+
+    def compute() -> list[tuple]:
+        documents = Document.objects.order_by(*DOCUMENT_ORDER)
+        return list(documents.values_list(*DOCUMENT_CHOICE_FIELDS))
 
     return caching.cached(caching.DASHBOARD, ("documents",), compute)
 
 
-def dashboard_document(*, documents: list[Document], requested: str | None) -> Document | None:
+def _document_from(row: tuple) -> Document:
+    return Document.from_db(DEFAULT_DB_ALIAS, DOCUMENT_CHOICE_FIELDS, row)
+
+
+def dashboard_documents() -> list[Document]:
+    """The documents the dashboard can show one at a time, the most recently adopted first."""
+    return [_document_from(row) for row in _document_choice_rows()]
+
+
+def dashboard_document(*, requested: str | None) -> Document | None:
     """The document asked for by its id, else the most recent one (None when there is none)."""
-    by_id = {str(document.pk): document for document in documents}
-    return by_id.get(requested or "") or (documents[0] if documents else None)
+    rows = _document_choice_rows()
+    by_id = {str(row[0]): row for row in rows}
+    row = by_id.get(requested or "") or (rows[0] if rows else None)
+    return _document_from(row) if row else None
 
 
 @dataclass

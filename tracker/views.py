@@ -64,9 +64,10 @@ class TrackerLoginView(LoginView):
 def dashboard(request):
     """The whole record at a glance; the paragraph matrix and chart for one document at a time."""
     user, today = request.user, user_today(request.user)
-    documents = selectors.dashboard_documents()
     requested = request.GET.get("document")
-    document = selectors.dashboard_document(documents=documents, requested=requested)
+    document = selectors.dashboard_document(requested=requested)
+    # The document choice is part of the cached content: the list is made only to render it.
+    documents = SimpleLazyObject(selectors.dashboard_documents)
     unknown = bool(requested) and str(document and document.pk) != requested
     # Read only when the rendered content is not in the cache (the template's cache tag).
     aggregates = SimpleLazyObject(
