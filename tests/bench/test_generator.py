@@ -2,7 +2,7 @@ import importlib
 
 import pytest
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Min
 
 from bench.generator import Sizes, generate, session_for
 from commitments.models import Actor, Commitment, Document, Paragraph, StatusUpdate, Theme
@@ -47,6 +47,13 @@ def test_the_derived_state_is_the_latest_update(landmarks):
             assert commitment.progress == latest.progress
             assert commitment.last_activity_on == latest.happened_on
         assert commitment.version == 1 + commitment.updates_count
+
+
+def test_the_tables_order_is_each_commitments_lowest_paragraph_number(landmarks):
+    lowest = Commitment.objects.annotate(lowest=Min("paragraphs__number"))
+    assert lowest.count() == TINY.commitments
+    for commitment in lowest:
+        assert commitment.first_paragraph_number == commitment.lowest
 
 
 def test_no_commitment_has_two_updates_on_one_day(landmarks):
