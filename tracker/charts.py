@@ -9,6 +9,8 @@ table: screen readers and the printed report get the numbers, not only the pictu
 import datetime
 from dataclasses import dataclass, field
 
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from commitments.statuses import Status
@@ -83,6 +85,10 @@ class BarChart:
     def rows(self) -> list[tuple[str, str]]:
         return [(bar.label, bar.text) for bar in self.bars]
 
+    @property
+    def rows_html(self) -> SafeString:
+        return figures_rows_html(self.rows)
+
 
 @dataclass(frozen=True)
 class Tick:
@@ -116,6 +122,26 @@ class LineChart:
     right: int = LINE_WIDTH - MARGIN_RIGHT
     top: int = MARGIN_TOP
     bottom: int = LINE_HEIGHT - MARGIN_BOTTOM
+
+    @property
+    def points_svg(self) -> SafeString:
+        """The dots, written here rather than by a template loop: a commitment with 1,000
+        updates has 1,000 of them, which took the template 60 ms a page."""
+        return format_html_join(
+            "\n",
+            '<circle class="chart-point {}" fill="{}" stroke="#fff" cx="{}" cy="{}" r="5">'
+            "<title>{}</title></circle>",
+            ((p.css_class, p.fill, p.x, p.y, p.label) for p in self.points),
+        )
+
+    @property
+    def rows_html(self) -> SafeString:
+        return figures_rows_html(self.rows)
+
+
+def figures_rows_html(rows: list[tuple[str, str]]) -> SafeString:
+    """A chart's figures as table rows (tracker/_chart_table.html), one per point or bar."""
+    return format_html_join("", '<tr><th scope="row">{}</th><td>{}</td></tr>', rows)
 
 
 def _bar_width(value: float, largest: float) -> float:

@@ -130,6 +130,26 @@ def test_commitment_page_draws_its_timeline_from_visible_updates(client, record,
     assert content.count('class="chart-point ') == 1  # the internal update is not drawn
 
 
+def test_a_line_charts_dots_and_figures_are_written_escaped():
+    chart = charts.LineChart(
+        id="chart-x",
+        title="Progress",
+        description="",
+        headers=("Date", "Value"),
+        rows=[("1 May 2021", "<b>Stalled</b>, 10%")],
+        path="M0,0",
+        points=[charts.Point(12.5, 40.0, "1 May 2021: <b>", "status-stalled", "#a00")],
+    )
+
+    assert chart.points_svg == (
+        '<circle class="chart-point status-stalled" fill="#a00" stroke="#fff" cx="12.5" '
+        'cy="40.0" r="5"><title>1 May 2021: &lt;b&gt;</title></circle>'
+    )
+    assert chart.rows_html == (
+        '<tr><th scope="row">1 May 2021</th><td>&lt;b&gt;Stalled&lt;/b&gt;, 10%</td></tr>'
+    )
+
+
 def test_achieved_over_time_in_sql_agrees_with_replaying_the_history(record, secretariat, liaison):
     # Same-day updates (the later recorded one counts), back and forth, internal notes.
     steps = [
