@@ -228,11 +228,14 @@ REMINDER_STALE_REPEAT_DAYS = env.int("REMINDER_STALE_REPEAT_DAYS", default=30)
 REMINDER_DIGEST_WEEKDAY = env.int("REMINDER_DIGEST_WEEKDAY", default=0)  # Monday
 REMINDER_HORIZON_DAYS = env.int("REMINDER_HORIZON_DAYS", default=2)
 REMINDER_CATCHUP_DAYS = env.int("REMINDER_CATCHUP_DAYS", default=7)
-REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=500)
+# Rows claimed per statement, and how many claimed rows may wait for a worker before the
+# dispatcher stops claiming (tracker.reminders.reminders_claim): raise it with many workers.
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=1000)
 # A dispatcher run claims batch after batch for up to this long; the next run goes on from there.
 REMINDER_DISPATCH_SECONDS = env.int("REMINDER_DISPATCH_SECONDS", default=40)
-# Reminders one send task sends over one SMTP connection.
-REMINDER_SEND_CHUNK_SIZE = env.int("REMINDER_SEND_CHUNK_SIZE", default=50)
+# Reminders one send task sends over one SMTP connection; each task pays for its Celery
+# message, its connection and its rows' query, spread over more reminders by a bigger chunk.
+REMINDER_SEND_CHUNK_SIZE = env.int("REMINDER_SEND_CHUNK_SIZE", default=200)
 # Rows of a chunk moved to `sending` in one UPDATE; each is still marked `sent` on its own.
 REMINDER_SEND_GROUP_SIZE = env.int("REMINDER_SEND_GROUP_SIZE", default=10)
 # Longer than EMAIL_TIMEOUT and REMINDER_RETRY_BACKOFF_MAX, or a slow send would look dead;
