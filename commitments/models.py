@@ -204,7 +204,11 @@ class StatusUpdate(models.Model):
                 condition=models.Q(progress__lte=100), name="status_update_progress_at_most_100"
             )
         ]
-        indexes = [models.Index(fields=["commitment", "-happened_on", "-recorded_at"])]
+        indexes = [
+            models.Index(fields=["commitment", "-happened_on", "-recorded_at"]),
+            # The dashboard's latest updates across the record (0.6 s at 500,000 without).
+            models.Index(fields=["-happened_on", "-recorded_at", "-id"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.commitment}: {self.get_status_display()} on {self.happened_on}"
