@@ -148,7 +148,7 @@ def page_measure(page: Page, base_url: str, sessions: dict, load: Load) -> dict:
     key = sessions.get(page.role, "")
     query_count(page.path, key)  # warm: the first request of a process loads templates
     # Cold: the first request after a write, which computes and caches what the page caches.
-    caching.invalidate(caching.DASHBOARD, caching.CALENDAR, caching.TABLE)
+    caching.invalidate(caching.DASHBOARD, caching.CALENDAR, caching.RECORD)
     _, cold_queries, cold_seconds = query_count(page.path, key)
     status, queries, seconds = query_count(page.path, key)
     cookie = f"{settings.SESSION_COOKIE_NAME}={key}" if key else ""

@@ -75,13 +75,17 @@ def commitment_list(*, user) -> QuerySet[Commitment]:
     )
 
 
-def commitment_table_cache_parts(*, user, query: str) -> tuple[str, str, str]:
-    """What the commitments table's rendered filters and rows depend on, for the cache
-    (tracker.caching, family TABLE: a write forgets them): whether the user sees the
-    secretariat's state or the public one liaisons see, the language, and the query string
-    (filters, sorting and page, which the export and pagination links repeat)."""
+def record_cache_parts(*, user, page: str, details: tuple = ()) -> tuple:
+    """What a cached piece of a record page depends on (tracker.caching, family RECORD: a
+    write forgets it): the page, whether the user sees the secretariat's state or the public
+    one liaisons see, the language, and the piece's own details."""
     audience = "secretariat" if user_can_see_internal(user) else "public"
-    return audience, get_language(), hashlib.sha256(query.encode()).hexdigest()
+    return (page, audience, get_language(), *details)
+
+
+def hashed(text: str) -> str:
+    """A fixed-length stand-in for text from a URL, in a cache key."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def commitment_get(*, user, slug: str) -> Commitment:

@@ -68,7 +68,7 @@ def status_update_create(
         commitment_current_state_refresh(commitment=commitment)
         _state_change_audit(commitment=commitment, before=before, author=author)
         # The refresh above is an UPDATE no signal reports: the cached pages are told here.
-        caching.invalidate(caching.DASHBOARD, caching.TABLE)
+        caching.invalidate(caching.DASHBOARD, caching.RECORD)
     return update
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -80,8 +81,8 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
 
     def get(self, request, *args, **kwargs):
         """The page with its filters and rows from the cache, the same for everyone who sees
-        the same state, language and query (selectors.commitment_table_cache_parts) until a
-        write; on a hit nothing is filtered, counted or read. An export streams instead."""
+        the same state, language and query (selectors.record_cache_parts) until a write; on a
+        hit nothing is filtered, counted or read. An export streams instead."""
         requested = request.GET.get(self.export_trigger_param)
         if requested in self.export_formats:
             return super().get(request, *args, **kwargs)
@@ -89,12 +90,13 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         def filters_and_rows() -> str:
             return super(CommitmentListView, self).get(request, *args, **kwargs).rendered_content
 
-        parts = selectors.commitment_table_cache_parts(
-            user=request.user, query=request.GET.urlencode()
-        )
+        # The query string holds the filters, sorting and page, which the export and
+        # pagination links repeat.
+        query = selectors.hashed(request.GET.urlencode())
+        parts = selectors.record_cache_parts(user=request.user, page="table", details=(query,))
         context = {
             # Rendered by this view from its own template (escaped there), then kept as text.
-            "filters_and_rows": mark_safe(caching.cached(caching.TABLE, parts, filters_and_rows)),
+            "filters_and_rows": mark_safe(caching.cached(caching.RECORD, parts, filters_and_rows)),
             "status_legend": status_legend(),
             "bad_export": requested is not None,  # a format commitments.exports does not make
         }
@@ -179,24 +181,46 @@ TIMELINE_PAGE_SIZE = 50
 
 def _commitment_page(request, commitment, form, *, status=200, conflict=None):
     user = request.user
-    timeline = selectors.commitment_timeline(user=user, commitment=commitment)
-    page = Paginator(timeline, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
     if conflict is not None:
         # What someone else just posted: the newest by recording, which may be about the past.
+        timeline = selectors.commitment_timeline(user=user, commitment=commitment)
         conflict["newest"] = timeline.order_by("-recorded_at", "-pk").first()
     context = {
         "commitment": commitment,
-        "timeline": page.object_list,
-        "timeline_page": page,
-        # <ol reversed> numbers the page's first (newest) update by its place in the history.
-        "timeline_first_number": page.paginator.count - page.start_index() + 1,
-        "progress_points": selectors.commitment_progress_points(user=user, commitment=commitment),
+        "history": _commitment_history(request, commitment),
         "form": form,
         "conflict": conflict,
         "status_legend": status_legend(),
         "reader_zone": user_zone(user),
     }
     return render(request, "commitments/commitment_detail.html", context, status=status)
+
+
+def _commitment_history(request, commitment) -> str:
+    """The chart and the page of updates asked for, rendered; from the cache, the same for
+    every reader with the same audience, language, time zone and day (the chart ends today)."""
+    user, number = request.user, request.GET.get("page")
+    zone, today = user_zone(user), user_today(user)
+
+    def render_history() -> str:
+        timeline = selectors.commitment_timeline(user=user, commitment=commitment)
+        page = Paginator(timeline, TIMELINE_PAGE_SIZE).get_page(number)
+        context = {
+            "timeline": page.object_list,
+            "timeline_page": page,
+            # <ol reversed> numbers the page's first (newest) update by its place in history.
+            "timeline_first_number": page.paginator.count - page.start_index() + 1,
+            "progress_points": selectors.commitment_progress_points(
+                user=user, commitment=commitment
+            ),
+            "reader_zone": zone,
+        }
+        return render_to_string("commitments/_history.html", context, request=request)
+
+    details = (commitment.pk, selectors.hashed(str(number)), str(zone), today)
+    parts = selectors.record_cache_parts(user=user, page="history", details=details)
+    # Rendered by this view from its own template (escaped there), then kept as text.
+    return mark_safe(caching.cached(caching.RECORD, parts, render_history))
 
 
 @allow_methods(*READ_METHODS)
@@ -235,11 +259,22 @@ def actor_list(request):
 
 @allow_methods(*READ_METHODS)
 def actor_detail(request, slug):
-    actor = get_object_or_404(Actor, slug=slug)
+    user, actor = request.user, get_object_or_404(Actor, slug=slug)
+
+    def render_record() -> str:
+        context = {
+            "actor": actor,
+            "commitments": selectors.actor_commitment_list(user=user, actor=actor),
+            "recent_updates": selectors.actor_recent_updates(user=user, actor=actor),
+        }
+        return render_to_string("commitments/_actor_record.html", context, request=request)
+
+    # What involves the actor, from the cache: a state's liaisons land here.
+    parts = selectors.record_cache_parts(user=user, page="actor", details=(actor.pk,))
     context = {
         "actor": actor,
-        "commitments": selectors.actor_commitment_list(user=request.user, actor=actor),
-        "recent_updates": selectors.actor_recent_updates(user=request.user, actor=actor),
+        # Rendered by this view from its own template (escaped there), then kept as text.
+        "actor_record": mark_safe(caching.cached(caching.RECORD, parts, render_record)),
         "status_legend": status_legend(),
     }
     return render(request, "commitments/actor_detail.html", context)

@@ -22,7 +22,9 @@ from django.db import transaction
 
 DASHBOARD = "dashboard"
 CALENDAR = "calendar"
-TABLE = "table"  # the commitments table's rendered filters and rows
+# The record pages as rendered: the commitments table's filters and rows, a commitment's
+# history and an actor's commitments and updates.
+RECORD = "record"
 
 T = TypeVar("T")
 
@@ -75,14 +77,16 @@ SOURCES = {
         "tracker.Event",  # the dashboard lists the next dated items
     ),
     CALENDAR: ("commitments.Commitment", "tracker.Event"),
-    TABLE: (
+    RECORD: (
         "commitments.Document",  # the document filter; a re-import changes what `q` finds
         "commitments.Paragraph",
         "commitments.Commitment",
         "commitments.StatusUpdate",
         "commitments.Actor",
         "commitments.Theme",
-        "tracker.User",  # the owner column and the owner filter (names, roles)
+        "tracker.User",  # owners and authors (names), the owner filter (roles)
+        "commitments.EvidenceLink",  # a commitment's history
+        "commitments.EvidenceFile",
     ),
 }
 
@@ -117,13 +121,13 @@ def connect_receivers() -> None:
     # decide which events a liaison's feed and dashboard list; all the commitments table shows.
     commitment, event = apps.get_model("commitments.Commitment"), apps.get_model("tracker.Event")
     links = {
-        "commitment-paragraphs": (commitment.paragraphs.through, (DASHBOARD, TABLE)),
-        "commitment-leads": (commitment.lead_actors.through, (DASHBOARD, CALENDAR, TABLE)),
+        "commitment-paragraphs": (commitment.paragraphs.through, (DASHBOARD, RECORD)),
+        "commitment-leads": (commitment.lead_actors.through, (DASHBOARD, CALENDAR, RECORD)),
         "commitment-supporters": (
             commitment.supporting_actors.through,
-            (DASHBOARD, CALENDAR, TABLE),
+            (DASHBOARD, CALENDAR, RECORD),
         ),
-        "commitment-themes": (commitment.themes.through, (TABLE,)),
+        "commitment-themes": (commitment.themes.through, (RECORD,)),
         "event-commitments": (event.commitments.through, (DASHBOARD, CALENDAR)),
     }
     for name, (through, families) in links.items():

@@ -1,0 +1,222 @@
+"""The record pages' rendered parts (the commitments table's filters and rows, a commitment's
+history, an actor's commitments and updates) are cached per audience, language and details,
+and forgotten on every write that changes what they show."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from commitments.statuses import Status
+from tests.commitments.test_services import post as post_update
+from tests.factories import (
+    ActorFactory,
+    CommitmentFactory,
+    EvidenceLinkFactory,
+    SecretariatFactory,
+    StatusUpdateFactory,
+    ThemeFactory,
+)
+
+LIST_URL = reverse("commitments:commitment_list")
+# The liaison account exists before the secretariat's request: creating an account is a write
+# that forgets the cached pages, so a test that made it later would prove nothing.
+
+# Session and user; three to save the session (SESSION_SAVE_EVERY_REQUEST). No count, no rows,
+# no prefetches and no filter dropdowns: those are in the cached content.
+CACHED_TABLE_QUERIES = 5
+
+
+def table_part(response) -> str:
+    """The cached content: from the filters to the end of the table."""
+    page = response.content.decode()
+    return page[page.index('<form method="get" class="filters"') : page.index("</table>")]
+
+
+def rows(response) -> str:
+    """The table's rows alone (the status filter lists every status's name)."""
+    page = response.content.decode()
+    return page[page.index("<tbody") : page.index("</tbody>")]
+
+
+@pytest.fixture
+def commitment(db):
+    return CommitmentFactory(title="Group of Friends of Neutrality")
+
+
+def test_the_second_request_is_served_from_the_cache(
+    secretariat_client, commitment, django_assert_num_queries
+):
+    first = secretariat_client.get(LIST_URL, {"sort": "status"})
+
+    with django_assert_num_queries(CACHED_TABLE_QUERIES):
+        second = secretariat_client.get(LIST_URL, {"sort": "status"})
+
+    assert table_part(second) == table_part(first)
+    assert "Group of Friends of Neutrality" in table_part(second)
+
+
+def test_a_status_update_shows_on_the_next_table(secretariat_client, secretariat, commitment):
+    assert "In progress" not in rows(secretariat_client.get(LIST_URL))
+
+    post_update(commitment, secretariat, status=Status.IN_PROGRESS)
+
+    assert "In progress" in rows(secretariat_client.get(LIST_URL))
+
+
+def test_renaming_an_actor_or_a_theme_shows_on_the_next_table(secretariat_client, commitment):
+    actor = ActorFactory(name="Turkmenistan")
+    theme = ThemeFactory(name="Preventive diplomacy")
+    commitment.lead_actors.add(actor)
+    commitment.themes.add(theme)
+    assert "Turkmenistan" in rows(secretariat_client.get(LIST_URL))
+
+    actor.name = "Republic of Turkmenistan"
+    actor.save()
+    theme.name = "Mediation"
+    theme.save()
+
+    page = table_part(secretariat_client.get(LIST_URL))
+    assert "Republic of Turkmenistan" in rows(secretariat_client.get(LIST_URL))
+    assert "Mediation" in page  # the theme filter
+
+
+def test_each_query_has_its_own_entry(secretariat_client, commitment):
+    CommitmentFactory(title="UN OCHA office for Central Asia")
+    secretariat_client.get(LIST_URL)
+
+    found = rows(secretariat_client.get(LIST_URL, {"q": "OCHA"}))
+
+    assert "UN OCHA office for Central Asia" in found
+    assert "Group of Friends of Neutrality" not in found
+
+
+def test_a_liaison_is_never_served_the_secretariats_cached_table(
+    client, secretariat, liaison, commitment
+):
+    post_update(commitment, secretariat, status=Status.IN_PROGRESS)
+    post_update(
+        commitment,
+        secretariat,
+        status=Status.STALLED,
+        happened_on=datetime.date(2021, 6, 1),
+        visibility="internal",
+    )
+    client.force_login(secretariat)
+    assert "Stalled" in rows(client.get(LIST_URL))
+
+    client.force_login(liaison)
+    shown = rows(client.get(LIST_URL))
+
+    assert "Stalled" not in shown
+    assert "In progress" in shown
+
+
+def test_each_language_has_its_own_entry(client, secretariat, commitment):
+    client.force_login(secretariat)
+    assert "Apply filters" in table_part(client.get(LIST_URL))
+
+    secretariat.language = "ru"
+    secretariat.save()
+    russian = table_part(client.get(LIST_URL))
+
+    assert "Apply filters" not in russian
+    assert "Group of Friends of Neutrality" in rows(client.get(LIST_URL))
+
+
+def test_a_login_does_not_forget_the_cached_table(client, secretariat, commitment):
+    client.force_login(secretariat)
+    client.get(LIST_URL)
+    client.logout()
+
+    credentials = {"username": secretariat.username, "password": "correct horse battery staple"}
+    assert client.post(reverse("login"), credentials).status_code == 302
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("commitments.views.CommitmentListView.get_table", None)  # must not run
+        assert "Group of Friends of Neutrality" in rows(client.get(LIST_URL))
+
+
+def history(response) -> str:
+    page = response.content.decode()
+    return page[
+        page.index('<section class="timeline"') : page.index(
+            "</section>", page.index('<section class="timeline"')
+        )
+    ]
+
+
+def test_a_commitments_history_is_cached_and_a_new_update_shows_at_once(
+    secretariat_client, secretariat, commitment, django_assert_max_num_queries
+):
+    post_update(commitment, secretariat, narrative="Draft resolution circulated.")
+    first = secretariat_client.get(commitment.get_absolute_url())
+
+    with django_assert_max_num_queries(11):  # the commitment and the page; no history read
+        second = secretariat_client.get(commitment.get_absolute_url())
+    post_update(commitment, secretariat, narrative="Resolution adopted.", progress=100)
+    third = secretariat_client.get(commitment.get_absolute_url())
+
+    assert history(second) == history(first)
+    assert "Resolution adopted." not in history(second)
+    assert "Resolution adopted." in history(third)
+
+
+def test_a_liaison_is_never_served_the_secretariats_cached_history(
+    client, secretariat, liaison, commitment
+):
+    post_update(commitment, secretariat, narrative="Public step.")
+    post_update(commitment, secretariat, narrative="Secret step.", visibility="internal")
+    client.force_login(secretariat)
+    assert "Secret step." in history(client.get(commitment.get_absolute_url()))
+
+    client.force_login(liaison)
+    shown = history(client.get(commitment.get_absolute_url()))
+
+    assert "Public step." in shown
+    assert "Secret step." not in shown
+
+
+def test_each_readers_time_zone_has_its_own_history(client, commitment):
+    with time_machine.travel(datetime.datetime(2026, 4, 20, 22, 30, tzinfo=datetime.UTC)):
+        StatusUpdateFactory(commitment=commitment)
+    client.force_login(SecretariatFactory(time_zone="UTC"))
+    assert "20 Apr 2026, 22:30" in history(client.get(commitment.get_absolute_url()))
+
+    client.force_login(SecretariatFactory(time_zone="Asia/Ashgabat"))
+
+    assert "21 Apr 2026, 03:30" in history(client.get(commitment.get_absolute_url()))
+
+
+def test_an_evidence_link_corrected_later_shows_on_the_next_history(secretariat_client, commitment):
+    link = EvidenceLinkFactory(update=StatusUpdateFactory(commitment=commitment), title="Draft")
+    assert "Draft" in history(secretariat_client.get(commitment.get_absolute_url()))
+
+    link.title = "Resolution 77/1"
+    link.save()
+
+    assert "Resolution 77/1" in history(secretariat_client.get(commitment.get_absolute_url()))
+
+
+def actor_record(response) -> str:
+    page = response.content.decode()
+    return page[page.index('<section aria-labelledby="involved-heading">') :]
+
+
+def test_an_actors_page_is_cached_per_audience_and_shows_a_new_update_at_once(
+    client, secretariat, liaison, commitment
+):
+    state = liaison.actor  # Turkmenistan
+    commitment.lead_actors.add(state)
+    post_update(commitment, secretariat, narrative="Secret step.", visibility="internal")
+    client.force_login(secretariat)
+    assert "Secret step." in actor_record(client.get(state.get_absolute_url()))
+
+    client.force_login(liaison)
+    assert "Secret step." not in actor_record(client.get(state.get_absolute_url()))
+    post_update(
+        commitment, secretariat, narrative="Public step.", happened_on=datetime.date(2021, 5, 1)
+    )
+
+    assert "Public step." in actor_record(client.get(state.get_absolute_url()))
