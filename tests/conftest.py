@@ -46,3 +46,13 @@ def _empty_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _site_language_after_each_test():
+    """A request in Russian leaves Russian active in the test's thread (the middleware
+    activates a language and nothing resets it); the next test starts in the site's language."""
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
