@@ -284,8 +284,7 @@ def _viewer(user) -> tuple:
     return (_audience(user), state, get_language())
 
 
-def dashboard_fragment_key(*, user, document: Document | None, today, unknown: bool) -> str:
-    """The key of the dashboard's rendered content: who sees it, on which day, of which
-    document, under the current generation (so a write forgets it like the aggregates)."""
-    parts = (caching.generation(caching.DASHBOARD), *_viewer(user), today)
-    return ":".join(map(str, (*parts, document and document.pk, unknown)))
+def dashboard_content_parts(*, user, today, requested: str | None) -> tuple:
+    """What the dashboard's rendered content depends on (cached in the DASHBOARD family, so a
+    write forgets it like the aggregates): who sees it, on which day, the document asked for."""
+    return ("content", *_viewer(user), today, commitment_selectors.hashed(str(requested)))

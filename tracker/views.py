@@ -5,12 +5,13 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.validators import MaxLengthValidator
 from django.shortcuts import render
-from django.utils.functional import SimpleLazyObject
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from commitments.views import READ_METHODS, allow_methods, status_legend, user_today
 
-from . import selectors
+from . import caching, selectors
 
 # --- Login -----------------------------------------------------------------------------------
 
@@ -62,34 +63,37 @@ class TrackerLoginView(LoginView):
 # Read-only: a liaison's POST is refused with 403 like on every page of the record.
 @allow_methods(*READ_METHODS)
 def dashboard(request):
-    """The whole record at a glance; the paragraph matrix and chart for one document at a time."""
+    """The whole record at a glance; the paragraph matrix and chart for one document at a time.
+
+    Everything below the heading comes from the cache, the same for every reader with the same
+    audience, state, language, day and document asked for (selectors.dashboard_content_parts)
+    until a write: on a hit nothing is read from the database."""
     user, today = request.user, user_today(request.user)
     requested = request.GET.get("document")
-    document = selectors.dashboard_document(requested=requested)
-    # The document choice is part of the cached content: the list is made only to render it.
-    documents = SimpleLazyObject(selectors.dashboard_documents)
-    unknown = bool(requested) and str(document and document.pk) != requested
-    # Read only when the rendered content is not in the cache (the template's cache tag).
-    aggregates = SimpleLazyObject(
-        lambda: selectors.dashboard_aggregates(user=user, document=document, today=today)
-    )
-    lists = SimpleLazyObject(lambda: selectors.dashboard_lists(user=user, today=today))
+
+    def render_content() -> str:
+        document = selectors.dashboard_document(requested=requested)
+        aggregates = selectors.dashboard_aggregates(user=user, document=document, today=today)
+        lists = selectors.dashboard_lists(user=user, today=today)
+        context = {
+            "today": today,
+            "documents": selectors.dashboard_documents(),
+            "document": document,
+            "unknown_document": bool(requested) and str(document and document.pk) != requested,
+            "status_counts": aggregates.status_counts,
+            "matrix": aggregates.matrix,
+            "charts": aggregates.charts,
+            "recent_updates": lists.recent_updates,
+            "quiet_commitments": lists.quiet_commitments,
+            "upcoming": lists.upcoming,
+            "quiet_after_days": settings.TRACKER_QUIET_AFTER_DAYS,
+        }
+        return render_to_string("tracker/_dashboard_content.html", context, request=request)
+
+    parts = selectors.dashboard_content_parts(user=user, today=today, requested=requested)
     context = {
-        "today": today,
-        "documents": documents,
-        "document": document,
-        "unknown_document": unknown,
-        "fragment_key": selectors.dashboard_fragment_key(
-            user=user, document=document, today=today, unknown=unknown
-        ),
-        "cache_timeout": settings.TRACKER_CACHE_TIMEOUT,
-        "status_counts": SimpleLazyObject(lambda: aggregates.status_counts),
-        "matrix": SimpleLazyObject(lambda: aggregates.matrix),
-        "charts": SimpleLazyObject(lambda: aggregates.charts),
-        "recent_updates": SimpleLazyObject(lambda: lists.recent_updates),
-        "quiet_commitments": SimpleLazyObject(lambda: lists.quiet_commitments),
-        "upcoming": SimpleLazyObject(lambda: lists.upcoming),
-        "quiet_after_days": settings.TRACKER_QUIET_AFTER_DAYS,
+        # Rendered by this view from its own template (escaped there), then kept as text.
+        "content": mark_safe(caching.cached(caching.DASHBOARD, parts, render_content)),
         "status_legend": status_legend(),
     }
     return render(request, "tracker/dashboard.html", context)
