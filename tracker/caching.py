@@ -1,6 +1,6 @@
 """Cached reads that are costly to compute and change only on writes.
 
-Each cached family (the dashboard's aggregates, the calendar feeds) has a generation token in
+Each cached family (the dashboard, the record pages, the calendar feeds) has a generation token in
 the cache; its entries' keys include the token, so a write that changes them bumps the token
 and every older entry stops being found (and expires on its own, TRACKER_CACHE_TIMEOUT). The
 token is bumped at once and again when the transaction commits: a reader that filled the
