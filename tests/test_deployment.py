@@ -110,6 +110,15 @@ def test_app_services_wait_for_healthy_database_and_redis(compose):
         assert depends["redis"]["condition"] == "service_healthy", name
 
 
+def test_worker_and_beat_start_once_web_has_migrated_the_database(compose):
+    web_script = (ROOT / "bin" / "web").read_text()
+    assert web_script.index("manage.py migrate") < web_script.index("exec gunicorn")
+    assert "bin/healthcheck" in compose["services"]["web"]["healthcheck"]["test"][1]
+    for name in ("worker", "beat"):
+        depends = compose["services"][name]["depends_on"]
+        assert depends["web"]["condition"] == "service_healthy", name
+
+
 def test_data_lives_in_named_volumes(compose):
     declared = set(compose["volumes"])
     used = set()
