@@ -141,3 +141,17 @@ class EventFactory(factory.django.DjangoModelFactory):
     def paragraphs(self, create, extracted, **kwargs):
         if create and extracted:
             self.paragraphs.set(extracted)
+
+
+def post_status_update(commitment, author, **fields):
+    """A status update posted as the secretariat does (commitments.services), with defaults for
+    whatever the test does not care about."""
+    from commitments.services import status_update_create
+
+    defaults = {
+        "status": Status.IN_PROGRESS,
+        "progress": 40,
+        "narrative": "Draft resolution circulated.",
+        "happened_on": datetime.date(2021, 3, 1),
+    }
+    return status_update_create(commitment=commitment, author=author, **defaults | fields)

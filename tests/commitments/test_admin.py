@@ -5,13 +5,13 @@ from django.urls import reverse
 
 from commitments.models import Commitment, Document, StatusUpdate
 from commitments.statuses import Status
-from tests.commitments.test_services import post
 from tests.factories import (
     CommitmentFactory,
     DocumentFactory,
     ParagraphFactory,
     SecretariatFactory,
 )
+from tests.factories import post_status_update as post
 
 
 @pytest.fixture

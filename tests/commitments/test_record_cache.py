@@ -9,7 +9,6 @@ import time_machine
 from django.urls import reverse
 
 from commitments.statuses import Status
-from tests.commitments.test_services import post as post_update
 from tests.factories import (
     ActorFactory,
     CommitmentFactory,
@@ -18,6 +17,7 @@ from tests.factories import (
     StatusUpdateFactory,
     ThemeFactory,
 )
+from tests.factories import post_status_update as post_update
 
 LIST_URL = reverse("commitments:commitment_list")
 # The liaison account exists before the secretariat's request: creating an account is a write

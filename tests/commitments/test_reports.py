@@ -5,10 +5,15 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from commitments import reports, services
+from commitments import reports
 from commitments.models import StatusUpdate
 from commitments.statuses import Status
-from tests.factories import CommitmentFactory, DocumentFactory, ParagraphFactory
+from tests.factories import (
+    CommitmentFactory,
+    DocumentFactory,
+    ParagraphFactory,
+    post_status_update,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -28,13 +33,13 @@ def commitment(document):
 
 
 def post(commitment, author, day, status, progress, narrative, **fields):
-    return services.status_update_create(
-        commitment=commitment,
-        author=author,
+    return post_status_update(
+        commitment,
+        author,
+        happened_on=day,
         status=status,
         progress=progress,
         narrative=narrative,
-        happened_on=day,
         **fields,
     )
 

@@ -7,8 +7,8 @@ from commitments import selectors
 from commitments.models import StatusUpdate
 from commitments.services import status_update_create_with_evidence
 from commitments.statuses import Status
-from tests.commitments.test_services import post
 from tests.factories import ActorFactory, CommitmentFactory, SecretariatFactory, ThemeFactory
+from tests.factories import post_status_update as post
 
 INTERNAL = StatusUpdate.Visibility.INTERNAL
 

@@ -2,26 +2,15 @@ import datetime
 
 import pytest
 
-from commitments.services import EditConflict, status_update_create
+from commitments.services import EditConflict
 from commitments.statuses import Status
 from tests.factories import CommitmentFactory
+from tests.factories import post_status_update as post
 
 
 @pytest.fixture
 def commitment(db):
     return CommitmentFactory()
-
-
-def post(commitment, author, **overrides):
-    fields = {
-        "commitment": commitment,
-        "author": author,
-        "status": Status.IN_PROGRESS,
-        "progress": 40,
-        "narrative": "Draft resolution circulated.",
-        "happened_on": datetime.date(2021, 3, 1),
-    }
-    return status_update_create(**fields | overrides)
 
 
 def test_an_update_becomes_the_commitments_current_state(commitment, secretariat):

@@ -12,7 +12,6 @@ from django.urls import reverse
 from commitments.models import Commitment, EvidenceFile, StatusUpdate
 from commitments.services import status_update_create_with_evidence
 from commitments.statuses import DEFINITIONS, Status
-from tests.commitments.test_services import post as post_update
 from tests.factories import (
     ActorFactory,
     CommitmentFactory,
@@ -21,6 +20,7 @@ from tests.factories import (
     SecretariatFactory,
     ThemeFactory,
 )
+from tests.factories import post_status_update as post_update
 
 LIST_URL = reverse("commitments:commitment_list")
 INTERNAL = StatusUpdate.Visibility.INTERNAL

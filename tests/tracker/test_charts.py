@@ -3,11 +3,16 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from commitments import history, services
+from commitments import history
 from commitments import selectors as commitment_selectors
 from commitments.models import StatusUpdate
 from commitments.statuses import Status
-from tests.factories import CommitmentFactory, DocumentFactory, ParagraphFactory
+from tests.factories import (
+    CommitmentFactory,
+    DocumentFactory,
+    ParagraphFactory,
+    post_status_update,
+)
 from tracker import chart_selectors, charts, selectors
 
 pytestmark = pytest.mark.django_db
@@ -16,9 +21,9 @@ TODAY = datetime.date(2026, 11, 27)
 
 
 def post(commitment, author, day, status, progress, visibility=StatusUpdate.Visibility.PUBLIC):
-    return services.status_update_create(
-        commitment=commitment,
-        author=author,
+    return post_status_update(
+        commitment,
+        author,
         status=status,
         progress=progress,
         narrative="Reported.",
