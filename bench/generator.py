@@ -1,10 +1,10 @@
 """A scale dataset for the benchmark, written with bulk inserts into an empty, migrated database.
 
 Deterministic for a seed, so two runs measure the same data. Commitment.status, progress,
-last_activity_on and version are written as services.status_update_create would have left
-them after the generated history: the latest update by happened_on decides (days are distinct
-within a commitment, so "latest" never depends on recorded_at), and every update raised the
-version by one.
+last_activity_on, their public_* copies and version are written as
+services.status_update_create would have left them after the generated history: the latest
+update by happened_on decides (days are distinct within a commitment, so "latest" never
+depends on recorded_at), and every update raised the version by one.
 """
 
 import datetime
@@ -23,7 +23,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from commitments.models import Actor, Commitment, Document, Paragraph, StatusUpdate, Theme
-from commitments.services import commitments_first_paragraph_refresh
+from commitments.services import commitments_first_paragraph_refresh, state_fields
 from commitments.statuses import Status
 from tracker.models import Event, User
 from tracker.roles import Role
@@ -125,14 +125,12 @@ def history(*, index: int, count: int, seed: int, end: datetime.date) -> list[En
 
 
 def derived_state(entries: list[Entry]) -> dict:
-    """What the commitment shows after its history: the latest entry, version 1 + updates."""
-    if not entries:
-        return {"status": Status.NOT_STARTED, "progress": 0, "last_activity_on": None, "version": 1}
-    latest = entries[-1]
+    """What the commitment shows after its history: the latest entry, the latest public one
+    (what liaisons see), version 1 + updates."""
+    public = [entry for entry in entries if not entry.internal]
     return {
-        "status": latest.status,
-        "progress": latest.progress,
-        "last_activity_on": latest.happened_on,
+        **state_fields(entries[-1] if entries else None, prefix=""),
+        **state_fields(public[-1] if public else None, prefix="public_"),
         "version": 1 + len(entries),
     }
 

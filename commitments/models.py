@@ -136,6 +136,12 @@ class Commitment(models.Model):
     last_activity_on = models.DateField(
         null=True, blank=True, help_text="When the latest status update says something happened."
     )
+    # The same three from the latest *public* update: what liaisons see (commitments.selectors).
+    public_status = models.CharField(
+        max_length=30, choices=Status.choices, default=Status.NOT_STARTED, editable=False
+    )
+    public_progress = models.PositiveSmallIntegerField(default=0, editable=False)
+    public_last_activity_on = models.DateField(null=True, blank=True, editable=False)
     # The lowest number among its paragraphs: the table's default order (the document's),
     # read from an index instead of a subquery per commitment. commitments.apps keeps it in
     # step when paragraphs are linked, unlinked, renumbered or deleted.
@@ -160,6 +166,8 @@ class Commitment(models.Model):
             models.Index(fields=["status"]),
             models.Index(fields=["last_activity_on"]),
             models.Index(fields=["first_paragraph_number", "title"]),
+            models.Index(fields=["public_status"]),
+            models.Index(fields=["public_last_activity_on"]),
         ]
 
     def __str__(self) -> str:

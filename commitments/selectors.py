@@ -2,9 +2,10 @@
 without further queries, and never anything the user may not see.
 
 Liaisons never see internal status updates. Commitment.status/progress/last_activity_on copy the
-latest update of any visibility, so for a liaison the state shown is recomputed from the latest
-*public* update (`commitment_list` annotates it); otherwise an internal note would leak through
-the status column, the CSV or the filters.
+latest update of any visibility, so a liaison is shown public_status/public_progress/
+public_last_activity_on instead, the copy of the latest *public* update (`commitment_list`
+annotates either as shown_*); otherwise an internal note would leak through the status column,
+the CSV or the filters.
 """
 
 import hashlib
@@ -14,21 +15,16 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
-    Value,
 )
-from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
 
 from tracker.roles import Role, user_can_see_internal
 
 from .models import Actor, Commitment, Document, EvidenceFile, Paragraph, StatusUpdate, Theme
-from .statuses import Status
 
 TIMELINE_ORDER = ("-happened_on", "-recorded_at", "-pk")
 
@@ -42,23 +38,13 @@ def status_update_visible_list(*, user) -> QuerySet[StatusUpdate]:
 
 
 def _visible_state(*, user) -> dict:
-    """Annotations for the state a user sees: shown_status, shown_progress, shown_last_activity."""
-    if user_can_see_internal(user):
-        return {
-            "shown_status": F("status"),
-            "shown_progress": F("progress"),
-            "shown_last_activity": F("last_activity_on"),
-        }
-    latest = status_update_visible_list(user=user).filter(commitment=OuterRef("pk"))
-    latest = latest.order_by(*TIMELINE_ORDER)
+    """Annotations for the state a user sees: shown_status, shown_progress, shown_last_activity
+    (the commitment's copy of its latest update, or of its latest public one for liaisons)."""
+    prefix = "" if user_can_see_internal(user) else "public_"
     return {
-        "shown_status": Coalesce(
-            Subquery(latest.values("status")[:1]), Value(Status.NOT_STARTED.value)
-        ),
-        "shown_progress": Coalesce(
-            Subquery(latest.values("progress")[:1]), Value(0), output_field=IntegerField()
-        ),
-        "shown_last_activity": Subquery(latest.values("happened_on")[:1]),
+        "shown_status": F(prefix + "status"),
+        "shown_progress": F(prefix + "progress"),
+        "shown_last_activity": F(prefix + "last_activity_on"),
     }
 
 

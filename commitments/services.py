@@ -8,7 +8,8 @@ from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import get_valid_filename
 
@@ -90,22 +91,54 @@ def _state_change_audit(*, commitment: Commitment, before: dict, author) -> None
 
 
 def commitment_current_state_refresh(*, commitment: Commitment) -> None:
-    """Copy the latest update (by the date it happened) onto the commitment.
+    """Copy the latest update (by the date it happened) onto the commitment, and the latest
+    public one onto its public_* fields (what liaisons see).
 
     An update entered today about something from 2021 must not hide a newer one, so "latest"
     is by happened_on, then by when it was recorded.
     """
-    latest = commitment.updates.order_by("-happened_on", "-recorded_at", "-pk").first()
-    if latest is None:
-        fields = {"status": Status.NOT_STARTED, "progress": 0, "last_activity_on": None}
-    else:
-        fields = {
-            "status": latest.status,
-            "progress": latest.progress,
-            "last_activity_on": latest.happened_on,
-        }
+    timeline = commitment.updates.order_by("-happened_on", "-recorded_at", "-pk")
+    latest = timeline.first()
+    latest_public = timeline.filter(visibility=StatusUpdate.Visibility.PUBLIC).first()
+    fields = state_fields(latest, prefix="") | state_fields(latest_public, prefix="public_")
     Commitment.objects.filter(pk=commitment.pk).update(**fields)
     commitment.refresh_from_db()
+
+
+def state_fields(update, *, prefix: str) -> dict:
+    """The commitment fields (status, progress, last_activity_on, after the prefix) that copy
+    an update: anything with status, progress and happened_on; None for no update yet."""
+    if update is None:
+        state = {"status": Status.NOT_STARTED, "progress": 0, "last_activity_on": None}
+    else:
+        state = {
+            "status": update.status,
+            "progress": update.progress,
+            "last_activity_on": update.happened_on,
+        }
+    return {prefix + name: value for name, value in state.items()}
+
+
+def commitments_copies_refresh() -> int:
+    """Recompute, for every commitment at once (one UPDATE), what it copies from elsewhere:
+    its state and public state from its history, its first paragraph number from its
+    paragraphs. For a restore: an archive made before a copy existed leaves it at its default.
+    Returns how many commitments it touched."""
+    timeline = StatusUpdate.objects.filter(commitment=OuterRef("pk")).order_by(
+        "-happened_on", "-recorded_at", "-pk"
+    )
+    public = timeline.filter(visibility=StatusUpdate.Visibility.PUBLIC)
+    lowest = Paragraph.objects.filter(commitments=OuterRef("pk")).order_by("number")
+    fields = {"first_paragraph_number": Subquery(lowest.values("number")[:1])}
+    for prefix, updates in (("", timeline), ("public_", public)):
+        fields |= {
+            f"{prefix}status": Coalesce(
+                Subquery(updates.values("status")[:1]), Value(Status.NOT_STARTED.value)
+            ),
+            f"{prefix}progress": Coalesce(Subquery(updates.values("progress")[:1]), Value(0)),
+            f"{prefix}last_activity_on": Subquery(updates.values("happened_on")[:1]),
+        }
+    return Commitment.objects.update(**fields)
 
 
 def commitments_first_paragraph_refresh(*, commitment_ids) -> int:

@@ -123,6 +123,31 @@ def test_demo_record_round_trips_through_an_empty_database(transactional_db, med
     assert record_row_counts() == counts
 
 
+def test_an_archive_made_before_the_public_state_was_kept_restores_it(transactional_db, media):
+    """Archives from before Commitment.public_* existed have no such fields: they are rebuilt
+    from the restored history, so liaisons do not see every commitment as not started."""
+    record_build()
+    liaison_sees = dict(Commitment.objects.values_list("slug", "public_status"))
+    contents = archive_contents(export_bytes())
+    rows = json.loads(contents["record.json"])
+    for row in rows:
+        if row["model"] == "commitments.commitment":
+            for name in ("public_status", "public_progress", "public_last_activity_on"):
+                del row["fields"][name]
+    contents["record.json"] = json.dumps(rows).encode()
+    older = io.BytesIO()
+    with zipfile.ZipFile(older, "w") as archive:
+        for member, data in contents.items():
+            archive.writestr(member, data)
+    database_empty()
+    media.fresh()
+
+    backup_restore(source=io.BytesIO(older.getvalue()))
+
+    assert dict(Commitment.objects.values_list("slug", "public_status")) == liaison_sees
+    assert set(liaison_sees.values()) - {"not_started"}  # the demo has public progress
+
+
 def test_restored_record_keeps_working(transactional_db, media):
     """Ids continue after the restored ones; links, files and passwords work as before."""
     record_build()

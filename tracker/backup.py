@@ -35,6 +35,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from commitments import services
+
 FORMAT_NAME = "commitment-tracker-backup"
 # Raise when the layout of the archive or of a model changes in a way an older restore
 # would misread; backup_restore refuses archives of another version.
@@ -283,6 +285,8 @@ def backup_restore(*, source) -> BackupSummary:
                 hashes_left_out = manifest["without_password_hashes"]
                 saved = _rows_save(rows, without_password_hashes=hashes_left_out)
                 _sequences_reset()
+                # Copies an older archive may lack (a commitment's public state) are rebuilt.
+                services.commitments_copies_refresh()
                 for entry in manifest["files"]:
                     _file_restore(archive, entry, written)
         except Exception:

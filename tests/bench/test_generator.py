@@ -47,6 +47,14 @@ def test_the_derived_state_is_the_latest_update(landmarks):
             assert commitment.progress == latest.progress
             assert commitment.last_activity_on == latest.happened_on
         assert commitment.version == 1 + commitment.updates_count
+        public = commitment.updates.filter(visibility="public")
+        latest_public = public.order_by("-happened_on", "-recorded_at", "-pk").first()
+        if latest_public is None:
+            assert (commitment.public_status, commitment.public_progress) == ("not_started", 0)
+        else:
+            assert commitment.public_status == latest_public.status
+            assert commitment.public_progress == latest_public.progress
+            assert commitment.public_last_activity_on == latest_public.happened_on
 
 
 def test_the_tables_order_is_each_commitments_lowest_paragraph_number(landmarks):

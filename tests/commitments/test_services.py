@@ -2,7 +2,8 @@ import datetime
 
 import pytest
 
-from commitments.services import EditConflict
+from commitments.models import Commitment
+from commitments.services import EditConflict, commitments_copies_refresh
 from commitments.statuses import Status
 from tests.factories import CommitmentFactory
 from tests.factories import post_status_update as post
@@ -64,3 +65,39 @@ def test_a_change_of_status_enters_the_commitments_audit_trail(commitment, secre
     changed = {change.field: (change.old, change.new) for change in latest.changes}
     assert set(changed) == {"status", "progress"}
     assert changed["progress"] == ("0", "100")
+
+
+def test_the_public_state_is_the_latest_public_update(commitment, secretariat):
+    post(commitment, secretariat, status=Status.IN_PROGRESS, progress=30)
+    post(
+        commitment,
+        secretariat,
+        status=Status.STALLED,
+        progress=30,
+        happened_on=datetime.date(2021, 6, 1),
+        visibility="internal",
+    )
+
+    assert (commitment.status, commitment.public_status) == (Status.STALLED, Status.IN_PROGRESS)
+    assert commitment.public_progress == 30
+    assert commitment.public_last_activity_on == datetime.date(2021, 3, 1)
+
+
+def test_every_copy_can_be_rebuilt_from_the_history(commitment, secretariat):
+    post(commitment, secretariat, status=Status.ACHIEVED, progress=100)
+    Commitment.objects.update(
+        status=Status.NOT_STARTED,
+        progress=0,
+        public_status=Status.NOT_STARTED,
+        public_progress=0,
+        last_activity_on=None,
+        public_last_activity_on=None,
+        first_paragraph_number=None,
+    )
+
+    assert commitments_copies_refresh() == 1
+
+    commitment.refresh_from_db()
+    assert (commitment.status, commitment.public_status) == (Status.ACHIEVED, Status.ACHIEVED)
+    assert commitment.public_last_activity_on == datetime.date(2021, 3, 1)
+    assert commitment.first_paragraph_number == commitment.paragraphs.get().number
