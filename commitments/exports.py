@@ -43,13 +43,14 @@ def _cell_reader(table, bound_column):
     method for every cell (30% of a 20,000-row export). A column whose value comes from a
     `value_<name>` or `render_<name>` method of the table, or straight from its accessor (a
     plain Column), is read here with the same arguments, empty values and result, the
-    signature inspected once. Any other column keeps the row's own get_cell_value.
+    signature inspected once. Any other column (another column class, or one on a model field
+    with choices, shown by its label) keeps the row's own get_cell_value.
     """
     name, column = bound_column.name, bound_column.column
     method = getattr(table, f"value_{name}", None) or getattr(table, f"render_{name}", None)
-    if method is None and type(column) is not Column:
-        return lambda record, row: row.get_cell_value(name)
     accessor = A(bound_column.accessor)
+    if (method is None and type(column) is not Column) or _shown_by_choice(accessor, table):
+        return lambda record, row: row.get_cell_value(name)
     arguments, catch_all = signature(method) if method else ((), None)
 
     def read(record, row):
@@ -67,6 +68,17 @@ def _cell_reader(table, bound_column):
         return method(**{argument: offered[argument] for argument in arguments})
 
     return read
+
+
+def _shown_by_choice(accessor, table) -> bool:
+    """Whether the accessor ends on a model field with choices, which BoundRow shows by its
+    label (get_FOO_display); such a column keeps the row's own reading."""
+    model = getattr(table.data, "model", None)
+    try:
+        field = accessor.get_field(model) if model is not None else None
+    except Exception:  # an annotation or a method: no model field, no choices
+        return False
+    return bool(getattr(field, "choices", None))
 
 
 # A cell starting with one of these is run as a formula by spreadsheet programs; a title

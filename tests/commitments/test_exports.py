@@ -140,10 +140,12 @@ def test_a_title_that_looks_like_a_formula_is_exported_as_text(secretariat_clien
 
 class TableWithOtherColumns(CommitmentTable):
     """Columns the export reads through django-tables2's own BoundRow (a BooleanColumn with no
-    value method) and straight from the accessor (a plain Column, here often empty)."""
+    value method, a field with choices) and straight from the accessor (a plain Column, here
+    often empty)."""
 
     has_owner = tables.BooleanColumn(accessor="owner_id")
     summary = tables.Column()
+    kind = tables.Column()  # a field with choices: exported by its label, as the table shows it
 
 
 def test_the_export_reads_every_kind_of_column_as_the_table_would(secretariat):
@@ -156,4 +158,4 @@ def test_the_export_reads_every_kind_of_column_as_the_table_would(secretariat):
     assert exported == [[str(value) for value in row] for row in table.as_values()]
     no_owner = exported[-1]
     assert no_owner[0] == "Commitment 5"
-    assert no_owner[-2:] == ["False", "None"]  # BooleanColumn's own value; an empty summary
+    assert no_owner[-3:] == ["False", "None", "One-off deliverable"]
