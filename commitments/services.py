@@ -145,9 +145,13 @@ def commitments_first_paragraph_refresh(*, commitment_ids) -> int:
     """Set Commitment.first_paragraph_number from the paragraphs each commitment comes from
     now (None for one linked to none), in one UPDATE; returns how many rows it touched."""
     lowest = Paragraph.objects.filter(commitments=OuterRef("pk")).order_by("number")
-    return Commitment.objects.filter(pk__in=list(commitment_ids)).update(
+    touched = Commitment.objects.filter(pk__in=list(commitment_ids)).update(
         first_paragraph_number=Subquery(lowest.values("number")[:1])
     )
+    # An UPDATE no signal reports: a table cached between the paragraph's save and this one
+    # would keep the old order.
+    caching.invalidate(caching.RECORD)
+    return touched
 
 
 def evidence_file_check(upload) -> None:
