@@ -39,3 +39,12 @@ def test_the_servers_sessions_run_without_jit(db):
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def test_a_jit_setting_in_the_url_is_left_as_it_is(monkeypatch):
+    monkeypatch.delenv("DATABASE_POSTGRES_JIT", raising=False)
+    url = POSTGRES_URL + "?options=-c%20jit%3Don"
+
+    database = database_settings(env.db_url_config(url), conn_max_age=60)
+
+    assert database["OPTIONS"]["options"] == "-c jit=on"
