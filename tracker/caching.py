@@ -90,13 +90,16 @@ SOURCES = {
     ),
 }
 
-# A login saves only the user's last_login, which no cached page shows.
-IGNORED_SAVES = frozenset({"last_login"})
+# Saves of only these fields change no cached page: a login (last_login), a reader's choice
+# of language (entries are kept per language anyway) or a new calendar link (the feed is
+# found by its token before its cached text is read).
+IGNORED_FIELDS = frozenset({"last_login", "language", "calendar_token"})
 
 
 def _receiver(families: tuple[str, ...]):
     def receiver(**kwargs) -> None:
-        if kwargs.get("update_fields") == IGNORED_SAVES:
+        update_fields = kwargs.get("update_fields")
+        if update_fields and update_fields <= IGNORED_FIELDS:
             return
         invalidate(*families)
 

@@ -220,3 +220,19 @@ def test_an_actors_page_is_cached_per_audience_and_shows_a_new_update_at_once(
     )
 
     assert "Public step." in actor_record(client.get(state.get_absolute_url()))
+
+
+def test_a_readers_language_or_calendar_link_change_keeps_the_cached_pages(secretariat):
+    from tracker import caching
+    from tracker.calendar_feeds import calendar_token_reset
+    from tracker.language import user_language_set
+
+    before = caching.generation(caching.RECORD)
+
+    user_language_set(user=secretariat, language="ru")
+    calendar_token_reset(user=secretariat)
+
+    assert caching.generation(caching.RECORD) == before
+    secretariat.first_name = "Aylar"  # a name is shown (owners, authors): that one counts
+    secretariat.save(update_fields=["first_name"])
+    assert caching.generation(caching.RECORD) != before
