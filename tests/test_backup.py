@@ -135,6 +135,8 @@ def test_an_archive_made_before_the_public_state_was_kept_restores_it(transactio
             for name in ("public_status", "public_progress", "public_last_activity_on"):
                 del row["fields"][name]
     contents["record.json"] = json.dumps(rows).encode()
+    manifest = json.loads(contents["manifest.json"])
+    contents["manifest.json"] = json.dumps(manifest | {"version": 1}).encode()
     older = io.BytesIO()
     with zipfile.ZipFile(older, "w") as archive:
         for member, data in contents.items():

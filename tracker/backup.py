@@ -40,7 +40,10 @@ from commitments import services
 FORMAT_NAME = "commitment-tracker-backup"
 # Raise when the layout of the archive or of a model changes in a way an older restore
 # would misread; backup_restore refuses archives of another version.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 2 added the commitments' public state (public_*); restoring a version 1 archive
+# rebuilds it from the history (services.commitments_copies_refresh).
+READABLE_VERSIONS = (1, 2)
 
 # Restored in this order: a row's foreign keys point to rows of models earlier in the list.
 # Left out on purpose: sessions (everyone logs in again), django-axes' current lockouts
@@ -187,10 +190,11 @@ def _manifest_read(archive: zipfile.ZipFile) -> dict:
         ) from error
     if manifest.get("format") != FORMAT_NAME:
         raise BackupError("This archive is not a tracker backup (its manifest names no format).")
-    if manifest.get("version") != FORMAT_VERSION:
+    if manifest.get("version") not in READABLE_VERSIONS:
+        readable = " and ".join(map(str, READABLE_VERSIONS))
         raise BackupError(
             f"This backup is in format version {manifest.get('version')}; this tracker reads "
-            f"version {FORMAT_VERSION}. Restore it with the tracker version that made it."
+            f"versions {readable}. Restore it with the tracker version that made it."
         )
     return manifest
 
