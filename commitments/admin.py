@@ -111,7 +111,14 @@ class CommitmentAdmin(admin.ModelAdmin):
     readonly_fields = ["status", "progress", "last_activity_on", "version"]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
+        if change:
+            # Only the columns the form edits: the state copied from the history (status,
+            # public_status, ...) as loaded when the request began must not overwrite a status
+            # update posted since the version check.
+            edited = [f.name for f in obj._meta.concrete_fields if f.name in form.fields]
+            obj.save(update_fields=edited)
+        else:
+            super().save_model(request, obj, form, change)
         if change:
             # Every write raises the version: an update form opened before this edit is refused.
             Commitment.objects.filter(pk=obj.pk).update(version=F("version") + 1)

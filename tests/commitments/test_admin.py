@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
+from commitments.admin import CommitmentAdmin
 from commitments.models import Commitment, Document, StatusUpdate
 from commitments.statuses import Status
 from tests.factories import (
@@ -151,6 +152,29 @@ def test_an_admin_edit_against_an_older_version_is_refused(admin_client, update,
     assert "after you opened this page" in response.content.decode()
     commitment.refresh_from_db()
     assert commitment.title != "Renamed"
+
+
+def test_an_admin_edit_keeps_a_status_update_posted_after_its_version_check(
+    admin_client, update, secretariat, monkeypatch
+):
+    """The admin loads the commitment, checks the version, then saves: an update posted in
+    between must keep the state it set (the admin writes only the columns it edits)."""
+    commitment = update.commitment
+    loaded = Commitment.objects.get(pk=commitment.pk)  # as the admin loaded it
+    post(commitment, secretariat, status=Status.ACHIEVED, progress=100)
+    monkeypatch.setattr(CommitmentAdmin, "get_object", lambda *args, **kwargs: loaded)
+    url = reverse("admin:commitments_commitment_change", args=[commitment.pk])
+    current = Commitment.objects.get(pk=commitment.pk).version  # the check passes
+
+    response = admin_client.post(
+        url, commitment_form(loaded, title="Renamed", opened_version=current)
+    )
+
+    assert response.status_code == 302
+    commitment.refresh_from_db()
+    assert commitment.title == "Renamed"
+    assert (commitment.status, commitment.public_status) == (Status.ACHIEVED, Status.ACHIEVED)
+    assert commitment.progress == 100
 
 
 def test_a_liaison_has_no_admin(client, liaison):
