@@ -1,10 +1,11 @@
 """A scale dataset for the benchmark, written with bulk inserts into an empty, migrated database.
 
-Deterministic for a seed, so two runs measure the same data. Commitment.status, progress,
-last_activity_on, their public_* copies and version are written as
-services.status_update_create would have left them after the generated history: the latest
-update by happened_on decides (days are distinct within a commitment, so "latest" never
-depends on recorded_at), and every update raised the version by one.
+Deterministic for a seed, so two runs measure the same data. Each commitment's version counts
+its generated updates, as services.status_update_create raises it once per update; what a
+commitment copies from its history and paragraphs (status, progress, last activity, their
+public_* twins, first paragraph number) is computed by services.commitments_copies_refresh
+once every row is in, as the services keep it (days are distinct within a commitment, so
+"latest" never depends on recorded_at).
 """
 
 import datetime
@@ -23,7 +24,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from commitments.models import Actor, Commitment, Document, Paragraph, StatusUpdate, Theme
-from commitments.services import commitments_first_paragraph_refresh, state_fields
+from commitments.services import commitments_copies_refresh
 from commitments.statuses import Status
 from tracker.models import Event, User
 from tracker.roles import Role
@@ -124,17 +125,6 @@ def history(*, index: int, count: int, seed: int, end: datetime.date) -> list[En
     return entries
 
 
-def derived_state(entries: list[Entry]) -> dict:
-    """What the commitment shows after its history: the latest entry, the latest public one
-    (what liaisons see), version 1 + updates."""
-    public = [entry for entry in entries if not entry.internal]
-    return {
-        **state_fields(entries[-1] if entries else None, prefix=""),
-        **state_fields(public[-1] if public else None, prefix="public_"),
-        "version": 1 + len(entries),
-    }
-
-
 # --- Rows ---------------------------------------------------------------------------------
 
 
@@ -203,7 +193,7 @@ def commitment_rows(sizes, counts, *, seed, end, owners, rng) -> Iterator[Commit
             target_date=end + datetime.timedelta(days=rng.randint(-400, 800))
             if has_target
             else None,
-            **derived_state(entries),
+            version=1 + len(entries),
         )
 
 
@@ -303,10 +293,11 @@ def generate(sizes: Sizes, *, seed: int = 2020, bar: bool = True) -> Landmarks:
         rows = commitment_rows(sizes, counts, seed=seed, end=end, owners=staff, rng=rng)
         commitments = bulk_insert(Commitment, rows, total=sizes.commitments, bar=bar)
         commitment_links(commitments, paragraphs, actors, themes, rng, bar)
-        # The links went in as bulk rows, past the receivers that keep the table's order.
-        commitments_first_paragraph_refresh(commitment_ids=[c.pk for c in commitments])
         rows = update_rows(commitments, counts, seed=seed, end=end, authors=staff, rng=rng)
         bulk_insert_stream(StatusUpdate, rows, total=sum(counts), bar=bar)
+        # Links and updates went in as bulk rows, past the services and receivers that keep
+        # each commitment's copies of them.
+        commitments_copies_refresh()
         events = bulk_insert(Event, event_rows(sizes, end, rng), total=sizes.events, bar=bar)
         event_links(events, commitments, rng, bar)
     return landmarks(commitments[0], documents[0], actors[0])

@@ -97,39 +97,28 @@ def commitment_current_state_refresh(*, commitment: Commitment) -> None:
     An update entered today about something from 2021 must not hide a newer one, so "latest"
     is by happened_on, then by when it was recorded.
     """
-    timeline = commitment.updates.order_by("-happened_on", "-recorded_at", "-pk")
-    latest = timeline.first()
-    latest_public = timeline.filter(visibility=StatusUpdate.Visibility.PUBLIC).first()
-    fields = state_fields(latest, prefix="") | state_fields(latest_public, prefix="public_")
-    Commitment.objects.filter(pk=commitment.pk).update(**fields)
+    Commitment.objects.filter(pk=commitment.pk).update(**_copied_state())
     commitment.refresh_from_db()
-
-
-def state_fields(update, *, prefix: str) -> dict:
-    """The commitment fields (status, progress, last_activity_on, after the prefix) that copy
-    an update: anything with status, progress and happened_on; None for no update yet."""
-    if update is None:
-        state = {"status": Status.NOT_STARTED, "progress": 0, "last_activity_on": None}
-    else:
-        state = {
-            "status": update.status,
-            "progress": update.progress,
-            "last_activity_on": update.happened_on,
-        }
-    return {prefix + name: value for name, value in state.items()}
 
 
 def commitments_copies_refresh() -> int:
     """Recompute, for every commitment at once (one UPDATE), what it copies from elsewhere:
     its state and public state from its history, its first paragraph number from its
-    paragraphs. For a restore: an archive made before a copy existed leaves it at its default.
-    Returns how many commitments it touched."""
+    paragraphs. For a restore, and for rows written in bulk (make bench): an archive made
+    before a copy existed leaves it at its default. Returns how many commitments it touched."""
+    return Commitment.objects.update(
+        **_copied_state(), first_paragraph_number=_first_paragraph_number()
+    )
+
+
+def _copied_state() -> dict:
+    """status, progress, last_activity_on and their public_* twins, as expressions reading
+    each commitment's latest update and latest public update."""
     timeline = StatusUpdate.objects.filter(commitment=OuterRef("pk")).order_by(
         "-happened_on", "-recorded_at", "-pk"
     )
     public = timeline.filter(visibility=StatusUpdate.Visibility.PUBLIC)
-    lowest = Paragraph.objects.filter(commitments=OuterRef("pk")).order_by("number")
-    fields = {"first_paragraph_number": Subquery(lowest.values("number")[:1])}
+    fields = {}
     for prefix, updates in (("", timeline), ("public_", public)):
         fields |= {
             f"{prefix}status": Coalesce(
@@ -138,15 +127,19 @@ def commitments_copies_refresh() -> int:
             f"{prefix}progress": Coalesce(Subquery(updates.values("progress")[:1]), Value(0)),
             f"{prefix}last_activity_on": Subquery(updates.values("happened_on")[:1]),
         }
-    return Commitment.objects.update(**fields)
+    return fields
+
+
+def _first_paragraph_number() -> Subquery:
+    lowest = Paragraph.objects.filter(commitments=OuterRef("pk")).order_by("number")
+    return Subquery(lowest.values("number")[:1])
 
 
 def commitments_first_paragraph_refresh(*, commitment_ids) -> int:
     """Set Commitment.first_paragraph_number from the paragraphs each commitment comes from
     now (None for one linked to none), in one UPDATE; returns how many rows it touched."""
-    lowest = Paragraph.objects.filter(commitments=OuterRef("pk")).order_by("number")
     touched = Commitment.objects.filter(pk__in=list(commitment_ids)).update(
-        first_paragraph_number=Subquery(lowest.values("number")[:1])
+        first_paragraph_number=_first_paragraph_number()
     )
     # An UPDATE no signal reports: a table cached between the paragraph's save and this one
     # would keep the old order.
