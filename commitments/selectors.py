@@ -22,7 +22,7 @@ from django.db.models import (
 )
 from django.utils.translation import get_language
 
-from tracker.roles import Role, user_can_see_internal
+from tracker.roles import Role, reader_audience, user_can_see_internal
 
 from .models import Actor, Commitment, Document, EvidenceFile, Paragraph, StatusUpdate, Theme
 
@@ -65,8 +65,7 @@ def record_cache_parts(*, user, page: str, details: tuple = ()) -> tuple:
     """What a cached piece of a record page depends on (tracker.caching, family RECORD: a
     write forgets it): the page, whether the user sees the secretariat's state or the public
     one liaisons see, the language, and the piece's own details."""
-    audience = "secretariat" if user_can_see_internal(user) else "public"
-    return (page, audience, get_language(), *details)
+    return (page, reader_audience(user), get_language(), *details)
 
 
 def hashed(text: str) -> str:

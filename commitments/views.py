@@ -12,7 +12,6 @@ from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
@@ -95,8 +94,7 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         query = selectors.hashed(request.GET.urlencode())
         parts = selectors.record_cache_parts(user=request.user, page="table", details=(query,))
         context = {
-            # Rendered by this view from its own template (escaped there), then kept as text.
-            "filters_and_rows": mark_safe(caching.cached(caching.RECORD, parts, filters_and_rows)),
+            "filters_and_rows": caching.cached_html(caching.RECORD, parts, filters_and_rows),
             "status_legend": status_legend(),
             "bad_export": requested is not None,  # a format commitments.exports does not make
         }
@@ -219,8 +217,7 @@ def _commitment_history(request, commitment) -> str:
 
     details = (commitment.pk, selectors.hashed(str(number)), str(zone), today)
     parts = selectors.record_cache_parts(user=user, page="history", details=details)
-    # Rendered by this view from its own template (escaped there), then kept as text.
-    return mark_safe(caching.cached(caching.RECORD, parts, render_history))
+    return caching.cached_html(caching.RECORD, parts, render_history)
 
 
 @allow_methods(*READ_METHODS)
@@ -273,8 +270,7 @@ def actor_detail(request, slug):
     parts = selectors.record_cache_parts(user=user, page="actor", details=(actor.pk,))
     context = {
         "actor": actor,
-        # Rendered by this view from its own template (escaped there), then kept as text.
-        "actor_record": mark_safe(caching.cached(caching.RECORD, parts, render_record)),
+        "actor_record": caching.cached_html(caching.RECORD, parts, render_record),
         "status_legend": status_legend(),
     }
     return render(request, "commitments/actor_detail.html", context)

@@ -19,6 +19,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.safestring import SafeString, mark_safe
 
 DASHBOARD = "dashboard"
 CALENDAR = "calendar"
@@ -62,6 +63,12 @@ def cached(family: str, parts: tuple, compute: Callable[[], T]) -> T:
         value = compute()
         cache.set(key, value, settings.TRACKER_CACHE_TIMEOUT)
     return value
+
+
+def cached_html(family: str, parts: tuple, render: Callable[[], str]) -> SafeString:
+    """A page's part rendered by render() from the tracker's own templates (which escape what
+    they show), kept as text like cached(), and handed back as HTML to put in the page."""
+    return mark_safe(cached(family, parts, render))
 
 
 # What each family's cached entries are computed from; a save or delete of any of these

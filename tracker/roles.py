@@ -19,3 +19,9 @@ def user_can_edit_record(user) -> bool:
 def user_can_see_internal(user) -> bool:
     """Internal status updates are the secretariat's working notes; liaisons never see them."""
     return user_can_edit_record(user)
+
+
+def reader_audience(user) -> str:
+    """Which state of the record a user reads: "secretariat" (internal updates count) or
+    "public" (liaisons). Cached pages are kept per audience, never per person."""
+    return "secretariat" if user_can_see_internal(user) else "public"

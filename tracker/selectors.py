@@ -30,7 +30,7 @@ from commitments import selectors as commitment_selectors
 from commitments.models import Commitment, Document, Paragraph, StatusUpdate
 from commitments.statuses import DEFINITIONS, Status
 from tracker import caching, chart_selectors, events
-from tracker.roles import user_can_edit_record, user_can_see_internal
+from tracker.roles import reader_audience, user_can_edit_record
 
 # Finished commitments cannot go quiet and have nothing left to be due.
 CLOSED_STATUSES = (Status.ACHIEVED, Status.NO_LONGER_PURSUED)
@@ -153,11 +153,6 @@ class DashboardAggregates:
     charts: chart_selectors.DashboardCharts
 
 
-def _audience(user) -> str:
-    # Everything cached here depends on the user only through whether internal updates count.
-    return "secretariat" if user_can_see_internal(user) else "public"
-
-
 def dashboard_aggregates(*, user, document: Document | None, today) -> DashboardAggregates:
     """Counts, the document's matrix and the charts, cached per audience until the next write."""
 
@@ -173,7 +168,7 @@ def dashboard_aggregates(*, user, document: Document | None, today) -> Dashboard
             ),
         )
 
-    parts = (_audience(user), get_language(), today, document and document.pk)
+    parts = (reader_audience(user), get_language(), today, document and document.pk)
     return caching.cached(caching.DASHBOARD, parts, compute)
 
 
@@ -281,7 +276,7 @@ def dashboard_lists(*, user, today: datetime.date) -> DashboardLists:
 def _viewer(user) -> tuple:
     """What the dashboard's content depends on besides the day: audience, state, language."""
     state = None if user_can_edit_record(user) else getattr(user, "actor_id", None)
-    return (_audience(user), state, get_language())
+    return (reader_audience(user), state, get_language())
 
 
 def dashboard_content_parts(*, user, today, requested: str | None) -> tuple:

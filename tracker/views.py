@@ -6,7 +6,6 @@ from django.contrib.auth.views import LoginView
 from django.core.validators import MaxLengthValidator
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from commitments.views import READ_METHODS, allow_methods, status_legend, user_today
@@ -92,8 +91,7 @@ def dashboard(request):
 
     parts = selectors.dashboard_content_parts(user=user, today=today, requested=requested)
     context = {
-        # Rendered by this view from its own template (escaped there), then kept as text.
-        "content": mark_safe(caching.cached(caching.DASHBOARD, parts, render_content)),
+        "content": caching.cached_html(caching.DASHBOARD, parts, render_content),
         "status_legend": status_legend(),
     }
     return render(request, "tracker/dashboard.html", context)
