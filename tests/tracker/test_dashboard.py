@@ -8,7 +8,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from commitments import services
 from commitments.models import StatusUpdate
 from commitments.statuses import Status
 from tests.factories import (
@@ -17,6 +16,7 @@ from tests.factories import (
     EventFactory,
     ParagraphFactory,
     StatusUpdateFactory,
+    post_status_update,
 )
 from tracker import events, selectors
 from tracker.models import Event
@@ -219,9 +219,9 @@ def test_dashboard_lists_quiet_and_upcoming_for_the_readers_day(client, secretar
 
 
 def post_update(commitment, author, status, happened_on, visibility="public"):
-    services.status_update_create(
-        commitment=commitment,
-        author=author,
+    post_status_update(
+        commitment,
+        author,
         status=status,
         progress=50,
         narrative=f"{status} on {happened_on}",

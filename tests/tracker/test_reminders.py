@@ -13,10 +13,14 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from commitments.services import status_update_create
-from commitments.statuses import Status
 from config.celery_app import app as celery_app
-from tests.factories import ActorFactory, CommitmentFactory, LiaisonFactory, SecretariatFactory
+from tests.factories import (
+    ActorFactory,
+    CommitmentFactory,
+    LiaisonFactory,
+    SecretariatFactory,
+    post_status_update,
+)
 from tracker import reminders
 from tracker.models import Event, Reminder, ReminderPreference, ReminderSubscription
 from tracker.tasks import send_reminders
@@ -175,13 +179,8 @@ def test_beat_down_three_days_sends_what_is_still_useful(db):
 
 
 def post_update(commitment, *, happened_on: datetime.date) -> None:
-    status_update_create(
-        commitment=commitment,
-        author=commitment.owner,
-        status=Status.IN_PROGRESS,
-        progress=10,
-        narrative="Reported.",
-        happened_on=happened_on,
+    post_status_update(
+        commitment, commitment.owner, progress=10, narrative="Reported.", happened_on=happened_on
     )
 
 
