@@ -654,8 +654,8 @@ def _refuse_other_document(document: Document, parsed: ParsedDocument) -> None:
             f"'{document.short_name}' is already a document adopted on {document.adopted_on}; "
             f"this one was adopted on {parsed.adopted_on}. Give it its own --short-name."
         )
-    recorded = {_title_key(document.title), _title_key(document.alternative_title)}
-    if _title_key(parsed.title) in recorded:
+    recorded = [document.title, document.alternative_title]
+    if _title_key(parsed.title) in {_title_key(title) for title in recorded if title}:
         return
     shared = "place and date" if parsed.place and parsed.adopted_on else "short name"
     raise DocumentImportError(

@@ -764,3 +764,13 @@ def test_a_title_without_latin_or_cyrillic_letters_asks_for_a_short_name(db, tmp
 
     assert database_state() == ([], [])
     assert import_file(tmp_path, text, short_name="final-2020").startswith("Imported 'final-2020'")
+
+
+def test_the_recorded_alternative_title_is_the_same_document(resolution_a, tmp_path):
+    Document.objects.update(alternative_title="Resolution A (second translation)")
+
+    output = import_file(tmp_path, resolution("Resolution A (Second translation)", words=" x"))
+
+    assert output.startswith("Updated 'new-york-2020'")
+    with pytest.raises(CommandError, match="another title"):
+        import_file(tmp_path, resolution("Resolution A (third translation)"))
