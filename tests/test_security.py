@@ -1,6 +1,10 @@
 """Security in settings and code: the Content Security Policy, sessions, lockouts."""
 
 import datetime
+import os
+import secrets
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import pytest
@@ -171,6 +175,53 @@ def test_disabling_an_account_ends_its_session_on_the_next_request(secretariat_c
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
     assert secretariat_client.post(reverse("logout")).status_code == 302
+
+
+# --- The language cookie ---------------------------------------------------------------------
+
+
+def test_the_language_cookie_is_http_only_and_same_site(client):
+    response = client.post(reverse("set_language"), {"language": "ru", "next": "/login/"})
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == "ru"
+    assert cookie["samesite"] == "Lax"
+    assert cookie["httponly"]
+
+
+# Run with the production settings, in their own process (they need their variables set).
+SWITCH_LANGUAGE = """
+from django.conf import settings
+from django.test import Client
+response = Client(headers={"host": "127.0.0.1"}).post(
+    "/i18n/setlang/", {"language": "ru", "next": "/login/"}, secure=True
+)
+print(response.status_code, response.cookies[settings.LANGUAGE_COOKIE_NAME].output())
+"""
+
+
+def test_in_production_the_language_cookie_is_only_sent_over_https():
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": "sqlite:///:memory:",
+        "REDIS_URL": "redis://127.0.0.1:6379/14",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SWITCH_LANGUAGE],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    status, header = result.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert status == "302"
+    attributes = {part.strip().split("=")[0].lower() for part in header.split(";")}
+    assert {"secure", "httponly", "samesite"} <= attributes, header
+    assert "SameSite=Lax" in header
 
 
 # --- Brute force --------------------------------------------------------------------------------

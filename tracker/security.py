@@ -1,12 +1,14 @@
-"""Where a request comes from (the README's "Security").
+"""Where a request comes from, and which responses may be kept by caches (the README's "Security").
 
 client_address() is the one answer to "who sent this request": django-axes locks log-ins by
 (account, this address) and the audit trail records it (tracker.audit.AuditMiddleware).
+PrivateCacheMiddleware keeps the tracker's pages out of shared caches.
 """
 
 import ipaddress
 
 from django.conf import settings
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 
 def client_address(request) -> str | None:
@@ -42,3 +44,31 @@ def _address(text: str) -> str | None:
         return str(ipaddress.ip_address(text))
     except ValueError:
         return None
+
+
+class PrivateCacheMiddleware:
+    """Keep what the tracker serves to a person out of shared caches and off disks.
+
+    A response whose view set no Cache-Control gets `private, no-cache`: a browser may keep it but
+    asks again before showing it, and no proxy keeps it. A logged-in user's response is private
+    whatever its view said, and varies with the session cookie. A file handed over (Content-
+    Disposition: exports, the PDF report, evidence files) is never stored. Static files are
+    served by whitenoise before this middleware and keep their own long cache.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        logged_in = user is not None and user.is_authenticated
+        if response.has_header("Content-Disposition"):
+            patch_cache_control(response, private=True, no_store=True)
+        elif not response.has_header("Cache-Control"):
+            patch_cache_control(response, private=True, no_cache=True)
+        elif logged_in:
+            patch_cache_control(response, private=True)
+        if logged_in:
+            patch_vary_headers(response, ["Cookie"])
+        return response

@@ -48,6 +48,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A logged-in user's own language (tracker.language) wins over the cookie and the browser.
     "tracker.language.UserLanguageMiddleware",
+    # Responses are private to their reader unless their view says otherwise (tracker.security).
+    "tracker.security.PrivateCacheMiddleware",
     # Changes made during a request are recorded in the audit trail under the request's user,
     # with the client's address (tracker.security.client_address).
     "tracker.audit.AuditMiddleware",
@@ -291,6 +293,10 @@ SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=60 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True  # no page script reads it: forms carry the token
+# The language switch's cookie (tracker.language): no script reads it either, and it is sent
+# on top-level navigation only; production.py makes it Secure like the session cookie.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
