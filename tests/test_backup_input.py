@@ -14,6 +14,7 @@ import sys
 import zipfile
 
 import pytest
+from axes.models import AccessFailureLog
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -177,6 +178,30 @@ def test_a_value_of_the_wrong_type_is_refused(archive, media, fields, problem):
 def test_a_link_to_a_row_the_archive_does_not_hold_is_refused(archive, media, model, fields):
     data = changed(archive, rows=with_field(model, **fields))
     refused(data, media, "refers to a row it does not hold.*999999")
+
+
+def failed_log_in(**fields) -> dict:
+    """A django-axes row as it records a request: empty headers stay empty, no address is null."""
+    recorded = {
+        "user_agent": "",
+        "ip_address": None,
+        "username": None,
+        "http_accept": "",
+        "path_info": "/login/",
+        "attempt_time": "2026-12-01T00:00:00Z",
+        "locked_out": False,
+    }
+    return {"model": "axes.accessfailurelog", "pk": 1, "fields": recorded | fields}
+
+
+def test_a_log_row_keeps_the_empty_values_a_request_gave_it(archive, media):
+    backup_restore(source=io.BytesIO(changed(archive, rows=lambda r: r + [failed_log_in()])))
+    assert AccessFailureLog.objects.get().user_agent == ""
+
+
+def test_a_log_row_with_a_value_that_is_no_address_is_refused(archive, media):
+    data = changed(archive, rows=lambda r: r + [failed_log_in(ip_address="<script>")])
+    refused(data, media, "axes.AccessFailureLog 1 is refused \\(ip_address: Enter a valid")
 
 
 # --- Evidence files stay in their folder ---------------------------------------------------------

@@ -327,9 +327,11 @@ def test_with_two_proxies_the_client_is_the_second_entry_from_the_right(client, 
     assert log_in_through(client, PASSWORD, f"203.0.113.9, {outer_proxy}").status_code == 429
 
 
-def test_without_a_trusted_proxy_the_header_is_ignored(client, liaison, settings):
-    """Exposed directly, anyone could send any X-Forwarded-For: the connection's address counts."""
-    settings.TRACKER_TRUSTED_PROXY_COUNT = 0
+@pytest.mark.parametrize("count", [0, -1])
+def test_without_a_trusted_proxy_the_header_is_ignored(client, liaison, settings, count):
+    """Exposed directly, anyone could send any X-Forwarded-For: the connection's address counts.
+    A negative count is no proxy too, not the header's second entry from the left."""
+    settings.TRACKER_TRUSTED_PROXY_COUNT = count
     for attempt in range(settings.AXES_FAILURE_LIMIT):
         log_in_through(client, "guess", f"198.51.100.{attempt + 1}", via="203.0.113.9")
 

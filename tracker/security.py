@@ -26,7 +26,7 @@ def client_address(request) -> str | None:
     count = settings.TRACKER_TRUSTED_PROXY_COUNT
     hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
     connected = _address(request.META.get("REMOTE_ADDR", ""))
-    if count and len(hops) >= count:
+    if count > 0 and len(hops) >= count:
         # A header shorter than the chain, or an entry that is no address, did not come
         # through every trusted proxy: the address that connected is the one we know.
         return _address(hops[-count]) or connected
