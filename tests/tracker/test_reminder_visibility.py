@@ -483,3 +483,15 @@ def test_an_account_deactivated_before_the_claim_is_skipped_with_the_reason(quie
 
     assert mail.outbox == []
     assert row_of(owner).skip_reason == reminders.UNSEEN_INACTIVE
+
+
+def test_no_reminder_is_planned_for_a_ticked_event_made_internal(db):
+    liaison = LiaisonFactory(username="uzb", actor__name="Uzbekistan")
+    event = make_event()
+    reminders.event_follow_set(user=liaison, event=event, follow=True)
+    Event.objects.filter(pk=event.pk).update(is_public=False)
+
+    reminders.reminders_plan(now=DUE)
+
+    assert not Reminder.objects.filter(recipient=liaison).exists()
+    assert reminders.events_followed_by(user=liaison) == set()
