@@ -195,8 +195,10 @@ def _event_audience(user) -> tuple:
     return ("state", getattr(user, "actor_id", None))
 
 
-# Audiences asked in one statement: SQLite allows at most 500 terms in a compound SELECT.
+# Audiences asked in one statement: SQLite allows at most 500 terms in a compound SELECT, and
+# each term repeats the event ids (SQLite takes at most 32,766 parameters, PostgreSQL 65,535).
 AUDIENCES_PER_QUERY = 100
+IDS_PER_QUERY = 5000
 
 
 def event_ids_visible_to_each(*, users: Iterable, event_ids: Iterable[int]) -> dict[int, set[int]]:
@@ -209,8 +211,9 @@ def event_ids_visible_to_each(*, users: Iterable, event_ids: Iterable[int]) -> d
         by_audience[_event_audience(user)].append(user)
     audiences = list(by_audience.values())
     seen: dict[int, set[int]] = defaultdict(set)
-    for start in range(0, len(audiences) if event_ids else 0, AUDIENCES_PER_QUERY):
-        chunk = audiences[start : start + AUDIENCES_PER_QUERY]
+    step = max(1, min(AUDIENCES_PER_QUERY, IDS_PER_QUERY // max(len(event_ids), 1)))
+    for start in range(0, len(audiences) if event_ids else 0, step):
+        chunk = audiences[start : start + step]
         queries = [
             events_visible_to(user=members[0])
             .filter(pk__in=event_ids)

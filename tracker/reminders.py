@@ -416,8 +416,16 @@ def _owner_follows_lost(rows: list[Reminder]) -> set[int]:
     demoted = [row for row in rows if not user_can_own_commitments(row.recipient)]
     if not demoted:
         return set()
-    events = Event.objects.filter(pk__in={row.event_id for row in demoted})
-    owned = set(_pairs(events, "commitments__owner", "deadline_of__owner"))
+    readers = {row.recipient_id for row in demoted}
+    owned_by = Q(commitments__owner__in=readers) | Q(deadline_of__owner__in=readers)
+    events = Event.objects.filter(owned_by, pk__in={row.event_id for row in demoted})
+    owned = {
+        (event_id, owner_id)
+        for event_id, *owner_ids in events.values_list(
+            "pk", "commitments__owner", "deadline_of__owner"
+        )
+        for owner_id in owner_ids
+    }
     owners = [row for row in demoted if (row.event_id, row.recipient_id) in owned]
     if not owners:
         return set()

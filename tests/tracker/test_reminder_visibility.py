@@ -20,6 +20,7 @@ from tests.factories import (
     SecretariatFactory,
     UserFactory,
 )
+from tracker import events as events_module
 from tracker import reminders
 from tracker.events import commitment_deadline_event_sync
 from tracker.models import Event, Reminder, ReminderPreference
@@ -495,3 +496,34 @@ def test_no_reminder_is_planned_for_a_ticked_event_made_internal(db):
 
     assert not Reminder.objects.filter(recipient=liaison).exists()
     assert reminders.events_followed_by(user=liaison) == set()
+
+
+@pytest.mark.parametrize("ids_per_query", [5000, 1])
+def test_what_reminders_count_as_visible_is_what_the_pages_show(db, monkeypatch, ids_per_query):
+    # Asked for many readers at once, split over several statements when long (SQL limits).
+    monkeypatch.setattr(events_module, "IDS_PER_QUERY", ids_per_query)
+    kazakhstan, uzbekistan = ActorFactory(name="Kazakhstan"), ActorFactory(name="Uzbekistan")
+    led = CommitmentFactory(lead_actors=[kazakhstan])
+    supported = CommitmentFactory()
+    supported.supporting_actors.set([uzbekistan])
+    events = [
+        make_event(),
+        make_event(is_public=False),
+        make_event(commitments=[led], is_public=False),
+        make_event(commitments=[supported], is_public=False),
+    ]
+    readers = [
+        SecretariatFactory(),
+        UserFactory(is_superuser=True),
+        LiaisonFactory(actor=kazakhstan),
+        LiaisonFactory(actor=uzbekistan),
+        LiaisonFactory(actor=None),
+        SecretariatFactory(is_active=False),
+    ]
+
+    seen = events_module.event_ids_visible_to_each(users=readers, event_ids=[e.pk for e in events])
+
+    for reader in readers:
+        page_rule = set(events_module.events_visible_to(user=reader).values_list("pk", flat=True))
+        assert seen[reader.pk] == page_rule
+    assert len({frozenset(ids) for ids in seen.values()}) == 4
