@@ -527,3 +527,36 @@ def test_what_reminders_count_as_visible_is_what_the_pages_show(db, monkeypatch,
         page_rule = set(events_module.events_visible_to(user=reader).values_list("pk", flat=True))
         assert seen[reader.pk] == page_rule
     assert len({frozenset(ids) for ids in seen.values()}) == 4
+
+
+def user_form(page) -> dict:
+    """The admin's user form as the page filled it in, to post back with changes."""
+    form = page.context["adminform"].form
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if isinstance(value, datetime.datetime):
+            data[f"{name}_0"], data[f"{name}_1"] = value.date(), value.time()
+        elif isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif value is not None:
+            data[name] = value
+    return data
+
+
+def test_demoting_an_owner_in_the_admin_says_what_becomes_of_their_commitments(admin_client):
+    commitment = CommitmentFactory()
+    owner = commitment.owner
+    url = reverse("admin:tracker_user_change", args=[owner.pk])
+
+    response = admin_client.post(
+        url, user_form(admin_client.get(url)) | {"role": Role.LIAISON}, follow=True
+    )
+
+    owner.refresh_from_db()
+    assert owner.role == Role.LIAISON
+    shown = [str(message) for message in response.context["messages"]]
+    assert shown[0].startswith(f"{owner.username} still owns 1 commitment but is no longer")
+    commitment.refresh_from_db()
+    assert commitment.owner == owner  # kept: the next admin edit asks for a new one
