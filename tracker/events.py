@@ -204,7 +204,8 @@ IDS_PER_QUERY = 5000
 def event_ids_visible_to_each(*, users: Iterable, event_ids: Iterable[int]) -> dict[int, set[int]]:
     """For each user (by pk), which of `event_ids` they may see now: the rule of
     events_visible_to, which `/events/<slug>/` answers 404 by, asked once per audience (role,
-    a liaison's state) in one UNION query. Reminders ask it when they plan, claim and send."""
+    a liaison's state), many audiences to a UNION query. Reminders ask it when they plan, claim
+    and send; an audience here must change with that rule."""
     event_ids = set(event_ids)
     by_audience: dict[tuple, list] = defaultdict(list)
     for user in users:
