@@ -168,7 +168,6 @@ def test_on_a_laptop_the_header_is_one_line(open_page, username, language):
         page.locator(".language-switch button").click()
         page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == language
-    screenshot(page, f"laptop-header-{username}-{language}")
 
     assert page.locator(".site-menu > summary").is_hidden()
     rows = page.evaluate(
