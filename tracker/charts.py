@@ -1,7 +1,8 @@
 """Charts drawn on the server as SVG: no script, no library, nothing fetched, allowed by the CSP.
 
 Each builder turns figures into geometry (coordinates in the SVG's own units) that a template in
-templates/tracker/_chart_*.html draws; colours and sizes come from CSS classes in tracker.css.
+templates/tracker/_chart_*.html draws; colours come from CSS classes in tracker.css, font sizes
+from the builders (in the same units, so words scale with the chart on a phone).
 Every chart carries its figures as rows too, which the template prints as a visually hidden
 table: screen readers and the printed report get the numbers, not only the picture.
 """
