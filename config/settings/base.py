@@ -297,6 +297,8 @@ CSRF_COOKIE_HTTPONLY = True  # no page script reads it: forms carry the token
 # on top-level navigation only; production.py makes it Secure like the session cookie.
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
+# A refused form gets a page in the reader's language saying how to go on, not Django's bare one.
+CSRF_FAILURE_VIEW = "tracker.error_views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
