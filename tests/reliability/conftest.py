@@ -1,6 +1,7 @@
 """The outside world of the reliability tests, for real: a Redis of their own that they can stop
 and hang without disturbing anyone else's, the broker switched over to it, and an SMTP sink."""
 
+import signal
 import socket
 import subprocess
 import time
@@ -63,6 +64,7 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.thaw()  # a frozen process would not act on SIGTERM
             self.process.terminate()
             self.process.wait(timeout=PATIENCE_SECONDS)
 
@@ -70,6 +72,13 @@ class RedisServer:
         """Hang every client for `seconds`: connections are accepted, commands get no answer.
         It cannot be lifted early: Redis 7.0 holds CLIENT UNPAUSE itself until the pause ends."""
         self.client().execute_command("CLIENT", "PAUSE", seconds * 1000, "ALL")
+
+    def freeze(self) -> None:
+        """SIGSTOP: the kernel still accepts connections and data, the server answers nothing."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
     def hung(self) -> bool:
         """True while the server accepts connections but does not answer."""
