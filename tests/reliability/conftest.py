@@ -7,6 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import kombu.pools
 import pytest
 import redis
 from redis.backoff import NoBackoff
@@ -111,9 +112,10 @@ def redis_server(tmp_path):
 
 def forget_broker_connections() -> None:
     """Drop the app's pooled connections, so the next publish connects to the broker now
-    configured (what Celery itself does after a fork)."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    configured (what Celery itself does after a fork). kombu keeps its pools in a registry by
+    broker address: they are closed and forgotten there too, or a later test publishing to the
+    same broker would be handed the closed pool ("Acquire on closed pool")."""
+    kombu.pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
