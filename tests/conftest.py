@@ -42,9 +42,14 @@ def _remove_filesystem_broker_folder():
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Cached dashboards and feeds of one test are never served to the next."""
+    """Cached dashboards and feeds of one test are never served to the next, and a Redis that
+    failed in one test is called in the next (its breaker is per process and address, and a
+    test's own Redis may be given a port an earlier test's used)."""
     from django.core.cache import cache
 
+    from tracker.cache_backends import breakers_close
+
+    breakers_close()
     cache.clear()
 
 

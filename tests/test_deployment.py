@@ -71,10 +71,43 @@ def production_env_calls() -> dict[str, bool]:
 
 def test_the_stack_has_its_services_with_pinned_major_versions(compose):
     services = compose["services"]
-    assert set(services) == {"db", "redis", "web", "worker", "beat", "mailpit"}
+    assert set(services) == {"db", "redis", "cache", "web", "worker", "beat", "mailpit"}
     assert services["db"]["image"] == "postgres:15"
     assert services["redis"]["image"] == "redis:7"
+    assert services["cache"]["image"] == "redis:7"
     assert services["mailpit"]["image"].startswith("axllent/mailpit")
+
+
+def option(command: list[str], name: str) -> str | None:
+    return command[command.index(name) + 1] if name in command else None
+
+
+def test_the_cache_has_a_redis_of_its_own_that_evicts_and_the_broker_never_does(compose):
+    services = compose["services"]
+    environment = compose["x-app"]["environment"]
+    broker, cache = services["redis"]["command"], services["cache"]["command"]
+
+    assert environment["REDIS_URL"].startswith("redis://redis:")
+    assert environment["REDIS_CACHE_URL"].startswith("redis://cache:")
+    assert option(broker, "--maxmemory-policy") == "noeviction"
+    assert option(cache, "--maxmemory-policy") == "allkeys-lru"
+    assert option(cache, "--maxmemory")
+    for name in APP_SERVICES:
+        assert services[name]["depends_on"]["cache"]["condition"] == "service_healthy", name
+
+
+def test_without_redis_cache_url_the_cache_takes_the_brokers_next_database():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.settings.base import cache_redis_url
+
+    assert cache_redis_url("redis://redis:6379/0") == "redis://redis:6379/1"
+    assert cache_redis_url("redis://:secret@host:6380") == "redis://:secret@host:6380/1"
+    assert cache_redis_url("rediss://host:6379/7?ssl_cert_reqs=none").endswith(
+        "/8?ssl_cert_reqs=none"
+    )
+    with pytest.raises(ImproperlyConfigured, match="set REDIS_CACHE_URL"):
+        cache_redis_url("unix:///run/redis.sock")
 
 
 def test_web_worker_and_beat_run_the_scripts_make_serve_runs(compose):

@@ -3,25 +3,92 @@
 Django's RedisCache raises on a connection error, and its template `{% cache %}` tag and our
 tracker.caching would turn that into a failed page or a failed save. Caching here only ever
 saves work, so a failed cache call is logged and answered as a miss (reads) or ignored
-(writes); the socket timeouts in settings bound how long a hung Redis can delay it.
+(writes).
+
+A hung Redis would still cost every cache call its socket timeout (a status update makes four,
+a cold dashboard dozens). So a timeout or connection error also opens this process's breaker for
+that Redis: for `breaker_seconds` (OPTIONS; CACHE_REDIS_BREAKER_SECONDS) no call is made at all,
+reads answer "not cached" and writes report their keys as not set, then the next call probes
+Redis again. A request under a hung Redis thus waits for at most one socket timeout per process
+and period. Writes that were not set tell tracker.caching that an invalidation may be lost.
 """
 
 import logging
+import threading
+import time
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
+
+# What a stopped, hung or unreachable Redis raises; any other error is a single failed call.
+OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+DEFAULT_BREAKER_SECONDS = 10.0
+
+
+class Breaker:
+    """Open for `seconds` after an outage error: calls to that Redis are not made meanwhile."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.open_until = 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self.open_until
+
+    def trip(self) -> None:
+        self.open_until = time.monotonic() + self.seconds
+
+    def close(self) -> None:
+        self.open_until = 0.0
+
+
+# Per process, not per cache object: Django makes a cache object per thread, and every thread
+# of a process would otherwise pay its own timeout to learn what another already knows.
+_breakers: dict[str, Breaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def breaker_for(location: str, *, seconds: float = DEFAULT_BREAKER_SECONDS) -> Breaker:
+    with _breakers_lock:
+        breaker = _breakers.get(location)
+        if breaker is None:
+            breaker = _breakers[location] = Breaker(seconds)
+        breaker.seconds = seconds
+        return breaker
+
+
+def breakers_close() -> None:
+    """Call every Redis again at once (tests; a process that knows Redis is back)."""
+    with _breakers_lock:
+        for breaker in _breakers.values():
+            breaker.close()
 
 
 def _forgiving(name: str, fallback):
     method = getattr(RedisCache, name)
 
+    def answer(args, kwargs):
+        return fallback(*args, **kwargs) if callable(fallback) else fallback
+
     def call(self, *args, **kwargs):
+        if self.breaker.is_open():
+            return answer(args, kwargs)
         try:
             return method(self, *args, **kwargs)
-        except Exception:  # redis-py's ConnectionError, TimeoutError and their kin
+        except OUTAGE_ERRORS as error:
+            self.breaker.trip()
+            logger.warning(
+                "Cache unreachable for %s (%s); not calling it for %s s.",
+                name,
+                error,
+                self.breaker.seconds,
+            )
+        except Exception:  # a reply it could not use: this call alone goes without the cache
             logger.warning("Cache unavailable for %s; going on without it.", name, exc_info=True)
-            return fallback(*args, **kwargs) if callable(fallback) else fallback
+        return answer(args, kwargs)
 
     call.__name__ = name
     return call
@@ -51,14 +118,18 @@ class ReusingRedisCacheClient(RedisCacheClient):
 
 class ForgivingRedisCache(RedisCache):
     def __init__(self, server, params):
-        super().__init__(server, params)
+        options = dict(params.get("OPTIONS", {}))
+        seconds = float(options.pop("breaker_seconds", DEFAULT_BREAKER_SECONDS))
+        super().__init__(server, {**params, "OPTIONS": options})
         self._class = ReusingRedisCacheClient
+        self.breaker = breaker_for(",".join(self._servers), seconds=seconds)
 
     get = _forgiving("get", _default)
     get_many = _forgiving("get_many", {})
     has_key = _forgiving("has_key", False)
     add = _forgiving("add", False)
     set = _forgiving("set", None)
+    # The keys not set, as Django's set_many reports them: all of them.
     set_many = _forgiving("set_many", lambda data, *a, **k: list(data))
     touch = _forgiving("touch", False)
     delete = _forgiving("delete", False)

@@ -7,18 +7,25 @@ token is bumped at once and again when the transaction commits: a reader that fi
 cache in between, from the rows as they were before the commit, is invalidated too.
 
 The cache is a convenience, never a dependency: with Redis stopped or hung the cache backend
-(tracker.cache_backends) answers "not cached" after CACHE_REDIS_SOCKET_TIMEOUT, so reads compute
-from the database and writes still save. A bump that could not reach Redis leaves older entries
-readable once it is back, for at most TRACKER_CACHE_TIMEOUT seconds.
+(tracker.cache_backends) answers "not cached" after at most one socket timeout, then skips
+Redis for a while, so reads compute from the database and writes still save.
+
+A bump that cannot reach Redis must not be lost: Redis may come back with the older entries
+(after CLIENT PAUSE, a stopped process, a network cut), and serve them for TRACKER_CACHE_TIMEOUT.
+So when the bump after a commit fails, the write marks the loss in the database
+(CacheState.invalidation_lost), which every process reads: a cached entry is served only after
+checking that no loss is marked (one query per page served from the cache), and the first reader
+that finds Redis answering again bumps every family and clears the mark.
 """
 
+import logging
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils.safestring import SafeString, mark_safe
 
 DASHBOARD = "dashboard"
@@ -27,7 +34,14 @@ CALENDAR = "calendar"
 # history and an actor's commitments and updates.
 RECORD = "record"
 
+FAMILIES = (DASHBOARD, CALENDAR, RECORD)
+# Tokens expire too, so that every key in the cache has a time to live (the README's Caching
+# section, on eviction). An expired token is replaced by a new random one: its family's entries
+# are computed anew, nothing older is found.
+GENERATION_TIMEOUT = 24 * 60 * 60
+
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 def _generation_key(family: str) -> str:
@@ -39,26 +53,65 @@ def generation(family: str) -> str:
     key = _generation_key(family)
     token = cache.get(key)
     if token is None:
-        cache.add(key, uuid.uuid4().hex, timeout=None)
+        cache.add(key, uuid.uuid4().hex, timeout=GENERATION_TIMEOUT)
         # Still none: the cache cannot be reached. A token nobody has used finds nothing.
         token = cache.get(key) or uuid.uuid4().hex
     return token
 
 
-def _bump_now(*families: str) -> None:
-    cache.set_many({_generation_key(family): uuid.uuid4().hex for family in families}, None)
+def _bump_now(*families: str) -> bool:
+    """New tokens for the families; True once the cache has them (set_many names the keys it
+    could not set)."""
+    tokens = {_generation_key(family): uuid.uuid4().hex for family in families}
+    return not cache.set_many(tokens, GENERATION_TIMEOUT)
 
 
 def invalidate(*families: str) -> None:
     """Forget every cached entry of the families, now and once the transaction commits."""
     _bump_now(*families)
-    transaction.on_commit(lambda: _bump_now(*families))
+    transaction.on_commit(lambda: _bump_after_commit(families))
+
+
+def _bump_after_commit(families: tuple[str, ...]) -> None:
+    # The bump that counts: the rows are committed. If Redis did not take it, the database
+    # keeps the loss until a reader makes everything stale (_cache_trusted).
+    if not _bump_now(*families):
+        _invalidation_loss_record()
+
+
+def _invalidation_loss_record() -> None:
+    from tracker.models import CacheState
+
+    try:
+        CacheState.objects.update_or_create(pk=1, defaults={"invalidation_lost": uuid.uuid4()})
+    except DatabaseError:  # the write is committed; its page shows after TRACKER_CACHE_TIMEOUT
+        logger.exception("Could not record a lost cache invalidation.")
+    else:
+        logger.warning(
+            "A cache invalidation was lost; cached entries are not served until Redis is back."
+        )
+
+
+def _cache_trusted() -> bool:
+    """False while an invalidation may be missing from the cache. Recovery bumps every family
+    (the entries of any write whose bump was lost go with them) and clears the mark only if no
+    newer loss was marked meanwhile; the entry in hand is older than that bump either way."""
+    from tracker.models import CacheState
+
+    lost = CacheState.objects.filter(pk=1).values_list("invalidation_lost", flat=True).first()
+    if lost is None:
+        return True
+    if _bump_now(*FAMILIES):
+        CacheState.objects.filter(pk=1, invalidation_lost=lost).update(invalidation_lost=None)
+    return False
 
 
 def cached(family: str, parts: tuple, compute: Callable[[], T]) -> T:
     """compute()'s value, kept under the family's generation and the given key parts."""
     key = ":".join(["tracker", family, generation(family), *map(str, parts)])
     value = cache.get(key)
+    if value is not None and not _cache_trusted():
+        value = None
     if value is None:
         value = compute()
         cache.set(key, value, settings.TRACKER_CACHE_TIMEOUT)

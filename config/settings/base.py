@@ -5,9 +5,11 @@ The README's "Settings" section lists every variable read here.
 
 import datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -150,19 +152,41 @@ TRACKER_QUIET_AFTER_DAYS = env.int("TRACKER_QUIET_AFTER_DAYS", default=180)
 # on every write that changes them; the short timeout bounds what a missed write could cost.
 # With REDIS_URL the cache is shared by all workers; without it each process keeps its own.
 TRACKER_CACHE_TIMEOUT = env.int("TRACKER_CACHE_TIMEOUT", default=60)
+
+
+def cache_redis_url(redis_url: str) -> str:
+    """REDIS_URL with the next database number (redis://host:6379/0 gives .../1): the cache's
+    keys never mix with the broker's queues, and clearing it never empties them."""
+    parts = urlsplit(redis_url)
+    database = parts.path.strip("/") or "0"
+    if parts.scheme not in ("redis", "rediss") or not database.isdigit():
+        raise ImproperlyConfigured(
+            f"REDIS_CACHE_URL is not set and cannot be derived from REDIS_URL {redis_url!r}: "
+            "set REDIS_CACHE_URL to the cache's own Redis (redis://host:port/db)."
+        )
+    return urlunsplit(parts._replace(path=f"/{int(database) + 1}"))
+
+
+# Its own Redis in production (docker-compose.yml: an instance that evicts, the broker's never
+# does); else REDIS_URL's next database, which shares that instance's memory and policy.
+REDIS_CACHE_URL = env("REDIS_CACHE_URL", default="") or (
+    cache_redis_url(env("REDIS_URL")) if env("REDIS_URL", default="") else ""
+)
 CACHES = {
     "default": (
         {
-            # Answers "not cached" when Redis is down; a hung Redis costs a page at most the
-            # socket timeout per cache call, and never stops a save.
+            # Answers "not cached" when Redis is down; a hung Redis costs a request at most one
+            # socket timeout, then is not called for CACHE_REDIS_BREAKER_SECONDS, and never
+            # stops a save (tracker.cache_backends).
             "BACKEND": "tracker.cache_backends.ForgivingRedisCache",
-            "LOCATION": env("REDIS_URL"),
+            "LOCATION": REDIS_CACHE_URL,
             "OPTIONS": {
                 "socket_timeout": env.float("CACHE_REDIS_SOCKET_TIMEOUT", default=0.5),
                 "socket_connect_timeout": env.float("CACHE_REDIS_SOCKET_TIMEOUT", default=0.5),
+                "breaker_seconds": env.float("CACHE_REDIS_BREAKER_SECONDS", default=10),
             },
         }
-        if env("REDIS_URL", default="")
+        if REDIS_CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }

@@ -1,11 +1,13 @@
 """The outside world of the reliability tests, for real: a Redis of their own that they can stop
 and hang without disturbing anyone else's, the broker switched over to it, and an SMTP sink."""
 
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
+import kombu.pools
 import pytest
 import redis
 from redis.backoff import NoBackoff
@@ -63,6 +65,7 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.thaw()  # a frozen process would not act on SIGTERM
             self.process.terminate()
             self.process.wait(timeout=PATIENCE_SECONDS)
 
@@ -70,6 +73,13 @@ class RedisServer:
         """Hang every client for `seconds`: connections are accepted, commands get no answer.
         It cannot be lifted early: Redis 7.0 holds CLIENT UNPAUSE itself until the pause ends."""
         self.client().execute_command("CLIENT", "PAUSE", seconds * 1000, "ALL")
+
+    def freeze(self) -> None:
+        """SIGSTOP: the kernel still accepts connections and data, the server answers nothing."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
     def hung(self) -> bool:
         """True while the server accepts connections but does not answer."""
@@ -102,9 +112,10 @@ def redis_server(tmp_path):
 
 def forget_broker_connections() -> None:
     """Drop the app's pooled connections, so the next publish connects to the broker now
-    configured (what Celery itself does after a fork)."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    configured (what Celery itself does after a fork). kombu keeps its pools in a registry by
+    broker address: they are closed and forgotten there too, or a later test publishing to the
+    same broker would be handed the closed pool ("Acquire on closed pool")."""
+    kombu.pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 

@@ -4,6 +4,7 @@ import datetime
 import smtplib
 from collections import Counter
 
+import kombu
 import pytest
 import time_machine
 from django.conf import settings
@@ -13,7 +14,6 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from config.celery_app import app as celery_app
 from tests.factories import (
     ActorFactory,
     CommitmentFactory,
@@ -330,19 +330,42 @@ def test_liaison_cannot_see_the_log_or_resend(liaison_client):
     assert failed.state == State.FAILED
 
 
-def test_saving_a_status_update_never_touches_the_broker(db, monkeypatch):
-    # Anything publishing a task on the way (a signal, a .delay()) would fail the save here.
-    def broker_down(*args, **kwargs):
-        raise ConnectionError("the broker is down")
+@pytest.fixture
+def published(monkeypatch):
+    """The task of each message this process hands to the broker, kept here instead of sent:
+    kombu's Producer.publish is where every Celery send ends, however it was started."""
+    tasks = []
 
-    monkeypatch.setattr(celery_app, "send_task", broker_down)
-    owner = SecretariatFactory()
-    commitment = CommitmentFactory(owner=owner)
-    make_event(commitments=[commitment], lead_times_days=[1])
-    post_update(commitment, happened_on=datetime.date(2026, 11, 20))
+    def publish(producer, body, *args, **kwargs):
+        tasks.append(kwargs.get("headers", {}).get("task"))
+
+    monkeypatch.setattr(kombu.Producer, "publish", publish)
+    return tasks
+
+
+def test_saving_a_status_update_never_touches_the_broker(
+    secretariat_client, secretariat, published, django_capture_on_commit_callbacks
+):
+    commitment = CommitmentFactory(owner=secretariat)
+    make_event(commitments=[commitment], lead_times_days=[1])  # reminders follow it
+    form = {
+        "status": "in_progress",
+        "progress": "40",
+        "happened_on": "2026-11-20",
+        "narrative": "Reported.",
+        "visibility": "public",
+        "version": str(commitment.version),
+    }
+
+    # A send queued for after the commit (transaction.on_commit) would count too.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = secretariat_client.post(commitment.get_absolute_url(), form)
+
+    assert response.status_code == 302
     assert commitment.updates.count() == 1
-    assert not Reminder.objects.exists()
-    assert mail.outbox == []
+    assert published == []
+    send_reminders.delay([0])  # the spy sees a send when there is one
+    assert published == ["tracker.tasks.send_reminders"]
 
 
 def make_due_readers(count: int) -> datetime.datetime:
