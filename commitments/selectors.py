@@ -24,7 +24,7 @@ from django.db.models import (
 )
 from django.utils.translation import get_language
 
-from tracker.roles import Role, reader_audience, user_can_see_internal
+from core.roles import Role, reader_audience, user_can_see_internal
 
 from .models import (
     Actor,
@@ -73,7 +73,7 @@ def commitment_list(*, user) -> QuerySet[Commitment]:
 
 
 def record_cache_parts(*, user, page: str, details: tuple = ()) -> tuple:
-    """What a cached piece of a record page depends on (tracker.caching, family RECORD: a
+    """What a cached piece of a record page depends on (core.caching, family RECORD: a
     write forgets it): the page, whether the user sees the secretariat's state or the public
     one liaisons see, the language, and the piece's own details."""
     return (page, reader_audience(user), get_language(), *details)

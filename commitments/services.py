@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import get_valid_filename
 
-from tracker import caching
+from core import caching
 
 from .models import Commitment, EvidenceFile, EvidenceLink, Paragraph, StatusUpdate
 from .statuses import Status

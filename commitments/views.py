@@ -17,8 +17,8 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
-from tracker import caching
-from tracker.roles import user_can_edit_record
+from core import caching
+from core.roles import user_can_edit_record
 
 from . import exports, selectors, services
 from .filters import CommitmentFilter

@@ -21,8 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from commitments.models import Commitment, Paragraph
+from core import caching
 
-from . import caching
 from .calendar_feeds import (
     calendar_build,
     calendar_personal_events,

@@ -15,10 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.roles import user_can_edit_record
 from tracker import reminders
 from tracker.events import events_visible_to
 from tracker.models import Event, Reminder
-from tracker.roles import user_can_edit_record
 
 TIME_FORMAT = "j M Y H:i e"
 

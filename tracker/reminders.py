@@ -47,6 +47,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone, translation
 
 from commitments.models import Commitment
+from core.roles import user_can_own_commitments
 from tracker.events import (
     Occurrence,
     event_ids_visible_to_each,
@@ -54,7 +55,6 @@ from tracker.events import (
     occurrences_between,
 )
 from tracker.models import Event, Reminder, ReminderPreference, ReminderSubscription, User
-from tracker.roles import user_can_own_commitments
 from tracker.selectors import CLOSED_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -382,7 +382,7 @@ def reminders_unseen(*, rows: list[Reminder]) -> dict[int, str]:
     Asked when rows are claimed and again just before they are sent (_send_group), on their
     recipient, event and commitment as the database has them then: an event reminder reaches
     only a reader who may open the event's page (tracker.events.events_visible_to), an owner
-    reminder only a secretariat owner (tracker.roles.user_can_own_commitments), nothing an
+    reminder only a secretariat owner (core.roles.user_can_own_commitments), nothing an
     inactive account. A digest's contents are filtered when it is written (digest_contents).
     """
     events = [row for row in rows if row.kind == Kind.EVENT]

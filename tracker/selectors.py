@@ -29,8 +29,9 @@ from django.utils.translation import get_language
 from commitments import selectors as commitment_selectors
 from commitments.models import Commitment, Document, Paragraph, StatusUpdate
 from commitments.statuses import DEFINITIONS, Status
-from tracker import caching, chart_selectors, events
-from tracker.roles import reader_audience, user_can_edit_record
+from core import caching
+from core.roles import reader_audience, user_can_edit_record
+from tracker import chart_selectors, events
 
 # Finished commitments cannot go quiet and have nothing left to be due.
 CLOSED_STATUSES = (Status.ACHIEVED, Status.NO_LONGER_PURSUED)

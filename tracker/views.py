@@ -9,8 +9,9 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from commitments.views import READ_METHODS, allow_methods, status_legend, user_today
+from core import caching
 
-from . import caching, selectors
+from . import selectors
 
 # --- Login -----------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "auditlog",
+    "core",
     "tracker",
     "commitments",
 ]
@@ -148,7 +149,7 @@ EVIDENCE_ALLOWED_EXTENSIONS = env.list(
 # A commitment with no status update for this many days counts as "gone quiet".
 TRACKER_QUIET_AFTER_DAYS = env.int("TRACKER_QUIET_AFTER_DAYS", default=180)
 
-# The dashboard's aggregates and the calendar feeds are cached (tracker.caching) and forgotten
+# The dashboard's aggregates and the calendar feeds are cached (core.caching) and forgotten
 # on every write that changes them; the short timeout bounds what a missed write could cost.
 # With REDIS_URL the cache is shared by all workers; without it each process keeps its own.
 TRACKER_CACHE_TIMEOUT = env.int("TRACKER_CACHE_TIMEOUT", default=60)
@@ -177,8 +178,8 @@ CACHES = {
         {
             # Answers "not cached" when Redis is down; a hung Redis costs a request at most one
             # socket timeout, then is not called for CACHE_REDIS_BREAKER_SECONDS, and never
-            # stops a save (tracker.cache_backends).
-            "BACKEND": "tracker.cache_backends.ForgivingRedisCache",
+            # stops a save (core.cache_backends).
+            "BACKEND": "core.cache_backends.ForgivingRedisCache",
             "LOCATION": REDIS_CACHE_URL,
             "OPTIONS": {
                 "socket_timeout": env.float("CACHE_REDIS_SOCKET_TIMEOUT", default=0.5),

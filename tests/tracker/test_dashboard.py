@@ -335,7 +335,7 @@ def make_history(commitments: int) -> None:
 # directly so that middleware (sessions, lockouts) owned elsewhere does not move the pin.
 # One more: the document list, cached while the page's key is made, is found again while the
 # content is computed, and an entry found is served only once the database shows no lost
-# invalidation (tracker.caching._cache_trusted).
+# invalidation (core.caching._cache_trusted).
 DASHBOARD_QUERIES = 12
 
 
@@ -375,7 +375,7 @@ def test_a_full_request_costs_the_same_with_25_times_the_record(client, request,
 
 # Served from the cache: the document list, the counts, the matrix, the charts and the lists
 # (eleven queries) are not read again. The one query checks that no invalidation was lost
-# (tracker.caching._cache_trusted).
+# (core.caching._cache_trusted).
 CACHED_DASHBOARD_QUERIES = 1
 
 

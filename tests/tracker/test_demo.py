@@ -18,9 +18,9 @@ from commitments.models import (
     Theme,
 )
 from commitments.statuses import Status
+from core.roles import Role
 from tracker.demo import DemoDataError, demo_data_read, demo_load, demo_password_choose
 from tracker.models import User
-from tracker.roles import Role
 
 PASSWORD = "demo-password-for-tests"
 EXPECTED_COMMITMENTS = {

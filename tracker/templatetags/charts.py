@@ -3,8 +3,8 @@ the page already holds (no query)."""
 
 from django import template
 
+from commitments import charts
 from commitments.views import user_today
-from tracker import charts
 
 register = template.Library()
 
