@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from tracker import reminders
+from tracker import pagination, reminders
 from tracker.events import events_visible_to
 from tracker.models import Event, Reminder
 from tracker.roles import user_can_edit_record
@@ -75,13 +75,19 @@ def _require_secretariat(user) -> None:
         raise PermissionDenied("Only the secretariat sees the delivery log.")
 
 
+# Reminders per page unless the query string asks for another of tracker.pagination.PAGE_SIZES.
+LOG_PAGE_SIZE = 50
+
+
 def reminder_log(request):
     _require_secretariat(request.user)
+    # RequestConfig reads per_page and page from request.GET: only bounded ones reach it.
+    request.GET = pagination.bounded_pagination(request.GET, default_size=LOG_PAGE_SIZE)
     rows = Reminder.objects.select_related("recipient", "event", "commitment")
     reminder_filter = ReminderFilter(request.GET, queryset=rows)
     table = ReminderTable(reminder_filter.qs)
     table.csrf_token = get_token(request)
-    tables.RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    tables.RequestConfig(request, paginate={"per_page": LOG_PAGE_SIZE}).configure(table)
     context = {"filter": reminder_filter, "table": table}
     return render(request, "tracker/reminder_log.html", context)
 
