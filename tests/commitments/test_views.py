@@ -765,3 +765,30 @@ def test_the_secretariat_sees_the_change_history_and_a_liaison_does_not(
     history = page[page.index("Change history") :]
     assert "<td>status</td>\n        <td>Not started</td>\n        <td>In progress</td>" in history
     assert "Change history" not in liaison_page
+
+
+TEN_MB = 10 * 1024 * 1024  # EVIDENCE_MAX_UPLOAD_BYTES' default
+
+
+def test_a_file_one_byte_over_the_limit_says_by_how_much(secretariat_client, commitment, settings):
+    settings.EVIDENCE_MAX_UPLOAD_BYTES = TEN_MB
+    data = form_data(commitment, evidence_file=upload(size=TEN_MB + 1))
+
+    response = secretariat_client.post(commitment.get_absolute_url(), data)
+
+    assert response.status_code == 400
+    assert (
+        "The file is 10.0\xa0MB (10,485,761 bytes); the limit is 10.0\xa0MB (10,485,760 bytes)."
+        in response.content.decode()
+    )
+    assert not StatusUpdate.objects.exists() and not EvidenceFile.objects.exists()
+
+
+def test_a_file_exactly_at_the_limit_is_accepted(secretariat_client, commitment, settings):
+    settings.EVIDENCE_MAX_UPLOAD_BYTES = TEN_MB
+    data = form_data(commitment, evidence_file=upload(size=TEN_MB))
+
+    response = secretariat_client.post(commitment.get_absolute_url(), data)
+
+    assert response.status_code == 302
+    assert EvidenceFile.objects.get().size == TEN_MB
