@@ -35,6 +35,13 @@ SAFE_METHODS = (*READ_METHODS, "OPTIONS", "TRACE")
 INLINE_CONTENT_TYPES = {"application/pdf", "image/png", "image/jpeg", "text/plain"}
 
 
+# Why a write is refused, shown by templates/403.html; in the reader's language when shown.
+READ_ONLY = _(
+    "Liaisons can read the record but not change it, so nothing was saved. "
+    "If something here should change, ask the secretariat to change it."
+)
+
+
 def allow_methods(*methods: str):
     """Refuse every write from someone who may not edit (403) before anything else is checked."""
 
@@ -42,7 +49,7 @@ def allow_methods(*methods: str):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if request.method not in SAFE_METHODS and not user_can_edit_record(request.user):
-                raise PermissionDenied("Liaisons can read the record but not change it.")
+                raise PermissionDenied(READ_ONLY)
             if request.method not in methods:
                 return HttpResponseNotAllowed(methods)
             return view(request, *args, **kwargs)

@@ -72,7 +72,12 @@ class ReminderTable(tables.Table):
 
 def _require_secretariat(user) -> None:
     if not user_can_edit_record(user):
-        raise PermissionDenied("Only the secretariat sees the delivery log.")
+        raise PermissionDenied(
+            _(
+                "Only the secretariat sees the reminder delivery log. Your own reminder "
+                "choices are on the My reminders page."
+            )
+        )
 
 
 # Reminders per page unless the query string asks for another of tracker.pagination.PAGE_SIZES.
