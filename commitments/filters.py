@@ -159,7 +159,7 @@ def _filter_query(params: QueryDict, *, choice_ids: Callable[[str], Collection[i
         query["q"] = text
     for name in (*CHOICE_VALUES, *ROW_FILTERS):
         if value := str(params.get(name, "")).strip():
-            query[name] = value if _is_choice(name, value, choice_ids) else INVALID
+            query[name] = _choice(name, value, choice_ids) or INVALID
     # The paragraph list holds the chosen document's paragraphs only.
     document, paragraph = query.get("document", INVALID), query.get("paragraph", INVALID)
     other = INVALID not in (document, paragraph) and choice_ids("paragraph")[int(paragraph)]
@@ -168,7 +168,9 @@ def _filter_query(params: QueryDict, *, choice_ids: Callable[[str], Collection[i
     return query
 
 
-def _is_choice(name: str, value: str, choice_ids) -> bool:
+def _choice(name: str, value: str, choice_ids) -> str | None:
+    """The value as the dropdown spells it ("05" is "5") if it is one of its choices."""
     if name in CHOICE_VALUES:
-        return value in CHOICE_VALUES[name]
-    return value.isdecimal() and value.isascii() and int(value) in choice_ids(name)
+        return value if value in CHOICE_VALUES[name] else None
+    row_id = pagination.whole_number(value)
+    return str(row_id) if row_id is not None and row_id in choice_ids(name) else None

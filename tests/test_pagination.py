@@ -35,6 +35,7 @@ HOSTILE = [
     "\x00",
     "%",
     "25 ",
+    "9" * 5000,  # too long for int()
 ]
 
 EXAMPLES = examples(
@@ -178,6 +179,7 @@ JUNK = [
     {"theme": "٣"},
     {"owner": " "},
     {"kind": "\x00"},
+    {"actor": "9" * 5000},
     {"_export": "pdf"},
 ]
 
@@ -225,5 +227,17 @@ def test_junk_history_page_numbers_share_the_last_pages_entry(secretariat_client
 
     for value in ["0", "-1", "abc", "2", "99999", "1e3", "999999999999999999"]:
         assert secretariat_client.get(url, {"page": value}).status_code == 200
+
+    assert cache_keys() == before
+
+
+def test_a_valid_choice_spelt_otherwise_shares_its_entry(secretariat_client, rows):
+    actor = rows[0].lead_actors.get()
+    secretariat_client.get(LIST_URL, {"actor": str(actor.pk)})
+    before = cache_keys()
+
+    for spelling in (f"0{actor.pk}", f" {actor.pk} ", f"00{actor.pk}"):
+        response = secretariat_client.get(LIST_URL, {"actor": spelling})
+        assert f'<option value="{actor.pk}" selected>' in response.text
 
     assert cache_keys() == before

@@ -13,18 +13,23 @@ PAGE_SIZES = (25, 50, 100)
 MAX_PAGE_NUMBER = 2**31 - 1
 
 
+def whole_number(value) -> int | None:
+    """A whole number written in ASCII digits, of at most ten (int() refuses a string of over
+    4,300 digits with an error), or None."""
+    text = str(value or "").strip()
+    return int(text) if text.isdecimal() and text.isascii() and len(text) <= 10 else None
+
+
 def page_size(value, *, default: int) -> int:
     """The size asked for if it is one of PAGE_SIZES, otherwise the view's default."""
-    text = str(value or "").strip()
-    return int(text) if text.isdecimal() and int(text) in PAGE_SIZES else default
+    size = whole_number(value)
+    return size if size in PAGE_SIZES else default
 
 
 def page_number(value) -> int | None:
     """A page number from 1 up, or None (the first page) for anything else."""
-    text = str(value or "").strip()
-    if text.isdecimal() and text.isascii() and 1 <= int(text) <= MAX_PAGE_NUMBER:
-        return int(text)
-    return None
+    number = whole_number(value)
+    return number if number is not None and 1 <= number <= MAX_PAGE_NUMBER else None
 
 
 def bounded_pagination(params: QueryDict, *, default_size: int) -> QueryDict:
