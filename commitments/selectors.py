@@ -256,3 +256,18 @@ def filter_choices_owners() -> QuerySet:
     owns = Commitment.objects.filter(owner=OuterRef("pk"))
     secretariat = Q(role=Role.SECRETARIAT) | Q(is_superuser=True)  # as user_can_edit_record
     return get_user_model().objects.filter(secretariat, Exists(owns)).order_by("username")
+
+
+def filter_choice_ids(*, name: str) -> frozenset[int] | dict[int, int]:
+    """The ids one dropdown of the commitments table offers (the filter's valid values);
+    paragraphs map to their document, as the paragraph list holds one document's."""
+    if name == "paragraph":
+        used = Commitment.paragraphs.through.objects.filter(paragraph=OuterRef("pk"))
+        return dict(Paragraph.objects.filter(Exists(used)).values_list("pk", "document_id"))
+    choices = {
+        "actor": filter_choices_actors,
+        "document": filter_choices_documents,
+        "theme": filter_choices_themes,
+        "owner": filter_choices_owners,
+    }[name]()
+    return frozenset(choices.values_list("pk", flat=True))

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core import pagination
 from core.roles import user_can_edit_record
 from tracker import reminders
 from tracker.events import events_visible_to
@@ -72,16 +73,27 @@ class ReminderTable(tables.Table):
 
 def _require_secretariat(user) -> None:
     if not user_can_edit_record(user):
-        raise PermissionDenied("Only the secretariat sees the delivery log.")
+        raise PermissionDenied(
+            _(
+                "Only the secretariat sees the reminder delivery log. Your own reminder "
+                "choices are on the My reminders page."
+            )
+        )
+
+
+# Reminders per page unless the query string asks for another of core.pagination.PAGE_SIZES.
+LOG_PAGE_SIZE = 50
 
 
 def reminder_log(request):
     _require_secretariat(request.user)
+    # RequestConfig reads per_page and page from request.GET: only bounded ones reach it.
+    request.GET = pagination.bounded_pagination(request.GET, default_size=LOG_PAGE_SIZE)
     rows = Reminder.objects.select_related("recipient", "event", "commitment")
     reminder_filter = ReminderFilter(request.GET, queryset=rows)
     table = ReminderTable(reminder_filter.qs)
     table.csrf_token = get_token(request)
-    tables.RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    tables.RequestConfig(request, paginate={"per_page": LOG_PAGE_SIZE}).configure(table)
     context = {"filter": reminder_filter, "table": table}
     return render(request, "tracker/reminder_log.html", context)
 

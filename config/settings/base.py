@@ -51,6 +51,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A logged-in user's own language (tracker.language) wins over the cookie and the browser.
     "tracker.language.UserLanguageMiddleware",
+    # A form too big to read: a page that says so (before the CSRF check reads it).
+    "tracker.middleware.FormTooLargeMiddleware",
     # Responses are private to their reader unless their view says otherwise (tracker.security).
     "tracker.security.PrivateCacheMiddleware",
     # Changes made during a request are recorded in the audit trail under the request's user,
@@ -145,6 +147,14 @@ EVIDENCE_ALLOWED_EXTENSIONS = env.list(
     "EVIDENCE_ALLOWED_EXTENSIONS",
     default=["pdf", "png", "jpg", "jpeg", "docx", "xlsx", "odt", "txt", "csv"],
 )
+# Longest status-update narrative, in characters: a longer one comes back in the form with a
+# message (commitments.forms.StatusUpdateForm).
+NARRATIVE_MAX_CHARACTERS = env.int("NARRATIVE_MAX_CHARACTERS", default=100_000)
+# Largest form body read into memory, files aside (Django's default is 2.5 MB). Above it Django
+# refuses the request before any view (the CSRF check reads the form), so it is kept well
+# above what NARRATIVE_MAX_CHARACTERS allows: an overlong narrative, even pasted by mistake
+# several megabytes long, reaches the form and returns with its text and a message.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 # A commitment with no status update for this many days counts as "gone quiet".
 TRACKER_QUIET_AFTER_DAYS = env.int("TRACKER_QUIET_AFTER_DAYS", default=180)
