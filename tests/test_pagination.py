@@ -241,3 +241,15 @@ def test_a_valid_choice_spelt_otherwise_shares_its_entry(secretariat_client, row
         assert f'<option value="{actor.pk}" selected>' in response.text
 
     assert cache_keys() == before
+
+
+def test_junk_dashboard_documents_share_one_entry(secretariat_client, rows):
+    secretariat_client.get("/", {"document": "no such document"})  # the "unknown" entry
+    before = cache_keys()
+
+    for value in ["-1", "abc", "99999999", "1e3", "٣", " x", "x" * 3000, "0"]:
+        response = secretariat_client.get("/", {"document": value})
+        assert response.status_code == 200
+        assert "That document is not in the tracker" in response.text
+
+    assert cache_keys() == before
