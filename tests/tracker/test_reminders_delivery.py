@@ -125,7 +125,8 @@ def test_walk_across_12_december_and_the_year_end(walk_record, smtp_sink, start_
 def make_followers(count: int) -> Event:
     owners = [SecretariatFactory(username=f"reader{n}") for n in range(count)]
     commitments = [
-        CommitmentFactory(owner=owner, last_activity_on=datetime.date(2030, 1, 1))
+        # Active days before DUE: no quiet-commitment nudge is due to them besides the event's.
+        CommitmentFactory(owner=owner, last_activity_on=datetime.date(2030, 12, 1))
         for owner in owners
     ]
     event = neutrality_day(*commitments)
