@@ -8,9 +8,12 @@ commitment's current state and version stay in step.
 from django import forms
 from django.contrib import admin
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from tracker.roles import owner_candidates_q
 
 from .models import (
     Actor,
@@ -73,6 +76,16 @@ class CommitmentAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["opened_version"].initial = self.instance.version
+        owner = self.fields["owner"]
+        # Secretariat staff only (Commitment.clean says why). The current owner stays listed
+        # when no longer eligible, so the form shows who it is and clean() asks for another
+        # instead of the empty choice silently clearing it.
+        current = Q(pk=self.instance.owner_id) if self.instance.owner_id else Q(pk__in=[])
+        owner.queryset = owner.queryset.filter(owner_candidates_q() | current)
+        owner.error_messages["invalid_choice"] = _(
+            "Only active secretariat staff can own a commitment: choose one from the list, "
+            "or leave the owner empty."
+        )
 
     def clean(self):
         cleaned = super().clean()

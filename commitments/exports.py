@@ -6,16 +6,23 @@ chunks (`.iterator(chunk_size=...)`, which keeps its prefetches, so each chunk c
 number of queries), and each row gets the same cell values as the table's `as_values()`
 (the `value_*` methods, called without django-tables2's per-cell signature inspection). CSV
 is written as it is read; Excel goes through openpyxl's write-only workbook into a temporary
-file, so memory stays flat too.
+file, so memory stays flat too (but for one small hyperlink record per linked cell, which
+openpyxl keeps until the sheet is closed).
+
+The Excel file has what a spreadsheet reader expects beyond the CSV's text: dates as dates (the
+date columns' own values, not their ISO text), column widths, and the cells of a linked column
+(the title) as hyperlinks to the page the table links to, as do cells holding a web address.
 """
 
 import csv
+import datetime
 import tempfile
 from collections.abc import Iterator
 
 from django.http import FileResponse, StreamingHttpResponse
+from django.utils import timezone
 from django.utils.encoding import force_str
-from django_tables2 import A, Column
+from django_tables2 import A, Column, DateColumn, DateTimeColumn
 from django_tables2.rows import BoundRow
 from django_tables2.utils import signature
 
@@ -25,15 +32,29 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 
 def table_export_rows(table) -> Iterator[list]:
     """The header, then one list of cell values per record, as the table would export them."""
-    columns = [c for c in table.columns.iterall() if not c.column.exclude_from_export]
-    yield [force_str(column.header, strings_only=True) for column in columns]
+    columns = _exported_columns(table)
+    yield _header(columns)
     readers = [_cell_reader(table, column) for column in columns]
+    for record, row in _records(table):
+        yield [_cell_value(read(record, row)) for read in readers]
+
+
+def _exported_columns(table) -> list:
+    return [c for c in table.columns.iterall() if not c.column.exclude_from_export]
+
+
+def _header(columns) -> list:
+    return [force_str(column.header, strings_only=True) for column in columns]
+
+
+def _records(table) -> Iterator[tuple[object, BoundRow]]:
     # table.data.data is the queryset after the filters and the table's ordering.
     for record in table.data.data.iterator(chunk_size=CHUNK_SIZE):
-        row = BoundRow(record, table=table)
-        yield [
-            _spreadsheet_safe(force_str(read(record, row), strings_only=True)) for read in readers
-        ]
+        yield record, BoundRow(record, table=table)
+
+
+def _cell_value(value):
+    return _spreadsheet_safe(force_str(value, strings_only=True))
 
 
 def _cell_reader(table, bound_column):
@@ -112,7 +133,7 @@ def xlsx_response(table, *, filename: str, title: str = "Commitments") -> FileRe
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title)
-    for row in table_export_rows(table):
+    for row in _xlsx_rows(table, sheet):
         sheet.append(row)
     # Deleted when the response closes it, after the last byte is sent.
     handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (the response closes it)
@@ -121,6 +142,105 @@ def xlsx_response(table, *, filename: str, title: str = "Commitments") -> FileRe
     return FileResponse(
         handle, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE
     )
+
+
+# Widths in characters (Excel's unit): a header is never cut, and the kinds of column whose
+# content is known get room for it. Rows stream, so the widths cannot be measured from them.
+DATE_WIDTH = 12
+TEXT_WIDTH = 18
+LINKED_WIDTH = 60  # the title: long, and the cell a reader clicks
+DATE_FORMAT = "yyyy-mm-dd"
+WEB_ADDRESS = ("https://", "http://")
+
+
+def _xlsx_rows(table, sheet) -> Iterator[list]:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    columns = _exported_columns(table)
+    for index, column in enumerate(columns, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = _width(column)
+    bold = Font(bold=True)
+    yield [_styled(WriteOnlyCell(sheet, value=header), font=bold) for header in _header(columns)]
+    readers = [_xlsx_reader(table, column) for column in columns]
+    links = [_link_reader(table, column) for column in columns]
+    for record, row in _records(table):
+        values = [read(record, row) for read in readers]
+        yield [
+            _xlsx_cell(WriteOnlyCell, sheet, value, link(record, value))
+            for value, link in zip(values, links, strict=True)
+        ]
+
+
+def _styled(cell, **style):
+    for name, value in style.items():
+        setattr(cell, name, value)
+    return cell
+
+
+def _width(bound_column) -> int:
+    if _is_date(bound_column.column):
+        own = DATE_WIDTH
+    elif bound_column.column.link is not None:
+        own = LINKED_WIDTH
+    else:
+        own = TEXT_WIDTH
+    return max(own, len(force_str(bound_column.header)) + 2)
+
+
+def _is_date(column) -> bool:
+    return isinstance(column, DateColumn | DateTimeColumn)
+
+
+def _xlsx_reader(table, bound_column):
+    """A date column's own value (a date, which Excel shows and sorts as one); any other column
+    as the CSV has it."""
+    if not _is_date(bound_column.column):
+        read = _cell_reader(table, bound_column)
+        return lambda record, row: _cell_value(read(record, row))
+    accessor = A(bound_column.accessor)
+
+    def read_date(record, row):
+        value = accessor.resolve(record, quiet=True)
+        if isinstance(value, datetime.datetime):
+            # Excel has no time zones: the time as the reader's clock showed it.
+            return timezone.localtime(value).replace(tzinfo=None) if value.tzinfo else value
+        return value if isinstance(value, datetime.date) else None
+
+    return read_date
+
+
+def _link_reader(table, bound_column):
+    """Where a cell links to: the page the table links the column to (absolute, so it opens
+    from a spreadsheet), or the web address the cell holds."""
+    link = bound_column.column.link
+    request = getattr(table, "request", None)
+
+    def target(record, value) -> str | None:
+        if link is not None:
+            url = link.compose_url(record=record, bound_column=bound_column)
+            return request.build_absolute_uri(url) if request is not None else url
+        if isinstance(value, str) and value.startswith(WEB_ADDRESS):
+            return value
+        return None
+
+    return target
+
+
+def _xlsx_cell(cell_class, sheet, value, target: str | None):
+    """A plain value as it is; a date with its format, a link as a hyperlink."""
+    if value is None or value == "":
+        return value
+    cell = cell_class(sheet, value=value)
+    if isinstance(value, datetime.datetime):
+        cell.number_format = f"{DATE_FORMAT} hh:mm"
+    elif isinstance(value, datetime.date):
+        cell.number_format = DATE_FORMAT
+    if target:
+        cell.hyperlink = target
+        cell.style = "Hyperlink"
+    return cell
 
 
 RESPONSES = {"csv": csv_response, "xlsx": xlsx_response}

@@ -1,7 +1,8 @@
 """Filters of the commitments table. Dropdowns list only what some commitment uses (selectors)."""
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors
@@ -32,7 +33,7 @@ class CommitmentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Search"),
         method="filter_text",
-        help_text=_("Words in the title, summary or paragraph."),
+        help_text=_("Words in the title, summary, paragraph or status updates and their evidence."),
     )
     # shown_status: the state this user may see (selectors.commitment_list annotates it).
     status = django_filters.ChoiceFilter(
@@ -93,8 +94,5 @@ class CommitmentFilter(django_filters.FilterSet):
         return queryset.filter(selectors.commitments_of_actor(actor=value))
 
     def filter_text(self, queryset, name, value):
-        # Exists rather than a join on paragraphs, so a commitment never appears twice.
-        in_paragraph = Paragraph.objects.filter(commitments=OuterRef("pk"), text__icontains=value)
-        return queryset.filter(
-            Q(title__icontains=value) | Q(summary__icontains=value) | Q(Exists(in_paragraph))
-        )
+        user = self.request.user if self.request is not None else AnonymousUser()
+        return queryset.filter(selectors.commitments_matching_text(user=user, text=value))

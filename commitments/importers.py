@@ -8,7 +8,10 @@ and date of adoption ("Ashgabat, December 12, 2020") and footnotes.
 """
 
 import datetime
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +24,18 @@ from .models import Document, Paragraph
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 SHORT_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# Short names are ASCII slugs; a Russian (or Ukrainian, Kazakh) title still gets one. Latin
+# letters with accents (Turkmen "ň", "ş") need no table: slugify drops the accent.
+# fmt: off
+CYRILLIC_TO_LATIN = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "iu", "я": "ia", "є": "ie",
+    "і": "i", "ї": "i", "ґ": "g", "ә": "a", "ғ": "g", "қ": "k", "ң": "n", "ө": "o", "ұ": "u",
+    "ү": "u", "һ": "h", "җ": "zh",
+})
+# fmt: on
 
 
 class DocumentImportError(Exception):
@@ -57,10 +72,11 @@ class ParsedDocument:
         return "\n\n".join(self.preamble)
 
     def default_short_name(self) -> str:
-        """ "ashgabat-2020" from place and year; the title's first words when either is missing."""
+        """ "ashgabat-2020" from place and year; the title's first words when either is missing,
+        Cyrillic spelled in Latin letters ("Итоговый документ" -> "itogovyi-dokument")."""
         if self.place and self.adopted_on:
             return slugify(f"{self.place} {self.adopted_on.year}")[:80]
-        return slugify(self.title)[:80].rstrip("-")
+        return slugify(self.title.lower().translate(CYRILLIC_TO_LATIN))[:80].rstrip("-")
 
 
 # --- Reading the text --------------------------------------------------------------------------
@@ -71,6 +87,11 @@ def document_text_decode(data: bytes, *, name: str = "the file") -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DocumentFormatError(
             f"{name} is UTF-16 text; save it as UTF-8 (plain text) and import it again."
+        )
+    if _looks_like_utf16(data):
+        raise DocumentFormatError(
+            f"{name} looks like UTF-16 text without a byte-order mark; save it as UTF-8 (plain "
+            "text) and import it again."
         )
     if b"\x00" in data:
         raise DocumentFormatError(
@@ -87,18 +108,43 @@ def document_text_decode(data: bytes, *, name: str = "the file") -> str:
         ) from None
 
 
+def _looks_like_utf16(data: bytes) -> bool:
+    """UTF-16 text in a Latin script has a NUL in every other byte (the high byte of each
+    letter) and none in between; a binary file has its NULs anywhere."""
+    sample = data[:4096]
+    if len(sample) < 4 or len(sample) % 2:
+        return False
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    many, few = max(even, odd), min(even, odd)
+    if many < len(sample) // 2 * 0.3 or few > many // 20:
+        return False
+    try:
+        data.decode("utf-16-be" if even > odd else "utf-16-le")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def document_text_normalize(text: str) -> str:
     """One form for every copy of a text: no BOM, LF line ends, no trailing spaces."""
-    text = text.removeprefix("\ufeff")
-    lines = [line.rstrip() for line in re.split(r"\r\n|\r|\n", text)]
-    return "\n".join(lines).strip("\n") + "\n"
+    return "\n".join(_lines(text)).strip("\n") + "\n"
+
+
+def _lines(text: str) -> list[str]:
+    return [line.rstrip() for line in re.split(r"\r\n|\r|\n", text.removeprefix("\ufeff"))]
+
+
+def _leading_blank_lines(text: str) -> int:
+    """How many lines normalising drops from the top, so messages can name the file's lines."""
+    lines = _lines(text)
+    return next((i for i, line in enumerate(lines) if line), len(lines))
 
 
 # --- Finding the parts -------------------------------------------------------------------------
 
-# "1. Highlighted", "1) Highlighted", "(1) Highlighted"; a space must follow, so "1.5 million"
-# at the start of a wrapped line is not a paragraph.
-PARAGRAPH_START = re.compile(r"^\(?(?P<number>\d{1,3})[.)]\s+(?P<rest>\S.*)$")
+# "1. Highlighted", "1) Highlighted", "(1) Highlighted", "1001. Noted"; a space must follow, so
+# "1.5 million" at the start of a wrapped line is not a paragraph.
+PARAGRAPH_START = re.compile(r"^\(?(?P<number>\d+)[.)]\s+(?P<rest>\S.*)$")
 # A footnote's own text below the paragraphs: "1 Declaration and Programme of Action ...".
 FOOTNOTE_TEXT = re.compile(r"^(?:\d{1,2}|[¹²³⁴⁵⁶⁷⁸⁹⁰]+)\s*[A-Z“\"]")
 # A footnote reference glued to a word: "Organization1;" or "Organization¹;". Only after a
@@ -112,6 +158,7 @@ MONTHS = (
     "july", "august", "september", "october", "november", "december",
 )
 # fmt: on
+MONTH_WORDS = frozenset([*MONTHS, *(month[:3] for month in MONTHS), "sept"])
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _MONTH = r"(?P<month>[A-Za-z]{3,9})\.?"
 _YEAR = r"(?P<year>\d{4})"
@@ -131,6 +178,7 @@ class _Block:
 
     number: int | None
     lines: list[str] = field(default_factory=list)
+    line: int = 0  # where it starts in the file, for messages
     continued: list[str] = field(default_factory=list)  # later blocks of the same paragraph
 
     @property
@@ -155,37 +203,46 @@ def _month_number(word: str) -> int | None:
     return next((i for i, name in enumerate(MONTHS, 1) if name.startswith(word[:3])), None)
 
 
-def _blocks(text: str) -> list[_Block]:
+def _blocks(text: str, *, first_line: int = 1) -> list[_Block]:
     """Group lines into blocks: a blank line ends one, and so does a new paragraph number.
 
-    Inside a block a numbered line starts a new paragraph only where the line before closes a
-    clause (or the number is the next one), so a wrapped line that happens to begin "12. " stays
-    part of its paragraph.
+    Inside a block a numbered line continues the paragraph above only where it reads as the
+    rest of a sentence (see _continues_sentence), so a wrapped line that happens to begin
+    "12. December" stays part of its paragraph. Any other numbered line starts a paragraph,
+    whatever its number, so a skipped or repeated number reaches _check_numbering instead of
+    vanishing into the paragraph above.
     """
     blocks: list[_Block] = []
     last_number = 0
     after_blank = True
-    for raw in text.split("\n"):
+    for line_number, raw in enumerate(text.split("\n"), first_line):
         line = raw.strip()
         if not line:
             after_blank = True
             continue
         start = PARAGRAPH_START.match(line)
-        if start and (
-            after_blank or _may_start_paragraph(blocks, int(start["number"]), last_number)
-        ):
+        if start and (after_blank or _may_start_paragraph(blocks, start, last_number)):
             last_number = int(start["number"])
-            blocks.append(_Block(last_number, [start["rest"]]))
+            blocks.append(_Block(last_number, [start["rest"]], line=line_number))
         elif after_blank:
-            blocks.append(_Block(None, [line]))
+            blocks.append(_Block(None, [line], line=line_number))
         else:
             blocks[-1].lines.append(line)
         after_blank = False
     return blocks
 
 
-def _may_start_paragraph(blocks: list[_Block], number: int, last_number: int) -> bool:
-    return number == last_number + 1 or blocks[-1].lines[-1].endswith(CLAUSE_END)
+def _may_start_paragraph(blocks: list[_Block], start: re.Match, last_number: int) -> bool:
+    if int(start["number"]) == last_number + 1 or blocks[-1].lines[-1].endswith(CLAUSE_END):
+        return True
+    return not _continues_sentence(start["rest"])
+
+
+def _continues_sentence(rest: str) -> bool:
+    """Whether the words after a number at the start of a wrapped line go on with a sentence
+    ("12. December, with all", "3. and more") rather than open a paragraph ("3. Encouraged")."""
+    word = rest.split()[0].rstrip(".,;:").lower()
+    return not rest[0].isupper() or word in MONTH_WORDS
 
 
 def _is_closing(block: _Block) -> bool:
@@ -223,24 +280,25 @@ def _paragraph_blocks(body: list[_Block]) -> list[_Block]:
 
 
 def _check_numbering(paragraphs: list[_Block]) -> None:
-    if paragraphs[0].number != 1:
+    first = paragraphs[0]
+    if first.number != 1:
         raise DocumentFormatError(
-            f"Paragraph numbering starts at {paragraphs[0].number}, not 1. Check the text before "
-            f"'{paragraphs[0].number}. {paragraphs[0].text[:40]}...' and import again."
+            f"Paragraph numbering starts at {first.number}, not 1 (line {first.line}). Check the "
+            f"text before '{first.number}. {first.text[:40]}...' and import again."
         )
     expected = 1
     for block in paragraphs:
-        snippet = f"'{block.number}. {block.text[:40]}...'"
+        where = f"line {block.line}: '{block.number}. {block.text[:40]}...'"
         if block.number < expected:
             raise DocumentFormatError(
-                f"Paragraph {block.number} appears twice (the second time at {snippet}). "
-                "Remove or renumber the duplicate and import again."
+                f"Paragraph {block.number} appears twice or out of order (the second time on "
+                f"{where}). Remove or renumber it and import again."
             )
         if block.number != expected:
             raise DocumentFormatError(
                 f"Paragraph numbers go from {expected - 1} to {block.number}: paragraph "
-                f"{expected} is missing or misnumbered. Check the text around {snippet} and "
-                "import again."
+                f"{expected} is missing or misnumbered ({where}). Fix the number (or, if that "
+                "line continues the one above, join the two lines) and import again."
             )
         expected += 1
 
@@ -355,12 +413,13 @@ def document_parse(text: str) -> ParsedDocument:
     full_text = document_text_normalize(text)
     if not full_text.strip():
         raise DocumentFormatError("The document is empty. Import the file with its text in it.")
-    head, body, trailer = _split(_blocks(full_text))
+    blocks = _blocks(full_text, first_line=_leading_blank_lines(text) + 1)
+    head, body, trailer = _split(blocks)
     paragraphs = _paragraph_blocks(body)
     _check_numbering(paragraphs)
     published_on, title, preamble = _head_parts(head)
     place, adopted_on = _closing(trailer)
-    return ParsedDocument(
+    parsed = ParsedDocument(
         title=title,
         preamble=tuple(preamble),
         paragraphs=tuple(
@@ -372,6 +431,8 @@ def document_parse(text: str) -> ParsedDocument:
         place=place,
         adopted_on=adopted_on,
     )
+    _check_lengths(parsed, paragraphs)
+    return parsed
 
 
 def _head_parts(head: list[_Block]) -> tuple[datetime.date | None, str, list[str]]:
@@ -379,12 +440,37 @@ def _head_parts(head: list[_Block]) -> tuple[datetime.date | None, str, list[str
     published_on = date_parse(texts[0]) if texts else None
     if published_on:
         texts.pop(0)
-    if not texts or texts[0].endswith((",", ";", ":")) or len(texts[0]) > 500:
+    if not texts or texts[0].endswith((",", ";", ":")):
         raise DocumentFormatError(
             "Found no title: the text must open with the document's title on its own line "
             "(after its date, if it has one). Add the title and import again."
         )
     return published_on, texts[0], texts[1:]
+
+
+def _max_length(model, name: str) -> int:
+    return model._meta.get_field(name).max_length
+
+
+def _check_lengths(parsed: ParsedDocument, paragraphs: list[_Block]) -> None:
+    """Refuse, before anything is written, a value longer than its column: PostgreSQL would
+    fail the write with a DataError and SQLite would keep it whole, unlike any other copy."""
+    limit = _max_length(Document, "title")
+    if len(parsed.title) > limit:
+        raise DocumentFormatError(
+            f"The title is {len(parsed.title)} characters; at most {limit} fit. If the title "
+            "runs on into the preamble, put a blank line after it; otherwise shorten it, and "
+            "import again."
+        )
+    limit = _max_length(Paragraph, "operative_verb")
+    for block, paragraph in zip(paragraphs, parsed.paragraphs, strict=True):
+        if len(paragraph.operative_verb) > limit:
+            raise DocumentFormatError(
+                f"Paragraph {paragraph.number} (line {block.line}) opens with "
+                f"'{paragraph.operative_verb[:40]}...', {len(paragraph.operative_verb)} "
+                f"characters; an operative verb has at most {limit}. Check for missing spaces "
+                "in its first words and import again."
+            )
 
 
 def _closing(trailer: list[_Block]) -> tuple[str, datetime.date | None]:
@@ -437,19 +523,62 @@ def document_import_file(*, path: str | Path, **kwargs) -> ImportReport:
     return document_import(text=document_text_decode(_read(path), name=str(path)), **kwargs)
 
 
+# What a path that is not a regular file is, in the words of the message that refuses it.
+NOT_A_FILE = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device (such as /dev/null)"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+GIVE_A_FILE = "Give the path of the document's .txt file."
+
+
 def _read(path: Path) -> bytes:
-    if not path.is_file():
-        problem = "is a folder" if path.is_dir() else "does not exist"
-        raise DocumentImportError(f"{path} {problem}. Give the path of the document's .txt file.")
-    if path.stat().st_size > MAX_FILE_BYTES:
+    # One stat, and the kind of thing checked before opening it: opening a named pipe waits
+    # for a writer, and reading a device never ends or reads nothing.
+    info = _stat(path)
+    kind = next((name for is_kind, name in NOT_A_FILE if is_kind(info.st_mode)), None)
+    if kind is not None:
+        raise DocumentImportError(f"{path} is {kind}, not a file. {GIVE_A_FILE}")
+    if info.st_size > MAX_FILE_BYTES:
         raise DocumentFormatError(
             f"{path} is larger than {MAX_FILE_BYTES // 1024 // 1024} MB, far more than an outcome "
             "document's text. Check that this is the right file."
         )
     try:
         return path.read_bytes()
+    except PermissionError:
+        raise DocumentImportError(
+            f"{path} cannot be read by this user (permission denied). Make it readable, e.g. "
+            "chmod a+r, or import it as a user who may read it."
+        ) from None
     except OSError as error:
         raise DocumentImportError(f"Cannot read {path}: {error.strerror}.") from None
+
+
+def _stat(path: Path) -> os.stat_result:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise DocumentImportError(
+                f"{path} is a symbolic link to {os.readlink(path)}, which does not exist. "
+                f"{GIVE_A_FILE}"
+            ) from None
+        raise DocumentImportError(f"{path} does not exist. {GIVE_A_FILE}") from None
+    except OSError as error:
+        raise DocumentImportError(_stat_problem(path, error)) from None
+
+
+def _stat_problem(path: Path, error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return f"{path} is a loop of symbolic links (it never reaches a file). {GIVE_A_FILE}"
+    if error.errno == errno.ENOTDIR:
+        return f"{path} does not exist (part of it is a file, not a folder). {GIVE_A_FILE}"
+    if error.errno == errno.EACCES:
+        return f"{path} cannot be reached: a folder on its way may not be entered by this user."
+    return f"Cannot read {path}: {error.strerror}."
 
 
 def document_import(
@@ -484,6 +613,13 @@ def document_import(
 
 def _short_name(short_name: str | None, parsed: ParsedDocument) -> str:
     name = short_name if short_name is not None else parsed.default_short_name()
+    if short_name is None and not name:
+        raise DocumentImportError(
+            f"Cannot make a short name from the title '{parsed.title[:60]}': it has no Latin or "
+            "Cyrillic letters or digits, and the text names no place and date of adoption. Give "
+            "one with --short-name (lowercase letters, digits and hyphens, e.g. "
+            "--short-name ashgabat-2020)."
+        )
     if not SHORT_NAME.fullmatch(name):
         raise DocumentImportError(
             f"'{name}' cannot be a short name: use lowercase letters, digits and hyphens "
@@ -507,13 +643,37 @@ def _check_source_url(source_url: str) -> None:
 
 
 def _refuse_other_document(document: Document, parsed: ParsedDocument) -> None:
-    # The derived name is place and year; two conferences in one city in one year would share it.
-    # A different adoption date means a different document, not a new version of this one.
+    """A derived short name (place and year, or the title's first words) is shared by every
+    document adopted in one city in one year, so it alone does not say that the text is a new
+    version of the recorded document. It is one only with the same adoption date and the same
+    title (or the recorded alternative title) up to case, spacing and punctuation. Anything
+    else (another resolution, a retitled version, a translation) needs an explicit
+    --short-name: the recorded one to replace its text, or a new one to add a document."""
     if document.adopted_on and parsed.adopted_on and document.adopted_on != parsed.adopted_on:
         raise DocumentImportError(
             f"'{document.short_name}' is already a document adopted on {document.adopted_on}; "
             f"this one was adopted on {parsed.adopted_on}. Give it its own --short-name."
         )
+    recorded = [document.title, document.alternative_title]
+    if _title_key(parsed.title) in {_title_key(title) for title in recorded if title}:
+        return
+    shared = "place and date" if parsed.place and parsed.adopted_on else "short name"
+    raise DocumentImportError(
+        f"'{_shortened(parsed.title)}' has the same {shared} as the recorded "
+        f"'{_shortened(document.title)}' ('{document.short_name}') but another title, so "
+        "nothing was imported. If it is another document, give it its own short name "
+        f"(--short-name {document.short_name}-b, say); if it is a new version or a translation "
+        f"of the recorded one, import it with --short-name {document.short_name} to replace "
+        "its text."
+    )
+
+
+def _title_key(title: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"\w+", title.casefold()))
+
+
+def _shortened(text: str, length: int = 100) -> str:
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
 def _document_fields(parsed: ParsedDocument) -> dict:

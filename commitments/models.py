@@ -1,8 +1,11 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from tracker.roles import user_can_own_commitments
 
 from .statuses import Status, status_definition
 
@@ -179,6 +182,20 @@ class Commitment(models.Model):
     @property
     def status_definition(self) -> str:
         return status_definition(self.status)
+
+    def clean(self) -> None:
+        # The owner's reminders carry the internal state (tracker.reminders checks again when
+        # each is sent, for an owner demoted since): only secretariat staff own a commitment.
+        if self.owner_id is not None and not user_can_own_commitments(self.owner):
+            raise ValidationError({"owner": owner_refused_message(self.owner)})
+
+
+def owner_refused_message(user) -> str:
+    return _(
+        "%(name)s cannot own a commitment: owners must be active secretariat staff, since "
+        "owner reminders show the internal status. Choose a secretariat user, or leave the "
+        "owner empty."
+    ) % {"name": user.get_username()}
 
 
 class StatusUpdate(models.Model):

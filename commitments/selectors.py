@@ -11,6 +11,8 @@ the CSV or the filters.
 import hashlib
 
 from django.contrib.auth import get_user_model
+from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorExact
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -24,7 +26,16 @@ from django.utils.translation import get_language
 
 from tracker.roles import Role, reader_audience, user_can_see_internal
 
-from .models import Actor, Commitment, Document, EvidenceFile, Paragraph, StatusUpdate, Theme
+from .models import (
+    Actor,
+    Commitment,
+    Document,
+    EvidenceFile,
+    EvidenceLink,
+    Paragraph,
+    StatusUpdate,
+    Theme,
+)
 
 TIMELINE_ORDER = ("-happened_on", "-recorded_at", "-pk")
 
@@ -106,6 +117,40 @@ def commitments_of_actor(*, actor: Actor) -> Q:
         actor=actor, commitment=OuterRef("pk")
     )
     return Q(Exists(leads)) | Q(Exists(supports))
+
+
+def commitments_matching_text(*, user, text: str) -> Q:
+    """Commitments with the words in their title, summary or paragraph text, or in the
+    narrative or an evidence title of a status update the user may read (a filter; Exists, so
+    a commitment never appears twice). A liaison's search never looks into internal updates:
+    a word there would otherwise reveal that the note exists."""
+    in_paragraph = Paragraph.objects.filter(commitments=OuterRef("pk"), text__icontains=text)
+    said = (
+        _words_in(text, "narrative")
+        | Q(Exists(EvidenceLink.objects.filter(_words_in(text, "title"), update=OuterRef("pk"))))
+        | Q(Exists(EvidenceFile.objects.filter(_words_in(text, "title"), update=OuterRef("pk"))))
+    )
+    in_update = status_update_visible_list(user=user).filter(said, commitment=OuterRef("pk"))
+    return (
+        Q(title__icontains=text)
+        | Q(summary__icontains=text)
+        | Q(Exists(in_paragraph))
+        | Q(Exists(in_update))
+    )
+
+
+# Narratives and evidence titles are searched as words with PostgreSQL's full-text search
+# (English stemming, so "meetings" finds "meeting"); the GIN index of the migration
+# status_update_narrative_search_index serves the narratives. Other databases (SQLite in
+# development and tests) compare substrings.
+SEARCH_CONFIG = "english"
+
+
+def _words_in(text: str, field: str) -> Q:
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field}__icontains": text})
+    query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+    return Q(SearchVectorExact(SearchVector(field, config=SEARCH_CONFIG), query))
 
 
 def actor_list() -> QuerySet[Actor]:

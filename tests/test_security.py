@@ -1,10 +1,16 @@
 """Security in settings and code: the Content Security Policy, sessions, lockouts."""
 
 import datetime
+import os
+import secrets
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import pytest
 import time_machine
+from auditlog.models import LogEntry
+from axes.models import AccessFailureLog, AccessLog
 from django.conf import settings
 from django.urls import reverse
 
@@ -171,6 +177,53 @@ def test_disabling_an_account_ends_its_session_on_the_next_request(secretariat_c
     assert secretariat_client.post(reverse("logout")).status_code == 302
 
 
+# --- The language cookie ---------------------------------------------------------------------
+
+
+def test_the_language_cookie_is_http_only_and_same_site(client):
+    response = client.post(reverse("set_language"), {"language": "ru", "next": "/login/"})
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == "ru"
+    assert cookie["samesite"] == "Lax"
+    assert cookie["httponly"]
+
+
+# Run with the production settings, in their own process (they need their variables set).
+SWITCH_LANGUAGE = """
+from django.conf import settings
+from django.test import Client
+response = Client(headers={"host": "127.0.0.1"}).post(
+    "/i18n/setlang/", {"language": "ru", "next": "/login/"}, secure=True
+)
+print(response.status_code, response.cookies[settings.LANGUAGE_COOKIE_NAME].output())
+"""
+
+
+def test_in_production_the_language_cookie_is_only_sent_over_https():
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": "sqlite:///:memory:",
+        "REDIS_URL": "redis://127.0.0.1:6379/14",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SWITCH_LANGUAGE],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    status, header = result.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert status == "302"
+    attributes = {part.strip().split("=")[0].lower() for part in header.split(";")}
+    assert {"secure", "httponly", "samesite"} <= attributes, header
+    assert "SameSite=Lax" in header
+
+
 # --- Brute force --------------------------------------------------------------------------------
 
 
@@ -214,3 +267,144 @@ def test_the_lock_ends_after_the_cool_off(client, liaison):
         assert log_in(client, PASSWORD).status_code == 429
         clock.shift(datetime.timedelta(minutes=1, seconds=1))
         assert log_in(client, PASSWORD).status_code == 302
+
+
+# --- Behind reverse proxies: whose address is locked and recorded -------------------------------
+
+PROXY = "10.0.0.2"  # the reverse proxy gunicorn sees as REMOTE_ADDR for every request
+
+
+def log_in_through(client, password, forwarded_for, *, via=PROXY):
+    return client.post(
+        reverse("login"),
+        {"username": "diplomat", "password": password},
+        REMOTE_ADDR=via,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+def failed_addresses() -> set[str]:
+    return set(AccessFailureLog.objects.values_list("ip_address", flat=True))
+
+
+def test_failures_from_one_client_do_not_lock_everyone_behind_the_proxy(client, liaison, settings):
+    """The issue's case: before, every request had the proxy's address, so this was a 429."""
+    settings.TRACKER_TRUSTED_PROXY_COUNT = 1
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in_through(client, "guess", "203.0.113.9")
+
+    assert log_in_through(client, PASSWORD, "198.51.100.7").status_code == 302
+    client.logout()
+    assert log_in_through(client, PASSWORD, "203.0.113.9").status_code == 429
+    assert failed_addresses() == {"203.0.113.9"}
+    assert AccessLog.objects.get().ip_address == "198.51.100.7"
+
+
+def test_a_forged_left_most_entry_neither_escapes_the_lock_nor_locks_its_victim(
+    client, liaison, settings
+):
+    """The client writes whatever it likes into X-Forwarded-For; the proxy appends the address
+    it really came from, and only that one is read."""
+    settings.TRACKER_TRUSTED_PROXY_COUNT = 1
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        forged = f"198.51.100.{attempt + 1}, 198.51.100.7"  # another victim on every try
+        log_in_through(client, "guess", f"{forged}, 203.0.113.9")
+
+    assert failed_addresses() == {"203.0.113.9"}
+    assert log_in_through(client, PASSWORD, "198.51.100.7, 203.0.113.9").status_code == 429
+    assert log_in_through(client, PASSWORD, "198.51.100.7").status_code == 302
+
+
+def test_with_two_proxies_the_client_is_the_second_entry_from_the_right(client, liaison, settings):
+    settings.TRACKER_TRUSTED_PROXY_COUNT = 2
+    outer_proxy = "192.0.2.1"  # appended by the inner proxy; the inner one is REMOTE_ADDR
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        log_in_through(client, "guess", f"192.0.2.{attempt + 50}, 203.0.113.9, {outer_proxy}")
+
+    assert failed_addresses() == {"203.0.113.9"}
+    assert log_in_through(client, PASSWORD, f"198.51.100.7, {outer_proxy}").status_code == 302
+    client.logout()
+    assert log_in_through(client, PASSWORD, f"203.0.113.9, {outer_proxy}").status_code == 429
+
+
+@pytest.mark.parametrize("count", [0, -1])
+def test_without_a_trusted_proxy_the_header_is_ignored(client, liaison, settings, count):
+    """Exposed directly, anyone could send any X-Forwarded-For: the connection's address counts.
+    A negative count is no proxy too, not the header's second entry from the left."""
+    settings.TRACKER_TRUSTED_PROXY_COUNT = count
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        log_in_through(client, "guess", f"198.51.100.{attempt + 1}", via="203.0.113.9")
+
+    assert failed_addresses() == {"203.0.113.9"}
+    response = log_in_through(client, PASSWORD, "198.51.100.7", via="203.0.113.9")
+    assert response.status_code == 429
+
+
+def test_a_header_shorter_than_the_proxy_chain_is_not_believed(client, liaison, settings):
+    """A request that did not pass every trusted proxy (it reached an inner one directly) is
+    known only by the address it connected from."""
+    settings.TRACKER_TRUSTED_PROXY_COUNT = 2
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in_through(client, "guess", "203.0.113.9", via="10.0.0.3")
+    assert failed_addresses() == {"10.0.0.3"}
+
+
+@pytest.mark.parametrize(
+    ("forwarded_for", "address"),
+    [
+        ("203.0.113.9:51234", "203.0.113.9"),
+        ("[2001:db8::9]:443", "2001:db8::9"),
+        ("2001:DB8:0::9", "2001:db8::9"),
+        ("not an address", PROXY),
+        ("", PROXY),
+    ],
+)
+def test_the_client_address_is_read_in_its_standard_spelling(
+    client, liaison, settings, forwarded_for, address
+):
+    settings.TRACKER_TRUSTED_PROXY_COUNT = 1
+    log_in_through(client, "guess", f"198.51.100.7, {forwarded_for}")
+    assert failed_addresses() == {address}
+
+
+def post_update_through(client, commitment, **addresses):
+    """A status update posted through the page's form; the trail records it and the commitment."""
+    data = {
+        "status": "in_progress",
+        "progress": "30",
+        "happened_on": "2021-04-16",
+        "narrative": "Adopted by consensus.",
+        "visibility": "public",
+        "version": str(commitment.version),
+    }
+    response = client.post(commitment.get_absolute_url(), data, **addresses)
+    assert response.status_code == 302
+    return set(LogEntry.objects.values_list("remote_addr", flat=True))
+
+
+def test_the_audit_trail_records_the_address_the_lock_uses(secretariat_client, settings):
+    """django-auditlog's own middleware recorded the left-most entry: the client's own claim."""
+    settings.TRACKER_TRUSTED_PROXY_COUNT = 1
+    commitment = CommitmentFactory(paragraphs=[ParagraphFactory(number=1)])
+    LogEntry.objects.all().delete()  # the factory's rows, written outside any request
+
+    recorded = post_update_through(
+        secretariat_client,
+        commitment,
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.9",
+    )
+    assert recorded == {"203.0.113.9"}
+
+
+def test_without_a_trusted_proxy_the_audit_trail_records_the_connection(secretariat_client):
+    commitment = CommitmentFactory(paragraphs=[ParagraphFactory(number=1)])
+    LogEntry.objects.all().delete()
+
+    recorded = post_update_through(
+        secretariat_client,
+        commitment,
+        REMOTE_ADDR="203.0.113.9",
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )
+    assert recorded == {"203.0.113.9"}

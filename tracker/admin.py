@@ -1,7 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import ngettext
 
 from .models import Event, User
+from .roles import user_can_own_commitments
 
 
 @admin.register(User)
@@ -14,6 +16,23 @@ class TrackerUserAdmin(UserAdmin):
     add_fieldsets = UserAdmin.add_fieldsets + (
         ("Tracker", {"fields": ["role", "actor", "time_zone", "language"]}),
     )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The ownership stays (reassigning is a decision); what stops is the owner reminders.
+        owned = obj.owned_commitments.count()
+        if owned and not user_can_own_commitments(obj):
+            messages.warning(request, owner_demoted_message(obj, owned))
+
+
+def owner_demoted_message(user, owned: int) -> str:
+    return ngettext(
+        "%(name)s still owns %(count)d commitment but is no longer active secretariat staff: "
+        "they get no owner reminders for it until it is given a secretariat owner.",
+        "%(name)s still owns %(count)d commitments but is no longer active secretariat staff: "
+        "they get no owner reminders for them until they are given a secretariat owner.",
+        owned,
+    ) % {"name": user.get_username(), "count": owned}
 
 
 @admin.register(Event)

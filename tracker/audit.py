@@ -1,8 +1,9 @@
 """The audit trail: who changed a commitment, event, actor or user role, when, from what to what.
 
 django-auditlog writes the trail: the models and fields it follows are in
-settings.AUDITLOG_INCLUDE_TRACKING_MODELS, and its middleware records the request's user as the
-actor. A change made outside a request (a management command, a Celery task) has no actor and is
+settings.AUDITLOG_INCLUDE_TRACKING_MODELS, and AuditMiddleware (its middleware) records the
+request's user as the actor, and the client's address as tracker.security.client_address reads
+it. A change made outside a request (a management command, a Celery task) has no actor and is
 shown as "system". Log-ins are recorded by django-axes: AccessLog for successes, AccessFailureLog
 for failures (both in the admin). This module reads the trail for the pages.
 """
@@ -10,11 +11,14 @@ for failures (both in the admin). This module reads the trail for the pages.
 import datetime
 from dataclasses import dataclass
 
+from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from tracker.roles import user_can_edit_record
+from tracker.security import client_address
 
 SYSTEM_ACTOR = "system"
 ACTIONS = {
@@ -22,6 +26,19 @@ ACTIONS = {
     LogEntry.Action.UPDATE: "changed",
     LogEntry.Action.DELETE: "deleted",
 }
+
+
+class AuditMiddleware(AuditlogMiddleware):
+    """django-auditlog's middleware, recording the address django-axes locks log-ins by.
+
+    Its own reads the left-most X-Forwarded-For entry, which the client writes itself.
+    """
+
+    @staticmethod
+    def _get_remote_addr(request):
+        if settings.AUDITLOG_DISABLE_REMOTE_ADDR:
+            return None
+        return client_address(request)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import datetime
 import hashlib
 import json
 import zipfile
+import zlib
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,11 +29,13 @@ from auditlog.context import disable_auditlog
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.core import serializers
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management.color import no_style
+from django.core.serializers.base import DeserializationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from commitments import services
@@ -178,25 +181,194 @@ def backup_export(*, destination, without_password_hashes: bool = False) -> Back
 
 
 # --- restore --------------------------------------------------------------------------------
+#
+# An archive is input like any other: a restore reads only the models of RECORD_MODELS, checks
+# every row as the forms check what people type, and keeps evidence files in their folder.
+
+# A manifest lists each evidence file in about 150 bytes; this is far more than any record has.
+MANIFEST_MAX_BYTES = 64 * 1024 * 1024
+# commitments.models.evidence_upload_to puts every evidence file here, and only here.
+EVIDENCE_FOLDER = "evidence/"
+# Rows written by libraries from a request's headers rather than from a form: an empty header
+# is kept as it came, so an empty required text there is not a reason to refuse the archive.
+LOG_MODELS = ("auditlog.LogEntry", "admin.LogEntry", "axes.AccessLog", "axes.AccessFailureLog")
+# What reading a damaged (CRC, truncated), encrypted or oddly compressed member raises.
+ZIP_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    RuntimeError,
+    NotImplementedError,
+    ValueError,
+)
+AGAIN = "Nothing was restored. Restore a file made by `manage.py export_record`."
+
+
+def _quoted(value, limit: int = 80) -> str:
+    """A value from the archive, short enough for a one-line message."""
+    return _short(json.dumps(value, ensure_ascii=False, default=str), limit)
+
+
+def _short(text, limit: int = 300) -> str:
+    """An error's text on one line; a value quoted in it may be as long as the archive."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
+def _relative_name(name: str) -> bool:
+    """A path that stays inside the folder it is read or written in."""
+    path = PurePosixPath(name)
+    return (
+        bool(name)
+        and not path.is_absolute()
+        and ".." not in path.parts
+        and not any(character in name for character in "\\\x00:")
+    )
+
+
+def _evidence_name(name) -> str:
+    if not (isinstance(name, str) and _relative_name(name) and name.startswith(EVIDENCE_FOLDER)):
+        raise BackupError(
+            f"The archive names the evidence file {_quoted(name)}, which is not inside the "
+            f"evidence folder ({EVIDENCE_FOLDER}). {AGAIN}"
+        )
+    if str(PurePosixPath(name)) != name:  # "evidence/./x", "evidence//x": not a stored name
+        raise BackupError(f"The archive names the evidence file {_quoted(name)} oddly. {AGAIN}")
+    return name
+
+
+def _archive_open(source) -> zipfile.ZipFile:
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise BackupError(
+            f"This is not a zip archive made by export_record: {_short(error)}"
+        ) from error
+    for name in archive.namelist():
+        if not _relative_name(name):
+            archive.close()
+            raise BackupError(
+                f"The archive holds a file named {_quoted(name)}, outside the archive's own "
+                f"folders: it was not made by export_record. {AGAIN}"
+            )
+    return archive
+
+
+def _member_read(archive: zipfile.ZipFile, name: str, *, limit: int | None = None) -> bytes:
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        message = f"The archive has no {name}: it is not a whole tracker backup. {AGAIN}"
+        raise BackupError(message) from None
+    if limit is not None and info.file_size > limit:
+        raise BackupError(f"The archive's {name} is too large to be a tracker's. {AGAIN}")
+    try:
+        return archive.read(info)
+    except ZIP_READ_ERRORS as error:
+        raise BackupError(f"The archive's {name} is damaged ({_short(error)}). {AGAIN}") from error
+
+
+def _json_read(archive: zipfile.ZipFile, name: str, *, limit: int | None = None):
+    data = _member_read(archive, name, limit=limit)
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+        raise BackupError(
+            f"The archive's {name} is not valid JSON ({_short(error)}). {AGAIN}"
+        ) from error
+
+
+def _version_check(manifest: dict) -> None:
+    readable = " and ".join(map(str, READABLE_VERSIONS))
+    if "version" not in manifest:
+        raise BackupError(f"The archive's {MANIFEST} gives no format version. {AGAIN}")
+    version = manifest["version"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        kind = "text" if isinstance(version, str) else type(version).__name__
+        raise BackupError(
+            f"The archive's {MANIFEST} gives the format version as {_quoted(version)} ({kind}), "
+            f"not as a whole number such as {FORMAT_VERSION}: it was not written by "
+            f"export_record, or was edited. This tracker reads versions {readable}."
+        )
+    if version not in READABLE_VERSIONS:
+        raise BackupError(
+            f"This backup is in format version {version}; this tracker reads "
+            f"versions {readable}. Restore it with the tracker version that made it."
+        )
+
+
+def _file_entry_check(entry) -> None:
+    if not isinstance(entry, dict):
+        raise BackupError(f"The manifest lists a file as {_quoted(entry)}, not an object. {AGAIN}")
+    _evidence_name(entry.get("name"))
+    size, digest = entry.get("size"), entry.get("sha256")
+    sized = isinstance(size, int) and not isinstance(size, bool) and size >= 0
+    hexdigits = isinstance(digest, str) and len(digest) == 64
+    if not (sized and hexdigits and all(c in "0123456789abcdef" for c in digest)):
+        raise BackupError(
+            f"The manifest's entry for {entry['name']} lacks its size or SHA-256. {AGAIN}"
+        )
 
 
 def _manifest_read(archive: zipfile.ZipFile) -> dict:
-    try:
-        manifest = json.loads(archive.read(MANIFEST))
-    except (KeyError, ValueError) as error:
+    manifest = _json_read(archive, MANIFEST, limit=MANIFEST_MAX_BYTES)
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise BackupError(
-            f"This archive has no readable {MANIFEST}: it is not a tracker backup. "
-            "Restore a file made by `manage.py export_record`."
-        ) from error
-    if manifest.get("format") != FORMAT_NAME:
-        raise BackupError("This archive is not a tracker backup (its manifest names no format).")
-    if manifest.get("version") not in READABLE_VERSIONS:
-        readable = " and ".join(map(str, READABLE_VERSIONS))
-        raise BackupError(
-            f"This backup is in format version {manifest.get('version')}; this tracker reads "
-            f"versions {readable}. Restore it with the tracker version that made it."
+            f"This archive is not a tracker backup (its {MANIFEST} names no format {FORMAT_NAME}). "
+            f"{AGAIN}"
         )
+    _version_check(manifest)
+    if not isinstance(manifest.get("without_password_hashes"), bool):
+        raise BackupError(
+            f"The archive's {MANIFEST} does not say whether it holds password hashes. {AGAIN}"
+        )
+    if not isinstance(manifest.get("files"), list):
+        raise BackupError(f"The archive's {MANIFEST} does not list its evidence files. {AGAIN}")
+    for entry in manifest["files"]:
+        _file_entry_check(entry)
     return manifest
+
+
+def _restorable_fields(label: str) -> set[str]:
+    options = _model(label)._meta
+    return {f.name for f in options.concrete_fields} | {f.name for f in options.many_to_many}
+
+
+def _row_check(row, restorable: dict[str, str]) -> None:
+    """The shape export_record writes: {"model": label, "pk": id, "fields": {name: value}}."""
+    shaped = isinstance(row, dict) and isinstance(row.get("fields"), dict)
+    if not shaped or row.get("pk") is None:
+        raise BackupError(
+            f"The archive's {RECORD} holds a row {_quoted(row)} of no known shape. {AGAIN}"
+        )
+    model = row.get("model")
+    if not isinstance(model, str) or model.lower() not in restorable:
+        raise BackupError(
+            f"The archive holds rows of {_quoted(model)}, which is not part of the record a "
+            f"backup restores (see the README's Backup and restore). {AGAIN}"
+        )
+    unknown = set(row["fields"]) - _restorable_fields(restorable[model.lower()])
+    if unknown:
+        raise BackupError(
+            f"The archive's {model} {_quoted(row['pk'])} has fields this tracker does not know: "
+            f"{', '.join(sorted(map(_quoted, unknown)))}. {AGAIN}"
+        )
+
+
+def _record_read(archive: zipfile.ZipFile) -> list[dict]:
+    rows = _json_read(archive, RECORD)
+    if not isinstance(rows, list):
+        raise BackupError(f"The archive's {RECORD} is not a list of rows. {AGAIN}")
+    restorable = {label.lower(): label for label in RECORD_MODELS}
+    for row in rows:
+        _row_check(row, restorable)
+    seen = Counter((row["model"].lower(), str(row["pk"])) for row in rows)
+    twice = [key for key, count in seen.items() if count > 1]
+    if twice:
+        model, pk = twice[0]
+        raise BackupError(f"The archive holds {model} {pk} twice: it was edited. {AGAIN}")
+    return rows
 
 
 def record_row_counts() -> dict[str, int]:
@@ -213,17 +385,61 @@ def _refuse_non_empty() -> None:
         )
 
 
+def _row_validate(obj) -> None:
+    """Refuse a value the forms would refuse (a `javascript:` link, a date that is none, a
+    status that does not exist). Links between rows are checked by the database afterwards."""
+    links = [field.name for field in obj._meta.concrete_fields if field.is_relation]
+    try:
+        obj.full_clean(exclude=links, validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        tolerated = {"blank"} if obj._meta.label in LOG_MODELS else set()
+        refusals = [
+            f"{name}: {' '.join(problem.messages)}"
+            for name, problems in error.error_dict.items()
+            for problem in problems
+            if problem.code not in tolerated
+        ]
+        if refusals:
+            raise BackupError(
+                f"The archive's {obj._meta.label} {obj.pk} is refused ({'; '.join(refusals)}). "
+                f"{AGAIN}"
+            ) from error
+    if obj._meta.label == EVIDENCE_FILE_MODEL:
+        _evidence_name(obj.file.name)
+
+
 def _rows_save(rows: list[dict], *, without_password_hashes: bool) -> Counter:
     saved = Counter()
     unusable = USER_MODEL.lower()
-    for restored in serializers.deserialize("python", rows, handle_forward_references=True):
-        obj = restored.object
-        if without_password_hashes and obj._meta.label_lower == unusable:
-            # make_password(None) is Django's "no password": the user must reset it.
-            obj.password = make_password(None)
-        restored.save()
-        saved[obj._meta.label] += 1
+    # RECORD_MODELS' order makes every reference point to a row restored before it: one that
+    # cannot be found is missing from the archive, and refused (no forward references).
+    restoring = serializers.deserialize("python", rows, handle_forward_references=False)
+    try:
+        for restored in restoring:
+            obj = restored.object
+            if without_password_hashes and obj._meta.label_lower == unusable:
+                # make_password(None) is Django's "no password": the user must reset it.
+                obj.password = make_password(None)
+            _row_validate(obj)
+            restored.save()
+            saved[obj._meta.label] += 1
+    except DeserializationError as error:
+        message = f"A row of the archive cannot be read: {_short(error)}. {AGAIN}"
+        raise BackupError(message) from error
+    except DatabaseError as error:
+        message = f"A row of the archive cannot be stored: {_short(error)}. {AGAIN}"
+        raise BackupError(message) from error
     return saved
+
+
+def _references_check() -> None:
+    """Every link between restored rows points to a restored row (loaddata does the same)."""
+    try:
+        connection.check_constraints()
+    except IntegrityError as error:
+        raise BackupError(
+            f"The archive refers to a row it does not hold: {_short(error)} {AGAIN}"
+        ) from error
 
 
 def _sequences_reset() -> None:
@@ -235,19 +451,31 @@ def _sequences_reset() -> None:
             cursor.execute(statement)
 
 
-def _member_name(name: str) -> str:
-    path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts:
-        raise BackupError(f"The archive names a file outside the evidence folder: {name!r}.")
-    return FILES + name
+def _files_check(entries: list[dict], rows: list[dict]) -> None:
+    """Only files that evidence rows name are written: a manifest cannot add others."""
+    named = set(_evidence_names(rows))
+    for entry in entries:
+        if entry["name"] not in named:
+            raise BackupError(
+                f"The manifest lists the file {entry['name']}, which no evidence row of the "
+                f"archive names. {AGAIN}"
+            )
 
 
 def _file_restore(archive: zipfile.ZipFile, entry: dict, written: list[str]) -> None:
     name = entry["name"]
     try:
-        data = archive.read(_member_name(name))
-    except KeyError as error:
-        raise BackupError(f"The archive lacks the evidence file {name}: it is damaged.") from error
+        info = archive.getinfo(FILES + name)
+    except KeyError:
+        raise BackupError(f"The archive lacks the evidence file {name}: it is damaged.") from None
+    if info.file_size != entry["size"]:  # checked before reading what may be a zip bomb
+        raise BackupError(f"The evidence file {name} in the archive is damaged (size).")
+    try:
+        data = archive.read(info)
+    except ZIP_READ_ERRORS as error:
+        raise BackupError(
+            f"The evidence file {name} in the archive is damaged ({error})."
+        ) from error
     if hashlib.sha256(data).hexdigest() != entry["sha256"]:
         raise BackupError(f"The evidence file {name} in the archive is damaged (checksum).")
     if default_storage.exists(name):
@@ -273,24 +501,23 @@ def backup_restore(*, source) -> BackupSummary:
     """Restore an archive made by backup_export into an empty database, all or nothing.
 
     Raises BackupError (nothing written, no file left behind) if the archive is not a backup
-    of this format, is damaged, or the database already holds part of a record.
+    of this format, is damaged, holds a row the forms would refuse or a model outside
+    RECORD_MODELS, or the database already holds part of a record.
     """
-    try:
-        archive = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise BackupError(f"This is not a zip archive made by export_record: {error}") from error
-    with archive:
+    with _archive_open(source) as archive:
         manifest = _manifest_read(archive)
-        rows = json.loads(archive.read(RECORD))
+        rows = _record_read(archive)
+        hashes_left_out = manifest["without_password_hashes"]
         written: list[str] = []
         try:
             with transaction.atomic(), disable_auditlog():
                 _refuse_non_empty()
-                hashes_left_out = manifest["without_password_hashes"]
                 saved = _rows_save(rows, without_password_hashes=hashes_left_out)
+                _references_check()
                 _sequences_reset()
                 # Copies an older archive may lack (a commitment's public state) are rebuilt.
                 services.commitments_copies_refresh()
+                _files_check(manifest["files"], rows)
                 for entry in manifest["files"]:
                     _file_restore(archive, entry, written)
         except Exception:

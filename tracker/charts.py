@@ -1,7 +1,8 @@
 """Charts drawn on the server as SVG: no script, no library, nothing fetched, allowed by the CSP.
 
 Each builder turns figures into geometry (coordinates in the SVG's own units) that a template in
-templates/tracker/_chart_*.html draws; colours and sizes come from CSS classes in tracker.css.
+templates/tracker/_chart_*.html draws; colours come from CSS classes in tracker.css, font sizes
+from the builders (in the same units, so words scale with the chart on a phone).
 Every chart carries its figures as rows too, which the template prints as a visually hidden
 table: screen readers and the printed report get the numbers, not only the picture.
 """
@@ -27,15 +28,23 @@ STATUS_FILL = {
 }
 ACCENT, NONE_FILL = "#0b5c8e", "#d6dde4"
 
-# Horizontal bar charts: labels on the left, bars to the right, the figure after each bar.
-BAR_LABEL_WIDTH = 190
+# Horizontal bar charts: each label above its bar, the figure after the bar. Labels stacked
+# rather than beside the bars keep the chart narrow (420 units), so that on a 390 px phone it is
+# drawn at about 0.8 of its size and its words stay readable (issue 10).
 BAR_AREA_WIDTH = 360
-BAR_ROW_HEIGHT = 26
+BAR_VALUE_WIDTH = 60
+BAR_ROW_HEIGHT = 44
+BAR_LABEL_BASELINE = 15
+BAR_TOP = 20  # the bar's top within its row, below the label
 BAR_HEIGHT = 18
+# Words in a chart, in its own units: presentation attributes, because the PDF's renderer
+# ignores CSS in SVG. Sized with the charts' widths for at least 11 px on a 390 px phone.
+BAR_FONT_SIZE = 15
+LINE_FONT_SIZE = 16
 # Charts over time.
-LINE_WIDTH = 640
+LINE_WIDTH = 440
 LINE_HEIGHT = 220
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 40, 16, 12, 28
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 20, 12, 30
 
 
 @dataclass(frozen=True)
@@ -50,16 +59,20 @@ class Bar:
 
     # Coordinates for the template, which cannot do arithmetic on floats.
     @property
+    def label_y(self) -> float:
+        return self.y + BAR_LABEL_BASELINE
+
+    @property
     def bar_y(self) -> float:
-        return self.y + (BAR_ROW_HEIGHT - BAR_HEIGHT) / 2
+        return self.y + BAR_TOP
 
     @property
     def text_y(self) -> float:
-        return self.y + BAR_ROW_HEIGHT / 2 + 5
+        return self.y + BAR_TOP + BAR_HEIGHT / 2 + 5
 
     @property
     def value_x(self) -> float:
-        return BAR_LABEL_WIDTH + self.width + 6
+        return self.width + 6
 
 
 @dataclass
@@ -69,13 +82,12 @@ class BarChart:
     description: str
     headers: tuple[str, str]
     bars: list[Bar]
-    label_width: int = BAR_LABEL_WIDTH
-    label_x: int = BAR_LABEL_WIDTH - 8
     bar_height: int = BAR_HEIGHT
+    font_size: int = BAR_FONT_SIZE
 
     @property
     def width(self) -> int:
-        return BAR_LABEL_WIDTH + BAR_AREA_WIDTH + 60
+        return BAR_AREA_WIDTH + BAR_VALUE_WIDTH
 
     @property
     def height(self) -> int:
@@ -122,6 +134,7 @@ class LineChart:
     right: int = LINE_WIDTH - MARGIN_RIGHT
     top: int = MARGIN_TOP
     bottom: int = LINE_HEIGHT - MARGIN_BOTTOM
+    font_size: int = LINE_FONT_SIZE
 
     @property
     def points_svg(self) -> SafeString:

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, set_response_etag
+from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -105,7 +106,9 @@ def event_month(request, year: int, month: int):
     context = {
         "first": first,
         "weeks": _month_weeks(year, month, occurrences),
-        "day_names": [(calendar.day_name[i], calendar.day_abbr[i]) for i in range(7)],
+        # Django's weekday names follow the active language; calendar.day_abbr is the
+        # process's C locale, which printed "Mon" on the Russian grid.
+        "day_names": [(WEEKDAYS[day], WEEKDAYS_ABBR[day]) for day in range(7)],
         "previous_url": _month_link(first, -1),
         "next_url": _month_link(first, 1),
         "today": _reader_today(request.user),

@@ -44,15 +44,21 @@ from django.core import signing
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.message import SafeMIMEText
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext, gettext_noop, ngettext
 
 from commitments.models import Commitment
-from tracker.events import Occurrence, event_occurrences, occurrences_between
+from tracker.events import (
+    Occurrence,
+    event_ids_visible_to_each,
+    event_occurrences,
+    occurrences_between,
+)
 from tracker.models import Event, Reminder, ReminderPreference, ReminderSubscription, User
+from tracker.roles import user_can_own_commitments
 from tracker.selectors import CLOSED_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -129,14 +135,27 @@ def _pairs(events, *lookups: str) -> Iterable[tuple[int, int]]:
 def event_follower_ids(*, event_ids: Iterable[int]) -> dict[int, set[int]]:
     """Who follows each event, before delivery options (mute, digest) are applied.
 
-    Owners of the commitments an event concerns follow it by default; a liaison follows the
-    events concerning their state once subscribed to it; an explicit row adds or removes one.
+    Owners of the commitments an event concerns follow it by default while they are secretariat
+    staff; a liaison follows the events concerning their state once subscribed to it (the state
+    they have now: a liaison moved to another state no longer follows the old one's); an
+    explicit row adds or removes one. Nobody follows an event they may not see now
+    (tracker.events.events_visible_to, the rule of its page).
     """
-    events = Event.objects.filter(pk__in=set(event_ids))
+    follows, users = _follows(event_ids)
+    visible = event_ids_visible_to_each(users=users.values(), event_ids=follows)
     followers = defaultdict(set)
-    owners = ("commitments__owner", "deadline_of__owner")
-    for event_id, user_id in _pairs(events, *owners):
-        followers[event_id].add(user_id)
+    for event_id, ids in follows.items():
+        followers[event_id] = {u for u in ids if event_id in visible[u]}
+    return followers
+
+
+def _follows(event_ids: Iterable[int]) -> tuple[dict[int, set[int]], dict[int, User]]:
+    """event_follower_ids before what the readers may see; with the readers, by pk."""
+    events = Event.objects.filter(pk__in=set(event_ids))
+    owners = defaultdict(set)
+    for event_id, user_id in _pairs(events, "commitments__owner", "deadline_of__owner"):
+        owners[event_id].add(user_id)
+    followers = defaultdict(set)
     actors = (
         "commitments__lead_actors",
         "commitments__supporting_actors",
@@ -144,16 +163,21 @@ def event_follower_ids(*, event_ids: Iterable[int]) -> dict[int, set[int]]:
         "deadline_of__supporting_actors",
     )
     state_followers = defaultdict(set)
-    for sub in ReminderSubscription.objects.filter(actor__isnull=False, subscribed=True):
+    subscribed = ReminderSubscription.objects.filter(actor__isnull=False, subscribed=True)
+    for sub in subscribed.filter(actor=F("user__actor")):
         state_followers[sub.actor_id].add(sub.user_id)
     for event_id, actor_id in _pairs(events, *actors):
         followers[event_id] |= state_followers.get(actor_id, set())
-    explicit = ReminderSubscription.objects.filter(event__in=events)
+    explicit = list(ReminderSubscription.objects.filter(event__in=events))
+    user_ids = set().union(*owners.values(), *followers.values(), (s.user_id for s in explicit))
+    users = User.objects.in_bulk(user_ids)
+    for event_id, ids in owners.items():
+        followers[event_id] |= {u for u in ids if user_can_own_commitments(users[u])}
     for sub in explicit:
         (followers[sub.event_id].add if sub.subscribed else followers[sub.event_id].discard)(
             sub.user_id
         )
-    return followers
+    return followers, users
 
 
 def _deliverable(user: User, preference: ReminderPreference) -> bool:
@@ -270,6 +294,8 @@ def _stale_rows(*, first: datetime.date, last: datetime.date) -> list[Reminder]:
         owner, pref = commitment.owner, prefs[commitment.owner_id]
         if not (single_email_reader(owner, pref) and pref.stale_reminders):
             continue
+        if not user_can_own_commitments(owner):  # a demoted owner: the email has internal state
+            continue
         for due_on in stale_due_days(commitment=commitment, first=first, last=last):
             rows.append(
                 Reminder(
@@ -369,6 +395,33 @@ LATER_REASONS = {
 }
 SUPERSEDED_REASON = "superseded by the %(days)s-day reminder"
 
+
+def _superseded_reason(row: Reminder) -> str:
+    """Why a due row gives way to a later one (`row.later_due`: the due day of the latest
+    due by now). Of an event's leads only the nearest to the occurrence is sent, however many
+    fell due during a downtime; the log names it."""
+    if row.kind == Kind.EVENT:
+        return SUPERSEDED_REASON % {"days": (row.occurrence_date - row.later_due).days}
+    return LATER_REASONS[row.kind]
+
+
+@dataclass
+class _Batch:
+    """What the skip rules need to know about one batch of due rows, fetched once."""
+
+    followers: dict[int, set[int]]
+    prefs: dict[int, ReminderPreference]
+    unseen: dict[int, str] = field(default_factory=dict)  # reminders_unseen
+
+
+# --- what the reader may see now ------------------------------------------------------------
+
+UNSEEN_INACTIVE = gettext_noop("the recipient's account is inactive")
+UNSEEN_EVENT = gettext_noop("the reader may no longer see this event")
+UNSEEN_NOT_SECRETARIAT = gettext_noop("the owner is no longer on the secretariat")
+UNSEEN_NOT_OWNER = gettext_noop("the recipient no longer follows this commitment")
+UNSEEN_DIGEST = gettext_noop("nothing in the digest is left that its reader may see")
+
 # A reason is stored as the skip rules write it, in English (the rows of earlier versions
 # too), and translated where the delivery log shows it (skip_reason_text); one missing here
 # is shown as stored.
@@ -384,6 +437,11 @@ SKIP_REASONS = frozenset(
         gettext_noop("the recipient no longer reads the digest"),
         gettext_noop("the recipient reads the weekly digest instead"),
         *LATER_REASONS.values(),
+        UNSEEN_INACTIVE,
+        UNSEEN_EVENT,
+        UNSEEN_NOT_SECRETARIAT,
+        UNSEEN_NOT_OWNER,
+        UNSEEN_DIGEST,
     }
 )
 _SUPERSEDED = re.compile(re.escape(SUPERSEDED_REASON).replace(r"%\(days\)s", r"(\d+)") + "$")
@@ -403,21 +461,61 @@ def skip_reason_text(reason: str) -> str:
     return gettext(reason) if reason in SKIP_REASONS else reason
 
 
-def _superseded_reason(row: Reminder) -> str:
-    """Why a due row gives way to a later one (`row.later_due`: the due day of the latest
-    due by now). Of an event's leads only the nearest to the occurrence is sent, however many
-    fell due during a downtime; the log names it."""
-    if row.kind == Kind.EVENT:
-        return SUPERSEDED_REASON % {"days": (row.occurrence_date - row.later_due).days}
-    return LATER_REASONS[row.kind]
+def reminders_unseen(*, rows: list[Reminder]) -> dict[int, str]:
+    """Why a row's reader may not be sent it now, by row id, for the rows they may not.
+
+    Asked when rows are claimed and again just before they are sent (_send_group), on their
+    recipient, event and commitment as the database has them then: an event reminder reaches
+    only a reader who may open the event's page (tracker.events.events_visible_to), an owner
+    reminder only a secretariat owner (tracker.roles.user_can_own_commitments), nothing an
+    inactive account. A digest's contents are filtered when it is written (digest_contents).
+    """
+    events = [row for row in rows if row.kind == Kind.EVENT]
+    visible = event_ids_visible_to_each(
+        users=[row.recipient for row in events], event_ids={row.event_id for row in events}
+    )
+    lost = _owner_follows_lost(events)
+    reasons = {row.pk: _unseen_reason(row, visible, lost) for row in rows}
+    return {row_id: reason for row_id, reason in reasons.items() if reason}
 
 
-@dataclass
-class _Batch:
-    """What the skip rules need to know about one batch of due rows, fetched once."""
+def _unseen_reason(row: Reminder, visible: dict[int, set[int]], lost: set[int]) -> str:
+    user = row.recipient
+    if not user.is_active:
+        return UNSEEN_INACTIVE
+    if row.kind == Kind.EVENT and row.event_id not in visible[user.pk]:
+        return UNSEEN_EVENT
+    if row.kind == Kind.EVENT and row.pk in lost:
+        return UNSEEN_NOT_SECRETARIAT
+    if row.kind == Kind.STALE and not user_can_own_commitments(user):
+        return UNSEEN_NOT_SECRETARIAT
+    if row.kind == Kind.STALE and row.commitment.owner_id != user.pk:
+        return UNSEEN_NOT_OWNER
+    return ""
 
-    followers: dict[int, set[int]]
-    prefs: dict[int, ReminderPreference]
+
+def _owner_follows_lost(rows: list[Reminder]) -> set[int]:
+    """The event reminders (ids) that reached their reader as the owner of a commitment the
+    event concerns, now that the reader is no longer secretariat, unless they follow the event
+    otherwise (their state, their own choice). Costs nothing while every reader is secretariat."""
+    demoted = [row for row in rows if not user_can_own_commitments(row.recipient)]
+    if not demoted:
+        return set()
+    readers = {row.recipient_id for row in demoted}
+    owned_by = Q(commitments__owner__in=readers) | Q(deadline_of__owner__in=readers)
+    events = Event.objects.filter(owned_by, pk__in={row.event_id for row in demoted})
+    owned = {
+        (event_id, owner_id)
+        for event_id, *owner_ids in events.values_list(
+            "pk", "commitments__owner", "deadline_of__owner"
+        )
+        for owner_id in owner_ids
+    }
+    owners = [row for row in demoted if (row.event_id, row.recipient_id) in owned]
+    if not owners:
+        return set()
+    followers = event_follower_ids(event_ids={row.event_id for row in owners})
+    return {row.pk for row in owners if row.recipient_id not in followers[row.event_id]}
 
 
 def _event_skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> str:
@@ -446,6 +544,8 @@ def _stale_skip_reason(row: Reminder, batch: _Batch) -> str:
 
 def _skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> str:
     """Why a due row should not be sent any more; empty if it should."""
+    if row.pk in batch.unseen:
+        return batch.unseen[row.pk]
     pref = batch.prefs[row.recipient_id]
     if not _deliverable(row.recipient, pref):
         return "the recipient unsubscribed from all reminders"
@@ -556,6 +656,7 @@ def _claim_batch(*, now: datetime.datetime, limit: int) -> tuple[int, list[int]]
         batch = _Batch(
             followers=event_follower_ids(event_ids={r.event_id for r in rows if r.event_id}),
             prefs=preferences_of({r.recipient_id for r in rows}),
+            unseen=reminders_unseen(rows=rows),
         )
         decisions = [(row, _skip_reason(row, batch, now)) for row in rows]
         if connection.features.has_select_for_update_skip_locked:
@@ -727,12 +828,34 @@ def _send_group(group: list[Reminder], smtp, attempt: _Attempt) -> None:
     stamp = timezone.now()
     ids = [row.pk for row in group]
     started = set(_move(ids, from_state=State.CLAIMED, to_state=State.SENDING, now=stamp))
-    rows = [row for row in group if row.pk in started]
+    rows = _readers_may_see([row for row in group if row.pk in started], stamp)
     for index, reminder in enumerate(rows):
         if timezone.now() - stamp > _sending_budget():
             _put_back([row.pk for row in rows[index:]], stamp)
             return
         _send_one(reminder, smtp, stamp, attempt)
+
+
+def _readers_may_see(rows: list[Reminder], stamp: datetime.datetime) -> list[Reminder]:
+    """The rows whose reader may still be sent them, checked now, just before their SMTP calls
+    (reminders_unseen, and a digest left empty by what its reader may not see); the others are
+    skipped with the reason, if still this group's. Each row gets its recipient and commitment
+    as they are now: the message is written for the reader as they are when it goes out."""
+    fresh = Reminder.objects.select_related("recipient", "commitment").in_bulk([r.pk for r in rows])
+    rows = [row for row in rows if row.pk in fresh]  # deleted with its event or commitment
+    for row in rows:
+        row.recipient, row.commitment = fresh[row.pk].recipient, fresh[row.pk].commitment
+    unseen = reminders_unseen(rows=rows)
+    for row in rows:
+        if row.kind == Kind.DIGEST and row.pk not in unseen and _digest_left_empty(row):
+            unseen[row.pk] = UNSEEN_DIGEST
+    by_reason = defaultdict(list)
+    for row_id, reason in unseen.items():
+        by_reason[reason].append(row_id)
+    for reason, ids in by_reason.items():
+        mine = Reminder.objects.filter(pk__in=ids, state=State.SENDING, claimed_at=stamp)
+        mine.update(state=State.SKIPPED, skip_reason=reason)
+    return [row for row in rows if row.pk not in unseen]
 
 
 def _put_back(ids: list[int], stamp: datetime.datetime) -> None:
@@ -973,30 +1096,56 @@ def _stale_parts(reminder: Reminder) -> _Parts:
 
 
 def digest_contents(*, user: User, day: datetime.date) -> dict:
-    """What a digest due on `day` lists: followed occurrences ahead, owned quiet commitments."""
+    """What a digest due on `day` lists: followed occurrences ahead, owned quiet commitments,
+    only what the reader may see now; `left_out` counts what was left out for that reason."""
     end = day + datetime.timedelta(days=DIGEST_DAYS_AHEAD)
     occurrences = occurrences_between(start=day, end=end)
-    followers = event_follower_ids(event_ids={o.event.pk for o in occurrences})
+    follows, _ = _follows({o.event.pk for o in occurrences})
+    followed = [o for o in occurrences if user.pk in follows.get(o.event.pk, set())]
+    visible = event_ids_visible_to_each(users=[user], event_ids={o.event.pk for o in followed})
     upcoming = [
         {
             "occurrence": o,
             **occurrence_dates_text(event=o.event, date=o.date, reader_zone=user.time_zone),
         }
-        for o in occurrences
-        if user.pk in followers.get(o.event.pk, set())
+        for o in followed
+        if o.event.pk in visible[user.pk]
     ]
     quiet = [
         c
         for c in _open_owned_commitments().filter(owner=user)
         if commitment_quiet_base(c) + datetime.timedelta(days=commitment_quiet_days(c)) <= day
     ]
-    return {"upcoming": upcoming, "quiet": quiet, "days_ahead": DIGEST_DAYS_AHEAD, "day": day}
+    # A quiet commitment's entry shows its internal state: only for a secretariat owner.
+    shown_quiet = quiet if user_can_own_commitments(user) else []
+    left_out = len(followed) - len(upcoming) + len(quiet) - len(shown_quiet)
+    return {
+        "upcoming": upcoming,
+        "quiet": shown_quiet,
+        "days_ahead": DIGEST_DAYS_AHEAD,
+        "left_out": left_out,
+        "day": day,
+    }
+
+
+def _digest_context(reminder: Reminder) -> dict:
+    """digest_contents, worked out once per chunk of sends (_readers_may_see, then the email)."""
+    # From the day it is sent: a digest sent late after a downtime lists no event already past.
+    user = reminder.recipient
+    day = max(reminder.due_on, _reader_today(user))
+    return _shared(("digest", user.pk, day), lambda: digest_contents(user=user, day=day))
+
+
+def _digest_left_empty(reminder: Reminder) -> bool:
+    """Nothing left to list once what its reader may not see is left out: not worth a message
+    (a digest that had nothing to list anyway still goes out, saying so)."""
+    context = _digest_context(reminder)
+    return context["left_out"] > 0 and not context["upcoming"] and not context["quiet"]
 
 
 def _digest_parts(reminder: Reminder) -> _Parts:
     user = reminder.recipient
-    # From the day it is sent: a digest sent late after a downtime lists no event already past.
-    context = digest_contents(user=user, day=max(reminder.due_on, _reader_today(user)))
+    context = _digest_context(reminder)
     reader = {"unsubscribe_url": unsubscribe_url(user=user, scope="digest")}
     return _Parts(key=None, context=lambda: context, reader=reader)
 

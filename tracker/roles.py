@@ -1,6 +1,7 @@
 """Who may do what. Checked on the server for every write; templates only hide what is refused."""
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -19,6 +20,19 @@ def user_can_edit_record(user) -> bool:
 def user_can_see_internal(user) -> bool:
     """Internal status updates are the secretariat's working notes; liaisons never see them."""
     return user_can_edit_record(user)
+
+
+def user_can_own_commitments(user) -> bool:
+    """A commitment's owner is secretariat staff: owner reminders (a commitment gone quiet, the
+    digest's quiet list, the events of owned commitments) carry its internal state. Asked when an
+    owner is set and again when each owner reminder is sent, so a demoted or deactivated owner
+    gets none."""
+    return user_can_edit_record(user)
+
+
+def owner_candidates_q() -> Q:
+    """user_can_own_commitments as a filter on users (the admin's owner choices)."""
+    return Q(is_active=True) & (Q(role=Role.SECRETARIAT) | Q(is_superuser=True))
 
 
 def reader_audience(user) -> str:

@@ -48,8 +48,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A logged-in user's own language (tracker.language) wins over the cookie and the browser.
     "tracker.language.UserLanguageMiddleware",
-    # Changes made during a request are recorded in the audit trail under the request's user.
-    "auditlog.middleware.AuditlogMiddleware",
+    # Responses are private to their reader unless their view says otherwise (tracker.security).
+    "tracker.security.PrivateCacheMiddleware",
+    # Changes made during a request are recorded in the audit trail under the request's user,
+    # with the client's address (tracker.security.client_address).
+    "tracker.audit.AuditMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -261,6 +264,12 @@ LOGGING = {
 }
 
 # --- Security (the README's "Security" section) ---------------------------------------------
+# How many reverse proxies in front of gunicorn each append the address they were connected
+# from to X-Forwarded-For. The client's address (tracker.security.client_address, for log-in
+# lockouts and the audit trail) is read that many entries from the right; 0 ignores the header.
+# Too high a count lets a client choose its own address; too low locks everyone behind a proxy.
+TRACKER_TRUSTED_PROXY_COUNT = env.int("TRACKER_TRUSTED_PROXY_COUNT", default=0)
+
 AUTHENTICATION_BACKENDS = [
     # Refuses a login while the account is locked out from this address; ModelBackend checks
     # the password, and treats a disabled account as logged out on its next request.
@@ -275,6 +284,7 @@ AXES_VERBOSE = False
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "tracker.security.client_address"
 AXES_RESET_ON_SUCCESS = True
 # Further failures during a lock do not push its end back, so the cool-off always ends.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
@@ -286,6 +296,12 @@ SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=60 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True  # no page script reads it: forms carry the token
+# The language switch's cookie (tracker.language): no script reads it either, and it is sent
+# on top-level navigation only; production.py makes it Secure like the session cookie.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# A refused form gets a page in the reader's language saying how to go on, not Django's bare one.
+CSRF_FAILURE_VIEW = "tracker.error_views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -33,6 +33,9 @@ def test_an_officer_finds_the_ocha_commitment_posts_an_update_and_sees_it(page):
     screenshot(page, "commitments-filtered")
 
     table.get_by_role("link", name=OCHA_TITLE).click()
+    # The form is folded below the history until asked for.
+    assert page.get_by_label("Narrative", exact=True).is_hidden()
+    page.locator("summary", has_text="Post a status update").click()
     page.get_by_label("Status", exact=True).select_option(label="In progress")
     page.get_by_label("Progress", exact=True).fill("25")
     page.get_by_label("Happened on", exact=True).fill(datetime.date.today().isoformat())

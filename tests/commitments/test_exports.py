@@ -1,4 +1,5 @@
 import csv
+import datetime
 import io
 
 import django_tables2 as tables
@@ -159,3 +160,82 @@ def test_the_export_reads_every_kind_of_column_as_the_table_would(secretariat):
     no_owner = exported[-1]
     assert no_owner[0] == "Commitment 5"
     assert no_owner[-3:] == ["False", "None", "One-off deliverable"]
+
+
+# --- The Excel file as a spreadsheet (issue 10) ------------------------------------------------
+
+
+def workbook_sheet(body: bytes):
+    """The sheet as a reader's spreadsheet program opens it (not read-only: hyperlinks and
+    column widths are read too)."""
+    return load_workbook(io.BytesIO(body)).active
+
+
+def test_xlsx_dates_are_excel_dates(secretariat_client, secretariat):
+    from tests.factories import post_status_update
+
+    commitment = CommitmentFactory(title="Dated", target_date=datetime.date(2026, 12, 31))
+    post_status_update(commitment, secretariat, happened_on=datetime.date(2024, 2, 29))
+    CommitmentFactory(title="Undated", target_date=None)
+
+    _, body, _ = download(secretariat_client, {"_export": "xlsx", "sort": "title"})
+
+    sheet = workbook_sheet(body)
+    header = [cell.value for cell in sheet[1]]
+    target, last = header.index("Target date") + 1, header.index("Last activity") + 1
+    dated = sheet.cell(row=2, column=target)
+    assert dated.is_date and dated.value.date() == datetime.date(2026, 12, 31)
+    assert dated.number_format == "yyyy-mm-dd"
+    assert sheet.cell(row=2, column=last).value.date() == datetime.date(2024, 2, 29)
+    assert sheet.cell(row=3, column=target).value is None
+
+
+def test_xlsx_columns_have_widths_that_fit_their_headers(secretariat_client):
+    make_rows(2)
+
+    _, body, _ = download(secretariat_client, {"_export": "xlsx"})
+
+    sheet = workbook_sheet(body)
+    for cell in sheet[1]:
+        width = sheet.column_dimensions[cell.column_letter].width
+        assert width >= len(cell.value) + 2, cell.value
+    assert sheet.column_dimensions["A"].width == 60  # the title
+    assert sheet[1][0].font.bold
+
+
+def test_xlsx_titles_link_to_the_commitment_page(secretariat_client):
+    commitment = CommitmentFactory(title="Annual forum", slug="annual-forum")
+    CommitmentFactory(title='=HYPERLINK("https://evil.example","open")', slug="formula")
+
+    _, body, _ = download(secretariat_client, {"_export": "xlsx", "sort": "title"})
+
+    sheet = workbook_sheet(body)
+    formula, forum = sheet["A2"], sheet["A3"]
+    assert forum.value == "Annual forum"
+    assert forum.hyperlink.target == f"http://testserver{commitment.get_absolute_url()}"
+    assert forum.style == "Hyperlink"
+    assert formula.data_type == "s" and formula.value.startswith("'=HYPERLINK")
+    assert formula.hyperlink.target == "http://testserver/commitments/formula/"
+    assert [cell.hyperlink for cell in sheet[3][1:]] == [None] * (len(sheet[3]) - 1)
+
+
+class TableWithWebAddresses(CommitmentTable):
+    evidence = tables.Column(accessor="summary", verbose_name="Evidence")
+
+
+def test_xlsx_cells_holding_a_web_address_are_links_and_the_csv_is_unchanged(secretariat):
+    from commitments.exports import csv_response, xlsx_response
+
+    CommitmentFactory(title="A", summary="https://example.org/evidence.pdf")
+    CommitmentFactory(title="B", summary="javascript:alert(1)")
+    table = TableWithWebAddresses(commitment_list(user=secretariat), order_by=("title",))
+
+    sheet = workbook_sheet(b"".join(xlsx_response(table, filename="c.xlsx")))
+    csv_rows = list(
+        csv.reader(io.StringIO(b"".join(csv_response(table, filename="c.csv")).decode()))
+    )
+
+    assert sheet["I2"].value == "https://example.org/evidence.pdf"
+    assert sheet["I2"].hyperlink.target == "https://example.org/evidence.pdf"
+    assert sheet["I3"].hyperlink is None
+    assert csv_rows == [[str(value) for value in row] for row in table.as_values()]

@@ -1,14 +1,18 @@
 """The commitments table's filters stay small however many documents and users there are."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from commitments.models import EvidenceFile, StatusUpdate
 from tests.factories import (
     CommitmentFactory,
     DocumentFactory,
     LiaisonFactory,
     ParagraphFactory,
     SecretariatFactory,
+    post_status_update,
 )
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +96,81 @@ def test_owners_are_secretariat_people_who_own_something(secretariat_client, sec
 
     assert list(form.fields["owner"].queryset) == [secretariat]
     assert idle not in form.fields["owner"].queryset
+
+
+# --- The search box also reads status updates (issue 10) --------------------------------------
+
+
+def found(client, words: str) -> list[str]:
+    return form_and_titles(client, {"q": words})[1]
+
+
+@pytest.fixture
+def updated(secretariat):
+    quiet = CommitmentFactory(title="Quiet")
+    public = CommitmentFactory(title="Forum")
+    post_status_update(
+        public,
+        secretariat,
+        narrative="Regional meeting held in Almaty with all five states.",
+        links=[("Communique of the Bishkek ministers", "https://example.org/c")],
+    )
+    internal = CommitmentFactory(title="Envoy")
+    post_status_update(
+        internal,
+        secretariat,
+        narrative="Envoy sounded out Dushanbe informally.",
+        visibility=StatusUpdate.Visibility.INTERNAL,
+        links=[("Cable from Tashkent", "https://example.org/t")],
+    )
+    EvidenceFile.objects.create(
+        update=internal.updates.get(),
+        title="Samarkand minutes",
+        file="x.pdf",
+        content_type="application/pdf",
+        size=1,
+    )
+    return quiet, public, internal
+
+
+def test_words_in_a_narrative_find_the_commitment(secretariat_client, updated):
+    assert found(secretariat_client, "Almaty") == ["Forum"]
+    assert found(secretariat_client, "almaty") == ["Forum"]
+
+
+def test_words_in_an_evidence_title_find_the_commitment(secretariat_client, updated):
+    assert found(secretariat_client, "Bishkek") == ["Forum"]
+    assert found(secretariat_client, "Samarkand") == ["Envoy"]
+
+
+def test_the_secretariat_finds_words_in_internal_updates(secretariat_client, updated):
+    assert found(secretariat_client, "Dushanbe") == ["Envoy"]
+    assert found(secretariat_client, "Tashkent") == ["Envoy"]
+
+
+@pytest.mark.parametrize("word", ["Dushanbe", "Tashkent", "Samarkand"])
+def test_a_liaison_never_finds_a_commitment_by_an_internal_update(client, updated, word):
+    client.force_login(LiaisonFactory())
+
+    assert found(client, word) == []
+    assert found(client, "Almaty") == ["Forum"]  # public updates are searched for liaisons
+
+
+def test_the_title_summary_and_paragraph_are_still_searched(secretariat_client, updated):
+    assert found(secretariat_client, "Quie") == ["Quiet"]
+    assert sorted(found(secretariat_client, "paragraph asks")) == ["Envoy", "Forum", "Quiet"]
+
+
+def test_searching_updates_costs_the_same_queries_for_many_matches(
+    secretariat_client, secretariat, django_assert_max_num_queries
+):
+    post_status_update(CommitmentFactory(title="One"), secretariat, narrative="Held in Almaty.")
+    for n in range(12):
+        post_status_update(
+            CommitmentFactory(title=f"Many {n}"), secretariat, narrative="Held in Ashgabat."
+        )
+
+    with CaptureQueriesContext(connection) as one:
+        assert found(secretariat_client, "Almaty") == ["One"]
+    with django_assert_max_num_queries(len(one)):
+        assert len(found(secretariat_client, "Ashgabat")) == 12

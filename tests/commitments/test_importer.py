@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import os
 import re
 import subprocess
 import sys
@@ -380,7 +381,7 @@ def test_removing_a_cited_paragraph_is_refused_and_nothing_changes(seeded, tmp_p
     before = database_state()
 
     with pytest.raises(CommandError, match="no paragraph 16, which commitments cite \\('Annual"):
-        import_file(tmp_path, text)
+        import_file(tmp_path, text, short_name="ashgabat-2020")  # a new title: named explicitly
 
     assert database_state() == before
 
@@ -494,3 +495,282 @@ def test_a_file_far_larger_than_a_document_is_refused(seeded, tmp_path, monkeypa
         import_file(tmp_path, SEED)
 
     assert database_state() == before
+
+
+# --- Which document a text is (issue 10) -------------------------------------------------------
+
+
+def resolution(title: str, *, closing: str = "New York, 12 December 2020", words: str = "") -> str:
+    return (
+        f"{title}\n\nThe General Assembly,\n\n1. Decided to meet{words} again;\n\n"
+        f"2. Requested a report.\n\n{closing}\n"
+    )
+
+
+@pytest.fixture
+def resolution_a(db, tmp_path):
+    import_file(tmp_path, resolution("Resolution A"))
+    document = Document.objects.get(short_name="new-york-2020")
+    commitment = CommitmentFactory(paragraphs=[document.paragraphs.get(number=1)])
+    return commitment
+
+
+def test_another_document_with_the_same_place_and_date_is_refused_naming_both(
+    resolution_a, tmp_path
+):
+    before = database_state()
+
+    with pytest.raises(CommandError) as raised:
+        import_file(tmp_path, resolution("Resolution B", words=" in Almaty"))
+
+    message = str(raised.value)
+    assert "'Resolution B' has the same place and date as the recorded 'Resolution A'" in message
+    assert "--short-name new-york-2020-b" in message and "--short-name new-york-2020 " in message
+    assert raised.value.returncode == 1
+    assert database_state() == before
+    assert resolution_a.paragraphs.get().text == "Decided to meet again;"
+
+
+def test_the_refusal_holds_for_a_dry_run(resolution_a, tmp_path):
+    before = database_state()
+
+    with pytest.raises(CommandError, match="'Resolution B' has the same place and date"):
+        import_file(tmp_path, resolution("Resolution B"), dry_run=True)
+
+    assert database_state() == before
+
+
+@pytest.mark.parametrize(
+    "title", ["Resolution A", "resolution  a", "RESOLUTION A", "Resolution A."], ids=repr
+)
+def test_the_same_document_again_updates_it(resolution_a, tmp_path, title):
+    output = import_file(tmp_path, resolution(title, words=" in Almaty"))
+
+    assert output.startswith("Updated 'new-york-2020'")
+    assert resolution_a.paragraphs.get().text == "Decided to meet in Almaty again;"
+    assert Document.objects.count() == 1
+
+
+def test_a_translation_is_refused_until_named_then_replaces_the_text(resolution_a, tmp_path):
+    translation = resolution("Résolution A (version française)", words=" à nouveau")
+
+    with pytest.raises(CommandError, match="new version or a translation"):
+        import_file(tmp_path, translation)
+    output = import_file(tmp_path, translation, short_name="new-york-2020")
+
+    assert output.startswith("Updated 'new-york-2020'")
+    assert resolution_a.paragraphs.get().text == "Decided to meet à nouveau again;"
+
+
+def test_the_other_document_is_imported_under_its_own_short_name(resolution_a, tmp_path):
+    output = import_file(tmp_path, resolution("Resolution B"), short_name="new-york-2020-b")
+
+    assert output.startswith("Imported 'new-york-2020-b'")
+    assert resolution_a.paragraphs.get().document.title == "Resolution A"
+    assert Document.objects.get(short_name="new-york-2020-b").title == "Resolution B"
+
+
+def test_the_same_title_on_another_date_of_the_year_is_another_document(resolution_a, tmp_path):
+    with pytest.raises(CommandError, match="already a document adopted on 2020-12-12"):
+        import_file(tmp_path, resolution("Resolution A", closing="New York, 1 March 2020"))
+
+    output = import_file(tmp_path, resolution("Resolution A", closing="New York, 1 March 2021"))
+    assert output.startswith("Imported 'new-york-2021'")
+
+
+LONG_TITLE = (
+    "Final document of the high-level international conference on neutrality, peace and trust"
+)
+
+
+def test_documents_without_place_and_date_are_told_apart_by_title_too(db, tmp_path):
+    import_file(tmp_path, resolution(f"{LONG_TITLE}: part one", closing=""))
+    name = Document.objects.get().short_name
+    before = database_state()
+
+    with pytest.raises(CommandError, match=f"has the same short name as the recorded .*'{name}'"):
+        import_file(tmp_path, resolution(f"{LONG_TITLE}: part two", closing=""))
+
+    assert database_state() == before
+    output = import_file(tmp_path, resolution(f"{LONG_TITLE} -- Part One", closing="", words=" x"))
+    assert output.startswith(f"Updated '{name}'")
+
+
+# --- Lengths the database would refuse ---------------------------------------------------------
+
+
+def test_a_first_word_longer_than_an_operative_verb_is_refused_before_writing(db, tmp_path):
+    word = "Reaffirmed" + "x" * 71  # 81 characters, one more than Paragraph.operative_verb
+    text = f"Title\n\n1. Noted it;\n\n2. {word} the rest.\n"
+
+    with pytest.raises(CommandError, match="Paragraph 2 \\(line 5\\) opens with .*81 characters"):
+        import_file(tmp_path, text)
+
+    assert database_state() == ([], [])
+    fits = f"Title\n\n1. Noted it;\n\n2. {word[:80]} the rest.\n"
+    assert import_file(tmp_path, fits).startswith("Imported 'title'")
+
+
+def test_a_light_verb_phrase_longer_than_a_verb_is_refused_too(db):
+    with pytest.raises(DocumentFormatError, match="82 characters; an operative verb has at most"):
+        document_parse(f"Title\n\n1. Extended {'a' * 73} to all.\n")
+
+
+def test_a_title_over_its_length_says_how_long_it_is(db, tmp_path):
+    with pytest.raises(CommandError, match="The title is 501 characters; at most 500 fit"):
+        import_file(tmp_path, f"{'T' * 501}\n\n1. Noted it.\n")
+
+    assert database_state() == ([], [])
+    assert import_file(tmp_path, f"{'T' * 500}\n\n1. Noted it.\n").startswith("Imported")
+
+
+# --- Paragraph numbers -------------------------------------------------------------------------
+
+
+def numbered(count: int, *, separator: str = "\n\n") -> str:
+    paragraphs = separator.join(f"{n}. Noted item {n};" for n in range(1, count + 1))
+    return f"Title\n\n{paragraphs}\n\nGeneva, 1 March 2024\n"
+
+
+@pytest.mark.parametrize("separator", ["\n\n", "\n"], ids=["blank-lines", "no-blank-lines"])
+def test_a_thousand_and_one_paragraphs_are_a_thousand_and_one(db, tmp_path, separator):
+    import_file(tmp_path, numbered(1001, separator=separator))
+
+    document = Document.objects.get()
+    assert document.paragraphs.count() == 1001
+    assert document.paragraphs.get(number=999).text == "Noted item 999;"
+    assert document.paragraphs.get(number=1001).text == "Noted item 1001;"
+
+
+def test_five_digit_paragraph_numbers_are_read():
+    parsed = document_parse(numbered(12345, separator="\n"))
+
+    assert [p.number for p in parsed.paragraphs] == list(range(1, 12346))
+    assert parsed.paragraphs[-1].text == "Noted item 12345;"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("1. Noted that it met\n3. Encouraged it.", "from 1 to 3: paragraph 2 is missing"),
+        ("1. Noted that it met\n4. Encouraged it.", "from 1 to 4: paragraph 2 is missing"),
+        ("1. Noted it;\n2. Noted that it met\n1. Welcomed it.", "Paragraph 1 appears twice"),
+        ("1. Noted it;\n2. Noted that it met\n2. Welcomed it.", "Paragraph 2 appears twice"),
+        ("1. Noted that it met\n\n3. Encouraged it.", "from 1 to 3: paragraph 2 is missing"),
+        ("1. Noted that it met,\n3. Encouraged it.", "from 1 to 3: paragraph 2 is missing"),
+    ],
+    ids=["gap-after-open-line", "gap-of-two", "backwards", "duplicate", "blank-line", "comma"],
+)
+def test_a_numbering_gap_is_an_error_naming_the_line_never_merged(body, message):
+    with pytest.raises(DocumentFormatError, match=message) as raised:
+        document_parse(f"\n\nTitle\n\n{body}\n")
+
+    last_line = 5 + body.count("\n")  # two blank lines, the title and a blank line come first
+    assert f"line {last_line}: '" in str(raised.value)
+
+
+@pytest.mark.parametrize("rest", ["December, with all;", "Dec. 2020, with all;", "and more;"])
+def test_a_wrapped_line_that_reads_as_the_sentence_going_on_stays_in_it(rest):
+    paragraphs = document_parse(f"Title\n\n1. Noted that it met on\n12. {rest}\n2. Welcomed.\n")
+
+    assert [p.text for p in paragraphs.paragraphs] == [
+        f"Noted that it met on 12. {rest}",
+        "Welcomed.",
+    ]
+
+
+# --- Files that are not a document's text ------------------------------------------------------
+
+
+def command_error(path) -> str:
+    with pytest.raises(CommandError) as raised:
+        call_command("import_document", str(path))
+    assert raised.value.returncode == 1
+    return str(raised.value)
+
+
+def test_a_loop_of_symbolic_links_is_named(db, tmp_path):
+    (tmp_path / "a.txt").symlink_to(tmp_path / "b.txt")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt")
+
+    assert "a.txt is a loop of symbolic links" in command_error(tmp_path / "a.txt")
+
+
+def test_a_link_to_nowhere_is_named(db, tmp_path):
+    (tmp_path / "a.txt").symlink_to(tmp_path / "gone.txt")
+
+    assert "a symbolic link to" in command_error(tmp_path / "a.txt")
+
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(db, tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+
+    assert "pipe is a named pipe, not a file" in command_error(tmp_path / "pipe")
+
+
+def test_a_device_and_a_folder_are_named(db, tmp_path):
+    assert "/dev/null is a character device (such as /dev/null), not a file" in command_error(
+        "/dev/null"
+    )
+    assert f"{tmp_path} is a folder, not a file" in command_error(tmp_path)
+
+
+def test_a_file_this_user_may_not_read_says_so(tmp_path):
+    path = tmp_path / "secret.txt"
+    path.write_text(SEED, encoding="utf-8")
+    path.chmod(0o200)
+    tmp_path.chmod(0o755)
+    # root reads any file: it runs without the capabilities that let it, as another user would.
+    without_root_reading = [
+        "setpriv",
+        "--bounding-set=-dac_override,-dac_read_search",
+        "--inh-caps=-dac_override,-dac_read_search",
+    ]
+    prefix = without_root_reading if os.geteuid() == 0 else []
+    result = subprocess.run(
+        [*prefix, sys.executable, "manage.py", "import_document", str(path)],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "secret.txt cannot be read by this user (permission denied)" in result.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize(
+    "text", [SEED, resolution("Итоговый документ", closing="")], ids=["en", "ru"]
+)
+def test_utf16_without_a_byte_order_mark_is_named(text, encoding):
+    with pytest.raises(DocumentFormatError, match="looks like UTF-16 text without a byte-order"):
+        document_text_decode(text.encode(encoding), name="seed.txt")
+
+
+def test_a_cyrillic_title_gets_a_transliterated_short_name(db, tmp_path):
+    output = import_file(tmp_path, resolution("Итоговый документ конференции", closing=""))
+
+    assert output.startswith("Imported 'itogovyi-dokument-konferentsii'")
+
+
+def test_a_title_without_latin_or_cyrillic_letters_asks_for_a_short_name(db, tmp_path):
+    text = resolution("最后文件", closing="")
+
+    with pytest.raises(
+        CommandError, match="Cannot make a short name from the title '最后文件'.*--short-name"
+    ):
+        import_file(tmp_path, text)
+
+    assert database_state() == ([], [])
+    assert import_file(tmp_path, text, short_name="final-2020").startswith("Imported 'final-2020'")
+
+
+def test_the_recorded_alternative_title_is_the_same_document(resolution_a, tmp_path):
+    Document.objects.update(alternative_title="Resolution A (second translation)")
+
+    output = import_file(tmp_path, resolution("Resolution A (Second translation)", words=" x"))
+
+    assert output.startswith("Updated 'new-york-2020'")
+    with pytest.raises(CommandError, match="another title"):
+        import_file(tmp_path, resolution("Resolution A (third translation)"))

@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -240,3 +241,12 @@ def test_detail_query_count(secretariat_client, neutrality_day):
 
 def test_unknown_event_is_not_found(secretariat_client):
     assert secretariat_client.get("/events/no-such-event/").status_code == 404
+
+
+def test_month_grid_names_weekdays_in_the_readers_language(secretariat_client):
+    html = secretariat_client.get("/events/2025/12/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+
+    assert '<th scope="col"><abbr title="Понедельник">Пн</abbr></th>' in html
+    assert '<abbr title="Воскресенье">Вс</abbr>' in html
+    assert not re.search(r">(Mon|Tue|Wed|Thu|Fri|Sat|Sun)<", html)
+    assert "Monday" not in html

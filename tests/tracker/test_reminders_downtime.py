@@ -139,11 +139,13 @@ def test_the_log_gives_the_reasons_in_the_readers_language_old_rows_too(db, clie
     skipped(30, "superseded by the 7-day reminder")
     skipped(7, "a later reminder for the same occurrence is due")  # written by earlier versions
     skipped(1, "a reason this version does not know")
+    skipped(3, reminders.UNSEEN_EVENT)
     client.force_login(SecretariatFactory(username="secretariat", language="ru"))
     page = log_text(client)
     assert "вытеснено напоминанием за 7 дней до события" in page
     assert "подошёл срок более позднего напоминания о том же мероприятии" in page
     assert "a reason this version does not know" in page
+    assert "получателю больше не доступно это мероприятие" in page
 
 
 def test_a_caught_up_day_before_reminder_sent_on_the_event_day_says_today(db):

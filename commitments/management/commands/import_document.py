@@ -17,7 +17,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--short-name",
             help="Slug the document is known by, e.g. ashgabat-2020. "
-            "Default: place and year of adoption, read from the text.",
+            "Default: place and year of adoption, read from the text; a text whose title "
+            "differs from the recorded document of that default is refused until named here "
+            "(the recorded short name to replace its text, a new one for another document).",
         )
         parser.add_argument("--source-url", default="", help="Where the text was published.")
         parser.add_argument(

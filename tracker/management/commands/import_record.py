@@ -19,9 +19,10 @@ class Command(BaseCommand):
             with open(path, "rb") as source:
                 summary = backup_restore(source=source)
         except OSError as error:
-            raise CommandError(f"Cannot read {path}: {error.strerror}.") from None
+            raise CommandError(f"Cannot read {path}: {error.strerror or error}.") from None
         except BackupError as error:
-            raise CommandError(str(error)) from None
+            # One line, whatever the archive quoted into it.
+            raise CommandError(" ".join(str(error).split())) from None
         for label, count in summary.counts.items():
             self.stdout.write(f"{count:>8}  {label}")
         self.stdout.write(f"{summary.files:>8}  evidence files")

@@ -1,0 +1,188 @@
+"""The tracker on a phone (390 x 844) and on a laptop (1366 px), in a real browser (issue 10):
+no page scrolls sideways, the whole menu is reachable behind its toggle, chart labels are
+readable, and on a laptop the header stays on one line."""
+
+import re
+
+import pytest
+
+from tests.browser.conftest import log_in, screenshot
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 768}
+# The main detail pages besides the menu's own; the event and the actor are found on the page.
+DETAIL_PAGES = [
+    "/commitments/ocha-office-in-central-asia/",
+    "/documents/ashgabat-2020/",
+    "/documents/ashgabat-2020/report/",
+    "/calendar/",
+]
+# Django's admin is its own site with its own layout; the menu only has to reach it.
+NOT_OURS = re.compile(r"/admin/")
+# The smallest font, in CSS pixels on the screen, a chart's words may be drawn at.
+READABLE_PX = 11
+
+
+@pytest.fixture
+def open_page(browser, demo):
+    contexts = []
+
+    def open_at(viewport):
+        context = browser.new_context(base_url=demo.url, viewport=viewport)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(20_000)  # a shared machine: generous, never asserted on
+        return page
+
+    yield open_at
+    for context in contexts:
+        context.close()
+
+
+def sideways_overflow(page) -> dict | None:
+    """How far the page is wider than the window, and what sticks out, or None if it is not."""
+    return page.evaluate(
+        """() => {
+            const width = window.innerWidth;
+            const page = document.documentElement.scrollWidth;
+            if (page <= width) return null;
+            const wide = [...document.querySelectorAll("body *")]
+                .filter(el => el.getBoundingClientRect().right > width + 1)
+                .slice(0, 5)
+                .map(el => el.tagName.toLowerCase() + "." + el.className);
+            return {window: width, page, wide};
+        }"""
+    )
+
+
+def menu_links(page) -> list[str]:
+    return page.locator(".site-menu nav a").evaluate_all("links => links.map(a => a.pathname)")
+
+
+def open_the_menu(page) -> None:
+    toggle = page.locator(".site-menu > summary")
+    assert toggle.is_visible()
+    assert page.locator(".site-menu nav a").first.is_hidden()  # folded until asked for
+    toggle.click()
+
+
+def assert_menu_reachable(page) -> None:
+    for link in page.locator(".site-menu nav a, .site-menu button").all():
+        assert link.is_visible(), link.inner_text()
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], link.inner_text()
+        link.click(trial=True)  # nothing covers it: a click would land on it
+
+
+@pytest.mark.parametrize("username", ["secretariat", "liaison"])
+def test_on_a_phone_no_page_scrolls_sideways_and_the_menu_reaches_everything(
+    open_page, username
+):
+    page = open_page(PHONE)
+    page.goto("/login/")
+    assert sideways_overflow(page) is None, "/login/"
+    log_in(page, username)
+    assert page.evaluate("window.innerWidth") == PHONE["width"]
+
+    open_the_menu(page)
+    assert_menu_reachable(page)
+    if username == "secretariat":
+        screenshot(page, "phone-menu")
+    menu = menu_links(page)
+    page.locator(".site-menu nav a").last.click()  # the last item: the one that ran off screen
+    page.wait_for_load_state()
+    assert page.url.endswith(menu[-1])
+
+    page.goto("/events/")
+    event = page.locator("table.events a").first.get_attribute("href")
+    month = page.get_by_role("link", name="Month view").get_attribute("href")
+    page.goto("/actors/")
+    actor = page.locator("main table a").first.get_attribute("href")
+    pages = [p for p in menu if not NOT_OURS.match(p)] + DETAIL_PAGES + [event, actor, month]
+    found = {}
+    for path in pages:
+        response = page.goto(path)
+        assert response.ok, path
+        if overflow := sideways_overflow(page):
+            found[path] = overflow
+    assert found == {}
+    expected = {"/", "/commitments/", "/actors/", "/events/", "/reminders/"}
+    assert expected <= set(menu)
+    if username == "secretariat":
+        assert "/reminders/log/" in menu
+    else:
+        assert any(p.startswith("/actors/") and p != "/actors/" for p in menu)  # their state
+
+
+def test_on_a_phone_the_header_menu_closes_again(open_page):
+    page = open_page(PHONE)
+    log_in(page, "secretariat")
+
+    open_the_menu(page)
+    assert page.get_by_role("link", name="Delivery log").is_visible()
+    page.locator(".site-menu > summary").click()
+    assert page.get_by_role("link", name="Delivery log").is_hidden()
+
+
+def chart_text_sizes(page) -> list[dict]:
+    """Every word drawn in a chart: its size on the screen and whether the chart shows it whole."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll("svg.chart-svg text")].map(text => {
+            const svg = text.ownerSVGElement;
+            const scale = svg.getScreenCTM().a;
+            const box = text.getBoundingClientRect(), frame = svg.getBoundingClientRect();
+            return {
+                text: text.textContent,
+                px: parseFloat(getComputedStyle(text).fontSize) * scale,
+                inside: box.left >= frame.left - 1 && box.right <= frame.right + 1,
+            };
+        })"""
+    )
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/commitments/ocha-office-in-central-asia/", "/documents/ashgabat-2020/report/"]
+)
+def test_on_a_phone_chart_labels_are_readable(open_page, path):
+    page = open_page(PHONE)
+    log_in(page, "secretariat")
+    page.goto(path)
+
+    texts = chart_text_sizes(page)
+    assert texts, "no chart on the page"
+    small = [t for t in texts if t["px"] < READABLE_PX]
+    cut = [t for t in texts if not t["inside"]]
+    assert small == [] and cut == []
+    if path == "/":
+        screenshot(page, "phone-dashboard")
+
+
+@pytest.mark.parametrize(
+    ("username", "language"), [("admin", "en"), ("liaison", "en"), ("admin", "ru")]
+)
+def test_on_a_laptop_the_header_is_one_line(open_page, username, language):
+    page = open_page(LAPTOP)
+    log_in(page, username)
+    if language != "en":  # Russian words are longer
+        page.locator("#language-choice").select_option(language)
+        page.locator(".language-switch button").click()
+        page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == language
+
+    assert page.locator(".site-menu > summary").is_hidden()
+    rows = page.evaluate(
+        """() => [...document.querySelectorAll(
+                ".site-header .brand, .site-menu nav a, .logout > span, .logout button,"
+                + " .language-switch select, .language-switch button")]
+            .filter(el => el.offsetParent !== null)
+            .map(el => {
+                const r = el.getBoundingClientRect();
+                return [r.top, r.bottom, el.outerHTML.slice(0, 60)];
+            })"""
+    )
+    assert len(rows) >= 9
+    # One shared row: every item starts above where any other ends.
+    assert max(top for top, _, _ in rows) < min(bottom for _, bottom, _ in rows), rows
+    assert sideways_overflow(page) is None

@@ -1,0 +1,197 @@
+"""What browsers and proxies may keep (tracker.security.PrivateCacheMiddleware), on every URL.
+
+The URL patterns are walked from the resolver: a new pattern with arguments fails
+`test_every_url_answers_a_logged_in_user_privately` until ARGUMENTS says how to reach it.
+"""
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.cache import get_max_age, patch_cache_control
+
+from commitments import services
+from commitments.models import StatusUpdate
+from tests.factories import (
+    CommitmentFactory,
+    DocumentFactory,
+    EventFactory,
+    LiaisonFactory,
+    ParagraphFactory,
+    SecretariatFactory,
+    UserFactory,
+)
+from tracker import reminders
+from tracker.models import Reminder
+from tracker.security import PrivateCacheMiddleware
+
+pytestmark = pytest.mark.django_db
+
+# Files handed over: exports, the PDF report and evidence files are never stored.
+DOWNLOADS = {
+    "commitments:commitment_list?_export=csv",
+    "commitments:commitment_list?_export=xlsx",
+    "commitments:document_report_pdf",
+    "commitments:evidence_file",
+}
+
+
+def walk(patterns, namespace: str = "", prefix: str = ""):
+    """(name, route) of every URL pattern, namespaces joined as reverse() wants them."""
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(filter(None, [namespace, pattern.namespace]))
+            yield from walk(pattern.url_patterns, inner, route)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield ":".join(filter(None, [namespace, pattern.name])), route
+
+
+class World:
+    def __init__(self):
+        self.liaison = LiaisonFactory(username="diplomat", actor__name="Turkmenistan")
+        self.secretariat = SecretariatFactory(username="officer")
+        self.admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+        self.document = DocumentFactory()
+        paragraph = ParagraphFactory(document=self.document)
+        self.commitment = CommitmentFactory(
+            paragraphs=[paragraph], lead_actors=[self.liaison.actor]
+        )
+        update = services.status_update_create(
+            commitment=self.commitment,
+            author=self.secretariat,
+            status="in_progress",
+            progress=10,
+            narrative="Circulated.",
+            happened_on=datetime.date(2021, 4, 16),
+            visibility=StatusUpdate.Visibility.PUBLIC,
+        )
+        upload = SimpleUploadedFile("report.pdf", b"%PDF-1.4 report", "application/pdf")
+        self.evidence = services.evidence_file_attach(update=update, upload=upload)
+        self.event = EventFactory(title="Neutrality Day")
+        now = datetime.datetime.now(tz=datetime.UTC)
+        self.reminder = Reminder.objects.create(
+            kind=Reminder.Kind.DIGEST,
+            recipient=self.secretariat,
+            due_on=now.date(),
+            due_at=now,
+            state=Reminder.State.FAILED,
+        )
+
+
+# How each URL's arguments come from the world; URLs without arguments need no entry.
+ARGUMENTS = {
+    "commitments:commitment_detail": lambda w: {"slug": w.commitment.slug},
+    "commitments:document_detail": lambda w: {"short_name": w.document.short_name},
+    "commitments:document_report": lambda w: {"short_name": w.document.short_name},
+    "commitments:document_report_pdf": lambda w: {"short_name": w.document.short_name},
+    "commitments:actor_detail": lambda w: {"slug": w.liaison.actor.slug},
+    "commitments:evidence_file": lambda w: {"pk": w.evidence.pk},
+    "event_month": lambda w: {"year": 2026, "month": 12},
+    "event_detail": lambda w: {"slug": w.event.slug},
+    "calendar_personal_feed": lambda w: {"token": w.admin.calendar_token},
+    "reminder_resend": lambda w: {"pk": w.reminder.pk},
+    "reminder_unsubscribe": lambda w: {
+        "token": reminders.unsubscribe_token(user=w.admin, scope="all")
+    },
+}
+
+
+def every_url(world: World) -> dict[str, str]:
+    """Every named URL of the site (the admin's through its index and one change page), plus
+    the exports; keyed as in DOWNLOADS."""
+    admin = reverse("admin:index")
+    urls = {}
+    for name, route in walk(get_resolver().url_patterns):
+        if not ("/" + route).startswith(admin) or name == "admin:index":
+            urls[name] = reverse(name, kwargs=ARGUMENTS.get(name, lambda w: {})(world))
+    change = reverse("admin:commitments_commitment_change", args=[world.commitment.pk])
+    urls["admin:commitments_commitment_change"] = change
+    for export in ("csv", "xlsx"):
+        urls[f"commitments:commitment_list?_export={export}"] = (
+            f"{reverse('commitments:commitment_list')}?_export={export}"
+        )
+    return urls
+
+
+@pytest.fixture
+def world(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return World()
+
+
+def directives(response) -> set[str]:
+    return {part.strip().split("=")[0] for part in response.get("Cache-Control", "").split(",")}
+
+
+def test_every_url_answers_a_logged_in_user_privately(client, world):
+    client.force_login(world.admin)
+    problems = {}
+    for key, url in every_url(world).items():
+        response = client.get(url)
+        cache_control = directives(response)
+        wanted = {"private", "no-store"} if key in DOWNLOADS else {"private"}
+        if not wanted <= cache_control or "public" in cache_control:
+            problems[key] = (response.status_code, response.get("Cache-Control"))
+        elif "Cookie" not in response.get("Vary", ""):
+            problems[key] = (response.status_code, f"Vary: {response.get('Vary')}")
+    assert problems == {}
+    assert set(DOWNLOADS) <= set(every_url(world))
+
+
+def test_a_page_is_checked_again_before_a_browser_shows_it_from_its_cache(client, world):
+    client.force_login(world.liaison)
+    response = client.get(reverse("commitments:commitment_list"))
+    assert directives(response) == {"private", "no-cache"}
+
+
+@pytest.mark.parametrize("who", ["liaison", "secretariat"])
+def test_exports_and_evidence_files_are_never_stored(client, world, who):
+    client.force_login(getattr(world, who))
+    urls = every_url(world)
+    for key in DOWNLOADS:
+        response = client.get(urls[key])
+        assert response.status_code == 200, key
+        assert "attachment" in response["Content-Disposition"] or key.endswith("evidence_file")
+        assert {"private", "no-store"} <= directives(response), key
+
+
+def test_a_feed_fetched_with_its_token_is_private_too(client, world):
+    """Calendar apps log in with the token in the address, not a session."""
+    for name, kwargs in [
+        ("calendar_personal_feed", {"token": world.liaison.calendar_token}),
+        ("calendar_public_feed", {}),
+    ]:
+        response = client.get(reverse(name, kwargs=kwargs))
+        assert response.status_code == 200
+        assert "private" in directives(response), name
+        assert "public" not in directives(response), name
+
+
+def test_a_view_that_asks_for_public_caching_is_made_private_for_a_logged_in_user(world):
+    def cached_publicly(request):
+        response = HttpResponse("the dashboard")
+        patch_cache_control(response, public=True, max_age=600)
+        return response
+
+    request = RequestFactory().get("/")
+    request.user = world.liaison
+    response = PrivateCacheMiddleware(cached_publicly)(request)
+    assert directives(response) == {"private", "max-age"}
+    assert "Cookie" in response["Vary"]
+
+    request.user = AnonymousUser()  # the view's choice stands for a visitor
+    assert directives(PrivateCacheMiddleware(cached_publicly)(request)) == {"public", "max-age"}
+
+
+def test_static_files_keep_their_own_cache_headers(client, world, settings):
+    settings.WHITENOISE_USE_FINDERS = True  # whitenoise serves them from the app folders
+    client.force_login(world.liaison)
+    response = client.get(f"{settings.STATIC_URL}css/tracker.css")
+    assert response.status_code == 200
+    assert "private" not in directives(response)
+    assert get_max_age(response) is not None
