@@ -4,7 +4,9 @@ The database decides what is due (healthchecks' `sendalerts` idea). Every minute
 (tracker.tasks.dispatch_reminders) does three short steps, each safe to run twice at once:
 
 1. requeue rows a dead worker left in `claimed`/`sending` for longer than the claim timeout;
-2. plan: insert the rows due from REMINDER_CATCHUP_DAYS ago to REMINDER_HORIZON_DAYS ahead
+2. plan: insert the rows due up to REMINDER_HORIZON_DAYS ahead, from the event rather than from
+   a window: every reminder of an occurrence still ahead, however long ago it fell due, and
+   back to REMINDER_CATCHUP_DAYS those an outage made useless, to be skipped with a reason
    (`bulk_create(ignore_conflicts=True)`; the unique constraints on Reminder drop repeats);
 3. claim the due `pending` rows a batch at a time, skipping with a reason those no longer
    useful, and hand the claimed ids to send tasks in chunks; it keeps claiming until nothing is
@@ -29,6 +31,7 @@ import contextlib
 import contextvars
 import datetime
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -41,10 +44,11 @@ from django.core import signing
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.message import SafeMIMEText
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from commitments.models import Commitment
 from core.roles import user_can_own_commitments
@@ -189,26 +193,45 @@ def single_email_reader(user: User, preference: ReminderPreference) -> bool:
 
 
 def _window(now: datetime.datetime) -> tuple[datetime.date, datetime.date]:
+    """The days whose reminders every run plans: from REMINDER_CATCHUP_DAYS back (how far a late
+    run records those an outage made useless) to REMINDER_HORIZON_DAYS ahead. Those still useful
+    are planned from further back (_leads_in_window, _back_to_latest_round)."""
     today = now.astimezone(UTC).date()
     first = today - datetime.timedelta(days=settings.REMINDER_CATCHUP_DAYS)
     return first, today + datetime.timedelta(days=settings.REMINDER_HORIZON_DAYS)
 
 
-def _leads_in_window(*, first: datetime.date, last: datetime.date) -> list[tuple]:
-    """(occurrence, lead days) pairs whose reminder day falls from `first` to `last`."""
+def _still_ahead(occurrence: Occurrence, now: datetime.datetime) -> bool:
+    # The same test as the claim's "the event has passed" (occurrence_passed_at).
+    return occurrence_passed_at(event=occurrence.event, date=occurrence.date) > now
+
+
+def _leads_in_window(
+    *, first: datetime.date, last: datetime.date, now: datetime.datetime
+) -> list[tuple]:
+    """(occurrence, lead days) pairs to plan: every lead due by `last` of an occurrence still
+    ahead at `now`, however long ago it fell due (after downtime the nearest one is sent late
+    and the earlier ones are skipped as superseded), and of an occurrence already passed those
+    due from `first` on (recorded as skipped: "the event has passed")."""
     events = Event.objects.exclude(lead_times_days=[])
     longest_lead = max((max(e.lead_times_days or [0]) for e in events), default=0)
+    # A day before `first`: an all-day occurrence far west of UTC lasts into the next UTC day.
+    start = min(first, now.astimezone(UTC).date()) - datetime.timedelta(days=1)
     end = last + datetime.timedelta(days=longest_lead)
-    return [
-        (occurrence, lead)
-        for occurrence in occurrences_between(start=first, end=end, events=events)
-        for lead in occurrence.event.lead_times_days or []
-        if first <= occurrence.date - datetime.timedelta(days=lead) <= last
-    ]
+    pairs = []
+    for occurrence in occurrences_between(start=start, end=end, events=events):
+        ahead = _still_ahead(occurrence, now)
+        for lead in occurrence.event.lead_times_days or []:
+            due_on = occurrence.date - datetime.timedelta(days=lead)
+            if due_on <= last and (ahead or first <= due_on):
+                pairs.append((occurrence, lead))
+    return pairs
 
 
-def _event_rows(*, first: datetime.date, last: datetime.date) -> list[Reminder]:
-    leads = _leads_in_window(first=first, last=last)
+def _event_rows(
+    *, first: datetime.date, last: datetime.date, now: datetime.datetime
+) -> list[Reminder]:
+    leads = _leads_in_window(first=first, last=last, now=now)
     # Followers only of the events with a reminder day in the window: usually a handful.
     followers = event_follower_ids(event_ids={o.event.pk for o, _ in leads})
     user_ids = set().union(*followers.values())
@@ -307,13 +330,26 @@ def _digest_rows(*, first: datetime.date, last: datetime.date) -> list[Reminder]
     ]
 
 
+def _back_to_latest_round(
+    *, first: datetime.date, now: datetime.datetime, every_days: int
+) -> datetime.date:
+    """`first`, or earlier if need be to reach the latest round before today of something
+    repeating every `every_days` days: however long the downtime, that round still gets a
+    row (sent late; the older ones within `first` are skipped as superseded by it)."""
+    return min(first, now.astimezone(UTC).date() - datetime.timedelta(days=every_days))
+
+
 def reminders_plan(*, now: datetime.datetime) -> int:
-    """Insert every reminder due in the planning window; existing ones are left as they are."""
+    """Insert every reminder due in the planning window, and those older ones still useful
+    (README, "Catch-up after downtime"); existing ones are left as they are."""
     first, last = _window(now)
+    stale_first = _back_to_latest_round(
+        first=first, now=now, every_days=settings.REMINDER_STALE_REPEAT_DAYS
+    )
     rows = [
-        *_event_rows(first=first, last=last),
-        *_stale_rows(first=first, last=last),
-        *_digest_rows(first=first, last=last),
+        *_event_rows(first=first, last=last, now=now),
+        *_stale_rows(first=stale_first, last=last),
+        *_digest_rows(first=_back_to_latest_round(first=first, now=now, every_days=7), last=last),
     ]
     # Safe to repeat and to run concurrently: the unique constraints on Reminder drop repeats.
     Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
@@ -352,10 +388,21 @@ def _later_due(now: datetime.datetime):
 
 
 LATER_REASONS = {
-    Kind.EVENT: "a later reminder for the same occurrence is due",
-    Kind.STALE: "a later reminder for the same commitment is due",
-    Kind.DIGEST: "a later digest is due",
+    # Events now name the lead that superseded them (SUPERSEDED_REASON); older rows say this.
+    Kind.EVENT: gettext_noop("a later reminder for the same occurrence is due"),
+    Kind.STALE: gettext_noop("a later reminder for the same commitment is due"),
+    Kind.DIGEST: gettext_noop("a later digest is due"),
 }
+SUPERSEDED_REASON = "superseded by the %(days)s-day reminder"
+
+
+def _superseded_reason(row: Reminder) -> str:
+    """Why a due row gives way to a later one (`row.later_due`: the due day of the latest
+    due by now). Of an event's leads only the nearest to the occurrence is sent, however many
+    fell due during a downtime; the log names it."""
+    if row.kind == Kind.EVENT:
+        return SUPERSEDED_REASON % {"days": (row.occurrence_date - row.later_due).days}
+    return LATER_REASONS[row.kind]
 
 
 @dataclass
@@ -369,11 +416,49 @@ class _Batch:
 
 # --- what the reader may see now ------------------------------------------------------------
 
-UNSEEN_INACTIVE = "the recipient's account is inactive"
-UNSEEN_EVENT = "the reader may no longer see this event"
-UNSEEN_NOT_SECRETARIAT = "the owner is no longer on the secretariat"
-UNSEEN_NOT_OWNER = "the recipient no longer follows this commitment"
-UNSEEN_DIGEST = "nothing in the digest is left that its reader may see"
+UNSEEN_INACTIVE = gettext_noop("the recipient's account is inactive")
+UNSEEN_EVENT = gettext_noop("the reader may no longer see this event")
+UNSEEN_NOT_SECRETARIAT = gettext_noop("the owner is no longer on the secretariat")
+UNSEEN_NOT_OWNER = gettext_noop("the recipient no longer follows this commitment")
+UNSEEN_DIGEST = gettext_noop("nothing in the digest is left that its reader may see")
+
+# A reason is stored as the skip rules write it, in English (the rows of earlier versions
+# too), and translated where the delivery log shows it (skip_reason_text); one missing here
+# is shown as stored.
+SKIP_REASONS = frozenset(
+    {
+        gettext_noop("the event no longer falls on this date"),
+        gettext_noop("the event has passed"),
+        gettext_noop("the recipient no longer follows this event"),
+        gettext_noop("the commitment is closed"),
+        gettext_noop("a status update was posted since"),
+        gettext_noop("the recipient no longer follows this commitment"),
+        gettext_noop("the recipient unsubscribed from all reminders"),
+        gettext_noop("the recipient no longer reads the digest"),
+        gettext_noop("the recipient reads the weekly digest instead"),
+        *LATER_REASONS.values(),
+        UNSEEN_INACTIVE,
+        UNSEEN_EVENT,
+        UNSEEN_NOT_SECRETARIAT,
+        UNSEEN_NOT_OWNER,
+        UNSEEN_DIGEST,
+    }
+)
+_SUPERSEDED = re.compile(re.escape(SUPERSEDED_REASON).replace(r"%\(days\)s", r"(\d+)") + "$")
+
+
+def skip_reason_text(reason: str) -> str:
+    """A stored skip reason in the active language."""
+    superseded = _SUPERSEDED.match(reason)
+    if superseded:
+        days = int(superseded[1])
+        text = ngettext(
+            "superseded by the %(days)s-day reminder",
+            "superseded by the %(days)s-day reminder",
+            days,
+        )
+        return text % {"days": days}
+    return gettext(reason) if reason in SKIP_REASONS else reason
 
 
 def reminders_unseen(*, rows: list[Reminder]) -> dict[int, str]:
@@ -473,7 +558,7 @@ def _skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> str:
     if not reason and row.kind != Kind.DIGEST and pref.weekly_digest:
         reason = "the recipient reads the weekly digest instead"
     if not reason and row.later_due:
-        reason = LATER_REASONS[row.kind]
+        reason = _superseded_reason(row)
     return reason
 
 
@@ -550,7 +635,8 @@ def _due_rows(now: datetime.datetime):
     due row for each batch (0.2-0.7 s a batch with 50,000-100,000 due at the same instant)."""
     return (
         Reminder.objects.filter(state=State.PENDING, due_at__lte=now)
-        .annotate(later_due=Exists(_later_due(now)))
+        # The due day of the latest such row, None if there is none (_superseded_reason).
+        .annotate(later_due=Subquery(_later_due(now).order_by("-due_at").values("due_on")[:1]))
         .select_related("recipient", "event", "commitment")
         .order_by("due_at")
     )
@@ -945,6 +1031,20 @@ def _marker(name: str) -> str:
     return f"\0{name}\0"
 
 
+def _reader_today(user: User) -> datetime.date:
+    """The reader's own date at the moment of sending: what "today" means in their email."""
+    return timezone.now().astimezone(reader_zone(user.time_zone)).date()
+
+
+def occurrence_reader_day(*, event: Event, date: datetime.date, time_zone: str) -> datetime.date:
+    """The day the reader sees the occurrence on: an all-day event's own date; a timed event's
+    start in the reader's zone (14:00 on the 11th in New York for 00:00 on the 12th in
+    Ashgabat)."""
+    if event.start_time is None:
+        return date
+    return occurrence_starts_at(event=event, date=date).astimezone(reader_zone(time_zone)).date()
+
+
 def _event_parts(reminder: Reminder) -> _Parts:
     event, user, date = reminder.event, reminder.recipient, reminder.occurrence_date
     language = translation.get_language()
@@ -953,18 +1053,27 @@ def _event_parts(reminder: Reminder) -> _Parts:
         ("zone", starts, user.time_zone, language),
         lambda: _reader_zone_text(event=event, date=date, reader_zone=user.time_zone),
     )
+    day = occurrence_reader_day(event=event, date=date, time_zone=user.time_zone)
+    # "today", "tomorrow", "in 5 days": counted when the email is written, not from the lead
+    # time, so a reminder sent late still says when the event is. An all-day occurrence whose
+    # date has already ended in a reader's zone far east, but not in the event's, is "today".
+    days_away = max((day - _reader_today(user)).days, 0)
 
     def context() -> dict:
         return {
             "reminder": reminder,
             "occurrence": _occurrence(event, date),
+            "day": day,
+            "days_away": days_away,
             "event_zone_text": _event_zone_text(event=event, date=date),
             "all_day": event.start_time is None,
             "event_url": site_url(event.get_absolute_url()),
         }
 
     return _Parts(
-        key=(Kind.EVENT, event.pk, date, reminder.lead_days, language),
+        # The text names the day and how far away it is as the reader sees them now: readers
+        # share it only if those match (not the lead time: a late 7-day reminder says 4 days).
+        key=(Kind.EVENT, event.pk, date, day, days_away, language),
         context=context,
         reader={
             "reader_zone_text": reader_zone_text,
@@ -975,9 +1084,11 @@ def _event_parts(reminder: Reminder) -> _Parts:
 
 def _stale_parts(reminder: Reminder) -> _Parts:
     commitment, user = reminder.commitment, reminder.recipient
+    # Counted to the day it is sent: a nudge sent late after a downtime says how long it is.
+    today = max(reminder.due_on, _reader_today(user))
     context = {
         "commitment": commitment,
-        "quiet_days": (reminder.due_on - reminder.quiet_since).days,
+        "quiet_days": (today - reminder.quiet_since).days,
         "commitment_url": site_url(commitment.get_absolute_url()),
     }
     reader = {"unsubscribe_url": unsubscribe_url(user=user, scope="stale")}
@@ -1013,12 +1124,15 @@ def digest_contents(*, user: User, day: datetime.date) -> dict:
         "quiet": shown_quiet,
         "days_ahead": DIGEST_DAYS_AHEAD,
         "left_out": left_out,
+        "day": day,
     }
 
 
 def _digest_context(reminder: Reminder) -> dict:
     """digest_contents, worked out once per chunk of sends (_readers_may_see, then the email)."""
-    user, day = reminder.recipient, reminder.due_on
+    # From the day it is sent: a digest sent late after a downtime lists no event already past.
+    user = reminder.recipient
+    day = max(reminder.due_on, _reader_today(user))
     return _shared(("digest", user.pk, day), lambda: digest_contents(user=user, day=day))
 
 
