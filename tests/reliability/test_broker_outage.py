@@ -14,10 +14,10 @@ from django.db import connections
 from django.test import override_settings
 
 from commitments.models import StatusUpdate
+from core import cache_backends
 from tests.factories import CommitmentFactory, SecretariatFactory
 from tests.reliability.helpers import reminder_due_now, reminder_worker, update_form_data
 from tests.reminder_helpers import wait_until
-from tracker import cache_backends
 from tracker.models import Reminder
 from tracker.tasks import dispatch_reminders
 

@@ -11,11 +11,11 @@ from django.core.cache import cache
 from django.db import connections
 from django.test import override_settings
 
+from core import cache_backends, caching
 from core.models import CacheState
 from tests.factories import CommitmentFactory, SecretariatFactory
 from tests.reliability.helpers import update_form_data
 from tests.reminder_helpers import wait_until
-from tracker import cache_backends, caching
 
 SOCKET_TIMEOUT = 0.5
 # Well past one timeout (0.5 s) and well under the two seconds for a save.
