@@ -4,7 +4,6 @@ import datetime
 import logging
 import math
 from functools import partial, wraps
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -12,13 +11,13 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
 from core import caching, pagination
+from core.local_time import reader_today, reader_zone
 from core.roles import user_can_edit_record
 
 from . import exports, selectors, services
@@ -61,19 +60,6 @@ def allow_methods(*methods: str):
 
 def status_legend() -> list[tuple[str, str, str]]:
     return [(value, label, DEFINITIONS[value]) for value, label in Status.choices]
-
-
-def user_zone(user) -> datetime.tzinfo:
-    """The reader's time zone, for dates shown and for "today"; UTC if theirs is not valid."""
-    try:
-        return ZoneInfo(user.time_zone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        return datetime.UTC
-
-
-def user_today(user) -> datetime.date:
-    """Today where the user is: in Ashgabat (UTC+5) the day starts five hours before UTC's."""
-    return timezone.localdate(timezone=user_zone(user))
 
 
 # Rows per page unless the query string asks for another of core.pagination.PAGE_SIZES.
@@ -180,7 +166,7 @@ commitment_list = allow_methods(*READ_METHODS)(CommitmentListView.as_view())
 @allow_methods(*READ_METHODS, "POST")
 def commitment_detail(request, slug):
     commitment = _commitment_or_404(request, slug)
-    today = user_today(request.user)
+    today = reader_today(request.user)
     if request.method == "POST":
         return _status_update_post(request, commitment, today)
     form = None
@@ -252,7 +238,7 @@ def _commitment_page(request, commitment, form, *, status=200, conflict=None):
         "form": form,
         "conflict": conflict,
         "status_legend": status_legend(),
-        "reader_zone": user_zone(user),
+        "reader_zone": reader_zone(user),
     }
     return render(request, "commitments/commitment_detail.html", context, status=status)
 
@@ -260,7 +246,7 @@ def _commitment_page(request, commitment, form, *, status=200, conflict=None):
 def _commitment_history(request, commitment) -> str:
     """The chart and the page of updates asked for, rendered; from the cache, the same for
     every reader with the same audience, language, time zone and day (the chart ends today)."""
-    user, zone, today = request.user, user_zone(request.user), user_today(request.user)
+    user, zone, today = request.user, reader_zone(request.user), reader_today(request.user)
     number = _history_page_number(request, commitment)
 
     def render_history() -> str:

@@ -11,8 +11,9 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext_lazy as _
 
-from commitments.views import READ_METHODS, allow_methods, status_legend, user_today
+from commitments.views import READ_METHODS, allow_methods, status_legend
 from core import caching
+from core.local_time import reader_today
 
 from . import selectors
 
@@ -87,7 +88,7 @@ def dashboard(request):
     Everything below the heading comes from the cache, the same for every reader with the same
     audience, state, language, day and document asked for (selectors.dashboard_content_parts)
     until a write: on a hit nothing is read from the database."""
-    user, today = request.user, user_today(request.user)
+    user, today = request.user, reader_today(request.user)
     requested = request.GET.get("document")
 
     def render_content() -> str:

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from commitments.models import StatusUpdate
 from commitments.statuses import Status
+from core.local_time import reader_today
 from tests.factories import (
     CommitmentFactory,
     DocumentFactory,
@@ -20,7 +21,7 @@ from tests.factories import (
 )
 from tracker import events, selectors
 from tracker.models import Event
-from tracker.views import dashboard, user_today
+from tracker.views import dashboard
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +199,7 @@ def test_upcoming_target_dates_from_today_on_the_soonest_first(secretariat):
 def test_today_is_the_readers_today(secretariat, time_zone, expected):
     secretariat.time_zone = time_zone
     with time_machine.travel(datetime.datetime(2026, 12, 31, 20, 0, tzinfo=datetime.UTC)):
-        assert user_today(secretariat) == expected
+        assert reader_today(secretariat) == expected
 
 
 def test_dashboard_lists_quiet_and_upcoming_for_the_readers_day(client, secretariat):
