@@ -28,7 +28,8 @@ def test_anyone_without_a_zone_reads_utc():
 @time_machine.travel(datetime.datetime(2026, 12, 31, 20, 30, tzinfo=datetime.UTC), tick=False)
 def test_today_is_the_readers_day_across_the_year_end():
     assert reader_today(SimpleNamespace(time_zone="Asia/Ashgabat")) == datetime.date(2027, 1, 1)
-    assert reader_today(SimpleNamespace(time_zone="America/New_York")) == datetime.date(2026, 12, 31)
+    new_york = SimpleNamespace(time_zone="America/New_York")
+    assert reader_today(new_york) == datetime.date(2026, 12, 31)
 
 
 def test_a_moment_is_shown_on_the_readers_clock_without_seconds():
