@@ -141,10 +141,8 @@ class WorkerProcess:
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
         self.kill()  # and any pool process left behind
 
     def output(self) -> str:

@@ -189,7 +189,9 @@ for round in ("first", "second"):
     for n in range({count}):
         # Readers never log in: no password to hash (a second each, under load).
         name = f"{{round}}{{n}}"
-        owner = User.objects.create(username=name, email=f"{{name}}@example.org", role=Role.SECRETARIAT)
+        owner = User.objects.create(
+            username=name, email=f"{{name}}@example.org", role=Role.SECRETARIAT
+        )
         reminder = reminder_due_now(commitment=CommitmentFactory(owner=owner))
         if round == "second":  # due once the test says so (release)
             reminder.due_at += datetime.timedelta(days=1)

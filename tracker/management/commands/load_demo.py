@@ -50,4 +50,5 @@ def accounts_write(path: Path, lines: list[str]) -> None:
         accounts.append(line)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
+    path.chmod(0o600)  # also when an older file was readable by others
     path.write_text("\n".join(accounts) + "\n")
