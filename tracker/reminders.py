@@ -3,7 +3,8 @@
 The database decides what is due (healthchecks' `sendalerts` idea). Every minute the dispatcher
 (tracker.tasks.dispatch_reminders) does three short steps, each safe to run twice at once:
 
-1. requeue rows a dead worker left in `claimed`/`sending` for longer than the claim timeout;
+1. requeue rows a dead worker left in `claimed`/`sending`: as soon as the worker process that
+   held them stopped beating its heartbeat (tracker.workers), else after the claim timeout;
 2. plan: insert the rows due from REMINDER_CATCHUP_DAYS ago to REMINDER_HORIZON_DAYS ahead
    (`bulk_create(ignore_conflicts=True)`; the unique constraints on Reminder drop repeats);
 3. claim the due `pending` rows a batch at a time, skipping with a reason those no longer
@@ -16,10 +17,10 @@ A send task sends its chunk over one SMTP connection. It moves each row `claimed
 with a conditional UPDATE (so two messages for one row send once), calls SMTP, then marks it
 `sent`, one row after the other; a group still sending after half the claim timeout puts its
 unsent rows back rather than race the requeue. The only message that can go out twice is one
-whose SMTP call was in flight when its worker died: its row stays `sending`, is requeued after
-the timeout and sent again; the rest of the chunk is still `claimed` and goes out once. (On
-PostgreSQL those marks do not wait for the disk: a crash of the database server itself, not
-of a worker, can lose the last fraction of a second of them, and those messages go out again.)
+whose SMTP call was in flight when its worker died: its row stays `sending`, is requeued once
+the worker's heartbeat is stale and sent again; the rest of the chunk goes out once. A lost
+database connection (a PostgreSQL restart or crash) is ridden through by the marks
+(_on_lost_connection), which also make again those a crash may have lost: nothing is resent.
 
 An event's email is rendered once per chunk for all its readers in one language, with each
 reader's own parts (name, time in their zone, signed links) filled in afterwards.
