@@ -15,7 +15,7 @@ import socket
 import threading
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -59,8 +59,9 @@ def _beat_forever(holder: str) -> None:
             return  # a forked child's copy of its parent's thread does not exist; belt and braces
         try:
             heartbeat_beat(holder=holder)
-        except DatabaseError:
+        except Exception:
             # The database is away (a restart): the next beat tries again on a new connection.
+            # Nothing may end this thread while the process lives, or it would look dead.
             logger.warning("Worker heartbeat of %s not written", holder, exc_info=True)
         finally:
             connection.close()  # this thread's own connection; one beat every few seconds
