@@ -708,7 +708,12 @@ def _durable_marks():
     try:
         yield
     finally:
-        if connection.vendor == "postgresql" and _marks_since_disk():
+        # Inside a caller's transaction no mark skipped the disk wait (_without_disk_wait).
+        if (
+            connection.vendor == "postgresql"
+            and _marks_since_disk()
+            and not connection.in_atomic_block
+        ):
             with contextlib.suppress(DatabaseError):
                 _on_lost_connection(_commit_to_disk)
         _undurable_marks.reset(token)
