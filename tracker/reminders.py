@@ -3,7 +3,8 @@
 The database decides what is due (healthchecks' `sendalerts` idea). Every minute the dispatcher
 (tracker.tasks.dispatch_reminders) does three short steps, each safe to run twice at once:
 
-1. requeue rows a dead worker left in `claimed`/`sending` for longer than the claim timeout;
+1. requeue rows a dead worker left in `claimed`/`sending`: as soon as the worker process that
+   held them stopped beating its heartbeat (tracker.workers), else after the claim timeout;
 2. plan: insert the rows due up to REMINDER_HORIZON_DAYS ahead, from the event rather than from
    a window: every reminder of an occurrence still ahead, however long ago it fell due, and
    back to REMINDER_CATCHUP_DAYS those an outage made useless, to be skipped with a reason
@@ -18,10 +19,10 @@ A send task sends its chunk over one SMTP connection. It moves each row `claimed
 with a conditional UPDATE (so two messages for one row send once), calls SMTP, then marks it
 `sent`, one row after the other; a group still sending after half the claim timeout puts its
 unsent rows back rather than race the requeue. The only message that can go out twice is one
-whose SMTP call was in flight when its worker died: its row stays `sending`, is requeued after
-the timeout and sent again; the rest of the chunk is still `claimed` and goes out once. (On
-PostgreSQL those marks do not wait for the disk: a crash of the database server itself, not
-of a worker, can lose the last fraction of a second of them, and those messages go out again.)
+whose SMTP call was in flight when its worker died: its row stays `sending`, is requeued once
+the worker's heartbeat is stale and sent again; the rest of the chunk goes out once. A lost
+database connection (a PostgreSQL restart or crash) is ridden through by the marks
+(_on_lost_connection), which also make again those a crash may have lost: nothing is resent.
 
 An event's email is rendered once per chunk for all its readers in one language, with each
 reader's own parts (name, time in their zone, signed links) filled in afterwards.
@@ -43,7 +44,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.message import SafeMIMEText
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -58,8 +59,16 @@ from tracker.events import (
     event_occurrences,
     occurrences_between,
 )
-from tracker.models import Event, Reminder, ReminderPreference, ReminderSubscription, User
+from tracker.models import (
+    Event,
+    Reminder,
+    ReminderPreference,
+    ReminderSubscription,
+    User,
+    WorkerHeartbeat,
+)
 from tracker.selectors import CLOSED_STATUSES
+from tracker.workers import holder_id, stale_holders_cutoff
 
 logger = logging.getLogger(__name__)
 
@@ -362,13 +371,21 @@ def reminders_plan(*, now: datetime.datetime) -> int:
 def reminders_requeue_stuck(*, now: datetime.datetime) -> int:
     """Put back rows a worker claimed or began sending but never finished (it died).
 
+    A row goes back as soon as the worker process holding it (`claimed_by`) has stopped
+    beating its heartbeat (tracker.workers), else once it is older than the claim timeout, the
+    last resort for rows claimed outside a worker or by a worker that never beat again.
     A `sending` row may have reached the SMTP server just before its worker died: requeueing
     it is the one case where a reader can get a message twice (the README's delivery policy).
     REMINDER_CLAIM_TIMEOUT_SECONDS must exceed EMAIL_TIMEOUT and the longest retry backoff.
     """
     cutoff = now - datetime.timedelta(seconds=settings.REMINDER_CLAIM_TIMEOUT_SECONDS)
-    stuck = Reminder.objects.filter(state__in=[State.CLAIMED, State.SENDING], claimed_at__lt=cutoff)
-    return stuck.update(state=State.PENDING, claimed_at=None)
+    dead = WorkerHeartbeat.objects.filter(beat_at__lt=stale_holders_cutoff(now))
+    held = Q(claimed_by__in=dead.values("holder")) | Q(claimed_at__lt=cutoff)
+    stuck = Reminder.objects.filter(held, state__in=[State.CLAIMED, State.SENDING])
+    requeued = stuck.update(state=State.PENDING, claimed_at=None, claimed_by="")
+    # Nothing can be held by a process silent for longer than the claim timeout: forget it.
+    WorkerHeartbeat.objects.filter(beat_at__lt=cutoff).delete()
+    return requeued
 
 
 def _later_due(now: datetime.datetime):
@@ -582,23 +599,45 @@ def _claim_unlocked(decisions: list[tuple[Reminder, str]], now: datetime.datetim
 
 
 def _move(ids: list[int], *, from_state: str, to_state: str, now: datetime.datetime) -> list[int]:
-    """The rows among `ids` still in `from_state` move to `to_state` (`claimed_at` = now), in one
-    conditional UPDATE; returns the ids this call moved (RETURNING: PostgreSQL, SQLite 3.35+).
-    Moving to `sending` counts an attempt."""
+    """The rows among `ids` still in `from_state` move to `to_state` (`claimed_at` = now, held by
+    this process: `claimed_by`), in one conditional UPDATE; returns the ids this call moved
+    (RETURNING: PostgreSQL, SQLite 3.35+). Moving to `sending` counts an attempt."""
     if not ids:
         return []
-    attempts = ", attempts = attempts + 1" if to_state == State.SENDING else ""
+    # Adapted as the ORM does, so that filters on `claimed_at = stamp` match on SQLite.
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    if to_state == State.SENDING:
+        moved = _on_lost_connection(lambda: _start_sending(ids, from_state=from_state, stamp=stamp))
+        _marks_since_disk().clear()  # this commit waited for the disk, and so did theirs
+        return moved
     marks = ", ".join(["%s"] * len(ids))
     update = (
-        f"UPDATE {Reminder._meta.db_table} SET state = %s, claimed_at = %s{attempts}"  # noqa: S608
+        f"UPDATE {Reminder._meta.db_table} SET state = %s, claimed_at = %s, claimed_by = %s"  # noqa: S608
         f" WHERE state = %s AND id IN ({marks}) RETURNING id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            _without_disk_wait(update) if to_state == State.SENDING else update,
-            # Adapted as the ORM does, so that filters on `claimed_at = stamp` match on SQLite.
-            [to_state, connection.ops.adapt_datetimefield_value(now), from_state, *ids],
-        )
+        cursor.execute(update, [to_state, stamp, holder_id(), from_state, *ids])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _start_sending(ids: list[int], *, from_state: str, stamp: Any) -> list[int]:
+    """from_state -> sending, stamped, counting an attempt. Safe to repeat after a lost
+    connection: a row the lost statement had moved already carries this group's own stamp (an
+    instant no other group has) and is counted as moved, without a second attempt.
+
+    It waits for the disk (one wait per REMINDER_SEND_GROUP_SIZE messages): a crash of the
+    database server cannot undo it, and its commit makes the marks before it durable too."""
+    marks = ", ".join(["%s"] * len(ids))
+    update = (
+        f"UPDATE {Reminder._meta.db_table} SET state = %s, claimed_at = %s, claimed_by = %s,"  # noqa: S608
+        " attempts = attempts + CASE WHEN state = %s THEN 1 ELSE 0 END"
+        f" WHERE id IN ({marks}) AND (state = %s OR (state = %s AND claimed_at = %s))"
+        " RETURNING id"
+    )
+    sending = State.SENDING
+    params = [sending, stamp, holder_id(), from_state, *ids, from_state, sending, stamp]
+    with connection.cursor() as cursor:
+        cursor.execute(update, params)
         return sorted(row[0] for row in cursor.fetchall())
 
 
@@ -607,14 +646,14 @@ def _without_disk_wait(statement: str) -> str:
     disk (PostgreSQL: synchronous_commit off for this transaction only; several statements in
     one query string run as one transaction, and SET LOCAL ends with it).
 
-    Used by a send task for its own rows (claimed -> sending, sending -> sent), one or two
-    statements per message. The change is in the server the moment the statement returns, so
-    a worker that dies right after loses nothing: the delivery policy holds. Only a crash of
-    the PostgreSQL server itself loses the commits of its last fraction of a second (at most
-    3 x wal_writer_delay, 0.6 s by default): rows marked sent then are back in `sending` or
-    `claimed` and go out again after the claim timeout, like the one in flight. Waiting for
-    the disk was, after SMTP itself, the largest cost per message. Unchanged on SQLite, and
-    inside a caller's transaction (SET LOCAL would last until that one ends)."""
+    Used by a send task to mark each message sent (_mark_sent). The change is in the server
+    the moment the statement returns, so a worker that dies right after loses nothing: the
+    delivery policy holds. A crash of the PostgreSQL server itself loses the commits of its
+    last fraction of a second (at most 3 x wal_writer_delay, 0.6 s by default); the worker
+    sees its connection break and marks again the messages it sent since its last commit that
+    waited for the disk (_on_lost_connection). Waiting for the disk was, after SMTP itself,
+    the largest cost per message. Unchanged on SQLite, and inside a caller's transaction (SET
+    LOCAL would last until that one ends)."""
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         return f"SET LOCAL synchronous_commit TO OFF; {statement}"
     return statement
@@ -625,7 +664,9 @@ def _claim_locked(decisions: list[tuple[Reminder, str]], now: datetime.datetime)
     claimed, skipped = _outcomes(decisions)
     for reason, ids in skipped.items():
         Reminder.objects.filter(pk__in=ids).update(state=State.SKIPPED, skip_reason=reason)
-    Reminder.objects.filter(pk__in=claimed).update(state=State.CLAIMED, claimed_at=now)
+    Reminder.objects.filter(pk__in=claimed).update(
+        state=State.CLAIMED, claimed_at=now, claimed_by=holder_id()
+    )
     return claimed
 
 
@@ -801,18 +842,98 @@ def _send_one(reminder: Reminder, smtp, stamp: datetime.datetime, attempt: _Atte
 
 def _mark_sent(reminder_id: int, stamp: datetime.datetime) -> bool:
     """sending -> sent if still this group's: one statement, committed at once, per message
-    (without waiting for the disk: _without_disk_wait)."""
+    (without waiting for the disk: _without_disk_wait). The message has gone out: a lost
+    connection (a PostgreSQL restart) is ridden through, never left to the requeue, which
+    would send it again."""
+    marked = _on_lost_connection(lambda: _mark_sent_once(reminder_id, stamp, durable=False))
+    if marked:
+        _marks_since_disk().append((reminder_id, stamp))
+    return marked
+
+
+def _mark_sent_once(reminder_id: int, stamp: datetime.datetime, *, durable: bool) -> bool:
+    """One try. A row already `sent` with this stamp counts: the try before this one was
+    committed, and only its answer was lost with the connection."""
     update = (
         f"UPDATE {Reminder._meta.db_table} SET state = %s, sent_at = %s, error = ''"  # noqa: S608
-        " WHERE id = %s AND state = %s AND claimed_at = %s"
+        " WHERE id = %s AND state IN (%s, %s) AND claimed_at = %s"
     )
     adapt = connection.ops.adapt_datetimefield_value
+    now, sending, sent = adapt(timezone.now()), State.SENDING, State.SENT
     with connection.cursor() as cursor:
         cursor.execute(
-            _without_disk_wait(update),
-            [State.SENT, adapt(timezone.now()), reminder_id, State.SENDING, adapt(stamp)],
+            update if durable else _without_disk_wait(update),
+            [sent, now, reminder_id, sending, sent, adapt(stamp)],
         )
         return cursor.rowcount == 1
+
+
+# The marks this task made since its last commit that waited for the disk (a send task's own,
+# reminders_send): a crash of the database server may have lost them, so after a lost
+# connection they are made again (_on_lost_connection). None outside a send task.
+_undurable_marks: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "reminder_undurable_marks", default=None
+)
+
+
+def _marks_since_disk() -> list[tuple[int, datetime.datetime]]:
+    marks = _undurable_marks.get()
+    return marks if marks is not None else []
+
+
+@contextlib.contextmanager
+def _durable_marks():
+    """Around a send task: its marks are remembered until a commit waits for the disk, and the
+    task ends with one (PostgreSQL: a transaction given an id writes a commit record, and its
+    wait for the disk covers every commit before it)."""
+    token = _undurable_marks.set([])
+    try:
+        yield
+    finally:
+        # Inside a caller's transaction no mark skipped the disk wait (_without_disk_wait).
+        if (
+            connection.vendor == "postgresql"
+            and _marks_since_disk()
+            and not connection.in_atomic_block
+        ):
+            with contextlib.suppress(DatabaseError):
+                _on_lost_connection(_commit_to_disk)
+        _undurable_marks.reset(token)
+
+
+def _commit_to_disk() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT txid_current()")
+    _marks_since_disk().clear()
+
+
+def _remark_after_reconnect() -> None:
+    for reminder_id, stamp in _marks_since_disk():
+        _mark_sent_once(reminder_id, stamp, durable=True)
+
+
+def _on_lost_connection(action: Callable[[], Any]) -> Any:
+    """Run `action` (a statement safe to repeat); on a lost connection (OperationalError,
+    InterfaceError: the server restarted or crashed) close it, wait and try again on a new one,
+    backing off up to 2 s, for up to REMINDER_DB_RETRY_SECONDS (a planned restart takes a few
+    seconds). The first success on a new connection first makes again the marks the server
+    may have lost (_remark_after_reconnect). Inside a transaction nothing is retried: the
+    transaction is gone, and its owner must start again."""
+    deadline = time.monotonic() + settings.REMINDER_DB_RETRY_SECONDS
+    pause, reconnected = 0.2, False
+    while True:
+        try:
+            if reconnected:
+                _remark_after_reconnect()
+            return action()
+        except (OperationalError, InterfaceError) as error:
+            if connection.in_atomic_block or time.monotonic() + pause > deadline:
+                raise
+            logger.warning("Database connection lost (%s): trying again in %.1f s", error, pause)
+        with contextlib.suppress(DatabaseError):
+            connection.close()
+        time.sleep(pause)
+        pause, reconnected = min(pause * 2, 2.0), True
 
 
 def _sending_budget() -> datetime.timedelta:
@@ -858,14 +979,25 @@ def _readers_may_see(rows: list[Reminder], stamp: datetime.datetime) -> list[Rem
     return [row for row in rows if row.pk not in unseen]
 
 
+def _hold(ids: list[int]) -> None:
+    """The chunk's claimed rows are held by this worker process from now on: should it die,
+    they go back in the queue once its heartbeat is stale (reminders_requeue_stuck), without
+    waiting for the broker to redeliver the task (its visibility timeout) or the claim timeout.
+    A duplicate of the task holding them too changes nothing: each row is sent by whichever
+    moves it to `sending` first (_move)."""
+    holder = holder_id()
+    if holder:
+        claimed = Reminder.objects.filter(pk__in=ids, state=State.CLAIMED)
+        _on_lost_connection(lambda: claimed.update(claimed_by=holder))
+
+
 def _put_back(ids: list[int], stamp: datetime.datetime) -> None:
     """Unsent rows of a slow group back to `claimed`, if still this group's (state and stamp).
     They keep the stamp: reminders_requeue_stuck puts them back in the queue once the claim
     timeout has passed and the next dispatcher run sends them. Nothing else to commit: no
     SMTP call is made for them by this task."""
-    Reminder.objects.filter(pk__in=ids, state=State.SENDING, claimed_at=stamp).update(
-        state=State.CLAIMED
-    )
+    mine = Reminder.objects.filter(pk__in=ids, state=State.SENDING, claimed_at=stamp)
+    _on_lost_connection(lambda: mine.update(state=State.CLAIMED))
     logger.warning("Sending was slow: reminders %s are left for the next dispatcher run", ids)
 
 
@@ -886,13 +1018,14 @@ def reminders_send(*, reminder_ids: list[int]) -> int:
     RemindersNotSent is raised, so the task's retry sends only what is not sent yet, and after
     the last retry tracker.tasks fails the rows this run put back (reminders_mark_failed).
     """
+    _hold(reminder_ids)
     rows = (
         Reminder.objects.filter(pk__in=reminder_ids, state=State.CLAIMED)
         .select_related("recipient", "event", "commitment")
         .prefetch_related("event__commitments")  # listed by the event email
     )
     attempt = _Attempt()
-    with get_connection() as smtp, _message_cache():
+    with get_connection() as smtp, _message_cache(), _durable_marks():
         for group in _chunks(list(rows.order_by("pk")), settings.REMINDER_SEND_GROUP_SIZE):
             _send_group(group, smtp, attempt)
     if attempt.error:

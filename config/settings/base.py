@@ -288,6 +288,15 @@ REMINDER_CLAIM_TIMEOUT_SECONDS = env.int("REMINDER_CLAIM_TIMEOUT_SECONDS", defau
 REMINDER_MAX_RETRIES = env.int("REMINDER_MAX_RETRIES", default=5)
 REMINDER_RETRY_BACKOFF = env.int("REMINDER_RETRY_BACKOFF", default=30)
 REMINDER_RETRY_BACKOFF_MAX = env.int("REMINDER_RETRY_BACKOFF_MAX", default=300)
+# A send task whose database connection is lost (a PostgreSQL restart) retries its marks on a
+# new connection for up to this long, so a delivered reminder is marked sent, never resent.
+REMINDER_DB_RETRY_SECONDS = env.int("REMINDER_DB_RETRY_SECONDS", default=60)
+# Each worker process holding reminders updates its heartbeat row this often; rows held by a
+# process whose heartbeat is older than the stale limit go back in the queue (tracker.workers).
+# Keep the stale limit above REMINDER_DB_RETRY_SECONDS: a database away for longer makes every
+# worker look dead.
+REMINDER_HEARTBEAT_SECONDS = env.int("REMINDER_HEARTBEAT_SECONDS", default=10)
+REMINDER_HEARTBEAT_STALE_SECONDS = env.int("REMINDER_HEARTBEAT_STALE_SECONDS", default=90)
 # Links in emails (unsubscribe, the event's page) start with this.
 TRACKER_SITE_URL = env("TRACKER_SITE_URL", default="http://127.0.0.1:8000")
 
