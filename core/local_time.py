@@ -16,7 +16,6 @@ UTC = datetime.UTC
 # E is the month's name as it stands after a day number: "12 декабря").
 DAY_FORMAT = "j E Y"
 WEEKDAY_FORMAT = "l j E Y"
-INSTANT_FORMAT = "j E Y, H:i"
 
 
 def zone_named(name: str | None) -> datetime.tzinfo:
@@ -52,6 +51,9 @@ def format_day(day: datetime.date, *, with_weekday: bool = False) -> str:
     return dateformat.format(day, WEEKDAY_FORMAT if with_weekday else DAY_FORMAT)
 
 
-def format_instant(instant: datetime.datetime, *, zone: datetime.tzinfo) -> str:
+def format_instant(
+    instant: datetime.datetime, *, zone: datetime.tzinfo, with_weekday: bool = False
+) -> str:
     """A moment on the reader's clock: "3 March 2026, 14:05" (no seconds, no microseconds)."""
-    return dateformat.format(instant.astimezone(zone), INSTANT_FORMAT)
+    day = WEEKDAY_FORMAT if with_weekday else DAY_FORMAT
+    return dateformat.format(instant.astimezone(zone), f"{day}, H:i")

@@ -37,6 +37,44 @@ def layer_violations(package: str) -> list[str]:
     return violations
 
 
+# tracker/reminders/ is a package of stages; a stage imports only the stages before it.
+REMINDER_STAGES = [
+    "following",
+    "planning",
+    "marks",
+    "claiming",
+    "chunk",
+    "unsubscribe",
+    "messages",
+    "sending",
+]
+
+
+def stage_imports(source: str) -> set[tuple[str, int]]:
+    """The sibling modules a module of a package imports (`from .x import ...`)."""
+    return {
+        (node.module.split(".")[0], node.lineno)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+    }
+
+
+def stage_violations() -> list[str]:
+    package = ROOT / "tracker" / "reminders"
+    assert sorted(path.stem for path in package.glob("[!_]*.py")) == sorted(REMINDER_STAGES)
+    violations = []
+    for position, stage in enumerate(REMINDER_STAGES):
+        source = (package / f"{stage}.py").read_text(encoding="utf-8")
+        for imported, line in stage_imports(source):
+            if imported not in REMINDER_STAGES[:position]:
+                violations.append(f"tracker/reminders/{stage}.py:{line} imports {imported}")
+    return violations
+
+
+def test_each_reminder_stage_imports_only_the_stages_before_it():
+    assert stage_violations() == []
+
+
 @pytest.mark.parametrize("package", LAYERS[:-1])
 def test_a_lower_layer_never_imports_a_higher_one(package):
     assert layer_violations(package) == []

@@ -6,12 +6,13 @@ calendar app shows them for as long as it looks ahead and the feed stays small.
 
 import datetime
 from collections.abc import Callable, Iterable
-from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 from django.utils import timezone
 from icalendar import Calendar, vRecur
 from icalendar import Event as CalendarEvent
+
+from core.local_time import zone_named
 
 from .events import events_visible_to
 from .models import Event
@@ -40,14 +41,14 @@ def _until(event: Event) -> datetime.date | datetime.datetime:
     # RFC 5545: UNTIL is a DATE for all-day events, a UTC date-time for events with a time.
     if event.start_time is None:
         return event.until
-    local = datetime.datetime.combine(event.until, event.start_time, ZoneInfo(event.time_zone))
+    local = datetime.datetime.combine(event.until, event.start_time, zone_named(event.time_zone))
     return local.astimezone(datetime.UTC)
 
 
 def _start(event: Event) -> datetime.date | datetime.datetime:
     if event.start_time is None:
         return event.start_date
-    zone = ZoneInfo(event.time_zone)
+    zone = zone_named(event.time_zone)
     return datetime.datetime.combine(event.start_date, event.start_time, tzinfo=zone)
 
 

@@ -9,13 +9,13 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import IntegerField, Q, QuerySet, Value
 from django.utils.translation import gettext, pgettext_lazy
 
 from commitments.models import Commitment
+from core.local_time import zone_named
 from core.roles import user_can_edit_record
 
 from .models import Event
@@ -90,7 +90,7 @@ def _candidate_years(*, event: Event, start: datetime.date, end: datetime.date) 
 def _occurrence(*, event: Event, date: datetime.date) -> Occurrence:
     starts_at = None
     if event.start_time is not None:
-        zone = ZoneInfo(event.time_zone)
+        zone = zone_named(event.time_zone)
         starts_at = datetime.datetime.combine(date, event.start_time, tzinfo=zone)
     anniversary = _round_anniversary(event=event, year=date.year)
     return Occurrence(event=event, date=date, starts_at=starts_at, anniversary=anniversary)

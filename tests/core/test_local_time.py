@@ -1,4 +1,5 @@
 import datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -46,3 +47,17 @@ def test_days_are_written_in_the_active_language():
     with translation.override("ru"):
         assert format_day(day) == "12 декабря 2020"
         assert format_day(day, with_weekday=True).startswith("Суббота")
+
+
+def test_no_module_but_this_one_turns_a_zone_name_into_a_zone():
+    """One way to read a zone (zone_named, reader_zone): pages, emails, feeds and exports agree,
+    and a bad name never fails one of them. The model's validator is the one other use."""
+    root = Path(__file__).resolve().parents[2]
+    allowed = {"core/local_time.py", "tracker/models/events.py"}
+    builders = [
+        str(path.relative_to(root))
+        for package in ("core", "commitments", "tracker")
+        for path in (root / package).rglob("*.py")
+        if "ZoneInfo(" in path.read_text(encoding="utf-8") and "migrations" not in path.parts
+    ]
+    assert sorted(set(builders) - allowed) == []

@@ -29,6 +29,7 @@ from tracker.models import (
     ReminderSubscription,
     WorkerHeartbeat,
 )
+from tracker.reminders import sending
 from tracker.tasks import send_reminders
 
 UTC = datetime.UTC
@@ -535,7 +536,7 @@ class SlowSMTP:
 
     def __init__(self, monkeypatch, traveller, *, seconds: int):
         self.build, self.traveller, self.seconds = reminders.reminder_message, traveller, seconds
-        monkeypatch.setattr(reminders, "reminder_message", self)
+        monkeypatch.setattr(sending, "reminder_message", self)  # what a send task calls
 
     def __call__(self, *, reminder):
         self.traveller.shift(datetime.timedelta(seconds=self.seconds))

@@ -1,0 +1,219 @@
+"""Who follows what, and what a reader may see now.
+
+Owns the readers' choices (reminder preferences, followed events, "every event concerning my
+state"), who follows an event (owners of its commitments while they are secretariat, liaisons
+of its states, those who ticked it), and the visibility check every reminder passes at
+planning, at claiming and again just before its SMTP call (reminders_unseen): a reader who may
+no longer see an event or a commitment's internal state is sent nothing about it.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils.translation import gettext_noop
+
+from core.roles import user_can_own_commitments
+from tracker.events import (
+    event_ids_visible_to_each,
+)
+from tracker.models import (
+    Event,
+    Reminder,
+    ReminderPreference,
+    ReminderSubscription,
+    User,
+)
+
+Kind = Reminder.Kind
+
+
+def preferences_of(user_ids: Iterable[int]) -> dict[int, ReminderPreference]:
+    """Each user's options; users without a row get the defaults (unsaved)."""
+    found = {p.user_id: p for p in ReminderPreference.objects.filter(user_id__in=set(user_ids))}
+    return {uid: found.get(uid) or ReminderPreference(user_id=uid) for uid in user_ids}
+
+
+def _pairs(events, *lookups: str) -> Iterable[tuple[int, int]]:
+    for lookup in lookups:
+        yield from events.filter(**{f"{lookup}__isnull": False}).values_list("pk", lookup)
+
+
+def event_follower_ids(*, event_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Who follows each event, before delivery options (mute, digest) are applied.
+
+    Owners of the commitments an event concerns follow it by default while they are secretariat
+    staff; a liaison follows the events concerning their state once subscribed to it (the state
+    they have now: a liaison moved to another state no longer follows the old one's); an
+    explicit row adds or removes one. Nobody follows an event they may not see now
+    (tracker.events.events_visible_to, the rule of its page).
+    """
+    follows, users = _follows(event_ids)
+    visible = event_ids_visible_to_each(users=users.values(), event_ids=follows)
+    followers = defaultdict(set)
+    for event_id, ids in follows.items():
+        followers[event_id] = {u for u in ids if event_id in visible[u]}
+    return followers
+
+
+def _follows(event_ids: Iterable[int]) -> tuple[dict[int, set[int]], dict[int, User]]:
+    """event_follower_ids before what the readers may see; with the readers, by pk."""
+    events = Event.objects.filter(pk__in=set(event_ids))
+    owners = defaultdict(set)
+    for event_id, user_id in _pairs(events, "commitments__owner", "deadline_of__owner"):
+        owners[event_id].add(user_id)
+    followers = defaultdict(set)
+    actors = (
+        "commitments__lead_actors",
+        "commitments__supporting_actors",
+        "deadline_of__lead_actors",
+        "deadline_of__supporting_actors",
+    )
+    state_followers = defaultdict(set)
+    subscribed = ReminderSubscription.objects.filter(actor__isnull=False, subscribed=True)
+    for sub in subscribed.filter(actor=F("user__actor")):
+        state_followers[sub.actor_id].add(sub.user_id)
+    for event_id, actor_id in _pairs(events, *actors):
+        followers[event_id] |= state_followers.get(actor_id, set())
+    explicit = list(ReminderSubscription.objects.filter(event__in=events))
+    user_ids = set().union(*owners.values(), *followers.values(), (s.user_id for s in explicit))
+    users = User.objects.in_bulk(user_ids)
+    for event_id, ids in owners.items():
+        followers[event_id] |= {u for u in ids if user_can_own_commitments(users[u])}
+    for sub in explicit:
+        (followers[sub.event_id].add if sub.subscribed else followers[sub.event_id].discard)(
+            sub.user_id
+        )
+    return followers, users
+
+
+def _deliverable(user: User, preference: ReminderPreference) -> bool:
+    return user.is_active and bool(user.email) and not preference.muted
+
+
+def single_email_reader(user: User, preference: ReminderPreference) -> bool:
+    """Gets one email per reminder (not muted, not on the weekly digest)."""
+    return _deliverable(user, preference) and not preference.weekly_digest
+
+
+UNSEEN_INACTIVE = gettext_noop("the recipient's account is inactive")
+
+
+UNSEEN_EVENT = gettext_noop("the reader may no longer see this event")
+
+
+UNSEEN_NOT_SECRETARIAT = gettext_noop("the owner is no longer on the secretariat")
+
+
+UNSEEN_NOT_OWNER = gettext_noop("the recipient no longer follows this commitment")
+
+
+UNSEEN_DIGEST = gettext_noop("nothing in the digest is left that its reader may see")
+
+
+def reminders_unseen(*, rows: list[Reminder]) -> dict[int, str]:
+    """Why a row's reader may not be sent it now, by row id, for the rows they may not.
+
+    Asked when rows are claimed and again just before they are sent (_send_group), on their
+    recipient, event and commitment as the database has them then: an event reminder reaches
+    only a reader who may open the event's page (tracker.events.events_visible_to), an owner
+    reminder only a secretariat owner (core.roles.user_can_own_commitments), nothing an
+    inactive account. A digest's contents are filtered when it is written (digest_contents).
+    """
+    events = [row for row in rows if row.kind == Kind.EVENT]
+    visible = event_ids_visible_to_each(
+        users=[row.recipient for row in events], event_ids={row.event_id for row in events}
+    )
+    lost = _owner_follows_lost(events)
+    reasons = {row.pk: _unseen_reason(row, visible, lost) for row in rows}
+    return {row_id: reason for row_id, reason in reasons.items() if reason}
+
+
+def _unseen_reason(row: Reminder, visible: dict[int, set[int]], lost: set[int]) -> str:
+    user = row.recipient
+    if not user.is_active:
+        return UNSEEN_INACTIVE
+    if row.kind == Kind.EVENT and row.event_id not in visible[user.pk]:
+        return UNSEEN_EVENT
+    if row.kind == Kind.EVENT and row.pk in lost:
+        return UNSEEN_NOT_SECRETARIAT
+    if row.kind == Kind.STALE and not user_can_own_commitments(user):
+        return UNSEEN_NOT_SECRETARIAT
+    if row.kind == Kind.STALE and row.commitment.owner_id != user.pk:
+        return UNSEEN_NOT_OWNER
+    return ""
+
+
+def _owner_follows_lost(rows: list[Reminder]) -> set[int]:
+    """The event reminders (ids) that reached their reader as the owner of a commitment the
+    event concerns, now that the reader is no longer secretariat, unless they follow the event
+    otherwise (their state, their own choice). Costs nothing while every reader is secretariat."""
+    demoted = [row for row in rows if not user_can_own_commitments(row.recipient)]
+    if not demoted:
+        return set()
+    readers = {row.recipient_id for row in demoted}
+    owned_by = Q(commitments__owner__in=readers) | Q(deadline_of__owner__in=readers)
+    events = Event.objects.filter(owned_by, pk__in={row.event_id for row in demoted})
+    owned = {
+        (event_id, owner_id)
+        for event_id, *owner_ids in events.values_list(
+            "pk", "commitments__owner", "deadline_of__owner"
+        )
+        for owner_id in owner_ids
+    }
+    owners = [row for row in demoted if (row.event_id, row.recipient_id) in owned]
+    if not owners:
+        return set()
+    followers = event_follower_ids(event_ids={row.event_id for row in owners})
+    return {row.pk for row in owners if row.recipient_id not in followers[row.event_id]}
+
+
+def reminder_preference_update(*, user: User, **options: bool) -> ReminderPreference:
+    preference, _ = ReminderPreference.objects.update_or_create(user=user, defaults=options)
+    return preference
+
+
+def event_follow_set(*, user: User, event: Event, follow: bool) -> None:
+    """Record an explicit choice to follow (or stop following) one event."""
+    ReminderSubscription.objects.update_or_create(
+        user=user, event=event, defaults={"subscribed": follow}
+    )
+
+
+def state_follow_set(*, user: User, follow: bool) -> None:
+    """Follow every event concerning the liaison's state, or stop."""
+    if user.actor_id is None:
+        return
+    if follow:
+        ReminderSubscription.objects.get_or_create(user=user, actor_id=user.actor_id)
+    else:
+        ReminderSubscription.objects.filter(user=user, actor__isnull=False).delete()
+
+
+def events_followed_by(*, user: User) -> set[int]:
+    followers = event_follower_ids(event_ids=Event.objects.values_list("pk", flat=True))
+    return {event_id for event_id, users in followers.items() if user.pk in users}
+
+
+def follows_state(*, user: User) -> bool:
+    return ReminderSubscription.objects.filter(
+        user=user, actor_id=user.actor_id, actor__isnull=False
+    ).exists()
+
+
+def reminder_settings_update(
+    *,
+    user: User,
+    options: dict[str, bool],
+    follow_state: bool,
+    shown_events: set[int],
+    chosen_events: set[int],
+) -> None:
+    """Save the subscriptions page. Only the boxes the person changed become explicit rows,
+    so unticking "my state" does not pin every event of the state that the page showed."""
+    with transaction.atomic():
+        reminder_preference_update(user=user, **options)
+        state_follow_set(user=user, follow=follow_state)
+        for event in Event.objects.filter(pk__in=shown_events ^ chosen_events):
+            event_follow_set(user=user, event=event, follow=event.pk in chosen_events)
