@@ -72,3 +72,27 @@ def test_every_docs_page_is_linked_from_the_readme():
     readme_links = {link.partition("#")[0] for link in relative_links(ROOT / "README.md")}
     pages = {str(p.relative_to(ROOT)) for p in PAGES if p.name != "README.md"}
     assert pages - readme_links == set()
+
+
+# Code points its reader at a page by its path ("see docs/deployment.md, Backup and restore"),
+# including messages people read: a renamed or merged page must not leave such a pointer behind.
+CODE_FOLDERS = ("config", "core", "commitments", "tracker", "templates", "bin", "bench", "tests")
+CODE_FILES = ("Makefile", "docker-compose.yml", "Dockerfile", ".env.example", ".ci/run")
+DOCS_PATH = re.compile(r"\bdocs/[\w./-]+?\.md\b")
+
+
+def code_files() -> list[Path]:
+    files = [ROOT / name for name in CODE_FILES if (ROOT / name).is_file()]
+    for folder in CODE_FOLDERS:
+        files += [p for p in (ROOT / folder).rglob("*") if p.is_file() and p.suffix != ".pyc"]
+    return files
+
+
+def missing_pages_named_in(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return [f"{path.relative_to(ROOT)}: {name}" for name in DOCS_PATH.findall(text)
+            if not (ROOT / name).is_file()]
+
+
+def test_every_docs_page_named_in_the_code_exists():
+    assert [miss for path in code_files() for miss in missing_pages_named_in(path)] == []
