@@ -8,6 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The address `make run` serves on; load_demo prints it and reminder emails link to it.
 export TRACKER_SITE_URL ?= http://$(HOST):$(PORT)
+# load_demo keeps the demo accounts here; bin/run-local shows them again once the server answers.
+export DEMO_ACCOUNTS_FILE ?= var/demo-accounts.txt
 
 .PHONY: install run test lint migrate demo serve bench bench-reminders bench-tools screenshots messages
 
@@ -23,7 +25,7 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo --accounts-file $(DEMO_ACCOUNTS_FILE)
 
 # The web app plus a reminder worker and beat (bin/run-local; no Redis needed), stopped together.
 run: demo

@@ -26,8 +26,8 @@ from tqdm import tqdm
 from commitments.models import Actor, Commitment, Document, Paragraph, StatusUpdate, Theme
 from commitments.services import commitments_copies_refresh
 from commitments.statuses import Status
+from core.roles import Role
 from tracker.models import Event, User
-from tracker.roles import Role
 
 from .sizes import Sizes
 

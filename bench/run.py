@@ -143,7 +143,7 @@ def query_count(path: str, session_key: str) -> tuple[int, int, float]:
 def page_measure(page: Page, base_url: str, sessions: dict, load: Load) -> dict:
     from django.conf import settings
 
-    from tracker import caching
+    from core import caching
 
     key = sessions.get(page.role, "")
     query_count(page.path, key)  # warm: the first request of a process loads templates

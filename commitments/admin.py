@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from tracker.roles import owner_candidates_q
+from core.roles import owner_candidates_q
 
 from .models import (
     Actor,

@@ -20,11 +20,12 @@ import tempfile
 from collections.abc import Iterator
 
 from django.http import FileResponse, StreamingHttpResponse
-from django.utils import timezone
 from django.utils.encoding import force_str
 from django_tables2 import A, Column, DateColumn, DateTimeColumn
 from django_tables2.rows import BoundRow
 from django_tables2.utils import signature
+
+from core.local_time import local_wall_time, reader_zone
 
 CHUNK_SIZE = 500
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -205,7 +206,8 @@ def _xlsx_reader(table, bound_column):
         value = accessor.resolve(record, quiet=True)
         if isinstance(value, datetime.datetime):
             # Excel has no time zones: the time as the reader's clock showed it.
-            return timezone.localtime(value).replace(tzinfo=None) if value.tzinfo else value
+            zone = reader_zone(getattr(getattr(table, "request", None), "user", None))
+            return local_wall_time(value, zone=zone) if value.tzinfo else value
         return value if isinstance(value, datetime.date) else None
 
     return read_date

@@ -1,14 +1,25 @@
 """Filters of the commitments table. Dropdowns list only what some commitment uses (selectors)."""
 
+from collections.abc import Callable, Collection
+
 import django_filters
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
+
+from core import pagination
 
 from . import selectors
 from .models import Commitment, Paragraph
 from .statuses import Status
 from .tables import person_name
+
+# Django's message for a wrong choice of a list of rows, which does not repeat the value (the
+# table shows every invalid value as filters.INVALID); Django translates it.
+NOT_A_CHOICE = {
+    "invalid_choice": _("Select a valid choice. That choice is not one of the available choices.")
+}
 
 
 class OwnerChoiceField(django_filters.fields.ModelChoiceField):
@@ -41,6 +52,7 @@ class CommitmentFilter(django_filters.FilterSet):
         label=_("Status"),
         choices=Status.choices,
         empty_label=_("Any status"),
+        error_messages=NOT_A_CHOICE,
     )
     actor = django_filters.ModelChoiceFilter(
         label=_("Actor (lead or supporting)"),
@@ -76,7 +88,10 @@ class CommitmentFilter(django_filters.FilterSet):
         empty_label=_("Anyone"),
     )
     kind = django_filters.ChoiceFilter(
-        label=_("Kind"), choices=Commitment.Kind.choices, empty_label=_("Any kind")
+        label=_("Kind"),
+        choices=Commitment.Kind.choices,
+        empty_label=_("Any kind"),
+        error_messages=NOT_A_CHOICE,
     )
 
     class Meta:
@@ -96,3 +111,64 @@ class CommitmentFilter(django_filters.FilterSet):
     def filter_text(self, queryset, name, value):
         user = self.request.user if self.request is not None else AnonymousUser()
         return queryset.filter(selectors.commitments_matching_text(user=user, text=value))
+
+
+# --- The table's query string, validated -----------------------------------------------------
+
+CHOICE_VALUES = {"status": frozenset(Status.values), "kind": frozenset(Commitment.Kind.values)}
+ROW_FILTERS = ("actor", "document", "paragraph", "theme", "owner")
+# What a filter's invalid value becomes: no choice is spelt so.
+INVALID = "invalid"
+EXPORT_PARAM = "_export"
+
+
+def table_query(
+    params: QueryDict,
+    *,
+    choice_ids: Callable[[str], Collection[int]],
+    sortable: frozenset[str],
+    default_size: int,
+    exports: tuple[str, ...],
+) -> QueryDict:
+    """The commitments table's query string with only what it can use, in a fixed order: the
+    filters, a sort on an orderable column, a bounded page size and number
+    (core.pagination), and a known export format.
+
+    Anything else is dropped, so the page shows the default for it; two query strings that
+    differ only in what is dropped or invalid are the same query (and the same cache entry)."""
+    query = _filter_query(params, choice_ids=choice_ids)
+    if str(params.get("sort", "")).removeprefix("-") in sortable:
+        query["sort"] = params["sort"]
+    if (size := pagination.page_size(params.get("per_page"), default=default_size)) != default_size:
+        query["per_page"] = str(size)
+    if (number := pagination.page_number(params.get("page"))) not in (None, 1):
+        query["page"] = str(number)
+    if params.get(EXPORT_PARAM) in exports:
+        query[EXPORT_PARAM] = params[EXPORT_PARAM]
+    return query
+
+
+def _filter_query(params: QueryDict, *, choice_ids: Callable[[str], Collection[int]]) -> QueryDict:
+    """The filters asked for: each with its value if one of the choices its dropdown offers
+    (choice_ids(name): selectors.filter_choice_ids), or INVALID, whatever the value was, so the
+    form says "Select a valid choice" and shows no row, as for any wrong choice."""
+    query = QueryDict(mutable=True)
+    if text := str(params.get("q", "")).strip():
+        query["q"] = text
+    for name in (*CHOICE_VALUES, *ROW_FILTERS):
+        if value := str(params.get(name, "")).strip():
+            query[name] = _choice(name, value, choice_ids) or INVALID
+    # The paragraph list holds the chosen document's paragraphs only.
+    document, paragraph = query.get("document", INVALID), query.get("paragraph", INVALID)
+    other = INVALID not in (document, paragraph) and choice_ids("paragraph")[int(paragraph)]
+    if other and other != int(document):
+        query["paragraph"] = INVALID
+    return query
+
+
+def _choice(name: str, value: str, choice_ids) -> str | None:
+    """The value as the dropdown spells it ("05" is "5") if it is one of its choices."""
+    if name in CHOICE_VALUES:
+        return value if value in CHOICE_VALUES[name] else None
+    row_id = pagination.whole_number(value)
+    return str(row_id) if row_id is not None and row_id in choice_ids(name) else None

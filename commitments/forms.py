@@ -5,6 +5,7 @@ import datetime
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.template.defaultfilters import filesizeformat
 from django.utils import dateformat
 from django.utils.translation import gettext
@@ -32,6 +33,12 @@ class StatusUpdateForm(forms.Form):
     narrative = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("What happened, and on what evidence."),
+        error_messages={
+            "max_length": _(
+                "The narrative is %(show_value)s characters long; the limit is %(limit_value)s. "
+                "Shorten it, or attach the full text as an evidence file."
+            )
+        },
     )
     visibility = forms.ChoiceField(
         choices=StatusUpdate.Visibility.choices,
@@ -55,6 +62,7 @@ class StatusUpdateForm(forms.Form):
         self.fields["happened_on"].initial = today
         self.fields["happened_on"].widget.attrs["max"] = today.isoformat()
         self._describe_file_limits()
+        self._limit_narrative()
         for slot in range(1, EVIDENCE_LINK_SLOTS + 1):
             self.fields[f"link_{slot}_title"] = forms.CharField(
                 required=False, max_length=300, label=_("Link %(slot)s: title") % {"slot": slot}
@@ -76,6 +84,13 @@ class StatusUpdateForm(forms.Form):
             "size": filesizeformat(settings.EVIDENCE_MAX_UPLOAD_BYTES),
         }
         field.help_text = f"{field.help_text}{limits}"
+
+    def _limit_narrative(self) -> None:
+        narrative = self.fields["narrative"]
+        narrative.max_length = settings.NARRATIVE_MAX_CHARACTERS
+        narrative.validators.append(MaxLengthValidator(narrative.max_length))
+        # No maxlength attribute: a browser would cut a longer pasted text silently; the
+        # server's message says the limit and the form keeps every character.
 
     def link_fields(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
         """The evidence link inputs in pairs, for the template."""

@@ -5,7 +5,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from tracker.roles import user_can_own_commitments
+from core.roles import user_can_own_commitments
 
 from .statuses import Status, status_definition
 

@@ -11,9 +11,11 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
+from core.local_time import reader_today
+
 from . import reports
 from .models import Document
-from .views import READ_METHODS, allow_methods, user_today
+from .views import READ_METHODS, allow_methods
 
 
 class BadDate(ValueError):
@@ -22,7 +24,7 @@ class BadDate(ValueError):
 
 def _as_of(request) -> datetime.date:
     """The day asked for (?as_of=YYYY-MM-DD), today where the reader is when none is given."""
-    today = user_today(request.user)
+    today = reader_today(request.user)
     raw = request.GET.get("as_of", "").strip()
     if not raw:
         return today

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
-from tracker import charts
-
-from . import history
+from . import charts, history
 from .models import Actor, Commitment, Document, Paragraph, StatusUpdate
 from .statuses import Status
 

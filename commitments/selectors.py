@@ -24,7 +24,7 @@ from django.db.models import (
 )
 from django.utils.translation import get_language
 
-from tracker.roles import Role, reader_audience, user_can_see_internal
+from core.roles import Role, reader_audience, user_can_see_internal
 
 from .models import (
     Actor,
@@ -73,7 +73,7 @@ def commitment_list(*, user) -> QuerySet[Commitment]:
 
 
 def record_cache_parts(*, user, page: str, details: tuple = ()) -> tuple:
-    """What a cached piece of a record page depends on (tracker.caching, family RECORD: a
+    """What a cached piece of a record page depends on (core.caching, family RECORD: a
     write forgets it): the page, whether the user sees the secretariat's state or the public
     one liaisons see, the language, and the piece's own details."""
     return (page, reader_audience(user), get_language(), *details)
@@ -256,3 +256,18 @@ def filter_choices_owners() -> QuerySet:
     owns = Commitment.objects.filter(owner=OuterRef("pk"))
     secretariat = Q(role=Role.SECRETARIAT) | Q(is_superuser=True)  # as user_can_edit_record
     return get_user_model().objects.filter(secretariat, Exists(owns)).order_by("username")
+
+
+def filter_choice_ids(*, name: str) -> frozenset[int] | dict[int, int]:
+    """The ids one dropdown of the commitments table offers (the filter's valid values);
+    paragraphs map to their document, as the paragraph list holds one document's."""
+    if name == "paragraph":
+        used = Commitment.paragraphs.through.objects.filter(paragraph=OuterRef("pk"))
+        return dict(Paragraph.objects.filter(Exists(used)).values_list("pk", "document_id"))
+    choices = {
+        "actor": filter_choices_actors,
+        "document": filter_choices_documents,
+        "theme": filter_choices_themes,
+        "owner": filter_choices_owners,
+    }[name]()
+    return frozenset(choices.values_list("pk", flat=True))

@@ -11,9 +11,11 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
+from django.utils.formats import number_format
 from django.utils.text import get_valid_filename
+from django.utils.translation import gettext, ngettext
 
-from tracker import caching
+from core import caching
 
 from .models import Commitment, EvidenceFile, EvidenceLink, Paragraph, StatusUpdate
 from .statuses import Status
@@ -160,10 +162,23 @@ def evidence_file_check(upload) -> None:
     limit = settings.EVIDENCE_MAX_UPLOAD_BYTES
     if upload.size > limit:
         raise ValidationError(
-            f"The file is {filesizeformat(upload.size)}; the limit is {filesizeformat(limit)}. "
-            "Attach a smaller file or link to it instead.",
+            gettext(
+                "The file is %(size)s; the limit is %(limit)s. "
+                "Attach a smaller file or link to it instead."
+            )
+            % {"size": exact_file_size(upload.size), "limit": exact_file_size(limit)},
             code="file_size",
         )
+
+
+def exact_file_size(size: int) -> str:
+    """A size as people read it, with its exact bytes once it is rounded: a file one byte over
+    a 10 MB limit is "10.0 MB (10,485,761 bytes)", not "10.0 MB" like the limit."""
+    if size < 1024:
+        return filesizeformat(size)
+    grouped = number_format(size, force_grouping=True)  # 10,485,761; in Russian 10 485 761
+    exact = ngettext("%(bytes)s byte", "%(bytes)s bytes", size) % {"bytes": grouped}
+    return f"{filesizeformat(size)} ({exact})"
 
 
 def evidence_file_attach(*, update: StatusUpdate, upload, title: str = "") -> EvidenceFile:

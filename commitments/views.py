@@ -2,26 +2,26 @@
 
 import datetime
 import logging
-from functools import wraps
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+import math
+from functools import partial, wraps
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
-from tracker import caching
-from tracker.roles import user_can_edit_record
+from core import caching, pagination
+from core.local_time import reader_today, reader_zone
+from core.roles import user_can_edit_record
 
 from . import exports, selectors, services
-from .filters import CommitmentFilter
+from .filters import CommitmentFilter, table_query
 from .forms import StatusUpdateForm
 from .models import Actor, Commitment, Document, EvidenceFile
 from .statuses import DEFINITIONS, Status
@@ -34,6 +34,13 @@ SAFE_METHODS = (*READ_METHODS, "OPTIONS", "TRACE")
 INLINE_CONTENT_TYPES = {"application/pdf", "image/png", "image/jpeg", "text/plain"}
 
 
+# Why a write is refused, shown by templates/403.html; in the reader's language when shown.
+READ_ONLY = _(
+    "Liaisons can read the record but not change it, so nothing was saved. "
+    "If something here should change, ask the secretariat to change it."
+)
+
+
 def allow_methods(*methods: str):
     """Refuse every write from someone who may not edit (403) before anything else is checked."""
 
@@ -41,7 +48,7 @@ def allow_methods(*methods: str):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if request.method not in SAFE_METHODS and not user_can_edit_record(request.user):
-                raise PermissionDenied("Liaisons can read the record but not change it.")
+                raise PermissionDenied(READ_ONLY)
             if request.method not in methods:
                 return HttpResponseNotAllowed(methods)
             return view(request, *args, **kwargs)
@@ -55,17 +62,11 @@ def status_legend() -> list[tuple[str, str, str]]:
     return [(value, label, DEFINITIONS[value]) for value, label in Status.choices]
 
 
-def user_zone(user) -> datetime.tzinfo:
-    """The reader's time zone, for dates shown and for "today"; UTC if theirs is not valid."""
-    try:
-        return ZoneInfo(user.time_zone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        return datetime.UTC
-
-
-def user_today(user) -> datetime.date:
-    """Today where the user is: in Ashgabat (UTC+5) the day starts five hours before UTC's."""
-    return timezone.localdate(timezone=user_zone(user))
+# Rows per page unless the query string asks for another of core.pagination.PAGE_SIZES.
+TABLE_PAGE_SIZE = 25
+SORTABLE_COLUMNS = frozenset(
+    name for name, column in CommitmentTable.base_columns.items() if column.orderable is not False
+)
 
 
 class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
@@ -74,7 +75,7 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
     # FilterView renders the filters and rows alone; get() puts them in the page.
     template_name = "commitments/_commitment_table.html"
     page_template_name = "commitments/commitment_list.html"
-    table_pagination = {"per_page": 25}
+    table_pagination = {"per_page": TABLE_PAGE_SIZE}
     export_name = "commitments"
     export_formats = tuple(exports.RESPONSES)
 
@@ -83,23 +84,71 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         the same state, language and query (selectors.record_cache_parts) until a write; on a
         hit nothing is filtered, counted or read. An export streams instead."""
         requested = request.GET.get(self.export_trigger_param)
+        # From here on the page (its filters, rows, links and cache key) reads only what the
+        # query string validly asks for: junk in it cannot fail the page or grow the cache.
+        request.GET = self._validated_query(request)
         if requested in self.export_formats:
             return super().get(request, *args, **kwargs)
 
         def filters_and_rows() -> str:
             return super(CommitmentListView, self).get(request, *args, **kwargs).rendered_content
 
-        # The query string holds the filters, sorting and page, which the export and
-        # pagination links repeat.
-        query = selectors.hashed(request.GET.urlencode())
-        parts = selectors.record_cache_parts(user=request.user, page="table", details=(query,))
         context = {
-            "filters_and_rows": caching.cached_html(caching.RECORD, parts, filters_and_rows),
+            "filters_and_rows": self._cached_unless_searched(request, filters_and_rows),
             "status_legend": status_legend(),
             "bad_export": requested is not None,  # a format commitments.exports does not make
         }
         status = 200 if requested is None else 400
         return render(request, self.page_template_name, context, status=status)
+
+    def _cached_unless_searched(self, request, render_part):
+        """The part from the cache, kept per validated query. A free-text search is rendered
+        each time: its words are whatever the reader typed, and must not grow the cache."""
+        if "q" in request.GET:
+            return render_part()
+        # The validated query holds the filters, sorting and page, which the export and
+        # pagination links repeat.
+        query = selectors.hashed(request.GET.urlencode())
+        parts = selectors.record_cache_parts(user=request.user, page="table", details=(query,))
+        return caching.cached_html(caching.RECORD, parts, render_part)
+
+    def _validated_query(self, request) -> QueryDict:
+        """filters.table_query of the request, its page number at most the last page."""
+
+        def choice_ids(name: str):
+            # Only the filters asked for are read; cached as the pages they filter.
+            ids = partial(selectors.filter_choice_ids, name=name)
+            return caching.cached(caching.RECORD, ("filter-choices", name), ids)
+
+        # Set at once: the paragraph filter's choices, counted below, read request.GET.
+        request.GET = query = table_query(
+            request.GET,
+            choice_ids=choice_ids,
+            sortable=SORTABLE_COLUMNS,
+            default_size=TABLE_PAGE_SIZE,
+            exports=self.export_formats,
+        )
+        if "page" in query:
+            number = min(int(query.pop("page")[-1]), self._last_page(request))
+            if number > 1:
+                query["page"] = str(number)
+        return query
+
+    def _last_page(self, request) -> int:
+        """The number of the filtered rows' last page; the count is cached like the rows."""
+        filters = request.GET.copy()
+        for name in ("sort", "per_page", "page", self.export_trigger_param):
+            filters.pop(name, None)
+
+        def count() -> int:
+            found = CommitmentFilter(filters, queryset=self.get_queryset(), request=request)
+            return found.qs.count() if found.is_valid() else 0  # FilterView shows no row
+
+        details = (selectors.hashed(filters.urlencode()),)
+        parts = selectors.record_cache_parts(user=request.user, page="count", details=details)
+        rows = count() if "q" in filters else caching.cached(caching.RECORD, parts, count)
+        size = int(request.GET.get("per_page", TABLE_PAGE_SIZE))
+        return max(1, math.ceil(rows / size))
 
     def get_queryset(self):
         return selectors.commitment_list(user=self.request.user)
@@ -117,7 +166,7 @@ commitment_list = allow_methods(*READ_METHODS)(CommitmentListView.as_view())
 @allow_methods(*READ_METHODS, "POST")
 def commitment_detail(request, slug):
     commitment = _commitment_or_404(request, slug)
-    today = user_today(request.user)
+    today = reader_today(request.user)
     if request.method == "POST":
         return _status_update_post(request, commitment, today)
     form = None
@@ -189,7 +238,7 @@ def _commitment_page(request, commitment, form, *, status=200, conflict=None):
         "form": form,
         "conflict": conflict,
         "status_legend": status_legend(),
-        "reader_zone": user_zone(user),
+        "reader_zone": reader_zone(user),
     }
     return render(request, "commitments/commitment_detail.html", context, status=status)
 
@@ -197,8 +246,8 @@ def _commitment_page(request, commitment, form, *, status=200, conflict=None):
 def _commitment_history(request, commitment) -> str:
     """The chart and the page of updates asked for, rendered; from the cache, the same for
     every reader with the same audience, language, time zone and day (the chart ends today)."""
-    user, number = request.user, request.GET.get("page")
-    zone, today = user_zone(user), user_today(user)
+    user, zone, today = request.user, reader_zone(request.user), reader_today(request.user)
+    number = _history_page_number(request, commitment)
 
     def render_history() -> str:
         timeline = selectors.commitment_timeline(user=user, commitment=commitment)
@@ -215,9 +264,26 @@ def _commitment_history(request, commitment) -> str:
         }
         return render_to_string("commitments/_history.html", context, request=request)
 
-    details = (commitment.pk, selectors.hashed(str(number)), str(zone), today)
+    details = (commitment.pk, number, str(zone), today)
     parts = selectors.record_cache_parts(user=user, page="history", details=details)
     return caching.cached_html(caching.RECORD, parts, render_history)
+
+
+def _history_page_number(request, commitment) -> int:
+    """The page of the history asked for, from 1 to the last (anything else is the first): one
+    cache entry per page there is, whatever the address says. The count is cached too."""
+    number = pagination.page_number(request.GET.get("page"))
+    if number is None:
+        return 1
+
+    def count() -> int:
+        return selectors.commitment_timeline(user=request.user, commitment=commitment).count()
+
+    parts = selectors.record_cache_parts(
+        user=request.user, page="history-count", details=(commitment.pk,)
+    )
+    updates = caching.cached(caching.RECORD, parts, count)
+    return min(number, max(1, math.ceil(updates / TIMELINE_PAGE_SIZE)))
 
 
 @allow_methods(*READ_METHODS)

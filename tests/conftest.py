@@ -47,7 +47,7 @@ def _empty_cache():
     test's own Redis may be given a port an earlier test's used)."""
     from django.core.cache import cache
 
-    from tracker.cache_backends import breakers_close
+    from core.cache_backends import breakers_close
 
     breakers_close()
     cache.clear()

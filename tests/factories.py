@@ -15,8 +15,8 @@ from commitments.models import (
     Theme,
 )
 from commitments.statuses import Status
+from core.roles import Role
 from tracker.models import Event, User
-from tracker.roles import Role
 
 
 class UserFactory(factory.django.DjangoModelFactory):

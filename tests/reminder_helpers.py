@@ -3,6 +3,7 @@ receives, and a Celery worker process started with the project's own bin/worker.
 
 import asyncio
 import collections
+import contextlib
 import email
 import os
 import signal
@@ -107,10 +108,11 @@ def worker_environment(*, smtp_port: int) -> dict[str, str]:
 
 
 class WorkerProcess:
-    """One `bin/worker` process (solo pool: the process that sends is the one we kill)."""
+    """One `bin/worker`, as production starts it (prefork, a pool process per core) unless
+    given another `pool`; it leads a process group of its own, with its pool processes."""
 
-    def __init__(self, *, env: dict[str, str]):
-        self.env = env
+    def __init__(self, *, env: dict[str, str], pool: str | None = None):
+        self.env, self.pool = env, pool
         self.process: subprocess.Popen | None = None
         # Open for the worker's whole life; closed (and removed) with this object.
         self.log = tempfile.NamedTemporaryFile(prefix="reminder-worker-", suffix=".log")  # noqa: SIM115
@@ -118,28 +120,30 @@ class WorkerProcess:
     def start(self) -> None:
         command = [
             str(BASE_DIR / "bin" / "worker"),
-            "--pool=solo",
+            *([f"--pool={self.pool}"] if self.pool else []),
             "--without-gossip",
             "--without-mingle",
             f"--hostname=reminders-test-{uuid.uuid4().hex[:8]}@%h",
         ]
         self.process = subprocess.Popen(
-            command, env=self.env, cwd=BASE_DIR, stdout=self.log, stderr=subprocess.STDOUT
-        )
+            command, env=self.env, cwd=BASE_DIR, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
 
     def kill(self) -> None:
-        """SIGKILL: no warm shutdown, no acknowledgement, no cleanup."""
-        self.process.send_signal(signal.SIGKILL)
+        """SIGKILL to the worker and its pool processes: no warm shutdown, no acknowledgement,
+        no cleanup, as when a machine or container dies."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        self.kill()  # and any pool process left behind
 
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")[-5000:]

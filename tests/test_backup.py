@@ -17,6 +17,7 @@ from commitments.models import Commitment, EvidenceFile, StatusUpdate
 from tracker import reminders
 from tracker.backup import (
     FORMAT_VERSION,
+    LEFT_OUT_MODELS,
     RECORD_MODELS,
     BackupError,
     backup_export,
@@ -99,7 +100,7 @@ def test_the_backup_lists_every_model_of_the_record():
     """A model added later must be added to the backup too, or this fails."""
     record_apps = ("tracker", "commitments")
     models = {m._meta.label for m in apps.get_models() if m._meta.app_label in record_apps}
-    assert models <= set(RECORD_MODELS)
+    assert models <= set(RECORD_MODELS) | set(LEFT_OUT_MODELS)
 
 
 def test_demo_record_round_trips_through_an_empty_database(transactional_db, media):

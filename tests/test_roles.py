@@ -278,3 +278,37 @@ def test_an_update_posted_without_csrf_token_writes_nothing(world):
 
     assert client.post(url, form).status_code == 403
     assert world.commitment.updates.count() == 2
+
+
+LIAISON_REFUSALS = sorted(
+    (key, method)
+    for key, row in EXPECTED.items()
+    for method in METHODS
+    if row[ROLES.index("liaison")][METHODS.index(method)] == 403
+)
+
+
+@pytest.mark.parametrize(("key", "method"), LIAISON_REFUSALS)
+def test_every_refusal_of_a_liaison_says_why_and_what_to_do(world, key, method):
+    client = client_for("liaison", world)
+    data = give_csrf_token(client) if method == "post" else {}
+
+    response = getattr(client, method)(url_for(key, world), data)
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert ">Not allowed</h1>" in page
+    assert "the secretariat" in page or "My reminders page" in page, page
+
+
+def test_a_liaisons_refused_update_says_nothing_was_saved_in_their_language(world):
+    client = client_for("liaison", world)
+    world.users["liaison"].language = "ru"
+    world.users["liaison"].save()
+    data = give_csrf_token(client) | {"narrative": "Accepted."}
+
+    response = client.post(url_for("commitments:commitment_detail", world), data)
+
+    assert response.status_code == 403
+    assert "ничего не сохранено" in response.content.decode()
+    assert not StatusUpdate.objects.filter(narrative="Accepted.").exists()

@@ -2,8 +2,9 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import ngettext
 
+from core.roles import user_can_own_commitments
+
 from .models import Event, User
-from .roles import user_can_own_commitments
 
 
 @admin.register(User)

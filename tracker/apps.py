@@ -14,8 +14,3 @@ class TrackerConfig(AppConfig):
         post_save.connect(
             commitment_saved, sender="commitments.Commitment", dispatch_uid="deadline_event_sync"
         )
-
-        from .caching import connect_receivers
-
-        # Cached dashboards and calendar feeds are forgotten when what they show is written.
-        connect_receivers()

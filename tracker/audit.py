@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
-from tracker.roles import user_can_edit_record
+from core.roles import user_can_edit_record
 from tracker.security import client_address
 
 SYSTEM_ACTOR = "system"

@@ -71,6 +71,10 @@ RECORD_MODELS = (
     "axes.AccessLog",
     "axes.AccessFailureLog",
 )
+# Models of the record's apps that are no part of it: which worker processes are alive now
+# (tracker.workers). Restored reminders held by a process of the old server are put back by
+# the claim timeout, their `claimed_at` being old.
+LEFT_OUT_MODELS = ("tracker.WorkerHeartbeat",)
 USER_MODEL = "tracker.User"
 EVIDENCE_FILE_MODEL = "commitments.EvidenceFile"
 MANIFEST = "manifest.json"

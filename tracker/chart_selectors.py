@@ -12,12 +12,10 @@ from django.db.models import Avg, Count, F, Min, Window
 from django.db.models.functions import Lead
 from django.utils.translation import gettext as _
 
-from commitments import history
+from commitments import charts, history
 from commitments import selectors as commitment_selectors
 from commitments.models import Document
 from commitments.statuses import Status
-
-from . import charts
 
 
 @dataclass

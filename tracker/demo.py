@@ -20,9 +20,9 @@ from django.db.models import Q
 from commitments.importers import document_import
 from commitments.models import Actor, Commitment, Document, Paragraph, StatusUpdate, Theme
 from commitments.services import status_update_create
+from core.roles import Role
 from tracker.demo_events import events_demo_load
 from tracker.models import User
-from tracker.roles import Role
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 DEMO_DATA_PATH = FIXTURES_DIR / "ashgabat-2020-demo.json"

@@ -4,7 +4,6 @@ feed URL, which changes the person's account, not the record."""
 import calendar
 import datetime
 from collections import defaultdict
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib import messages
@@ -13,7 +12,6 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import get_language
@@ -21,8 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from commitments.models import Commitment, Paragraph
+from core import caching
+from core.local_time import reader_today
 
-from . import caching
 from .calendar_feeds import (
     calendar_build,
     calendar_personal_events,
@@ -45,18 +44,9 @@ class EventFilterForm(forms.Form):
     kind = forms.ChoiceField(choices=[("", _("All kinds")), *Event.Kind.choices], required=False)
 
 
-def _reader_today(user) -> datetime.date:
-    """Today where the reader is: the list starts on their date, not the server's."""
-    try:
-        zone = ZoneInfo(user.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = datetime.UTC
-    return timezone.now().astimezone(zone).date()
-
-
 @require_GET
 def event_list(request):
-    today = _reader_today(request.user)
+    today = reader_today(request.user)
     end = date_in_year(day=today, year=today.year + 1) - datetime.timedelta(days=1)
     form = EventFilterForm(request.GET)
     events = events_visible_to(user=request.user)
@@ -111,7 +101,7 @@ def event_month(request, year: int, month: int):
         "day_names": [(WEEKDAYS[day], WEEKDAYS_ABBR[day]) for day in range(7)],
         "previous_url": _month_link(first, -1),
         "next_url": _month_link(first, 1),
-        "today": _reader_today(request.user),
+        "today": reader_today(request.user),
     }
     return render(request, "tracker/event_month.html", context)
 
@@ -130,7 +120,7 @@ def event_detail(request, slug: str):
     context = {
         "event": event,
         "rule_text": event_rule_text(event=event),
-        "occurrences": event_next_occurrences(event=event, today=_reader_today(request.user)),
+        "occurrences": event_next_occurrences(event=event, today=reader_today(request.user)),
     }
     return render(request, "tracker/event_detail.html", context)
 

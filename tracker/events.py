@@ -16,9 +16,9 @@ from django.db.models import IntegerField, Q, QuerySet, Value
 from django.utils.translation import gettext, pgettext_lazy
 
 from commitments.models import Commitment
+from core.roles import user_can_edit_record
 
 from .models import Event
-from .roles import user_can_edit_record
 
 
 @dataclass(frozen=True)

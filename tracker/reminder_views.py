@@ -1,6 +1,8 @@
 """Reminder pages: the secretariat's delivery log, each person's subscriptions, and the
 unsubscribe link from an email (no login needed). Writes go through tracker.reminders."""
 
+import datetime
+
 import django_filters
 import django_tables2 as tables
 from django import forms
@@ -11,16 +13,21 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core import pagination
+from core.roles import user_can_edit_record
 from tracker import reminders
 from tracker.events import events_visible_to
 from tracker.models import Event, Reminder
-from tracker.roles import user_can_edit_record
 
 TIME_FORMAT = "j M Y H:i e"
+# Later than this, a reminder was held up by more than the retries and requeues of a running
+# system (the claim timeout, SMTP backoff): the dispatcher or the workers were down.
+SENT_LATE_AFTER = datetime.timedelta(hours=1)
 
 
 class ReminderFilter(django_filters.FilterSet):
@@ -39,7 +46,10 @@ class ReminderTable(tables.Table):
     state = tables.Column()
     attempts = tables.Column()
     sent_at = tables.DateTimeColumn(format=TIME_FORMAT, verbose_name=_("Sent (UTC)"))
-    note = tables.Column(accessor="error", verbose_name=_("Error or reason"), orderable=False)
+    # empty_values=(): render_note decides for every row (a skipped row's `error` is empty).
+    note = tables.Column(
+        accessor="error", verbose_name=_("Error or reason"), orderable=False, empty_values=()
+    )
     resend = tables.Column(accessor="pk", verbose_name="", orderable=False)
 
     class Meta:
@@ -57,7 +67,16 @@ class ReminderTable(tables.Table):
         return f"Week of {record.due_on:%d %b %Y}"
 
     def render_note(self, record):
-        return record.error or record.skip_reason or "—"
+        """Why a row was skipped, why it failed, or that it went out late, in the reader's
+        language."""
+        if record.state == Reminder.State.SKIPPED:
+            return reminders.skip_reason_text(record.skip_reason) or "—"
+        if record.error:
+            return record.error
+        if record.sent_at and record.sent_at - record.due_at > SENT_LATE_AFTER:
+            delay = timesince(record.due_at, record.sent_at)
+            return _("sent late, %(delay)s after it was due") % {"delay": delay}
+        return "—"
 
     def render_resend(self, record):
         if record.state != Reminder.State.FAILED:
@@ -72,16 +91,27 @@ class ReminderTable(tables.Table):
 
 def _require_secretariat(user) -> None:
     if not user_can_edit_record(user):
-        raise PermissionDenied("Only the secretariat sees the delivery log.")
+        raise PermissionDenied(
+            _(
+                "Only the secretariat sees the reminder delivery log. Your own reminder "
+                "choices are on the My reminders page."
+            )
+        )
+
+
+# Reminders per page unless the query string asks for another of core.pagination.PAGE_SIZES.
+LOG_PAGE_SIZE = 50
 
 
 def reminder_log(request):
     _require_secretariat(request.user)
+    # RequestConfig reads per_page and page from request.GET: only bounded ones reach it.
+    request.GET = pagination.bounded_pagination(request.GET, default_size=LOG_PAGE_SIZE)
     rows = Reminder.objects.select_related("recipient", "event", "commitment")
     reminder_filter = ReminderFilter(request.GET, queryset=rows)
     table = ReminderTable(reminder_filter.qs)
     table.csrf_token = get_token(request)
-    tables.RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    tables.RequestConfig(request, paginate={"per_page": LOG_PAGE_SIZE}).configure(table)
     context = {"filter": reminder_filter, "table": table}
     return render(request, "tracker/reminder_log.html", context)
 

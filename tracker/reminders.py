@@ -3,8 +3,11 @@
 The database decides what is due (healthchecks' `sendalerts` idea). Every minute the dispatcher
 (tracker.tasks.dispatch_reminders) does three short steps, each safe to run twice at once:
 
-1. requeue rows a dead worker left in `claimed`/`sending` for longer than the claim timeout;
-2. plan: insert the rows due from REMINDER_CATCHUP_DAYS ago to REMINDER_HORIZON_DAYS ahead
+1. requeue rows a dead worker left in `claimed`/`sending`: as soon as the worker process that
+   held them stopped beating its heartbeat (tracker.workers), else after the claim timeout;
+2. plan: insert the rows due up to REMINDER_HORIZON_DAYS ahead, from the event rather than from
+   a window: every reminder of an occurrence still ahead, however long ago it fell due, and
+   back to REMINDER_CATCHUP_DAYS those an outage made useless, to be skipped with a reason
    (`bulk_create(ignore_conflicts=True)`; the unique constraints on Reminder drop repeats);
 3. claim the due `pending` rows a batch at a time, skipping with a reason those no longer
    useful, and hand the claimed ids to send tasks in chunks; it keeps claiming until nothing is
@@ -16,10 +19,10 @@ A send task sends its chunk over one SMTP connection. It moves each row `claimed
 with a conditional UPDATE (so two messages for one row send once), calls SMTP, then marks it
 `sent`, one row after the other; a group still sending after half the claim timeout puts its
 unsent rows back rather than race the requeue. The only message that can go out twice is one
-whose SMTP call was in flight when its worker died: its row stays `sending`, is requeued after
-the timeout and sent again; the rest of the chunk is still `claimed` and goes out once. (On
-PostgreSQL those marks do not wait for the disk: a crash of the database server itself, not
-of a worker, can lose the last fraction of a second of them, and those messages go out again.)
+whose SMTP call was in flight when its worker died: its row stays `sending`, is requeued once
+the worker's heartbeat is stale and sent again; the rest of the chunk goes out once. A lost
+database connection (a PostgreSQL restart or crash) is ridden through by the marks
+(_on_lost_connection), which also make again those a crash may have lost: nothing is resent.
 
 An event's email is rendered once per chunk for all its readers in one language, with each
 reader's own parts (name, time in their zone, signed links) filled in afterwards.
@@ -29,6 +32,7 @@ import contextlib
 import contextvars
 import datetime
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -40,22 +44,31 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.message import SafeMIMEText
-from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from commitments.models import Commitment
+from core.roles import user_can_own_commitments
 from tracker.events import (
     Occurrence,
     event_ids_visible_to_each,
     event_occurrences,
     occurrences_between,
 )
-from tracker.models import Event, Reminder, ReminderPreference, ReminderSubscription, User
-from tracker.roles import user_can_own_commitments
+from tracker.models import (
+    Event,
+    Reminder,
+    ReminderPreference,
+    ReminderSubscription,
+    User,
+    WorkerHeartbeat,
+)
 from tracker.selectors import CLOSED_STATUSES
+from tracker.workers import holder_id, stale_holders_cutoff
 
 logger = logging.getLogger(__name__)
 
@@ -189,26 +202,45 @@ def single_email_reader(user: User, preference: ReminderPreference) -> bool:
 
 
 def _window(now: datetime.datetime) -> tuple[datetime.date, datetime.date]:
+    """The days whose reminders every run plans: from REMINDER_CATCHUP_DAYS back (how far a late
+    run records those an outage made useless) to REMINDER_HORIZON_DAYS ahead. Those still useful
+    are planned from further back (_leads_in_window, _back_to_latest_round)."""
     today = now.astimezone(UTC).date()
     first = today - datetime.timedelta(days=settings.REMINDER_CATCHUP_DAYS)
     return first, today + datetime.timedelta(days=settings.REMINDER_HORIZON_DAYS)
 
 
-def _leads_in_window(*, first: datetime.date, last: datetime.date) -> list[tuple]:
-    """(occurrence, lead days) pairs whose reminder day falls from `first` to `last`."""
+def _still_ahead(occurrence: Occurrence, now: datetime.datetime) -> bool:
+    # The same test as the claim's "the event has passed" (occurrence_passed_at).
+    return occurrence_passed_at(event=occurrence.event, date=occurrence.date) > now
+
+
+def _leads_in_window(
+    *, first: datetime.date, last: datetime.date, now: datetime.datetime
+) -> list[tuple]:
+    """(occurrence, lead days) pairs to plan: every lead due by `last` of an occurrence still
+    ahead at `now`, however long ago it fell due (after downtime the nearest one is sent late
+    and the earlier ones are skipped as superseded), and of an occurrence already passed those
+    due from `first` on (recorded as skipped: "the event has passed")."""
     events = Event.objects.exclude(lead_times_days=[])
     longest_lead = max((max(e.lead_times_days or [0]) for e in events), default=0)
+    # A day before `first`: an all-day occurrence far west of UTC lasts into the next UTC day.
+    start = min(first, now.astimezone(UTC).date()) - datetime.timedelta(days=1)
     end = last + datetime.timedelta(days=longest_lead)
-    return [
-        (occurrence, lead)
-        for occurrence in occurrences_between(start=first, end=end, events=events)
-        for lead in occurrence.event.lead_times_days or []
-        if first <= occurrence.date - datetime.timedelta(days=lead) <= last
-    ]
+    pairs = []
+    for occurrence in occurrences_between(start=start, end=end, events=events):
+        ahead = _still_ahead(occurrence, now)
+        for lead in occurrence.event.lead_times_days or []:
+            due_on = occurrence.date - datetime.timedelta(days=lead)
+            if due_on <= last and (ahead or first <= due_on):
+                pairs.append((occurrence, lead))
+    return pairs
 
 
-def _event_rows(*, first: datetime.date, last: datetime.date) -> list[Reminder]:
-    leads = _leads_in_window(first=first, last=last)
+def _event_rows(
+    *, first: datetime.date, last: datetime.date, now: datetime.datetime
+) -> list[Reminder]:
+    leads = _leads_in_window(first=first, last=last, now=now)
     # Followers only of the events with a reminder day in the window: usually a handful.
     followers = event_follower_ids(event_ids={o.event.pk for o, _ in leads})
     user_ids = set().union(*followers.values())
@@ -307,13 +339,26 @@ def _digest_rows(*, first: datetime.date, last: datetime.date) -> list[Reminder]
     ]
 
 
+def _back_to_latest_round(
+    *, first: datetime.date, now: datetime.datetime, every_days: int
+) -> datetime.date:
+    """`first`, or earlier if need be to reach the latest round before today of something
+    repeating every `every_days` days: however long the downtime, that round still gets a
+    row (sent late; the older ones within `first` are skipped as superseded by it)."""
+    return min(first, now.astimezone(UTC).date() - datetime.timedelta(days=every_days))
+
+
 def reminders_plan(*, now: datetime.datetime) -> int:
-    """Insert every reminder due in the planning window; existing ones are left as they are."""
+    """Insert every reminder due in the planning window, and those older ones still useful
+    (README, "Catch-up after downtime"); existing ones are left as they are."""
     first, last = _window(now)
+    stale_first = _back_to_latest_round(
+        first=first, now=now, every_days=settings.REMINDER_STALE_REPEAT_DAYS
+    )
     rows = [
-        *_event_rows(first=first, last=last),
-        *_stale_rows(first=first, last=last),
-        *_digest_rows(first=first, last=last),
+        *_event_rows(first=first, last=last, now=now),
+        *_stale_rows(first=stale_first, last=last),
+        *_digest_rows(first=_back_to_latest_round(first=first, now=now, every_days=7), last=last),
     ]
     # Safe to repeat and to run concurrently: the unique constraints on Reminder drop repeats.
     Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
@@ -326,13 +371,21 @@ def reminders_plan(*, now: datetime.datetime) -> int:
 def reminders_requeue_stuck(*, now: datetime.datetime) -> int:
     """Put back rows a worker claimed or began sending but never finished (it died).
 
+    A row goes back as soon as the worker process holding it (`claimed_by`) has stopped
+    beating its heartbeat (tracker.workers), else once it is older than the claim timeout, the
+    last resort for rows claimed outside a worker or by a worker that never beat again.
     A `sending` row may have reached the SMTP server just before its worker died: requeueing
     it is the one case where a reader can get a message twice (the README's delivery policy).
     REMINDER_CLAIM_TIMEOUT_SECONDS must exceed EMAIL_TIMEOUT and the longest retry backoff.
     """
     cutoff = now - datetime.timedelta(seconds=settings.REMINDER_CLAIM_TIMEOUT_SECONDS)
-    stuck = Reminder.objects.filter(state__in=[State.CLAIMED, State.SENDING], claimed_at__lt=cutoff)
-    return stuck.update(state=State.PENDING, claimed_at=None)
+    dead = WorkerHeartbeat.objects.filter(beat_at__lt=stale_holders_cutoff(now))
+    held = Q(claimed_by__in=dead.values("holder")) | Q(claimed_at__lt=cutoff)
+    stuck = Reminder.objects.filter(held, state__in=[State.CLAIMED, State.SENDING])
+    requeued = stuck.update(state=State.PENDING, claimed_at=None, claimed_by="")
+    # Nothing can be held by a process silent for longer than the claim timeout: forget it.
+    WorkerHeartbeat.objects.filter(beat_at__lt=cutoff).delete()
+    return requeued
 
 
 def _later_due(now: datetime.datetime):
@@ -352,10 +405,21 @@ def _later_due(now: datetime.datetime):
 
 
 LATER_REASONS = {
-    Kind.EVENT: "a later reminder for the same occurrence is due",
-    Kind.STALE: "a later reminder for the same commitment is due",
-    Kind.DIGEST: "a later digest is due",
+    # Events now name the lead that superseded them (SUPERSEDED_REASON); older rows say this.
+    Kind.EVENT: gettext_noop("a later reminder for the same occurrence is due"),
+    Kind.STALE: gettext_noop("a later reminder for the same commitment is due"),
+    Kind.DIGEST: gettext_noop("a later digest is due"),
 }
+SUPERSEDED_REASON = "superseded by the %(days)s-day reminder"
+
+
+def _superseded_reason(row: Reminder) -> str:
+    """Why a due row gives way to a later one (`row.later_due`: the due day of the latest
+    due by now). Of an event's leads only the nearest to the occurrence is sent, however many
+    fell due during a downtime; the log names it."""
+    if row.kind == Kind.EVENT:
+        return SUPERSEDED_REASON % {"days": (row.occurrence_date - row.later_due).days}
+    return LATER_REASONS[row.kind]
 
 
 @dataclass
@@ -369,11 +433,49 @@ class _Batch:
 
 # --- what the reader may see now ------------------------------------------------------------
 
-UNSEEN_INACTIVE = "the recipient's account is inactive"
-UNSEEN_EVENT = "the reader may no longer see this event"
-UNSEEN_NOT_SECRETARIAT = "the owner is no longer on the secretariat"
-UNSEEN_NOT_OWNER = "the recipient no longer follows this commitment"
-UNSEEN_DIGEST = "nothing in the digest is left that its reader may see"
+UNSEEN_INACTIVE = gettext_noop("the recipient's account is inactive")
+UNSEEN_EVENT = gettext_noop("the reader may no longer see this event")
+UNSEEN_NOT_SECRETARIAT = gettext_noop("the owner is no longer on the secretariat")
+UNSEEN_NOT_OWNER = gettext_noop("the recipient no longer follows this commitment")
+UNSEEN_DIGEST = gettext_noop("nothing in the digest is left that its reader may see")
+
+# A reason is stored as the skip rules write it, in English (the rows of earlier versions
+# too), and translated where the delivery log shows it (skip_reason_text); one missing here
+# is shown as stored.
+SKIP_REASONS = frozenset(
+    {
+        gettext_noop("the event no longer falls on this date"),
+        gettext_noop("the event has passed"),
+        gettext_noop("the recipient no longer follows this event"),
+        gettext_noop("the commitment is closed"),
+        gettext_noop("a status update was posted since"),
+        gettext_noop("the recipient no longer follows this commitment"),
+        gettext_noop("the recipient unsubscribed from all reminders"),
+        gettext_noop("the recipient no longer reads the digest"),
+        gettext_noop("the recipient reads the weekly digest instead"),
+        *LATER_REASONS.values(),
+        UNSEEN_INACTIVE,
+        UNSEEN_EVENT,
+        UNSEEN_NOT_SECRETARIAT,
+        UNSEEN_NOT_OWNER,
+        UNSEEN_DIGEST,
+    }
+)
+_SUPERSEDED = re.compile(re.escape(SUPERSEDED_REASON).replace(r"%\(days\)s", r"(\d+)") + "$")
+
+
+def skip_reason_text(reason: str) -> str:
+    """A stored skip reason in the active language."""
+    superseded = _SUPERSEDED.match(reason)
+    if superseded:
+        days = int(superseded[1])
+        text = ngettext(
+            "superseded by the %(days)s-day reminder",
+            "superseded by the %(days)s-day reminder",
+            days,
+        )
+        return text % {"days": days}
+    return gettext(reason) if reason in SKIP_REASONS else reason
 
 
 def reminders_unseen(*, rows: list[Reminder]) -> dict[int, str]:
@@ -382,7 +484,7 @@ def reminders_unseen(*, rows: list[Reminder]) -> dict[int, str]:
     Asked when rows are claimed and again just before they are sent (_send_group), on their
     recipient, event and commitment as the database has them then: an event reminder reaches
     only a reader who may open the event's page (tracker.events.events_visible_to), an owner
-    reminder only a secretariat owner (tracker.roles.user_can_own_commitments), nothing an
+    reminder only a secretariat owner (core.roles.user_can_own_commitments), nothing an
     inactive account. A digest's contents are filtered when it is written (digest_contents).
     """
     events = [row for row in rows if row.kind == Kind.EVENT]
@@ -473,7 +575,7 @@ def _skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> str:
     if not reason and row.kind != Kind.DIGEST and pref.weekly_digest:
         reason = "the recipient reads the weekly digest instead"
     if not reason and row.later_due:
-        reason = LATER_REASONS[row.kind]
+        reason = _superseded_reason(row)
     return reason
 
 
@@ -497,23 +599,45 @@ def _claim_unlocked(decisions: list[tuple[Reminder, str]], now: datetime.datetim
 
 
 def _move(ids: list[int], *, from_state: str, to_state: str, now: datetime.datetime) -> list[int]:
-    """The rows among `ids` still in `from_state` move to `to_state` (`claimed_at` = now), in one
-    conditional UPDATE; returns the ids this call moved (RETURNING: PostgreSQL, SQLite 3.35+).
-    Moving to `sending` counts an attempt."""
+    """The rows among `ids` still in `from_state` move to `to_state` (`claimed_at` = now, held by
+    this process: `claimed_by`), in one conditional UPDATE; returns the ids this call moved
+    (RETURNING: PostgreSQL, SQLite 3.35+). Moving to `sending` counts an attempt."""
     if not ids:
         return []
-    attempts = ", attempts = attempts + 1" if to_state == State.SENDING else ""
+    # Adapted as the ORM does, so that filters on `claimed_at = stamp` match on SQLite.
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    if to_state == State.SENDING:
+        moved = _on_lost_connection(lambda: _start_sending(ids, from_state=from_state, stamp=stamp))
+        _marks_since_disk().clear()  # this commit waited for the disk, and so did theirs
+        return moved
     marks = ", ".join(["%s"] * len(ids))
     update = (
-        f"UPDATE {Reminder._meta.db_table} SET state = %s, claimed_at = %s{attempts}"  # noqa: S608
+        f"UPDATE {Reminder._meta.db_table} SET state = %s, claimed_at = %s, claimed_by = %s"  # noqa: S608
         f" WHERE state = %s AND id IN ({marks}) RETURNING id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            _without_disk_wait(update) if to_state == State.SENDING else update,
-            # Adapted as the ORM does, so that filters on `claimed_at = stamp` match on SQLite.
-            [to_state, connection.ops.adapt_datetimefield_value(now), from_state, *ids],
-        )
+        cursor.execute(update, [to_state, stamp, holder_id(), from_state, *ids])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _start_sending(ids: list[int], *, from_state: str, stamp: Any) -> list[int]:
+    """from_state -> sending, stamped, counting an attempt. Safe to repeat after a lost
+    connection: a row the lost statement had moved already carries this group's own stamp (an
+    instant no other group has) and is counted as moved, without a second attempt.
+
+    It waits for the disk (one wait per REMINDER_SEND_GROUP_SIZE messages): a crash of the
+    database server cannot undo it, and its commit makes the marks before it durable too."""
+    marks = ", ".join(["%s"] * len(ids))
+    update = (
+        f"UPDATE {Reminder._meta.db_table} SET state = %s, claimed_at = %s, claimed_by = %s,"  # noqa: S608
+        " attempts = attempts + CASE WHEN state = %s THEN 1 ELSE 0 END"
+        f" WHERE id IN ({marks}) AND (state = %s OR (state = %s AND claimed_at = %s))"
+        " RETURNING id"
+    )
+    sending = State.SENDING
+    params = [sending, stamp, holder_id(), from_state, *ids, from_state, sending, stamp]
+    with connection.cursor() as cursor:
+        cursor.execute(update, params)
         return sorted(row[0] for row in cursor.fetchall())
 
 
@@ -522,14 +646,14 @@ def _without_disk_wait(statement: str) -> str:
     disk (PostgreSQL: synchronous_commit off for this transaction only; several statements in
     one query string run as one transaction, and SET LOCAL ends with it).
 
-    Used by a send task for its own rows (claimed -> sending, sending -> sent), one or two
-    statements per message. The change is in the server the moment the statement returns, so
-    a worker that dies right after loses nothing: the delivery policy holds. Only a crash of
-    the PostgreSQL server itself loses the commits of its last fraction of a second (at most
-    3 x wal_writer_delay, 0.6 s by default): rows marked sent then are back in `sending` or
-    `claimed` and go out again after the claim timeout, like the one in flight. Waiting for
-    the disk was, after SMTP itself, the largest cost per message. Unchanged on SQLite, and
-    inside a caller's transaction (SET LOCAL would last until that one ends)."""
+    Used by a send task to mark each message sent (_mark_sent). The change is in the server
+    the moment the statement returns, so a worker that dies right after loses nothing: the
+    delivery policy holds. A crash of the PostgreSQL server itself loses the commits of its
+    last fraction of a second (at most 3 x wal_writer_delay, 0.6 s by default); the worker
+    sees its connection break and marks again the messages it sent since its last commit that
+    waited for the disk (_on_lost_connection). Waiting for the disk was, after SMTP itself,
+    the largest cost per message. Unchanged on SQLite, and inside a caller's transaction (SET
+    LOCAL would last until that one ends)."""
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         return f"SET LOCAL synchronous_commit TO OFF; {statement}"
     return statement
@@ -540,7 +664,9 @@ def _claim_locked(decisions: list[tuple[Reminder, str]], now: datetime.datetime)
     claimed, skipped = _outcomes(decisions)
     for reason, ids in skipped.items():
         Reminder.objects.filter(pk__in=ids).update(state=State.SKIPPED, skip_reason=reason)
-    Reminder.objects.filter(pk__in=claimed).update(state=State.CLAIMED, claimed_at=now)
+    Reminder.objects.filter(pk__in=claimed).update(
+        state=State.CLAIMED, claimed_at=now, claimed_by=holder_id()
+    )
     return claimed
 
 
@@ -550,7 +676,8 @@ def _due_rows(now: datetime.datetime):
     due row for each batch (0.2-0.7 s a batch with 50,000-100,000 due at the same instant)."""
     return (
         Reminder.objects.filter(state=State.PENDING, due_at__lte=now)
-        .annotate(later_due=Exists(_later_due(now)))
+        # The due day of the latest such row, None if there is none (_superseded_reason).
+        .annotate(later_due=Subquery(_later_due(now).order_by("-due_at").values("due_on")[:1]))
         .select_related("recipient", "event", "commitment")
         .order_by("due_at")
     )
@@ -715,18 +842,98 @@ def _send_one(reminder: Reminder, smtp, stamp: datetime.datetime, attempt: _Atte
 
 def _mark_sent(reminder_id: int, stamp: datetime.datetime) -> bool:
     """sending -> sent if still this group's: one statement, committed at once, per message
-    (without waiting for the disk: _without_disk_wait)."""
+    (without waiting for the disk: _without_disk_wait). The message has gone out: a lost
+    connection (a PostgreSQL restart) is ridden through, never left to the requeue, which
+    would send it again."""
+    marked = _on_lost_connection(lambda: _mark_sent_once(reminder_id, stamp, durable=False))
+    if marked:
+        _marks_since_disk().append((reminder_id, stamp))
+    return marked
+
+
+def _mark_sent_once(reminder_id: int, stamp: datetime.datetime, *, durable: bool) -> bool:
+    """One try. A row already `sent` with this stamp counts: the try before this one was
+    committed, and only its answer was lost with the connection."""
     update = (
         f"UPDATE {Reminder._meta.db_table} SET state = %s, sent_at = %s, error = ''"  # noqa: S608
-        " WHERE id = %s AND state = %s AND claimed_at = %s"
+        " WHERE id = %s AND state IN (%s, %s) AND claimed_at = %s"
     )
     adapt = connection.ops.adapt_datetimefield_value
+    now, sending, sent = adapt(timezone.now()), State.SENDING, State.SENT
     with connection.cursor() as cursor:
         cursor.execute(
-            _without_disk_wait(update),
-            [State.SENT, adapt(timezone.now()), reminder_id, State.SENDING, adapt(stamp)],
+            update if durable else _without_disk_wait(update),
+            [sent, now, reminder_id, sending, sent, adapt(stamp)],
         )
         return cursor.rowcount == 1
+
+
+# The marks this task made since its last commit that waited for the disk (a send task's own,
+# reminders_send): a crash of the database server may have lost them, so after a lost
+# connection they are made again (_on_lost_connection). None outside a send task.
+_undurable_marks: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "reminder_undurable_marks", default=None
+)
+
+
+def _marks_since_disk() -> list[tuple[int, datetime.datetime]]:
+    marks = _undurable_marks.get()
+    return marks if marks is not None else []
+
+
+@contextlib.contextmanager
+def _durable_marks():
+    """Around a send task: its marks are remembered until a commit waits for the disk, and the
+    task ends with one (PostgreSQL: a transaction given an id writes a commit record, and its
+    wait for the disk covers every commit before it)."""
+    token = _undurable_marks.set([])
+    try:
+        yield
+    finally:
+        # Inside a caller's transaction no mark skipped the disk wait (_without_disk_wait).
+        if (
+            connection.vendor == "postgresql"
+            and _marks_since_disk()
+            and not connection.in_atomic_block
+        ):
+            with contextlib.suppress(DatabaseError):
+                _on_lost_connection(_commit_to_disk)
+        _undurable_marks.reset(token)
+
+
+def _commit_to_disk() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT txid_current()")
+    _marks_since_disk().clear()
+
+
+def _remark_after_reconnect() -> None:
+    for reminder_id, stamp in _marks_since_disk():
+        _mark_sent_once(reminder_id, stamp, durable=True)
+
+
+def _on_lost_connection(action: Callable[[], Any]) -> Any:
+    """Run `action` (a statement safe to repeat); on a lost connection (OperationalError,
+    InterfaceError: the server restarted or crashed) close it, wait and try again on a new one,
+    backing off up to 2 s, for up to REMINDER_DB_RETRY_SECONDS (a planned restart takes a few
+    seconds). The first success on a new connection first makes again the marks the server
+    may have lost (_remark_after_reconnect). Inside a transaction nothing is retried: the
+    transaction is gone, and its owner must start again."""
+    deadline = time.monotonic() + settings.REMINDER_DB_RETRY_SECONDS
+    pause, reconnected = 0.2, False
+    while True:
+        try:
+            if reconnected:
+                _remark_after_reconnect()
+            return action()
+        except (OperationalError, InterfaceError) as error:
+            if connection.in_atomic_block or time.monotonic() + pause > deadline:
+                raise
+            logger.warning("Database connection lost (%s): trying again in %.1f s", error, pause)
+        with contextlib.suppress(DatabaseError):
+            connection.close()
+        time.sleep(pause)
+        pause, reconnected = min(pause * 2, 2.0), True
 
 
 def _sending_budget() -> datetime.timedelta:
@@ -772,14 +979,25 @@ def _readers_may_see(rows: list[Reminder], stamp: datetime.datetime) -> list[Rem
     return [row for row in rows if row.pk not in unseen]
 
 
+def _hold(ids: list[int]) -> None:
+    """The chunk's claimed rows are held by this worker process from now on: should it die,
+    they go back in the queue once its heartbeat is stale (reminders_requeue_stuck), without
+    waiting for the broker to redeliver the task (its visibility timeout) or the claim timeout.
+    A duplicate of the task holding them too changes nothing: each row is sent by whichever
+    moves it to `sending` first (_move)."""
+    holder = holder_id()
+    if holder:
+        claimed = Reminder.objects.filter(pk__in=ids, state=State.CLAIMED)
+        _on_lost_connection(lambda: claimed.update(claimed_by=holder))
+
+
 def _put_back(ids: list[int], stamp: datetime.datetime) -> None:
     """Unsent rows of a slow group back to `claimed`, if still this group's (state and stamp).
     They keep the stamp: reminders_requeue_stuck puts them back in the queue once the claim
     timeout has passed and the next dispatcher run sends them. Nothing else to commit: no
     SMTP call is made for them by this task."""
-    Reminder.objects.filter(pk__in=ids, state=State.SENDING, claimed_at=stamp).update(
-        state=State.CLAIMED
-    )
+    mine = Reminder.objects.filter(pk__in=ids, state=State.SENDING, claimed_at=stamp)
+    _on_lost_connection(lambda: mine.update(state=State.CLAIMED))
     logger.warning("Sending was slow: reminders %s are left for the next dispatcher run", ids)
 
 
@@ -800,13 +1018,14 @@ def reminders_send(*, reminder_ids: list[int]) -> int:
     RemindersNotSent is raised, so the task's retry sends only what is not sent yet, and after
     the last retry tracker.tasks fails the rows this run put back (reminders_mark_failed).
     """
+    _hold(reminder_ids)
     rows = (
         Reminder.objects.filter(pk__in=reminder_ids, state=State.CLAIMED)
         .select_related("recipient", "event", "commitment")
         .prefetch_related("event__commitments")  # listed by the event email
     )
     attempt = _Attempt()
-    with get_connection() as smtp, _message_cache():
+    with get_connection() as smtp, _message_cache(), _durable_marks():
         for group in _chunks(list(rows.order_by("pk")), settings.REMINDER_SEND_GROUP_SIZE):
             _send_group(group, smtp, attempt)
     if attempt.error:
@@ -945,6 +1164,20 @@ def _marker(name: str) -> str:
     return f"\0{name}\0"
 
 
+def _reader_today(user: User) -> datetime.date:
+    """The reader's own date at the moment of sending: what "today" means in their email."""
+    return timezone.now().astimezone(reader_zone(user.time_zone)).date()
+
+
+def occurrence_reader_day(*, event: Event, date: datetime.date, time_zone: str) -> datetime.date:
+    """The day the reader sees the occurrence on: an all-day event's own date; a timed event's
+    start in the reader's zone (14:00 on the 11th in New York for 00:00 on the 12th in
+    Ashgabat)."""
+    if event.start_time is None:
+        return date
+    return occurrence_starts_at(event=event, date=date).astimezone(reader_zone(time_zone)).date()
+
+
 def _event_parts(reminder: Reminder) -> _Parts:
     event, user, date = reminder.event, reminder.recipient, reminder.occurrence_date
     language = translation.get_language()
@@ -953,18 +1186,27 @@ def _event_parts(reminder: Reminder) -> _Parts:
         ("zone", starts, user.time_zone, language),
         lambda: _reader_zone_text(event=event, date=date, reader_zone=user.time_zone),
     )
+    day = occurrence_reader_day(event=event, date=date, time_zone=user.time_zone)
+    # "today", "tomorrow", "in 5 days": counted when the email is written, not from the lead
+    # time, so a reminder sent late still says when the event is. An all-day occurrence whose
+    # date has already ended in a reader's zone far east, but not in the event's, is "today".
+    days_away = max((day - _reader_today(user)).days, 0)
 
     def context() -> dict:
         return {
             "reminder": reminder,
             "occurrence": _occurrence(event, date),
+            "day": day,
+            "days_away": days_away,
             "event_zone_text": _event_zone_text(event=event, date=date),
             "all_day": event.start_time is None,
             "event_url": site_url(event.get_absolute_url()),
         }
 
     return _Parts(
-        key=(Kind.EVENT, event.pk, date, reminder.lead_days, language),
+        # The text names the day and how far away it is as the reader sees them now: readers
+        # share it only if those match (not the lead time: a late 7-day reminder says 4 days).
+        key=(Kind.EVENT, event.pk, date, day, days_away, language),
         context=context,
         reader={
             "reader_zone_text": reader_zone_text,
@@ -975,9 +1217,11 @@ def _event_parts(reminder: Reminder) -> _Parts:
 
 def _stale_parts(reminder: Reminder) -> _Parts:
     commitment, user = reminder.commitment, reminder.recipient
+    # Counted to the day it is sent: a nudge sent late after a downtime says how long it is.
+    today = max(reminder.due_on, _reader_today(user))
     context = {
         "commitment": commitment,
-        "quiet_days": (reminder.due_on - reminder.quiet_since).days,
+        "quiet_days": (today - reminder.quiet_since).days,
         "commitment_url": site_url(commitment.get_absolute_url()),
     }
     reader = {"unsubscribe_url": unsubscribe_url(user=user, scope="stale")}
@@ -1013,12 +1257,15 @@ def digest_contents(*, user: User, day: datetime.date) -> dict:
         "quiet": shown_quiet,
         "days_ahead": DIGEST_DAYS_AHEAD,
         "left_out": left_out,
+        "day": day,
     }
 
 
 def _digest_context(reminder: Reminder) -> dict:
     """digest_contents, worked out once per chunk of sends (_readers_may_see, then the email)."""
-    user, day = reminder.recipient, reminder.due_on
+    # From the day it is sent: a digest sent late after a downtime lists no event already past.
+    user = reminder.recipient
+    day = max(reminder.due_on, _reader_today(user))
     return _shared(("digest", user.pk, day), lambda: digest_contents(user=user, day=day))
 
 

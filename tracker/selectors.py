@@ -29,8 +29,9 @@ from django.utils.translation import get_language
 from commitments import selectors as commitment_selectors
 from commitments.models import Commitment, Document, Paragraph, StatusUpdate
 from commitments.statuses import DEFINITIONS, Status
-from tracker import caching, chart_selectors, events
-from tracker.roles import reader_audience, user_can_edit_record
+from core import caching
+from core.roles import reader_audience, user_can_edit_record
+from tracker import chart_selectors, events
 
 # Finished commitments cannot go quiet and have nothing left to be due.
 CLOSED_STATUSES = (Status.ACHIEVED, Status.NO_LONGER_PURSUED)
@@ -281,5 +282,15 @@ def _viewer(user) -> tuple:
 
 def dashboard_content_parts(*, user, today, requested: str | None) -> tuple:
     """What the dashboard's rendered content depends on (cached in the DASHBOARD family, so a
-    write forgets it like the aggregates): who sees it, on which day, the document asked for."""
-    return ("content", *_viewer(user), today, commitment_selectors.hashed(str(requested)))
+    write forgets it like the aggregates): who sees it, on which day, the document asked for.
+
+    The document is one of the recorded ids, "unknown" for any other value, or none: what the
+    page shows for each, so a query string of junk shares one entry and cannot grow the cache."""
+    return ("content", *_viewer(user), today, _document_key(requested))
+
+
+def _document_key(requested: str | None) -> str | None:
+    if not requested:
+        return None
+    known = {str(row[0]) for row in _document_choice_rows()}
+    return requested if requested in known else "unknown"

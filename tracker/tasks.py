@@ -2,6 +2,7 @@
 
 from celery import Task, shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from tracker import reminders
@@ -42,8 +43,10 @@ SEND_OPTIONS = {
     "base": SendRemindersTask,
     "ignore_result": True,
     # SMTP errors and refused or dropped connections are OSErrors (reminders_send raises them
-    # as RemindersNotSent); anything else fails at once.
-    "autoretry_for": (OSError, reminders.RemindersNotSent),
+    # as RemindersNotSent); a database away for longer than the marks ride through
+    # (REMINDER_DB_RETRY_SECONDS) is retried too: what the chunk holds is sent once it is back.
+    # Anything else fails at once.
+    "autoretry_for": (OSError, reminders.RemindersNotSent, OperationalError, InterfaceError),
     "max_retries": settings.REMINDER_MAX_RETRIES,
     "retry_backoff": settings.REMINDER_RETRY_BACKOFF,
     "retry_backoff_max": settings.REMINDER_RETRY_BACKOFF_MAX,

@@ -1,16 +1,21 @@
 """The dashboard and the login page. Event and calendar pages live in tracker.event_views."""
 
+from urllib.parse import unquote, urlsplit
+
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.validators import MaxLengthValidator
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext_lazy as _
 
-from commitments.views import READ_METHODS, allow_methods, status_legend, user_today
+from commitments.views import READ_METHODS, allow_methods, status_legend
+from core import caching
+from core.local_time import reader_today
 
-from . import caching, selectors
+from . import selectors
 
 # --- Login -----------------------------------------------------------------------------------
 
@@ -43,11 +48,27 @@ class TrackerLoginView(LoginView):
     """After login a liaison lands on their own state's page; everyone else on the dashboard.
 
     A `next` address is followed only when it is on this site (LoginView checks it with
-    url_has_allowed_host_and_scheme), so a link in an e-mail cannot send people elsewhere.
+    url_has_allowed_host_and_scheme), so a link in an e-mail cannot send people elsewhere, and
+    only when it is somewhere to go (get_redirect_url).
     """
 
     authentication_form = TrackerAuthenticationForm
     redirect_authenticated_user = True
+
+    def get_redirect_url(self) -> str:
+        """The safe `next` address, or "" for the landing page when it is the site's root
+        (LoginRequiredMiddleware asks for `next=/` when someone opens the site's address: a
+        liaison still lands on their state) or the login or logout page (a loop, or a 405)."""
+        url = super().get_redirect_url()
+        parts = urlsplit(url)
+        # A relative address (or a bare query) would be read from /login/ itself.
+        if not parts.path.startswith("/") or (parts.path == "/" and not parts.query):
+            return ""
+        try:
+            name = resolve(unquote(parts.path)).url_name
+        except Resolver404:
+            return url  # a page that does not exist says so itself
+        return "" if name in ("login", "logout") else url
 
     def get_default_redirect_url(self) -> str:
         actor = getattr(self.request.user, "actor", None)
@@ -67,7 +88,7 @@ def dashboard(request):
     Everything below the heading comes from the cache, the same for every reader with the same
     audience, state, language, day and document asked for (selectors.dashboard_content_parts)
     until a write: on a hit nothing is read from the database."""
-    user, today = request.user, user_today(request.user)
+    user, today = request.user, reader_today(request.user)
     requested = request.GET.get("document")
 
     def render_content() -> str:

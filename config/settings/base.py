@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "auditlog",
+    "core",
     "tracker",
     "commitments",
 ]
@@ -50,6 +51,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A logged-in user's own language (tracker.language) wins over the cookie and the browser.
     "tracker.language.UserLanguageMiddleware",
+    # A form too big to read: a page that says so (before the CSRF check reads it).
+    "tracker.middleware.FormTooLargeMiddleware",
     # Responses are private to their reader unless their view says otherwise (tracker.security).
     "tracker.security.PrivateCacheMiddleware",
     # Changes made during a request are recorded in the audit trail under the request's user,
@@ -144,11 +147,19 @@ EVIDENCE_ALLOWED_EXTENSIONS = env.list(
     "EVIDENCE_ALLOWED_EXTENSIONS",
     default=["pdf", "png", "jpg", "jpeg", "docx", "xlsx", "odt", "txt", "csv"],
 )
+# Longest status-update narrative, in characters: a longer one comes back in the form with a
+# message (commitments.forms.StatusUpdateForm).
+NARRATIVE_MAX_CHARACTERS = env.int("NARRATIVE_MAX_CHARACTERS", default=100_000)
+# Largest form body read into memory, files aside (Django's default is 2.5 MB). Above it Django
+# refuses the request before any view (the CSRF check reads the form), so it is kept well
+# above what NARRATIVE_MAX_CHARACTERS allows: an overlong narrative, even pasted by mistake
+# several megabytes long, reaches the form and returns with its text and a message.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 # A commitment with no status update for this many days counts as "gone quiet".
 TRACKER_QUIET_AFTER_DAYS = env.int("TRACKER_QUIET_AFTER_DAYS", default=180)
 
-# The dashboard's aggregates and the calendar feeds are cached (tracker.caching) and forgotten
+# The dashboard's aggregates and the calendar feeds are cached (core.caching) and forgotten
 # on every write that changes them; the short timeout bounds what a missed write could cost.
 # With REDIS_URL the cache is shared by all workers; without it each process keeps its own.
 TRACKER_CACHE_TIMEOUT = env.int("TRACKER_CACHE_TIMEOUT", default=60)
@@ -177,8 +188,8 @@ CACHES = {
         {
             # Answers "not cached" when Redis is down; a hung Redis costs a request at most one
             # socket timeout, then is not called for CACHE_REDIS_BREAKER_SECONDS, and never
-            # stops a save (tracker.cache_backends).
-            "BACKEND": "tracker.cache_backends.ForgivingRedisCache",
+            # stops a save (core.cache_backends).
+            "BACKEND": "core.cache_backends.ForgivingRedisCache",
             "LOCATION": REDIS_CACHE_URL,
             "OPTIONS": {
                 "socket_timeout": env.float("CACHE_REDIS_SOCKET_TIMEOUT", default=0.5),
@@ -257,6 +268,9 @@ REMINDER_LOCAL_HOUR = env.int("REMINDER_LOCAL_HOUR", default=9)
 REMINDER_STALE_REPEAT_DAYS = env.int("REMINDER_STALE_REPEAT_DAYS", default=30)
 REMINDER_DIGEST_WEEKDAY = env.int("REMINDER_DIGEST_WEEKDAY", default=0)  # Monday
 REMINDER_HORIZON_DAYS = env.int("REMINDER_HORIZON_DAYS", default=2)
+# How far back a late run records, as skipped, the reminders an outage made useless (of an
+# occurrence that passed meanwhile, nudges and digests superseded by a later one). A reminder
+# still useful is planned and sent late however long ago it fell due (README, "Catch-up").
 REMINDER_CATCHUP_DAYS = env.int("REMINDER_CATCHUP_DAYS", default=7)
 # Rows claimed per statement, and how many claimed rows may wait for a worker before the
 # dispatcher stops claiming (tracker.reminders.reminders_claim): raise it with many workers.
@@ -274,6 +288,15 @@ REMINDER_CLAIM_TIMEOUT_SECONDS = env.int("REMINDER_CLAIM_TIMEOUT_SECONDS", defau
 REMINDER_MAX_RETRIES = env.int("REMINDER_MAX_RETRIES", default=5)
 REMINDER_RETRY_BACKOFF = env.int("REMINDER_RETRY_BACKOFF", default=30)
 REMINDER_RETRY_BACKOFF_MAX = env.int("REMINDER_RETRY_BACKOFF_MAX", default=300)
+# A send task whose database connection is lost (a PostgreSQL restart) retries its marks on a
+# new connection for up to this long, so a delivered reminder is marked sent, never resent.
+REMINDER_DB_RETRY_SECONDS = env.int("REMINDER_DB_RETRY_SECONDS", default=60)
+# Each worker process holding reminders updates its heartbeat row this often; rows held by a
+# process whose heartbeat is older than the stale limit go back in the queue (tracker.workers).
+# Keep the stale limit above REMINDER_DB_RETRY_SECONDS: a database away for longer makes every
+# worker look dead.
+REMINDER_HEARTBEAT_SECONDS = env.int("REMINDER_HEARTBEAT_SECONDS", default=10)
+REMINDER_HEARTBEAT_STALE_SECONDS = env.int("REMINDER_HEARTBEAT_STALE_SECONDS", default=90)
 # Links in emails (unsubscribe, the event's page) start with this.
 TRACKER_SITE_URL = env("TRACKER_SITE_URL", default="http://127.0.0.1:8000")
 

@@ -6,8 +6,8 @@ from django.db.models import Count, Min
 
 from bench.generator import Sizes, generate, session_for
 from commitments.models import Actor, Commitment, Document, Paragraph, StatusUpdate, Theme
+from core.roles import Role
 from tracker.models import Event, User
-from tracker.roles import Role
 
 TINY = Sizes(
     documents=3,

@@ -24,7 +24,7 @@ LIST_URL = reverse("commitments:commitment_list")
 # that forgets the cached pages, so a test that made it later would prove nothing.
 
 # Session and user; three to save the session (SESSION_SAVE_EVERY_REQUEST); one to check that
-# no invalidation was lost (tracker.caching._cache_trusted). No count, no rows, no prefetches
+# no invalidation was lost (core.caching._cache_trusted). No count, no rows, no prefetches
 # and no filter dropdowns: those are in the cached content.
 CACHED_TABLE_QUERIES = 6
 
@@ -225,7 +225,7 @@ def test_an_actors_page_is_cached_per_audience_and_shows_a_new_update_at_once(
 
 
 def test_a_readers_language_or_calendar_link_change_keeps_the_cached_pages(secretariat):
-    from tracker import caching
+    from core import caching
     from tracker.calendar_feeds import calendar_token_reset
     from tracker.language import user_language_set
 

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -765,3 +766,105 @@ def test_the_secretariat_sees_the_change_history_and_a_liaison_does_not(
     history = page[page.index("Change history") :]
     assert "<td>status</td>\n        <td>Not started</td>\n        <td>In progress</td>" in history
     assert "Change history" not in liaison_page
+
+
+TEN_MB = 10 * 1024 * 1024  # EVIDENCE_MAX_UPLOAD_BYTES' default
+
+
+def test_a_file_one_byte_over_the_limit_says_by_how_much(secretariat_client, commitment, settings):
+    settings.EVIDENCE_MAX_UPLOAD_BYTES = TEN_MB
+    data = form_data(commitment, evidence_file=upload(size=TEN_MB + 1))
+
+    response = secretariat_client.post(commitment.get_absolute_url(), data)
+
+    assert response.status_code == 400
+    assert (
+        "The file is 10.0\xa0MB (10,485,761 bytes); the limit is 10.0\xa0MB (10,485,760 bytes)."
+        in response.content.decode()
+    )
+    assert not StatusUpdate.objects.exists() and not EvidenceFile.objects.exists()
+
+
+def test_a_file_exactly_at_the_limit_is_accepted(secretariat_client, commitment, settings):
+    settings.EVIDENCE_MAX_UPLOAD_BYTES = TEN_MB
+    data = form_data(commitment, evidence_file=upload(size=TEN_MB))
+
+    response = secretariat_client.post(commitment.get_absolute_url(), data)
+
+    assert response.status_code == 302
+    assert EvidenceFile.objects.get().size == TEN_MB
+
+
+# -- a narrative too long ----------------------------------------------------------------
+
+
+def csrf_client(user) -> Client:
+    """A client that passes the CSRF check as a browser does: the check reads the form body
+    before the view, so a body too big for Django fails there."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
+def post_with_token(client, url: str, data: dict):
+    client.get(url)
+    return client.post(url, data | {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+
+
+def test_a_three_megabyte_narrative_comes_back_in_the_form(secretariat, commitment):
+    # A pasted document, Cyrillic (two bytes a character): 3 MB of form body.
+    narrative = ("Генеральная Ассамблея приняла резолюцию. " * 40_000)[:1_500_000]
+    client = csrf_client(secretariat)
+
+    response = post_with_token(
+        client, commitment.get_absolute_url(), form_data(commitment, narrative=narrative)
+    )
+
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert form.errors["narrative"] == [
+        "The narrative is 1500000 characters long; the limit is 100000. "
+        "Shorten it, or attach the full text as an evidence file."
+    ]
+    assert narrative in response.content.decode()  # every character is still in the form
+    assert not StatusUpdate.objects.exists()
+
+
+def test_a_narrative_at_the_limit_is_posted(secretariat_client, commitment, settings):
+    settings.NARRATIVE_MAX_CHARACTERS = 50
+    data = form_data(commitment, narrative="x" * 50)
+
+    assert secretariat_client.post(commitment.get_absolute_url(), data).status_code == 302
+    assert StatusUpdate.objects.get().narrative == "x" * 50
+
+
+def test_a_narrative_one_character_over_the_limit_is_refused(
+    secretariat_client, commitment, settings
+):
+    settings.NARRATIVE_MAX_CHARACTERS = 50
+    data = form_data(commitment, narrative="x" * 51)
+
+    response = secretariat_client.post(commitment.get_absolute_url(), data)
+
+    assert response.status_code == 400
+    assert "The narrative is 51 characters long; the limit is 50." in response.content.decode()
+    assert 'maxlength="50"' not in response.content.decode()  # a browser would cut the text
+    assert not StatusUpdate.objects.exists()
+
+
+def test_a_body_over_the_hard_limit_gets_a_page_that_says_what_to_do(
+    secretariat, commitment, settings
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    client = csrf_client(secretariat)
+
+    response = post_with_token(
+        client, commitment.get_absolute_url(), form_data(commitment, narrative="x" * 4096)
+    )
+
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "over 1.0\xa0KB of text (files aside)" in page
+    assert "so nothing was saved" in page
+    assert "a narrative may have up to 100,000 characters" in page
+    assert not StatusUpdate.objects.exists()

@@ -15,7 +15,9 @@ def update_form_data(commitment: Commitment, **overrides) -> dict:
     data = {
         "status": "in_progress",
         "progress": "40",
-        "happened_on": "2026-01-05",
+        # Recent: the commitment is not quiet, so its owner is due no nudge besides a test's
+        # own reminder (the latest nudge of a quiet one goes out however late it is).
+        "happened_on": (timezone.now() - datetime.timedelta(days=1)).date().isoformat(),
         "narrative": "The Group of Friends met in New York.",
         "visibility": "public",
         "version": str(commitment.version),

@@ -14,10 +14,10 @@ from django.db import connections
 from django.test import override_settings
 
 from commitments.models import StatusUpdate
+from core import cache_backends
 from tests.factories import CommitmentFactory, SecretariatFactory
 from tests.reliability.helpers import reminder_due_now, reminder_worker, update_form_data
 from tests.reminder_helpers import wait_until
-from tracker import cache_backends
 from tracker.models import Reminder
 from tracker.tasks import dispatch_reminders
 
@@ -36,7 +36,7 @@ def cache_on_broker_redis(broker):
     """The cache on the broker's Redis, as production's default (REDIS_URL's next database)."""
     location = broker.url.rsplit("/", 1)[0] + "/1"
     options = {"socket_timeout": CACHE_SOCKET_TIMEOUT, "socket_connect_timeout": 0.5}
-    cache = {"BACKEND": "tracker.cache_backends.ForgivingRedisCache", "LOCATION": location}
+    cache = {"BACKEND": "core.cache_backends.ForgivingRedisCache", "LOCATION": location}
     cache_backends.breakers_close()
     with override_settings(CACHES={"default": cache | {"OPTIONS": options}}):
         yield

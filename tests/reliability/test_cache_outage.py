@@ -11,11 +11,11 @@ from django.core.cache import cache
 from django.db import connections
 from django.test import override_settings
 
+from core import cache_backends, caching
+from core.models import CacheState
 from tests.factories import CommitmentFactory, SecretariatFactory
 from tests.reliability.helpers import update_form_data
 from tests.reminder_helpers import wait_until
-from tracker import cache_backends, caching
-from tracker.models import CacheState
 
 SOCKET_TIMEOUT = 0.5
 # Well past one timeout (0.5 s) and well under the issue's two seconds for a save.
@@ -30,7 +30,7 @@ PAUSE_SECONDS = 5
 def redis_cache(redis_server):
     """The cache is the test's own real Redis, with production's timeouts and a fresh breaker."""
     settings = {
-        "BACKEND": "tracker.cache_backends.ForgivingRedisCache",
+        "BACKEND": "core.cache_backends.ForgivingRedisCache",
         "LOCATION": redis_server.url,
         "OPTIONS": {
             "socket_timeout": SOCKET_TIMEOUT,

@@ -6,9 +6,9 @@ from axes.models import AccessFailureLog, AccessLog
 from django.template import Context, Template
 from django.test import RequestFactory
 
+from core.roles import Role
 from tests.factories import ActorFactory, CommitmentFactory, EventFactory, SecretariatFactory
 from tracker.audit import SYSTEM_ACTOR, audit_entries_for
-from tracker.roles import Role
 
 pytestmark = pytest.mark.django_db
 

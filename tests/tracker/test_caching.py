@@ -22,7 +22,7 @@ def unreachable_redis(request):
     else:
         listener.listen(8)  # the kernel accepts connections; nobody ever replies
     cache = {
-        "BACKEND": "tracker.cache_backends.ForgivingRedisCache",
+        "BACKEND": "core.cache_backends.ForgivingRedisCache",
         "LOCATION": f"redis://127.0.0.1:{port}/0",
         "OPTIONS": {"socket_timeout": 0.2, "socket_connect_timeout": 0.2},
     }
@@ -67,7 +67,7 @@ def test_with_redis_up_the_cache_keeps_what_it_is_given():
     with override_settings(
         CACHES={
             "default": {
-                "BACKEND": "tracker.cache_backends.ForgivingRedisCache",
+                "BACKEND": "core.cache_backends.ForgivingRedisCache",
                 "LOCATION": location,
             }
         }
@@ -81,7 +81,7 @@ def test_with_redis_up_the_cache_keeps_what_it_is_given():
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it)")
 def test_the_redis_client_is_made_once_and_reused():
-    from tracker.cache_backends import ForgivingRedisCache
+    from core.cache_backends import ForgivingRedisCache
 
     cache = ForgivingRedisCache(os.environ["REDIS_URL"], {})
     cache.set("tracker:test:reused", 1, 30)

@@ -3,7 +3,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from commitments import history
+from commitments import charts, history
 from commitments import selectors as commitment_selectors
 from commitments.models import StatusUpdate
 from commitments.statuses import Status
@@ -13,7 +13,7 @@ from tests.factories import (
     ParagraphFactory,
     post_status_update,
 )
-from tracker import chart_selectors, charts, selectors
+from tracker import chart_selectors, selectors
 
 pytestmark = pytest.mark.django_db
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from commitments.models import StatusUpdate
 from commitments.statuses import Status
+from core.local_time import reader_today
 from tests.factories import (
     CommitmentFactory,
     DocumentFactory,
@@ -20,7 +21,7 @@ from tests.factories import (
 )
 from tracker import events, selectors
 from tracker.models import Event
-from tracker.views import dashboard, user_today
+from tracker.views import dashboard
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +199,7 @@ def test_upcoming_target_dates_from_today_on_the_soonest_first(secretariat):
 def test_today_is_the_readers_today(secretariat, time_zone, expected):
     secretariat.time_zone = time_zone
     with time_machine.travel(datetime.datetime(2026, 12, 31, 20, 0, tzinfo=datetime.UTC)):
-        assert user_today(secretariat) == expected
+        assert reader_today(secretariat) == expected
 
 
 def test_dashboard_lists_quiet_and_upcoming_for_the_readers_day(client, secretariat):
@@ -335,7 +336,7 @@ def make_history(commitments: int) -> None:
 # directly so that middleware (sessions, lockouts) owned elsewhere does not move the pin.
 # One more: the document list, cached while the page's key is made, is found again while the
 # content is computed, and an entry found is served only once the database shows no lost
-# invalidation (tracker.caching._cache_trusted).
+# invalidation (core.caching._cache_trusted).
 DASHBOARD_QUERIES = 12
 
 
@@ -375,7 +376,7 @@ def test_a_full_request_costs_the_same_with_25_times_the_record(client, request,
 
 # Served from the cache: the document list, the counts, the matrix, the charts and the lists
 # (eleven queries) are not read again. The one query checks that no invalidation was lost
-# (tracker.caching._cache_trusted).
+# (core.caching._cache_trusted).
 CACHED_DASHBOARD_QUERIES = 1
 
 

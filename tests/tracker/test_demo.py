@@ -18,9 +18,9 @@ from commitments.models import (
     Theme,
 )
 from commitments.statuses import Status
+from core.roles import Role
 from tracker.demo import DemoDataError, demo_data_read, demo_load, demo_password_choose
 from tracker.models import User
-from tracker.roles import Role
 
 PASSWORD = "demo-password-for-tests"
 EXPECTED_COMMITMENTS = {
@@ -253,3 +253,13 @@ def test_recurring_commitments_are_not_called_quiet_between_their_occurrences(lo
     assert "neutrality-forum-every-five-years" not in slugs
     # The research centre was last discussed in January 2026: ten months of silence is news.
     assert "neutrality-research-and-training-centre" in slugs
+
+
+def test_the_accounts_file_holds_the_accounts_and_this_runs_password(db, monkeypatch, tmp_path):
+    monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
+    accounts = tmp_path / "var" / "demo-accounts.txt"
+    call_command("load_demo", "--accounts-file", str(accounts), stdout=StringIO())
+    lines = accounts.read_text().splitlines()
+    assert lines[0] == f"Accounts (password: {PASSWORD}):"
+    assert [line.split()[0] for line in lines[1:]] == ["secretariat", "liaison", "admin"]
+    assert accounts.stat().st_mode & 0o077 == 0  # the password is for its owner's eyes

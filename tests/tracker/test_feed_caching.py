@@ -25,7 +25,7 @@ def test_the_second_request_is_served_from_the_cache(client, django_assert_num_q
     EventFactory.create_batch(5)
     first = client.get(PUBLIC_FEED)
 
-    with django_assert_num_queries(1):  # that no invalidation was lost (tracker.caching)
+    with django_assert_num_queries(1):  # that no invalidation was lost (core.caching)
         second = client.get(PUBLIC_FEED)
 
     assert second.content == first.content

@@ -120,3 +120,68 @@ def test_every_page_offers_logout_as_a_form(secretariat_client):
     response = secretariat_client.get(reverse("dashboard"))
 
     assert f'<form class="logout" method="post" action="{reverse("logout")}">' in response.text
+
+
+# -- where `next` cannot lead -------------------------------------------------------------
+
+LOOPS = [
+    "/login/",
+    "/login/?next=/login/",
+    "/login/?next=/logout/",
+    "/logout/",
+    "/%6Cogin/",  # the login page, spelt with an escape
+    "//evil.example/",
+    "login/",
+    "?next=/login/",
+]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_logged_in_visitor_sent_back_to_login_or_logout_goes_to_their_landing_page(
+    client, secretariat, liaison, loop
+):
+    for user, landing in (
+        (secretariat, reverse("dashboard")),
+        (liaison, liaison.actor.get_absolute_url()),
+    ):
+        client.force_login(user)
+
+        response = client.get(reverse("login"), {"next": loop})
+
+        assert response.status_code == 302
+        assert response.url == landing
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_logging_in_with_next_at_login_or_logout_lands_on_the_landing_page(
+    client, secretariat, liaison, loop
+):
+    assert log_in(client, "officer", next=loop).url == reverse("dashboard")
+    client.logout()
+    assert log_in(client, "diplomat", next=loop).url == liaison.actor.get_absolute_url()
+
+
+def test_a_liaison_who_opens_the_sites_address_lands_on_their_state(client, liaison):
+    sent_to = client.get("/")  # LoginRequiredMiddleware asks for login with next=/
+
+    assert sent_to.url == reverse("login") + "?next=/"
+    assert log_in(client, "diplomat", next="/").url == liaison.actor.get_absolute_url()
+
+
+def test_a_liaison_already_logged_in_sent_to_login_with_next_root_lands_on_their_state(
+    client, liaison
+):
+    client.force_login(liaison)
+
+    response = client.get(reverse("login"), {"next": "/"})
+
+    assert response.url == liaison.actor.get_absolute_url()
+
+
+@pytest.mark.parametrize("deep", ["/commitments/?status=stalled", "/?document=1", "/events/"])
+def test_a_liaisons_deep_next_is_still_followed(client, liaison, deep):
+    assert log_in(client, "diplomat", next=deep).url == deep
+
+
+def test_the_secretariat_with_next_root_lands_on_the_dashboard(client, secretariat):
+    assert log_in(client, "officer", next="/").url == reverse("dashboard")

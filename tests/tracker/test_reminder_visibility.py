@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from commitments.models import Commitment
+from core.roles import Role
 from tests.factories import (
     ActorFactory,
     CommitmentFactory,
@@ -24,7 +25,6 @@ from tracker import events as events_module
 from tracker import reminders
 from tracker.events import commitment_deadline_event_sync
 from tracker.models import Event, Reminder, ReminderPreference
-from tracker.roles import Role
 
 UTC = datetime.UTC
 State = Reminder.State

@@ -22,7 +22,13 @@ from tests.factories import (
     post_status_update,
 )
 from tracker import reminders
-from tracker.models import Event, Reminder, ReminderPreference, ReminderSubscription
+from tracker.models import (
+    Event,
+    Reminder,
+    ReminderPreference,
+    ReminderSubscription,
+    WorkerHeartbeat,
+)
 from tracker.tasks import send_reminders
 
 UTC = datetime.UTC
@@ -47,8 +53,10 @@ def make_event(*, commitments=(), **fields) -> Event:
 
 
 def dispatch(now: datetime.datetime) -> list[int]:
-    """One dispatcher run at `now`; each claimed reminder is sent at once (locmem mail)."""
-    return reminders.reminders_dispatch(now=now, enqueue=send_now)
+    """One dispatcher run at `now`; each claimed reminder is sent at once (locmem mail), at
+    `now` too: an email says how far away its event is from the moment it is written."""
+    with time_machine.travel(now, tick=False):
+        return reminders.reminders_dispatch(now=now, enqueue=send_now)
 
 
 def send_now(reminder_ids: list[int]) -> None:
@@ -172,7 +180,7 @@ def test_beat_down_three_days_sends_what_is_still_useful(db):
         for r in Reminder.objects.filter(state=State.SKIPPED)
     }
     assert skipped == {
-        ("Forum", 3): "a later reminder for the same occurrence is due",
+        ("Forum", 3): "superseded by the 1-day reminder",
         ("Briefing", 1): "the event has passed",
     }
     assert passed.reminders.get().state == State.SKIPPED
@@ -553,3 +561,27 @@ def test_a_group_slower_than_the_claim_timeout_sends_nothing_twice(db, monkeypat
         assert len(dispatch(timezone.now())) == 1
     assert sorted(Counter(m.to[0] for m in mail.outbox).values()) == [1, 1, 1]
     assert set(Reminder.objects.values_list("state", flat=True)) == {State.SENT}
+
+
+def test_rows_a_dead_worker_held_are_requeued_once_its_heartbeat_is_stale(db):
+    due = make_due_readers(3)
+    dead, alive, outside = claim_only(due)
+    Reminder.objects.filter(pk=dead).update(claimed_by="host:11:dead", state=State.SENDING)
+    Reminder.objects.filter(pk=alive).update(claimed_by="host:12:alive", state=State.SENDING)
+    stale = datetime.timedelta(seconds=settings.REMINDER_HEARTBEAT_STALE_SECONDS + 1)
+    WorkerHeartbeat.objects.create(holder="host:11:dead", beat_at=due - stale)
+    WorkerHeartbeat.objects.create(holder="host:12:alive", beat_at=due)
+    # Well before the claim timeout: only the dead worker's row goes back.
+    assert reminders.reminders_requeue_stuck(now=due) == 1
+    assert Reminder.objects.get(pk=dead).state == State.PENDING
+    assert Reminder.objects.get(pk=dead).claimed_by == ""
+    assert {Reminder.objects.get(pk=pk).state for pk in (alive, outside)} == {
+        State.SENDING,
+        State.CLAIMED,
+    }
+    # The claim timeout stays the last resort, for rows claimed outside a worker and for a
+    # worker that beats but never finishes; a heartbeat that old is forgotten.
+    later = due + datetime.timedelta(seconds=settings.REMINDER_CLAIM_TIMEOUT_SECONDS + 1)
+    WorkerHeartbeat.objects.filter(holder="host:12:alive").update(beat_at=later)
+    assert reminders.reminders_requeue_stuck(now=later) == 2
+    assert list(WorkerHeartbeat.objects.values_list("holder", flat=True)) == ["host:12:alive"]

@@ -1,8 +1,14 @@
 """The tracker's own models: people, and the dates that matter (events and their reminders)."""
 
-from .cache import CacheState
 from .events import Event
-from .reminders import Reminder, ReminderPreference, ReminderSubscription
+from .reminders import Reminder, ReminderPreference, ReminderSubscription, WorkerHeartbeat
 from .users import User
 
-__all__ = ["CacheState", "Event", "Reminder", "ReminderPreference", "ReminderSubscription", "User"]
+__all__ = [
+    "Event",
+    "Reminder",
+    "ReminderPreference",
+    "ReminderSubscription",
+    "User",
+    "WorkerHeartbeat",
+]

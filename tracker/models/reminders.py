@@ -110,6 +110,10 @@ class Reminder(models.Model):
     error = models.TextField(blank=True)
     skip_reason = models.CharField(max_length=200, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The worker process holding a claimed or sending row (tracker.workers.holder_id); empty
+    # when claimed outside a worker. reminders_requeue_stuck puts a row back as soon as its
+    # holder's WorkerHeartbeat goes stale, instead of after the claim timeout.
+    claimed_by = models.CharField(max_length=120, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -140,3 +144,15 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.recipient} due {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A worker process that claims reminders says it is alive by updating its row every
+    REMINDER_HEARTBEAT_SECONDS (tracker.workers). A row that stopped changing belongs to a dead
+    process: what it held goes back in the queue (reminders.reminders_requeue_stuck)."""
+
+    holder = models.CharField(max_length=120, unique=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.holder} alive at {self.beat_at:%Y-%m-%d %H:%M:%S}"

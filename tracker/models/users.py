@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from tracker.roles import Role, user_can_edit_record
+from core.roles import Role, user_can_edit_record
 
 from .events import validate_time_zone
 

@@ -3,8 +3,8 @@ the page already holds (no query)."""
 
 from django import template
 
-from commitments.views import user_today
-from tracker import charts
+from commitments import charts
+from core.local_time import reader_today
 
 register = template.Library()
 
@@ -13,6 +13,6 @@ register = template.Library()
 def progress_timeline_chart(context, timeline):
     """timeline: the page's updates, newest first, already filtered to what the reader may see."""
     oldest_first = sorted(timeline, key=lambda u: (u.happened_on, u.recorded_at, u.pk))
-    today = user_today(context["request"].user)
+    today = reader_today(context["request"].user)
     chart = charts.progress_timeline(oldest_first, chart_id="chart-timeline", today=today)
     return {"chart": chart}

@@ -1,6 +1,7 @@
 """`manage.py load_demo`: the demo record and accounts, for `make run` (see tracker.demo)."""
 
 import os
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -15,6 +16,14 @@ class Command(BaseCommand):
         "Safe to run again: what exists is left alone, only the accounts' password is reset."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--accounts-file",
+            type=Path,
+            help="Also write the accounts and their password here (readable by you alone), "
+            "for bin/run-local to show again once the server answers.",
+        )
+
     def handle(self, *args, **options):
         password, generated = demo_password_choose(os.environ)
         if generated:
@@ -27,3 +36,19 @@ class Command(BaseCommand):
             self.stdout.write(line)
         # `make run` sets TRACKER_SITE_URL from its HOST and PORT, so this is where it serves.
         self.stdout.write(self.style.SUCCESS(f"Open {settings.TRACKER_SITE_URL}/"))
+        if options["accounts_file"]:
+            accounts_write(options["accounts_file"], lines)
+
+
+def accounts_write(path: Path, lines: list[str]) -> None:
+    """The "Accounts (password: ...)" line and the account lines below it."""
+    start = next(n for n, line in enumerate(lines) if line.startswith("Accounts"))
+    accounts = lines[start : start + 1]
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        accounts.append(line)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # also when an older file was readable by others
+    path.write_text("\n".join(accounts) + "\n")

@@ -7,7 +7,7 @@ token is bumped at once and again when the transaction commits: a reader that fi
 cache in between, from the rows as they were before the commit, is invalidated too.
 
 The cache is a convenience, never a dependency: with Redis stopped or hung the cache backend
-(tracker.cache_backends) answers "not cached" after at most one socket timeout, then skips
+(core.cache_backends) answers "not cached" after at most one socket timeout, then skips
 Redis for a while, so reads compute from the database and writes still save.
 
 A bump that cannot reach Redis must not be lost: Redis may come back with the older entries
@@ -80,7 +80,7 @@ def _bump_after_commit(families: tuple[str, ...]) -> None:
 
 
 def _invalidation_loss_record() -> None:
-    from tracker.models import CacheState
+    from core.models import CacheState
 
     try:
         CacheState.objects.update_or_create(pk=1, defaults={"invalidation_lost": uuid.uuid4()})
@@ -96,7 +96,7 @@ def _cache_trusted() -> bool:
     """False while an invalidation may be missing from the cache. Recovery bumps every family
     (the entries of any write whose bump was lost go with them) and clears the mark only if no
     newer loss was marked meanwhile; the entry in hand is older than that bump either way."""
-    from tracker.models import CacheState
+    from core.models import CacheState
 
     lost = CacheState.objects.filter(pk=1).values_list("invalidation_lost", flat=True).first()
     if lost is None:

@@ -1,7 +1,7 @@
 """A Redis cache that degrades to "nothing cached" when Redis is down or hung.
 
 Django's RedisCache raises on a connection error, and its template `{% cache %}` tag and our
-tracker.caching would turn that into a failed page or a failed save. Caching here only ever
+core.caching would turn that into a failed page or a failed save. Caching here only ever
 saves work, so a failed cache call is logged and answered as a miss (reads) or ignored
 (writes).
 
@@ -10,7 +10,7 @@ a cold dashboard dozens). So a timeout or connection error also opens this proce
 that Redis: for `breaker_seconds` (OPTIONS; CACHE_REDIS_BREAKER_SECONDS) no call is made at all,
 reads answer "not cached" and writes report their keys as not set, then the next call probes
 Redis again. A request under a hung Redis thus waits for at most one socket timeout per process
-and period. Writes that were not set tell tracker.caching that an invalidation may be lost.
+and period. Writes that were not set tell core.caching that an invalidation may be lost.
 """
 
 import logging

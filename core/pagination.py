@@ -1,0 +1,47 @@
+"""Page sizes and page numbers read from a list page's query string, bounded.
+
+django-tables2's RequestConfig passes any integer in `per_page` and `page` to the paginator:
+a negative or zero size raised a 500, a huge one was honoured (and cached as its own page).
+Every paginated view reads both through here; anything else falls back to the default.
+"""
+
+from django.http import QueryDict
+
+# The page sizes a list offers; each view's default is one of them.
+PAGE_SIZES = (25, 50, 100)
+# No list has more pages than this; a larger number is junk, not a page.
+MAX_PAGE_NUMBER = 2**31 - 1
+
+
+def whole_number(value) -> int | None:
+    """A whole number written in ASCII digits, of at most ten (int() refuses a string of over
+    4,300 digits with an error), or None."""
+    text = str(value or "").strip()
+    return int(text) if text.isdecimal() and text.isascii() and len(text) <= 10 else None
+
+
+def page_size(value, *, default: int) -> int:
+    """The size asked for if it is one of PAGE_SIZES, otherwise the view's default."""
+    size = whole_number(value)
+    return size if size in PAGE_SIZES else default
+
+
+def page_number(value) -> int | None:
+    """A page number from 1 up, or None (the first page) for anything else."""
+    number = whole_number(value)
+    return number if number is not None and 1 <= number <= MAX_PAGE_NUMBER else None
+
+
+def bounded_pagination(params: QueryDict, *, default_size: int) -> QueryDict:
+    """A copy of the query string whose `per_page` and `page` (the last of repeated ones) are
+    valid, or absent when they were not or were the default, for RequestConfig to read."""
+    bounded = params.copy()
+    size = page_size(params.get("per_page"), default=default_size)
+    number = page_number(params.get("page"))
+    bounded.pop("per_page", None)
+    bounded.pop("page", None)
+    if size != default_size:
+        bounded["per_page"] = str(size)
+    if number not in (None, 1):
+        bounded["page"] = str(number)
+    return bounded
