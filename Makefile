@@ -48,7 +48,7 @@ messages: install
 	$(BIN)/python manage.py makemessages -l ru --ignore=.venv --ignore=node_modules --ignore=bench --ignore=var
 	$(BIN)/python manage.py compilemessages -l ru --ignore=.venv
 
-# The README's pictures (docs/screenshots/), taken by the browser journeys: Debian's Chromium
+# The docs' pictures (docs/screenshots/), taken by the browser journeys: Debian's Chromium
 # (apt-get install -y chromium) and axe-core from package-lock.json (npm ci).
 screenshots: install
 	test -d node_modules/axe-core || npm ci --no-audit --no-fund
@@ -58,7 +58,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-# The performance benchmark (README, "Performance"): a scale dataset in BENCH_DATABASE_URL
+# The performance benchmark (docs/performance.md): a scale dataset in BENCH_DATABASE_URL
 # (dropped and rebuilt), gunicorn with 2 workers on a free loopback port, wrk on every page,
 # then the reminder dispatch. Figures are printed and kept in bench/results/<timestamp>.json.
 #   make bench DOCUMENTS=200 COMMITMENTS=20000 STATUS_UPDATES=500000 ...

@@ -35,8 +35,8 @@ CALENDAR = "calendar"
 RECORD = "record"
 
 FAMILIES = (DASHBOARD, CALENDAR, RECORD)
-# Tokens expire too, so that every key in the cache has a time to live (the README's Caching
-# section, on eviction). An expired token is replaced by a new random one: its family's entries
+# Tokens expire too, so that every key in the cache has a time to live (docs/performance.md,
+# Caching, on eviction). An expired token is replaced by a new random one: its family's entries
 # are computed anew, nothing older is found.
 GENERATION_TIMEOUT = 24 * 60 * 60
 

@@ -1,7 +1,7 @@
 """Back up the whole record into one zip archive, and restore it into an empty database.
 
-The archive (`manage.py export_record`, `manage.py import_record`; the README's "Backup and
-restore") holds three things:
+The archive (`manage.py export_record`, `manage.py import_record`; docs/deployment.md,
+"Backup and restore") holds three things:
 
 - `manifest.json`: the format's name and version, when it was made, whether password hashes
   were left out, how many rows of each model, and each evidence file's size and SHA-256;
@@ -350,7 +350,7 @@ def _row_check(row, restorable: dict[str, str]) -> None:
     if not isinstance(model, str) or model.lower() not in restorable:
         raise BackupError(
             f"The archive holds rows of {_quoted(model)}, which is not part of the record a "
-            f"backup restores (see the README's Backup and restore). {AGAIN}"
+            f"backup restores (see docs/deployment.md, Backup and restore). {AGAIN}"
         )
     unknown = set(row["fields"]) - _restorable_fields(restorable[model.lower()])
     if unknown:

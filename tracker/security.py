@@ -1,4 +1,4 @@
-"""Where a request comes from, and which responses may be kept by caches (the README's "Security").
+"""Where a request comes from, and which responses may be kept by caches (docs/security.md).
 
 client_address() is the one answer to "who sent this request": django-axes locks log-ins by
 (account, this address) and the audit trail records it (tracker.audit.AuditMiddleware).

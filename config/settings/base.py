@@ -1,6 +1,6 @@
 """Settings shared by every environment; each value can be set from the environment.
 
-The README's "Settings" section lists every variable read here.
+docs/deployment.md ("Settings") lists every variable read here.
 """
 
 import datetime
@@ -263,7 +263,7 @@ CELERY_BEAT_SCHEDULE = {
     }
 }
 
-# Reminders (tracker.reminders; the README's "Reminders" section).
+# Reminders (tracker.reminders; docs/reminders.md).
 REMINDER_LOCAL_HOUR = env.int("REMINDER_LOCAL_HOUR", default=9)
 REMINDER_STALE_REPEAT_DAYS = env.int("REMINDER_STALE_REPEAT_DAYS", default=30)
 REMINDER_DIGEST_WEEKDAY = env.int("REMINDER_DIGEST_WEEKDAY", default=0)  # Monday
@@ -307,7 +307,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
 
-# --- Security (the README's "Security" section) ---------------------------------------------
+# --- Security (docs/security.md) -----------------------------------------------------------
 # How many reverse proxies in front of gunicorn each append the address they were connected
 # from to X-Forwarded-For. The client's address (tracker.security.client_address, for log-in
 # lockouts and the audit trail) is read that many entries from the right; 0 ignores the header.

@@ -13,7 +13,7 @@ from django.core.management import call_command
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-# The README's pictures are refreshed by `make screenshots` (TRACKER_SCREENSHOTS=1); other runs
+# The docs' pictures are refreshed by `make screenshots` (TRACKER_SCREENSHOTS=1); other runs
 # keep theirs in a temporary folder, so `make test` leaves the work tree as it was.
 SCREENSHOTS = (
     Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -92,7 +92,7 @@ def log_in(page, username: str) -> None:
 
 
 def screenshot(page, name: str) -> None:
-    """Saved for the README; `make screenshots` runs only these tests to regenerate them."""
+    """Saved for the docs; `make screenshots` runs only these tests to regenerate them."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
