@@ -270,7 +270,8 @@ REMINDER_DIGEST_WEEKDAY = env.int("REMINDER_DIGEST_WEEKDAY", default=0)  # Monda
 REMINDER_HORIZON_DAYS = env.int("REMINDER_HORIZON_DAYS", default=2)
 # How far back a late run records, as skipped, the reminders an outage made useless (of an
 # occurrence that passed meanwhile, nudges and digests superseded by a later one). A reminder
-# still useful is planned and sent late however long ago it fell due (README, "Catch-up").
+# still useful is planned and sent late however long ago it fell due (docs/reminders.md,
+# "Catch-up after downtime").
 REMINDER_CATCHUP_DAYS = env.int("REMINDER_CATCHUP_DAYS", default=7)
 # Rows claimed per statement, and how many claimed rows may wait for a worker before the
 # dispatcher stops claiming (tracker.reminders.reminders_claim): raise it with many workers.

@@ -58,7 +58,7 @@ def reminders_requeue_stuck(*, now: datetime.datetime) -> int:
     beating its heartbeat (tracker.workers), else once it is older than the claim timeout, the
     last resort for rows claimed outside a worker or by a worker that never beat again.
     A `sending` row may have reached the SMTP server just before its worker died: requeueing
-    it is the one case where a reader can get a message twice (the README's delivery policy).
+    it is the one case where a reader can get a message twice (docs/reminders.md, "Delivery").
     REMINDER_CLAIM_TIMEOUT_SECONDS must exceed EMAIL_TIMEOUT and the longest retry backoff.
     """
     cutoff = now - datetime.timedelta(seconds=settings.REMINDER_CLAIM_TIMEOUT_SECONDS)

@@ -223,7 +223,7 @@ def _back_to_latest_round(
 
 def reminders_plan(*, now: datetime.datetime) -> int:
     """Insert every reminder due in the planning window, and those older ones still useful
-    (README, "Catch-up after downtime"); existing ones are left as they are."""
+    (docs/reminders.md, "Catch-up after downtime"); existing ones are left as they are."""
     first, last = _window(now)
     stale_first = _back_to_latest_round(
         first=first, now=now, every_days=settings.REMINDER_STALE_REPEAT_DAYS
