@@ -15,6 +15,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from commitments.statuses import Status
+from core.local_time import format_day
 
 # Colours as SVG presentation attributes, because WeasyPrint (the PDF report) does not apply
 # the page's CSS to SVG; in the browser the classes in tracker.css take precedence over them.
@@ -292,7 +293,7 @@ def progress_timeline(updates, *, chart_id: str, today: datetime.date) -> LineCh
         Point(
             x(update.happened_on),
             y(update.progress),
-            f"{update.happened_on:%d %B %Y}: {Status(update.status).label}, {update.progress}%",
+            f"{format_day(update.happened_on)}: {Status(update.status).label}, {update.progress}%",
             f"status-{update.status}",
             STATUS_FILL[Status(update.status)],
         )
@@ -302,7 +303,7 @@ def progress_timeline(updates, *, chart_id: str, today: datetime.date) -> LineCh
         id=chart_id,
         title=_("Progress over time"),
         description=(
-            f"{len(updates)} status updates from {start:%d %B %Y}; latest: {points[-1].label}."
+            f"{len(updates)} status updates from {format_day(start)}; latest: {points[-1].label}."
         ),
         headers=(_("Date"), _("Status and progress")),
         rows=[tuple(point.label.split(": ", 1)) for point in points],

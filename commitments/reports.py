@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
+from core.local_time import format_day
+
 from . import charts, history
 from .models import Actor, Commitment, Document, Paragraph, StatusUpdate
 from .statuses import Status
@@ -153,6 +155,6 @@ def document_report(*, short_name: str, as_of: datetime.date) -> Report:
             monthly,
             chart_id="chart-report-achieved",
             total=len(commitment_ids),
-            since=f"{start:%d %B %Y}",
+            since=format_day(start),
         ),
     )

@@ -16,6 +16,7 @@ from commitments import charts, history
 from commitments import selectors as commitment_selectors
 from commitments.models import Document
 from commitments.statuses import Status
+from core.local_time import format_day
 
 
 @dataclass
@@ -117,7 +118,7 @@ def chart_achieved_over_time(*, user, today: datetime.date, total: int) -> chart
     start = start or (changes[0][0] if changes else today)
     monthly = _count_by_month(changes, start=start, end=today)
     return charts.achieved_over_time(
-        monthly, chart_id="chart-achieved", total=total, since=f"{start:%d %B %Y}"
+        monthly, chart_id="chart-achieved", total=total, since=format_day(start)
     )
 
 

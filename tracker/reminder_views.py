@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core import pagination
+from core.local_time import format_day
 from core.roles import user_can_edit_record
 from tracker import reminders
 from tracker.events import events_visible_to
@@ -60,11 +61,11 @@ class ReminderTable(tables.Table):
 
     def render_about(self, record):
         if record.kind == Reminder.Kind.EVENT:
-            day = f"{record.occurrence_date:%d %b %Y}"
+            day = format_day(record.occurrence_date)
             return f"{record.event.title}, {day} ({record.lead_days} days ahead)"
         if record.kind == Reminder.Kind.STALE:
-            return f"{record.commitment.title} (quiet since {record.quiet_since:%d %b %Y})"
-        return f"Week of {record.due_on:%d %b %Y}"
+            return f"{record.commitment.title} (quiet since {format_day(record.quiet_since)})"
+        return f"Week of {format_day(record.due_on)}"
 
     def render_note(self, record):
         """Why a row was skipped, why it failed, or that it went out late, in the reader's

@@ -184,11 +184,11 @@ def test_each_readers_time_zone_has_its_own_history(client, commitment):
     with time_machine.travel(datetime.datetime(2026, 4, 20, 22, 30, tzinfo=datetime.UTC)):
         StatusUpdateFactory(commitment=commitment)
     client.force_login(SecretariatFactory(time_zone="UTC"))
-    assert "20 Apr 2026, 22:30" in history(client.get(commitment.get_absolute_url()))
+    assert "20 April 2026, 22:30" in history(client.get(commitment.get_absolute_url()))
 
     client.force_login(SecretariatFactory(time_zone="Asia/Ashgabat"))
 
-    assert "21 Apr 2026, 03:30" in history(client.get(commitment.get_absolute_url()))
+    assert "21 April 2026, 03:30" in history(client.get(commitment.get_absolute_url()))
 
 
 def test_an_evidence_link_corrected_later_shows_on_the_next_history(secretariat_client, commitment):

@@ -93,4 +93,4 @@ def test_recorded_times_are_in_the_readers_zone(client, secretariat):
 
     response = client.get(commitment.get_absolute_url())
 
-    assert "21 Apr 2026, 03:30" in response.text
+    assert "21 April 2026, 03:30" in response.text

@@ -1,6 +1,9 @@
 """The audit trail: who changed what, when, from what to what; seen by the secretariat only."""
 
+import datetime
+
 import pytest
+import time_machine
 from auditlog.middleware import AuditlogMiddleware
 from axes.models import AccessFailureLog, AccessLog
 from django.template import Context, Template
@@ -130,3 +133,15 @@ def test_login_success_and_failure_are_recorded(client, secretariat):
     failure = AccessFailureLog.objects.get()
     assert (failure.username, failure.ip_address) == ("officer", "127.0.0.1")
     assert AccessLog.objects.get().username == "officer"
+
+
+def test_the_trail_shows_each_change_on_the_readers_clock(secretariat):
+    secretariat.time_zone = "Asia/Ashgabat"  # UTC+5
+    secretariat.save()
+    with time_machine.travel(datetime.datetime(2026, 4, 20, 22, 30, tzinfo=datetime.UTC)):
+        commitment = CommitmentFactory(title="Open the OCHA office")
+
+    html = render_trail(secretariat, commitment)
+
+    assert "21 April 2026, 03:30 +05" in html
+    assert ">2026-04-20 22:30</time>" not in html  # the server's UTC, as it was

@@ -109,7 +109,7 @@ def test_progress_timeline_puts_each_update_in_its_status(record, secretariat):
     assert [point.css_class for point in chart.points] == ["status-in_progress", "status-achieved"]
     assert chart.points[0].y > chart.points[1].y  # 30% sits lower than 100%
     assert chart.path.startswith(f"M{chart.points[0].x},{chart.points[0].y}")
-    assert chart.rows[1] == ("05 January 2023", "Achieved, 100%")
+    assert chart.rows[1] == ("5 January 2023", "Achieved, 100%")
 
 
 def test_dashboard_draws_the_charts_with_text_alternatives(client, record, liaison):

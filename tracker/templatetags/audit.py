@@ -13,4 +13,5 @@ def audit_trail(context, obj):
     return {
         "audit_visible": user_can_see_audit_trail(user),
         "audit_entries": audit_entries_for(obj, viewer=user),
+        "reader": user,  # times are shown on the reader's clock
     }
