@@ -183,7 +183,7 @@ import datetime
 from tests.factories import CommitmentFactory, SecretariatFactory
 from tests.reliability.helpers import reminder_due_now
 from tracker.models import User
-from tracker.roles import Role
+from core.roles import Role
 SecretariatFactory(username="officer")
 for round in ("first", "second"):
     for n in range({count}):
