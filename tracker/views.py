@@ -64,17 +64,24 @@ class TrackerLoginView(LoginView):
         # A relative address (or a bare query) would be read from /login/ itself.
         if not parts.path.startswith("/") or (parts.path == "/" and not parts.query):
             return ""
-        try:
-            name = resolve(unquote(parts.path)).url_name
-        except Resolver404:
-            return url  # a page that does not exist says so itself
-        return "" if name in ("login", "logout") else url
+        return "" if _url_name(unquote(parts.path)) in ("login", "logout") else url
 
     def get_default_redirect_url(self) -> str:
         actor = getattr(self.request.user, "actor", None)
         if actor is not None and not self.request.user.can_edit_record:
             return actor.get_absolute_url()
         return super().get_default_redirect_url()
+
+
+def _url_name(path: str) -> str | None:
+    """The name of the page at `path`, read as CommonMiddleware would: `/logout` is redirected
+    to `/logout/` (APPEND_SLASH), so it names the logout page too. None for no page."""
+    for candidate in (path, f"{path}/"):
+        try:
+            return resolve(candidate).url_name
+        except Resolver404:
+            continue
+    return None  # a page that does not exist says so itself
 
 
 # --- Dashboard -------------------------------------------------------------------------------

@@ -129,6 +129,8 @@ LOOPS = [
     "/login/?next=/login/",
     "/login/?next=/logout/",
     "/logout/",
+    "/logout",  # CommonMiddleware appends the slash: still the logout page (a 405 on GET)
+    "/login",
     "/%6Cogin/",  # the login page, spelt with an escape
     "//evil.example/",
     "login/",
