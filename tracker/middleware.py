@@ -1,7 +1,7 @@
 """A form body too big to read gets a page that says so, instead of "Bad Request (400)"."""
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.utils.formats import number_format
@@ -21,8 +21,12 @@ class FormTooLargeMiddleware:
         if request.method == "POST":
             try:
                 request.POST  # noqa: B018 (parsed once, and kept for the CSRF check and view)
-            except RequestDataTooBig:
+            except (RequestDataTooBig, TooManyFieldsSent) as refused:
                 context = {
+                    "too_many_fields": isinstance(refused, TooManyFieldsSent),
+                    "field_limit": number_format(
+                        settings.DATA_UPLOAD_MAX_NUMBER_FIELDS, force_grouping=True
+                    ),
                     "limit": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
                     "narrative_limit": number_format(
                         settings.NARRATIVE_MAX_CHARACTERS, force_grouping=True

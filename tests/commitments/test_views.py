@@ -868,3 +868,19 @@ def test_a_body_over_the_hard_limit_gets_a_page_that_says_what_to_do(
     assert "so nothing was saved" in page
     assert "a narrative may have up to 100,000 characters" in page
     assert not StatusUpdate.objects.exists()
+
+
+def test_a_form_with_too_many_fields_gets_the_same_page_not_a_bare_400(
+    secretariat, commitment, settings
+):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 20
+    client = csrf_client(secretariat)
+    data = form_data(commitment, narrative="Kept?") | {f"extra{n}": "x" for n in range(30)}
+
+    response = post_with_token(client, commitment.get_absolute_url(), data)
+
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "more than 20 fields" in page
+    assert "so nothing was saved" in page
+    assert not StatusUpdate.objects.exists()
