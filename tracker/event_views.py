@@ -4,8 +4,10 @@ feed URL, which changes the person's account, not the record."""
 import calendar
 import datetime
 from collections import defaultdict
+from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Prefetch
@@ -125,6 +127,13 @@ def event_detail(request, slug: str):
     return render(request, "tracker/event_detail.html", context)
 
 
+def _site_host(host: str) -> bool:
+    """Whether `host` (with its port, as sent) is one of the site's own names: TRACKER_SITE_URL's,
+    or an ALLOWED_HOSTS entry spelt exactly (not a wildcard)."""
+    site = urlsplit(settings.TRACKER_SITE_URL).netloc
+    return host == site or (host in settings.ALLOWED_HOSTS and host[:1] not in (".", "*"))
+
+
 def _feed_response(request, *, events, name: str, audience: tuple) -> HttpResponse:
     """The feed, serialised once per audience until an event or commitment changes.
 
@@ -136,10 +145,14 @@ def _feed_response(request, *, events, name: str, audience: tuple) -> HttpRespon
             events=events, name=name, host=request.get_host(), url_for=request.build_absolute_uri
         )
 
-    # The feed's links and UIDs name the site as this request reached it.
-    # Its category labels are in the request's language.
-    key = (*audience, request.build_absolute_uri("/"), get_language())
-    body = caching.cached(caching.CALENDAR, key, build)
+    # The feed's links and UIDs name the site as this request reached it, and its category
+    # labels are in the request's language. Only the site's own names are kept in the cache:
+    # any Host a client sends (another port, other letter case) would otherwise add an entry.
+    if not _site_host(request.get_host()):
+        body = build()
+    else:
+        key = (*audience, request.build_absolute_uri("/"), get_language())
+        body = caching.cached(caching.CALENDAR, key, build)
     response = HttpResponse(body, content_type=CALENDAR_CONTENT_TYPE)
     set_response_etag(response)
     return get_conditional_response(request, etag=response["ETag"], response=response)

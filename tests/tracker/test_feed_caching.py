@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.core.cache import cache
 from icalendar import Calendar
 
 from tests.factories import CommitmentFactory, EventFactory
@@ -79,3 +80,19 @@ def test_an_unchanged_feed_is_a_304_without_a_body(client):
     assert response.content == b""
     EventFactory()
     assert client.get(PUBLIC_FEED, headers={"if-none-match": etag}).status_code == 200
+
+
+def test_hosts_a_client_makes_up_never_grow_the_cache(client, settings):
+    """The public feed needs no login: a Host header with any port or letter case is accepted
+    by ALLOWED_HOSTS, and each used to add a cached feed."""
+    settings.ALLOWED_HOSTS = ["testserver", "localhost"]
+    EventFactory(title="International Day of Neutrality")
+    assert client.get("/calendar.ics").status_code == 200  # the site's own name: cached
+    before = set(cache._cache)
+
+    for host in ["LOCALHOST", "localhost:1", "localhost:2", "LocalHost:65535", "testserver:8"]:
+        response = client.get("/calendar.ics", HTTP_HOST=host)
+        assert response.status_code == 200
+        assert f"//{host}/" in response.text  # its links still name the site as it was reached
+
+    assert set(cache._cache) == before
