@@ -160,11 +160,27 @@ def test_a_value_the_forms_would_refuse_is_not_restored(archive, media, model, f
         ({"progress": [1, 2]}, "progress|1, 2"),
         ({"recorded_at": 5}, "cannot be read"),
         ({"author": ["nobody-by-that-name"]}, "does not exist"),
+        ({"narrative": ["x"]}, "narrative is not text"),
+        ({"narrative": {"text": "x"}}, "narrative is not text"),
+        ({"narrative": 7}, "narrative is not text"),
+        ({"narrative": "Met on\x00 12 December"}, "narrative holds a NUL character"),
+        ({"happened_on": "2099-01-01"}, "a day still to come"),
     ],
 )
 def test_a_value_of_the_wrong_type_is_refused(archive, media, fields, problem):
     data = changed(archive, rows=with_field("commitments.statusupdate", **fields))
     refused(data, media, problem)
+
+
+@pytest.mark.parametrize("name", [["x"], 5, True, "Turkmen\x00istan"])
+def test_a_title_that_is_no_text_is_refused(archive, media, name):
+    refused(changed(archive, rows=with_field("commitments.commitment", title=name)), media, "title")
+
+
+def test_a_version_of_400_digits_is_quoted_short(archive, media):
+    huge = changed(archive, manifest=lambda manifest: {**manifest, "version": 10**400})
+    message = refused(huge, media, "format version")
+    assert len(message) < 400
 
 
 @pytest.mark.parametrize(

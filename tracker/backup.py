@@ -297,7 +297,7 @@ def _version_check(manifest: dict) -> None:
         )
     if version not in READABLE_VERSIONS:
         raise BackupError(
-            f"This backup is in format version {version}; this tracker reads "
+            f"This backup is in format version {_quoted(version, limit=20)}; this tracker reads "
             f"versions {readable}. Restore it with the tracker version that made it."
         )
 
@@ -358,6 +358,23 @@ def _row_check(row, restorable: dict[str, str]) -> None:
             f"The archive's {model} {_quoted(row['pk'])} has fields this tracker does not know: "
             f"{', '.join(sorted(map(_quoted, unknown)))}. {AGAIN}"
         )
+    _text_values_check(model, row, _model(restorable[model.lower()]))
+
+
+def _text_values_check(model: str, row: dict, model_class) -> None:
+    """A text field holds text, without NUL (which forms refuse and PostgreSQL cannot store):
+    Django's deserializer would turn a list into the text "['x']" without a word."""
+    for model_field in model_class._meta.concrete_fields:
+        value = row["fields"].get(model_field.name)
+        text_field = model_field.get_internal_type() in TEXT_FIELDS
+        if model_field.is_relation or value is None or not text_field:
+            continue
+        if not isinstance(value, str) or "\x00" in value:
+            problem = "is not text" if not isinstance(value, str) else "holds a NUL character"
+            raise BackupError(
+                f"The archive's {model} {_quoted(row['pk'])} {model_field.name} {problem} "
+                f"({_quoted(value)}). {AGAIN}"
+            )
 
 
 def _record_read(archive: zipfile.ZipFile) -> list[dict]:
@@ -389,6 +406,14 @@ def _refuse_non_empty() -> None:
         )
 
 
+TEXT_FIELDS = {"CharField", "TextField", "SlugField", "URLField", "EmailField"}
+
+
+def _latest_day_anywhere() -> datetime.date:
+    """The latest date it is anywhere on Earth now (UTC+14): no status update happened later."""
+    return (timezone.now() + datetime.timedelta(hours=14)).date()
+
+
 def _row_validate(obj) -> None:
     """Refuse a value the forms would refuse (a `javascript:` link, a date that is none, a
     status that does not exist). Links between rows are checked by the database afterwards."""
@@ -410,6 +435,12 @@ def _row_validate(obj) -> None:
             ) from error
     if obj._meta.label == EVIDENCE_FILE_MODEL:
         _evidence_name(obj.file.name)
+    if obj._meta.label == "commitments.StatusUpdate" and obj.happened_on > _latest_day_anywhere():
+        # The form refuses a future date: such an update would stay the latest for ever.
+        raise BackupError(
+            f"The archive's commitments.StatusUpdate {obj.pk} happened on {obj.happened_on}, "
+            f"a day still to come; a status update records what has happened. {AGAIN}"
+        )
 
 
 def _rows_save(rows: list[dict], *, without_password_hashes: bool) -> Counter:
