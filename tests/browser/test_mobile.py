@@ -2,6 +2,7 @@
 no page scrolls sideways, the whole menu is reachable behind its toggle, chart labels are
 readable, and on a laptop the header stays on one line."""
 
+import datetime
 import re
 
 import pytest
@@ -186,3 +187,36 @@ def test_on_a_laptop_the_header_is_one_line(open_page, username, language):
     # One shared row: every item starts above where any other ends.
     assert max(top for top, _, _ in rows) < min(bottom for _, bottom, _ in rows), rows
     assert sideways_overflow(page) is None
+
+
+LONG_URL = "https://www.newscentralasia.net/2025/09/08/tajikistan-joins-the-group-of-friends-of-neutrality/"
+
+
+def test_on_a_phone_a_long_url_in_what_people_typed_breaks_instead_of_widening_the_page(
+    open_page,
+):
+    """A narrative or an evidence title holding one long URL (real sources do) wraps on the
+    dashboard, the lead's page and the report, as on the commitment page."""
+    from commitments.models import Commitment
+    from tests.factories import post_status_update
+    from tracker.models import User
+
+    commitment = Commitment.objects.get(slug="ocha-office-in-central-asia")
+    post_status_update(
+        commitment,
+        User.objects.get(username="secretariat"),
+        narrative=f"Reported at {LONG_URL}",
+        happened_on=datetime.date.today(),
+        links=[(f"Source {LONG_URL}{'x' * 200}", LONG_URL)],
+    )
+    page = open_page(PHONE)
+    page.goto("/login/")
+    log_in(page, "secretariat")
+    lead = commitment.lead_actors.first()
+    found = {}
+    for path in ["/", lead.get_absolute_url(), "/documents/ashgabat-2020/report/"]:
+        assert page.goto(path).ok, path
+        assert "newscentralasia" in page.content(), path
+        if overflow := sideways_overflow(page):
+            found[path] = overflow
+    assert found == {}
