@@ -6,8 +6,8 @@ what, what a reader may see now), planning (which rows, due when), marks (the ro
 make each send happen once), claiming (the due rows, a batch at a time, and dispatch), chunk
 (what one chunk's readers share), unsubscribe (signed links), messages (the email a reminder
 becomes), sending (a chunk over one SMTP connection). A module imports only those before it.
-The delivery policy, stated once:
-docs/reminders.md, "Delivery"; in short:
+
+The delivery policy (stated in full once, in docs/reminders.md, "Delivery"), in short:
 
 The database decides what is due (healthchecks' `sendalerts` idea). Every minute the dispatcher
 (tracker.tasks.dispatch_reminders) does three short steps, each safe to run twice at once:
@@ -31,7 +31,9 @@ unsent rows back rather than race the requeue. The only message that can go out 
 whose SMTP call was in flight when its worker died: its row stays `sending`, is requeued once
 the worker's heartbeat is stale and sent again; the rest of the chunk goes out once. A lost
 database connection (a PostgreSQL restart or crash) is ridden through by the marks
-(_on_lost_connection), which also make again those a crash may have lost: nothing is resent.
+(marks._on_lost_connection), which also make again those a crash may have lost, so a restart
+resends nothing. Every reminder is checked against what its reader may see now, just before
+its SMTP call (following.reminders_unseen).
 
 An event's email is rendered once per chunk for all its readers in one language, with each
 reader's own parts (name, time in their zone, signed links) filled in afterwards.
