@@ -1,32 +1,19 @@
 """What browsers and proxies may keep (tracker.security.PrivateCacheMiddleware), on every URL.
 
 The URL patterns are walked from the resolver: a new pattern with arguments fails
-`test_every_url_answers_a_logged_in_user_privately` until ARGUMENTS says how to reach it.
+`test_every_url_answers_a_logged_in_user_privately` until tests/site_urls.KWARGS says how to
+reach it.
 """
 
-import datetime
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.test import RequestFactory
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import get_resolver, reverse
 from django.utils.cache import get_max_age, patch_cache_control
 
-from commitments import services
-from commitments.models import StatusUpdate
-from tests.factories import (
-    CommitmentFactory,
-    DocumentFactory,
-    EventFactory,
-    LiaisonFactory,
-    ParagraphFactory,
-    SecretariatFactory,
-    UserFactory,
-)
-from tracker import reminders
-from tracker.models import Reminder
+from tests.site_urls import World, url_for, walk
 from tracker.security import PrivateCacheMiddleware
 
 pytestmark = pytest.mark.django_db
@@ -40,75 +27,15 @@ DOWNLOADS = {
 }
 
 
-def walk(patterns, namespace: str = "", prefix: str = ""):
-    """(name, route) of every URL pattern, namespaces joined as reverse() wants them."""
-    for pattern in patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            inner = ":".join(filter(None, [namespace, pattern.namespace]))
-            yield from walk(pattern.url_patterns, inner, route)
-        elif isinstance(pattern, URLPattern) and pattern.name:
-            yield ":".join(filter(None, [namespace, pattern.name])), route
-
-
-class World:
-    def __init__(self):
-        self.liaison = LiaisonFactory(username="diplomat", actor__name="Turkmenistan")
-        self.secretariat = SecretariatFactory(username="officer")
-        self.admin = UserFactory(username="root", is_staff=True, is_superuser=True)
-        self.document = DocumentFactory()
-        paragraph = ParagraphFactory(document=self.document)
-        self.commitment = CommitmentFactory(
-            paragraphs=[paragraph], lead_actors=[self.liaison.actor]
-        )
-        update = services.status_update_create(
-            commitment=self.commitment,
-            author=self.secretariat,
-            status="in_progress",
-            progress=10,
-            narrative="Circulated.",
-            happened_on=datetime.date(2021, 4, 16),
-            visibility=StatusUpdate.Visibility.PUBLIC,
-        )
-        upload = SimpleUploadedFile("report.pdf", b"%PDF-1.4 report", "application/pdf")
-        self.evidence = services.evidence_file_attach(update=update, upload=upload)
-        self.event = EventFactory(title="Neutrality Day")
-        now = datetime.datetime.now(tz=datetime.UTC)
-        self.reminder = Reminder.objects.create(
-            kind=Reminder.Kind.DIGEST,
-            recipient=self.secretariat,
-            due_on=now.date(),
-            due_at=now,
-            state=Reminder.State.FAILED,
-        )
-
-
-# How each URL's arguments come from the world; URLs without arguments need no entry.
-ARGUMENTS = {
-    "commitments:commitment_detail": lambda w: {"slug": w.commitment.slug},
-    "commitments:document_detail": lambda w: {"short_name": w.document.short_name},
-    "commitments:document_report": lambda w: {"short_name": w.document.short_name},
-    "commitments:document_report_pdf": lambda w: {"short_name": w.document.short_name},
-    "commitments:actor_detail": lambda w: {"slug": w.liaison.actor.slug},
-    "commitments:evidence_file": lambda w: {"pk": w.evidence.pk},
-    "event_month": lambda w: {"year": 2026, "month": 12},
-    "event_detail": lambda w: {"slug": w.event.slug},
-    "calendar_personal_feed": lambda w: {"token": w.admin.calendar_token},
-    "reminder_resend": lambda w: {"pk": w.reminder.pk},
-    "reminder_unsubscribe": lambda w: {
-        "token": reminders.unsubscribe_token(user=w.admin, scope="all")
-    },
-}
-
-
 def every_url(world: World) -> dict[str, str]:
     """Every named URL of the site (the admin's through its index and one change page), plus
     the exports; keyed as in DOWNLOADS."""
     admin = reverse("admin:index")
     urls = {}
     for name, route in walk(get_resolver().url_patterns):
-        if not ("/" + route).startswith(admin) or name == "admin:index":
-            urls[name] = reverse(name, kwargs=ARGUMENTS.get(name, lambda w: {})(world))
+        unnamed = name.startswith("unnamed ")
+        if not unnamed and (not ("/" + route).startswith(admin) or name == "admin:index"):
+            urls[name] = url_for(name, world)
     change = reverse("admin:commitments_commitment_change", args=[world.commitment.pk])
     urls["admin:commitments_commitment_change"] = change
     for export in ("csv", "xlsx"):
@@ -129,7 +56,7 @@ def directives(response) -> set[str]:
 
 
 def test_every_url_answers_a_logged_in_user_privately(client, world):
-    client.force_login(world.admin)
+    client.force_login(world.users["admin"])
     problems = {}
     for key, url in every_url(world).items():
         response = client.get(url)
@@ -144,14 +71,14 @@ def test_every_url_answers_a_logged_in_user_privately(client, world):
 
 
 def test_a_page_is_checked_again_before_a_browser_shows_it_from_its_cache(client, world):
-    client.force_login(world.liaison)
+    client.force_login(world.users["liaison"])
     response = client.get(reverse("commitments:commitment_list"))
     assert directives(response) == {"private", "no-cache"}
 
 
 @pytest.mark.parametrize("who", ["liaison", "secretariat"])
 def test_exports_and_evidence_files_are_never_stored(client, world, who):
-    client.force_login(getattr(world, who))
+    client.force_login(world.users[who])
     urls = every_url(world)
     for key in DOWNLOADS:
         response = client.get(urls[key])
@@ -163,7 +90,7 @@ def test_exports_and_evidence_files_are_never_stored(client, world, who):
 def test_a_feed_fetched_with_its_token_is_private_too(client, world):
     """Calendar apps log in with the token in the address, not a session."""
     for name, kwargs in [
-        ("calendar_personal_feed", {"token": world.liaison.calendar_token}),
+        ("calendar_personal_feed", {"token": world.users["liaison"].calendar_token}),
         ("calendar_public_feed", {}),
     ]:
         response = client.get(reverse(name, kwargs=kwargs))
@@ -179,7 +106,7 @@ def test_a_view_that_asks_for_public_caching_is_made_private_for_a_logged_in_use
         return response
 
     request = RequestFactory().get("/")
-    request.user = world.liaison
+    request.user = world.users["liaison"]
     response = PrivateCacheMiddleware(cached_publicly)(request)
     assert directives(response) == {"private", "max-age"}
     assert "Cookie" in response["Vary"]
@@ -190,7 +117,7 @@ def test_a_view_that_asks_for_public_caching_is_made_private_for_a_logged_in_use
 
 def test_static_files_keep_their_own_cache_headers(client, world, settings):
     settings.WHITENOISE_USE_FINDERS = True  # whitenoise serves them from the app folders
-    client.force_login(world.liaison)
+    client.force_login(world.users["liaison"])
     response = client.get(f"{settings.STATIC_URL}css/tracker.css")
     assert response.status_code == 200
     assert "private" not in directives(response)

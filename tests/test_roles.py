@@ -8,47 +8,21 @@ POSTs carry a valid CSRF token (the client enforces CSRF checks), so what answer
 check, not the CSRF check; `test_a_post_without_csrf_token_is_refused` covers the token itself.
 """
 
-import datetime
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.middleware.csrf import CSRF_SESSION_KEY
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
+from django.urls import get_resolver, reverse
 
-from commitments import services
 from commitments.models import StatusUpdate
-from tests.factories import (
-    CommitmentFactory,
-    DocumentFactory,
-    EventFactory,
-    LiaisonFactory,
-    ParagraphFactory,
-    SecretariatFactory,
-    UserFactory,
-)
-from tracker import reminders
-from tracker.models import Reminder
+from tests.site_urls import World, url_for, walk
 
 ROLES = ("anonymous", "liaison", "secretariat", "admin")
 METHODS = ("get", "post")
 # The admin is Django's: walk its front page and one list, not every model's add/change/delete.
 ADMIN_WALKED = {"admin:index", "admin:commitments_commitment_changelist"}
 CSRF_TOKEN = "r0lEsWaLkCsRfTokenSecretOf32Chrs"  # 32 characters: an unmasked CSRF secret
-
-
-def walk(patterns, namespace: str = "", prefix: str = ""):
-    """Yield (name, route) for every URL pattern, with namespaces joined as reverse() wants."""
-    for pattern in patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            inner = ":".join(filter(None, [namespace, pattern.namespace]))
-            yield from walk(pattern.url_patterns, inner, route)
-        elif isinstance(pattern, URLPattern):
-            name = ":".join(filter(None, [namespace, pattern.name])) if pattern.name else None
-            yield name or f"unnamed {route}", route
 
 
 def walked_names() -> list[str]:
@@ -108,71 +82,6 @@ EXPECTED = {
 # fmt: on
 
 
-class World:
-    """One of everything a URL can point at, built with the factories."""
-
-    def __init__(self):
-        self.users = {
-            "anonymous": None,
-            "liaison": LiaisonFactory(username="diplomat", actor__name="Turkmenistan"),
-            "secretariat": SecretariatFactory(username="officer"),
-            "admin": UserFactory(username="root", is_staff=True, is_superuser=True),
-        }
-        self.actor = self.users["liaison"].actor
-        self.document = DocumentFactory()
-        paragraph = ParagraphFactory(document=self.document)
-        self.commitment = CommitmentFactory(paragraphs=[paragraph], lead_actors=[self.actor])
-        self.public_file = self.evidence(StatusUpdate.Visibility.PUBLIC)
-        self.internal_file = self.evidence(StatusUpdate.Visibility.INTERNAL)
-        self.event = EventFactory(title="Neutrality Day", start_date=datetime.date(1995, 12, 12))
-        self.private_event = EventFactory(title="Internal planning", is_public=False)
-        self.failed_reminder = self.reminder(Reminder.State.FAILED)
-        self.unsubscribe_token = reminders.unsubscribe_token(
-            user=self.users["liaison"], scope="all"
-        )
-
-    def reminder(self, state):
-        now = timezone.now()
-        return Reminder.objects.create(
-            kind=Reminder.Kind.DIGEST,
-            recipient=self.users["secretariat"],
-            due_on=now.date(),
-            due_at=now,
-            state=state,
-        )
-
-    def evidence(self, visibility):
-        update = services.status_update_create(
-            commitment=self.commitment,
-            author=self.users["secretariat"],
-            status="in_progress",
-            progress=10,
-            narrative=f"A {visibility} update.",
-            happened_on=datetime.date(2021, 4, 16),
-            visibility=visibility,
-        )
-        upload = SimpleUploadedFile("report.pdf", b"%PDF-1.4 report", "application/pdf")
-        return services.evidence_file_attach(update=update, upload=upload)
-
-
-# How each URL's arguments come from the world; URLs without arguments need no entry.
-KWARGS = {
-    "commitments:commitment_detail": lambda w: {"slug": w.commitment.slug},
-    "commitments:document_detail": lambda w: {"short_name": w.document.short_name},
-    "commitments:document_report": lambda w: {"short_name": w.document.short_name},
-    "commitments:document_report_pdf": lambda w: {"short_name": w.document.short_name},
-    "commitments:actor_detail": lambda w: {"slug": w.actor.slug},
-    "commitments:evidence_file": lambda w: {"pk": w.public_file.pk},
-    "commitments:evidence_file#internal": lambda w: {"pk": w.internal_file.pk},
-    "event_month": lambda w: {"year": 2026, "month": 12},
-    "event_detail": lambda w: {"slug": w.event.slug},
-    "event_detail#private": lambda w: {"slug": w.private_event.slug},
-    "calendar_personal_feed": lambda w: {"token": w.users["liaison"].calendar_token},
-    "calendar_personal_feed#unknown": lambda w: {"token": "no-such-token"},
-    "reminder_resend": lambda w: {"pk": w.failed_reminder.pk},
-    "reminder_unsubscribe": lambda w: {"token": w.unsubscribe_token},
-    "reminder_unsubscribe#forged": lambda w: {"token": w.unsubscribe_token[:-4] + "AAAA"},
-}
 # Refused-looking POSTs that are fine for a liaison, and why: none of them touches the record.
 LIAISON_POSTS_ALLOWED = {
     "login": "sends the logged-in liaison to their page",
@@ -188,11 +97,6 @@ LIAISON_POSTS_ALLOWED = {
 OPEN_REDIRECTS = {"set_language"}
 # One-click unsubscribe (RFC 8058): mail clients post without a CSRF token.
 CSRF_EXEMPT = {"reminder_unsubscribe", "reminder_unsubscribe#forged"}
-
-
-def url_for(key: str, world: World) -> str:
-    name = key.split("#")[0]
-    return reverse(name, kwargs=KWARGS.get(key, lambda w: {})(world))
 
 
 def client_for(role: str, world: World) -> Client:

@@ -1,0 +1,106 @@
+"""The site's URLs and one of everything they can point at, for the tests that walk every URL
+(tests/test_roles.py: who may do what; tests/test_cache_headers.py: what may be kept).
+
+A new URL pattern with arguments needs an entry in KWARGS saying how to reach it."""
+
+import datetime
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, reverse
+from django.utils import timezone
+
+from commitments import services
+from commitments.models import StatusUpdate
+from tests.factories import (
+    CommitmentFactory,
+    DocumentFactory,
+    EventFactory,
+    LiaisonFactory,
+    ParagraphFactory,
+    SecretariatFactory,
+    UserFactory,
+)
+from tracker import reminders
+from tracker.models import Reminder
+
+
+def walk(patterns, namespace: str = "", prefix: str = ""):
+    """Yield (name, route) for every URL pattern, with namespaces joined as reverse() wants."""
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(filter(None, [namespace, pattern.namespace]))
+            yield from walk(pattern.url_patterns, inner, route)
+        elif isinstance(pattern, URLPattern):
+            name = ":".join(filter(None, [namespace, pattern.name])) if pattern.name else None
+            yield name or f"unnamed {route}", route
+
+
+class World:
+    """One of everything a URL can point at, built with the factories."""
+
+    def __init__(self):
+        self.users = {
+            "anonymous": None,
+            "liaison": LiaisonFactory(username="diplomat", actor__name="Turkmenistan"),
+            "secretariat": SecretariatFactory(username="officer"),
+            "admin": UserFactory(username="root", is_staff=True, is_superuser=True),
+        }
+        self.actor = self.users["liaison"].actor
+        self.document = DocumentFactory()
+        paragraph = ParagraphFactory(document=self.document)
+        self.commitment = CommitmentFactory(paragraphs=[paragraph], lead_actors=[self.actor])
+        self.public_file = self.evidence(StatusUpdate.Visibility.PUBLIC)
+        self.internal_file = self.evidence(StatusUpdate.Visibility.INTERNAL)
+        self.event = EventFactory(title="Neutrality Day", start_date=datetime.date(1995, 12, 12))
+        self.private_event = EventFactory(title="Internal planning", is_public=False)
+        self.failed_reminder = self.reminder(Reminder.State.FAILED)
+        self.unsubscribe_token = reminders.unsubscribe_token(
+            user=self.users["liaison"], scope="all"
+        )
+
+    def reminder(self, state):
+        now = timezone.now()
+        return Reminder.objects.create(
+            kind=Reminder.Kind.DIGEST,
+            recipient=self.users["secretariat"],
+            due_on=now.date(),
+            due_at=now,
+            state=state,
+        )
+
+    def evidence(self, visibility):
+        update = services.status_update_create(
+            commitment=self.commitment,
+            author=self.users["secretariat"],
+            status="in_progress",
+            progress=10,
+            narrative=f"A {visibility} update.",
+            happened_on=datetime.date(2021, 4, 16),
+            visibility=visibility,
+        )
+        upload = SimpleUploadedFile("report.pdf", b"%PDF-1.4 report", "application/pdf")
+        return services.evidence_file_attach(update=update, upload=upload)
+
+
+# How each URL's arguments come from the world; URLs without arguments need no entry.
+KWARGS = {
+    "commitments:commitment_detail": lambda w: {"slug": w.commitment.slug},
+    "commitments:document_detail": lambda w: {"short_name": w.document.short_name},
+    "commitments:document_report": lambda w: {"short_name": w.document.short_name},
+    "commitments:document_report_pdf": lambda w: {"short_name": w.document.short_name},
+    "commitments:actor_detail": lambda w: {"slug": w.actor.slug},
+    "commitments:evidence_file": lambda w: {"pk": w.public_file.pk},
+    "commitments:evidence_file#internal": lambda w: {"pk": w.internal_file.pk},
+    "event_month": lambda w: {"year": 2026, "month": 12},
+    "event_detail": lambda w: {"slug": w.event.slug},
+    "event_detail#private": lambda w: {"slug": w.private_event.slug},
+    "calendar_personal_feed": lambda w: {"token": w.users["liaison"].calendar_token},
+    "calendar_personal_feed#unknown": lambda w: {"token": "no-such-token"},
+    "reminder_resend": lambda w: {"pk": w.failed_reminder.pk},
+    "reminder_unsubscribe": lambda w: {"token": w.unsubscribe_token},
+    "reminder_unsubscribe#forged": lambda w: {"token": w.unsubscribe_token[:-4] + "AAAA"},
+}
+def url_for(key: str, world: World) -> str:
+    name = key.split("#")[0]
+    return reverse(name, kwargs=KWARGS.get(key, lambda w: {})(world))
