@@ -16,16 +16,17 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext, ngettext
 
 from core import caching
+from core.editing import StaleVersion
 
 from .models import Commitment, EvidenceFile, EvidenceLink, Paragraph, StatusUpdate
 from .statuses import Status
 
 
-class EditConflict(Exception):
+class EditConflict(StaleVersion):
     """Someone else changed the commitment after the form was opened."""
 
     def __init__(self, commitment: Commitment):
-        super().__init__(f"{commitment} was updated by someone else in the meantime.")
+        super().__init__(commitment)
         self.commitment = commitment
 
 
