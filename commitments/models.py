@@ -151,6 +151,24 @@ class Commitment(models.Model):
     first_paragraph_number = models.PositiveIntegerField(null=True, editable=False)
     # Raised by every write; a form posted against an older version is refused as a conflict.
     version = models.PositiveIntegerField(default=1)
+    # How often the record expects news of it; empty: the default for its kind
+    # (DEFAULT_REPORTING_CADENCE_MONTHS). Freshness (on time, late, very late) is measured
+    # against it.
+    reporting_cadence_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text="Expect an update every this many months; empty for its kind's default.",
+    )
+    # Who hears when it has been overdue too long (escalation); secretariat staff, like owners.
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="supervised_commitments",
+        help_text="Who in the secretariat is told when it has been overdue for too long.",
+    )
     quiet_after_days = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -183,11 +201,26 @@ class Commitment(models.Model):
     def status_definition(self) -> str:
         return status_definition(self.status)
 
+    @property
+    def reporting_cadence(self) -> int:
+        """Months between expected updates: its own, or its kind's default."""
+        return self.reporting_cadence_months or DEFAULT_REPORTING_CADENCE_MONTHS[self.kind]
+
     def clean(self) -> None:
         # The owner's reminders carry the internal state (tracker.reminders checks again when
         # each is sent, for an owner demoted since): only secretariat staff own a commitment.
         if self.owner_id is not None and not user_can_own_commitments(self.owner):
             raise ValidationError({"owner": owner_refused_message(self.owner)})
+        if self.supervisor_id is not None and not user_can_own_commitments(self.supervisor):
+            raise ValidationError({"supervisor": owner_refused_message(self.supervisor)})
+
+
+# A one-off deliverable should report twice a year; recurring and ongoing ones once a year.
+DEFAULT_REPORTING_CADENCE_MONTHS = {
+    Commitment.Kind.DELIVERABLE: 6,
+    Commitment.Kind.RECURRING: 12,
+    Commitment.Kind.ONGOING: 12,
+}
 
 
 def owner_refused_message(user) -> str:
@@ -268,6 +301,45 @@ class EvidenceFile(models.Model):
     file = models.FileField(upload_to=evidence_upload_to, max_length=500)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Milestone(models.Model):
+    """One dated step of a commitment. A commitment with milestones has its progress computed
+    from them: the weight of those done over the weight of all, as a whole per cent."""
+
+    commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="milestones")
+    # The order on the commitment's page: 1 first.
+    position = models.PositiveSmallIntegerField(default=1)
+    title = models.CharField(max_length=300)
+    due_on = models.DateField(null=True, blank=True)
+    weight = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
+    done_on = models.DateField(null=True, blank=True)
+    evidence_url = models.URLField(max_length=1000, blank=True)
+    # The status update that reports it done, when one does.
+    proved_by = models.ForeignKey(
+        StatusUpdate,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="proved_milestones",
+    )
+    # Raised by every write; a form posted against an older version is refused (core.editing).
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["commitment", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(weight__gte=1), name="milestone_weight_positive"
+            )
+        ]
+        indexes = [models.Index(fields=["due_on"], name="milestone_due_on")]
 
     def __str__(self) -> str:
         return self.title

@@ -62,6 +62,7 @@ RECORD_MODELS = (
     "commitments.StatusUpdate",
     "commitments.EvidenceLink",
     "commitments.EvidenceFile",
+    "commitments.Milestone",
     "tracker.Event",
     "tracker.ReminderPreference",
     "tracker.ReminderSubscription",

@@ -47,6 +47,11 @@ class Event(models.Model):
     rule = models.CharField(max_length=20, choices=Rule.choices, default=Rule.ONCE)
     # For ONCE the date itself; for YEARLY and EVERY_N_YEARS the first occurrence.
     start_date = models.DateField()
+    # The last day of an event that spans several days (a conference of 27-28 November, a
+    # year of something); empty for a one-day event. Each occurrence spans as many days.
+    end_date = models.DateField(
+        null=True, blank=True, help_text="Last day, for an event of several days; else empty."
+    )
     start_time = models.TimeField(null=True, blank=True, help_text="Local time; empty: all day.")
     interval_years = models.PositiveSmallIntegerField(
         default=1,
@@ -87,3 +92,5 @@ class Event(models.Model):
     def clean(self) -> None:
         if self.until and self.start_date and self.until < self.start_date:
             raise ValidationError({"until": "The last date must be on or after the start date."})
+        if self.end_date and self.start_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The last day must be on or after the first day."})
