@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from core import pagination
 from core.local_time import format_day
-from core.roles import user_can_edit_record
+from core.roles import user_can_edit_record, user_can_own_commitments
 from tracker import reminders
 from tracker.events import events_visible_to
 from tracker.models import Event, Reminder
@@ -65,6 +65,11 @@ class ReminderTable(tables.Table):
             return f"{record.event.title}, {day} ({record.lead_days} days ahead)"
         if record.kind == Reminder.Kind.STALE:
             return f"{record.commitment.title} (quiet since {format_day(record.quiet_since)})"
+        if record.kind == Reminder.Kind.MILESTONE:
+            day = format_day(record.occurrence_date)
+            return f"{record.milestone.title}, due {day} ({record.lead_days} days ahead)"
+        if record.kind in (Reminder.Kind.OVERDUE, Reminder.Kind.ESCALATION):
+            return f"{record.commitment.title} (overdue since {format_day(record.overdue_since)})"
         return f"Week of {format_day(record.due_on)}"
 
     def render_note(self, record):
@@ -108,7 +113,7 @@ def reminder_log(request):
     _require_secretariat(request.user)
     # RequestConfig reads per_page and page from request.GET: only bounded ones reach it.
     request.GET = pagination.bounded_pagination(request.GET, default_size=LOG_PAGE_SIZE)
-    rows = Reminder.objects.select_related("recipient", "event", "commitment")
+    rows = Reminder.objects.select_related("recipient", "event", "commitment", "milestone")
     reminder_filter = ReminderFilter(request.GET, queryset=rows)
     table = ReminderTable(reminder_filter.qs)
     table.csrf_token = get_token(request)
@@ -128,12 +133,19 @@ def reminder_resend(request, pk: int):
     return redirect("reminder_log")
 
 
+OPTIONS = ("weekly_digest", "stale_reminders", "deadline_reminders", "muted")
+
+
 class ReminderSettingsForm(forms.Form):
     weekly_digest = forms.BooleanField(
         required=False, label=_("One weekly digest instead of one email per reminder")
     )
     stale_reminders = forms.BooleanField(
         required=False, label=_("Remind me of commitments I own that have gone quiet")
+    )
+    deadline_reminders = forms.BooleanField(
+        required=False,
+        label=_("Remind me of milestones ahead and of commitments overdue that I own or supervise"),
     )
     muted = forms.BooleanField(required=False, label=_("Send me no reminder emails at all"))
     follow_state = forms.BooleanField(
@@ -152,6 +164,7 @@ def _settings_initial(user) -> dict:
     return {
         "weekly_digest": preference.weekly_digest,
         "stale_reminders": preference.stale_reminders,
+        "deadline_reminders": preference.deadline_reminders,
         "muted": preference.muted,
         "follow_state": reminders.follows_state(user=user),
         "events": sorted(reminders.events_followed_by(user=user)),
@@ -165,11 +178,13 @@ def reminder_settings(request):
     form.fields["events"].queryset = events_visible_to(user=request.user).order_by("title")
     if not request.user.actor_id:
         del form.fields["follow_state"]
+    if not user_can_own_commitments(request.user):  # a liaison owns and supervises nothing
+        del form.fields["deadline_reminders"]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         reminders.reminder_settings_update(
             user=request.user,
-            options={k: data[k] for k in ("weekly_digest", "stale_reminders", "muted")},
+            options={k: data[k] for k in OPTIONS if k in data},
             follow_state=data.get("follow_state", False),
             shown_events=set(initial["events"]),
             chosen_events={e.pk for e in data["events"]},
@@ -183,6 +198,7 @@ SCOPE_TEXT = {
     "event": _("reminders about {target}"),
     "state": _("reminders about every event concerning your state"),
     "stale": _("reminders about commitments you own that have gone quiet"),
+    "deadlines": _("reminders about milestones ahead and commitments overdue"),
     "digest": _("the weekly digest (you will get one email per reminder again)"),
     "all": _("all reminder emails"),
 }

@@ -267,6 +267,11 @@ CELERY_BEAT_SCHEDULE = {
 REMINDER_LOCAL_HOUR = env.int("REMINDER_LOCAL_HOUR", default=9)
 REMINDER_STALE_REPEAT_DAYS = env.int("REMINDER_STALE_REPEAT_DAYS", default=30)
 REMINDER_DIGEST_WEEKDAY = env.int("REMINDER_DIGEST_WEEKDAY", default=0)  # Monday
+# Days before a milestone's due date its owner is reminded (target dates are deadline events,
+# reminded with the event lead times).
+REMINDER_MILESTONE_LEAD_DAYS = env.list("REMINDER_MILESTONE_LEAD_DAYS", cast=int, default=[7, 1])
+# Days a commitment stays overdue before its supervisor is told (escalation).
+TRACKER_ESCALATE_AFTER_DAYS = env.int("TRACKER_ESCALATE_AFTER_DAYS", default=30)
 REMINDER_HORIZON_DAYS = env.int("REMINDER_HORIZON_DAYS", default=2)
 # How far back a late run records, as skipped, the reminders an outage made useless (of an
 # occurrence that passed meanwhile, nudges and digests superseded by a later one). A reminder

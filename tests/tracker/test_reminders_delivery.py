@@ -102,8 +102,9 @@ def test_walk_across_12_december_and_the_year_end(walk_record, smtp_sink, start_
     assert received == {
         # 12 December: 30, 7 and 1 day ahead.
         "alice@example.org": 3,
-        # The deadline 7 and 1 day ahead, and gone quiet on 28 November and 28 December.
-        "bob@example.org": 4,
+        # The deadline 7 and 1 day ahead, gone quiet on 28 November and 28 December, and
+        # overdue on 2 January, the day after the target date passed with nothing achieved.
+        "bob@example.org": 5,
         # The deadline concerns her state: 7 and 1 day ahead.
         "carol@example.org": 2,
         # Mondays 9 November (caught up on the first run) to 28 December: digests only.

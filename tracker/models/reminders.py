@@ -21,6 +21,11 @@ class ReminderPreference(models.Model):
     stale_reminders = models.BooleanField(
         default=True, help_text="Remind me of commitments I own that have gone quiet."
     )
+    deadline_reminders = models.BooleanField(
+        default=True,
+        help_text="Remind me of milestones ahead and of commitments overdue that I own or "
+        "supervise.",
+    )
     muted = models.BooleanField(default=False, help_text="No reminder emails at all.")
 
     def __str__(self) -> str:
@@ -74,6 +79,9 @@ class Reminder(models.Model):
         EVENT = "event", "Event ahead"
         STALE = "stale", "Commitment gone quiet"
         DIGEST = "digest", "Weekly digest"
+        MILESTONE = "milestone", "Milestone ahead"
+        OVERDUE = "overdue", "Commitment overdue"
+        ESCALATION = "escalation", "Overdue too long (supervisor)"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -102,6 +110,17 @@ class Reminder(models.Model):
         related_name="reminders",
     )
     quiet_since = models.DateField(null=True, blank=True)
+    # MILESTONE: the milestone; its due date is in occurrence_date, the lead in lead_days.
+    milestone = models.ForeignKey(
+        "commitments.Milestone",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reminders",
+    )
+    # OVERDUE and ESCALATION: the earliest date the commitment was due and is still not done
+    # (tracker.reminders.deadlines.overdue_since_of); one of each per such date.
+    overdue_since = models.DateField(null=True, blank=True)
     # The recipient's local day it is due on; due_at is REMINDER_LOCAL_HOUR on it, in UTC.
     due_on = models.DateField()
     due_at = models.DateTimeField()
@@ -134,6 +153,16 @@ class Reminder(models.Model):
                 fields=["recipient", "due_on"],
                 condition=Q(kind="digest"),
                 name="reminder_unique_digest_week",
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "milestone", "occurrence_date", "lead_days"],
+                condition=Q(kind="milestone"),
+                name="reminder_unique_milestone_lead",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "recipient", "commitment", "overdue_since"],
+                condition=Q(kind__in=["overdue", "escalation"]),
+                name="reminder_unique_overdue_since",
             ),
         ]
         indexes = [

@@ -32,12 +32,21 @@ from tracker.models import (
 from tracker.selectors import CLOSED_STATUSES
 from tracker.workers import holder_id, stale_holders_cutoff
 
+from .deadlines import (
+    DEADLINE_KINDS,
+    MILESTONE_DONE,
+    MILESTONE_MOVED,
+    NO_DEADLINE_REMINDERS,
+    NO_LONGER_OVERDUE,
+    deadline_skip_reason,
+)
 from .following import (
     UNSEEN_DIGEST,
     UNSEEN_EVENT,
     UNSEEN_INACTIVE,
     UNSEEN_NOT_OWNER,
     UNSEEN_NOT_SECRETARIAT,
+    UNSEEN_NOT_SUPERVISOR,
     _deliverable,
     event_follower_ids,
     preferences_of,
@@ -76,6 +85,11 @@ def _later_due(now: datetime.datetime):
     same_thing = (
         Q(kind=Kind.EVENT, event=OuterRef("event"), occurrence_date=OuterRef("occurrence_date"))
         | Q(kind=Kind.STALE, commitment=OuterRef("commitment"))
+        | Q(
+            kind=Kind.MILESTONE,
+            milestone=OuterRef("milestone"),
+            occurrence_date=OuterRef("occurrence_date"),
+        )
         | Q(kind=Kind.DIGEST)
     )
     return Reminder.objects.filter(
@@ -102,7 +116,7 @@ def _superseded_reason(row: Reminder) -> str:
     """Why a due row gives way to a later one (`row.later_due`: the due day of the latest
     due by now). Of an event's leads only the nearest to the occurrence is sent, however many
     fell due during a downtime; the log names it."""
-    if row.kind == Kind.EVENT:
+    if row.kind in (Kind.EVENT, Kind.MILESTONE):
         return SUPERSEDED_REASON % {"days": (row.occurrence_date - row.later_due).days}
     return LATER_REASONS[row.kind]
 
@@ -136,6 +150,11 @@ SKIP_REASONS = frozenset(
         UNSEEN_NOT_SECRETARIAT,
         UNSEEN_NOT_OWNER,
         UNSEEN_DIGEST,
+        UNSEEN_NOT_SUPERVISOR,
+        MILESTONE_DONE,
+        MILESTONE_MOVED,
+        NO_DEADLINE_REMINDERS,
+        NO_LONGER_OVERDUE,
     }
 )
 
@@ -192,6 +211,8 @@ def _skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> str:
         reason = _event_skip_reason(row, batch, now)
     elif row.kind == Kind.STALE:
         reason = _stale_skip_reason(row, batch)
+    elif row.kind in DEADLINE_KINDS:
+        reason = deadline_skip_reason(row, deadline_pref=pref.deadline_reminders)
     else:
         reason = "" if pref.weekly_digest else "the recipient no longer reads the digest"
     if not reason and row.kind != Kind.DIGEST and pref.weekly_digest:
@@ -239,7 +260,9 @@ def _due_rows(now: datetime.datetime):
         Reminder.objects.filter(state=State.PENDING, due_at__lte=now)
         # The due day of the latest such row, None if there is none (_superseded_reason).
         .annotate(later_due=Subquery(_later_due(now).order_by("-due_at").values("due_on")[:1]))
-        .select_related("recipient", "event", "commitment")
+        .select_related("recipient", "event", "commitment", "milestone")
+        # A deadline row asks whether its commitment is still overdue (deadline_skip_reason).
+        .prefetch_related("commitment__milestones")
         .order_by("due_at")
     )
 

@@ -109,6 +109,9 @@ UNSEEN_NOT_SECRETARIAT = gettext_noop("the owner is no longer on the secretariat
 UNSEEN_NOT_OWNER = gettext_noop("the recipient no longer follows this commitment")
 
 
+UNSEEN_NOT_SUPERVISOR = gettext_noop("the recipient no longer supervises this commitment")
+
+
 UNSEEN_DIGEST = gettext_noop("nothing in the digest is left that its reader may see")
 
 
@@ -138,11 +141,18 @@ def _unseen_reason(row: Reminder, visible: dict[int, set[int]], lost: set[int]) 
         return UNSEEN_EVENT
     if row.kind == Kind.EVENT and row.pk in lost:
         return UNSEEN_NOT_SECRETARIAT
-    if row.kind == Kind.STALE and not user_can_own_commitments(user):
+    if row.kind in OWNER_KINDS and not user_can_own_commitments(user):
         return UNSEEN_NOT_SECRETARIAT
-    if row.kind == Kind.STALE and row.commitment.owner_id != user.pk:
+    if row.kind == Kind.ESCALATION and row.commitment.supervisor_id != user.pk:
+        return UNSEEN_NOT_SUPERVISOR
+    if row.kind in OWNER_KINDS - {Kind.ESCALATION} and row.commitment.owner_id != user.pk:
         return UNSEEN_NOT_OWNER
     return ""
+
+
+# Reminders that carry a commitment's internal state: only to its secretariat owner (or, for an
+# escalation, its secretariat supervisor), never to a liaison.
+OWNER_KINDS = frozenset({Kind.STALE, Kind.MILESTONE, Kind.OVERDUE, Kind.ESCALATION})
 
 
 def _owner_follows_lost(rows: list[Reminder]) -> set[int]:

@@ -206,7 +206,35 @@ def _digest_parts(reminder: Reminder) -> _Parts:
     return _Parts(key=None, context=lambda: context, reader=reader)
 
 
-PARTS = {Kind.EVENT: _event_parts, Kind.STALE: _stale_parts, Kind.DIGEST: _digest_parts}
+def _deadline_parts(reminder: Reminder) -> _Parts:
+    """A milestone ahead, a commitment overdue (to its owner) or overdue too long (to its
+    supervisor): counted to the day it is sent, like the quiet-commitment nudge."""
+    commitment, user = reminder.commitment, reminder.recipient
+    today = max(reminder.due_on, reader_today(user))
+    context = {
+        "commitment": commitment,
+        "milestone": reminder.milestone,
+        "due_on": reminder.occurrence_date,
+        "days_away": max((reminder.occurrence_date - today).days, 0)
+        if reminder.occurrence_date
+        else None,
+        "overdue_since": reminder.overdue_since,
+        "overdue_days": (today - reminder.overdue_since).days if reminder.overdue_since else None,
+        "owner": commitment.owner,
+        "commitment_url": site_url(commitment.get_absolute_url()),
+    }
+    reader = {"unsubscribe_url": unsubscribe_url(user=user, scope="deadlines")}
+    return _Parts(key=None, context=lambda: context, reader=reader)
+
+
+PARTS = {
+    Kind.EVENT: _event_parts,
+    Kind.STALE: _stale_parts,
+    Kind.DIGEST: _digest_parts,
+    Kind.MILESTONE: _deadline_parts,
+    Kind.OVERDUE: _deadline_parts,
+    Kind.ESCALATION: _deadline_parts,
+}
 
 
 class _PlainText(SafeMIMEText):

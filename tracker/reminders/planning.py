@@ -28,6 +28,7 @@ from tracker.models import (
 )
 from tracker.selectors import CLOSED_STATUSES
 
+from .deadlines import deadline_rows
 from .following import _deliverable, event_follower_ids, preferences_of, single_email_reader
 
 logger = logging.getLogger(__name__)
@@ -232,6 +233,7 @@ def reminders_plan(*, now: datetime.datetime) -> int:
         *_event_rows(first=first, last=last, now=now),
         *_stale_rows(first=stale_first, last=last),
         *_digest_rows(first=_back_to_latest_round(first=first, now=now, every_days=7), last=last),
+        *deadline_rows(first=first, last=last),
     ]
     # Safe to repeat and to run concurrently: the unique constraints on Reminder drop repeats.
     Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)

@@ -1,5 +1,6 @@
 """Unsubscribe links: signed, needing no login, one per scope (this event, quiet reminders,
-the digest, everything), and what following one changes. Also the site's absolute URLs.
+deadline reminders, the digest, everything), and what following one changes. Also the site's
+absolute URLs.
 """
 
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ def _unsubscribe_path() -> tuple[str, str]:
     return start, end
 
 
-UNSUBSCRIBE_SCOPES = ("event", "state", "stale", "digest", "all")
+UNSUBSCRIBE_SCOPES = ("event", "state", "stale", "deadlines", "digest", "all")
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ def reminders_unsubscribe(*, request: UnsubscribeRequest) -> None:
         state_follow_set(user=user, follow=False)
     elif request.scope == "stale":
         reminder_preference_update(user=user, stale_reminders=False)
+    elif request.scope == "deadlines":
+        reminder_preference_update(user=user, deadline_reminders=False)
     elif request.scope == "digest":
         reminder_preference_update(user=user, weekly_digest=False)
     else:
