@@ -5,7 +5,6 @@ The URL patterns are walked from the resolver: a new pattern with arguments fail
 reach it.
 """
 
-
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse

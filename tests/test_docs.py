@@ -90,8 +90,11 @@ def code_files() -> list[Path]:
 
 def missing_pages_named_in(path: Path) -> list[str]:
     text = path.read_text(encoding="utf-8", errors="replace")
-    return [f"{path.relative_to(ROOT)}: {name}" for name in DOCS_PATH.findall(text)
-            if not (ROOT / name).is_file()]
+    return [
+        f"{path.relative_to(ROOT)}: {name}"
+        for name in DOCS_PATH.findall(text)
+        if not (ROOT / name).is_file()
+    ]
 
 
 def test_every_docs_page_named_in_the_code_exists():

@@ -8,7 +8,6 @@ POSTs carry a valid CSRF token (the client enforces CSRF checks), so what answer
 check, not the CSRF check; `test_a_post_without_csrf_token_is_refused` covers the token itself.
 """
 
-
 import pytest
 from django.conf import settings
 from django.middleware.csrf import CSRF_SESSION_KEY

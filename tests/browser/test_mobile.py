@@ -78,9 +78,7 @@ def assert_menu_reachable(page) -> None:
 
 
 @pytest.mark.parametrize("username", ["secretariat", "liaison"])
-def test_on_a_phone_no_page_scrolls_sideways_and_the_menu_reaches_everything(
-    open_page, username
-):
+def test_on_a_phone_no_page_scrolls_sideways_and_the_menu_reaches_everything(open_page, username):
     page = open_page(PHONE)
     page.goto("/login/")
     assert sideways_overflow(page) is None, "/login/"

@@ -31,7 +31,7 @@ def test_the_history_comes_before_the_folded_form(secretariat_client, secretaria
     assert html.index('id="timeline-heading"') < html.index('class="post-update"')
     assert html.index("Adopted by consensus.") < html.index('name="narrative"')
     assert " open" not in form_opening_tag(html)
-    assert "<summary><h2 id=\"form-heading\">Post a status update</h2></summary>" in html
+    assert '<summary><h2 id="form-heading">Post a status update</h2></summary>' in html
     assert "was not posted" not in html
 
 

@@ -23,9 +23,9 @@ from tests.factories import (
 )
 from tracker import events as events_module
 from tracker import reminders
-from tracker.reminders.deadlines import DEADLINE_KINDS
 from tracker.events import commitment_deadline_event_sync
 from tracker.models import Event, Reminder, ReminderPreference
+from tracker.reminders.deadlines import DEADLINE_KINDS
 
 UTC = datetime.UTC
 State = Reminder.State

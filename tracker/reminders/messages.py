@@ -219,7 +219,10 @@ def _deadline_parts(reminder: Reminder) -> _Parts:
         if reminder.occurrence_date
         else None,
         "overdue_since": reminder.overdue_since,
-        "overdue_days": (today - reminder.overdue_since).days if reminder.overdue_since else None,
+        # Overdue from the day after the date it was due.
+        "overdue_days": (today - reminder.overdue_since).days - 1
+        if reminder.overdue_since
+        else None,
         "owner": commitment.owner,
         "commitment_url": site_url(commitment.get_absolute_url()),
     }
