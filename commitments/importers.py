@@ -690,10 +690,10 @@ def _document_create(*, name: str, parsed: ParsedDocument, source_url: str) -> D
     document = Document.objects.create(
         short_name=name, source_url=source_url, **_document_fields(parsed)
     )
-    Paragraph.objects.bulk_create(
-        Paragraph(document=document, number=p.number, operative_verb=p.operative_verb, text=p.text)
-        for p in parsed.paragraphs
-    )
+    for p in parsed.paragraphs:  # saved one by one (not in bulk) so the audit trail has each
+        Paragraph.objects.create(
+            document=document, number=p.number, operative_verb=p.operative_verb, text=p.text
+        )
     return document
 
 
@@ -778,12 +778,13 @@ def _document_update(
     new = {p.number: p for p in parsed.paragraphs}
     Paragraph.objects.filter(document=document, number__in=current.keys() - new.keys()).delete()
     changed = [p for n, p in current.items() if n in new and _differs(p, new[n])]
+    # Saved one by one (not in bulk) so the audit trail has each change.
     for paragraph in changed:
         paragraph.operative_verb = new[paragraph.number].operative_verb
         paragraph.text = new[paragraph.number].text
-    Paragraph.objects.bulk_update(changed, ["operative_verb", "text"])
-    Paragraph.objects.bulk_create(
-        Paragraph(document=document, number=n, operative_verb=p.operative_verb, text=p.text)
-        for n, p in new.items()
-        if n not in current
-    )
+        paragraph.save(update_fields=["operative_verb", "text"])
+    for n, p in new.items():
+        if n not in current:
+            Paragraph.objects.create(
+                document=document, number=n, operative_verb=p.operative_verb, text=p.text
+            )

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -8,6 +8,35 @@ from django.utils.translation import gettext_lazy as _
 from core.roles import user_can_own_commitments
 
 from .statuses import Status, status_definition
+
+# The keys of an audit entry's additional_data that name the commitments a row is part of:
+# tracker.audit reads a commitment's history as its own entries and those naming it here.
+AUDIT_COMMITMENT_KEYS = ("commitment", "commitment_2")
+
+
+class CommitmentPart:
+    """A row whose changes belong to a commitment's change history too (its milestones, its
+    updates' evidence). `commitment_paths` lead from the row to the commitments' ids, e.g.
+    ("commitment_id",) or ("update.commitment_id",); a row between two commitments names both.
+
+    django-auditlog stores what get_additional_data returns beside each entry, so a deleted
+    row's entry still names its commitment.
+    """
+
+    commitment_paths: tuple[str, ...] = ()
+
+    def get_additional_data(self) -> dict:
+        ids = [_follow(self, path) for path in self.commitment_paths]
+        return dict(zip(AUDIT_COMMITMENT_KEYS, ids, strict=False))
+
+
+def _follow(obj, path: str):
+    try:
+        for name in path.split("."):
+            obj = getattr(obj, name)
+    except ObjectDoesNotExist:  # a row whose parent is already gone: no commitment to name
+        return None
+    return obj
 
 
 class Document(models.Model):
@@ -280,7 +309,9 @@ class StatusUpdate(models.Model):
         return status_definition(self.status)
 
 
-class EvidenceLink(models.Model):
+class EvidenceLink(CommitmentPart, models.Model):
+    commitment_paths = ("update.commitment_id",)
+
     update = models.ForeignKey(StatusUpdate, on_delete=models.CASCADE, related_name="links")
     title = models.CharField(max_length=300)
     url = models.URLField(max_length=1000)
@@ -293,8 +324,10 @@ def evidence_upload_to(instance: "EvidenceFile", filename: str) -> str:
     return f"evidence/{instance.update.commitment_id}/{filename}"
 
 
-class EvidenceFile(models.Model):
+class EvidenceFile(CommitmentPart, models.Model):
     """A document attached to a status update; served only to those allowed to see the update."""
+
+    commitment_paths = ("update.commitment_id",)
 
     update = models.ForeignKey(StatusUpdate, on_delete=models.CASCADE, related_name="files")
     title = models.CharField(max_length=300)
@@ -306,9 +339,11 @@ class EvidenceFile(models.Model):
         return self.title
 
 
-class Milestone(models.Model):
+class Milestone(CommitmentPart, models.Model):
     """One dated step of a commitment. A commitment with milestones has its progress computed
     from them: the weight of those done over the weight of all, as a whole per cent."""
+
+    commitment_paths = ("commitment_id",)
 
     commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="milestones")
     # The order on the commitment's page: 1 first.

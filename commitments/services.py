@@ -65,9 +65,8 @@ def status_update_create(
             narrative=narrative,
             visibility=visibility,
         )
-        EvidenceLink.objects.bulk_create(
-            EvidenceLink(update=update, title=title, url=url) for title, url in links
-        )
+        for title, url in links:  # one by one, so each is in the audit trail
+            EvidenceLink.objects.create(update=update, title=title, url=url)
         before = {field: getattr(commitment, field) for field in AUDITED_STATE_FIELDS}
         commitment_current_state_refresh(commitment=commitment)
         _state_change_audit(commitment=commitment, before=before, author=author)

@@ -373,14 +373,22 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# The audit trail (tracker.audit): who changed what, when, with old and new values. Status
-# changes are not here: they are StatusUpdate rows, an append-only history of their own.
+# The audit trail (tracker.audit): who changed what, when, with old and new values; every
+# model the tracker writes, with its many-to-many fields. A commitment's status and progress
+# are copies of its latest update, written without a save: commitments.services records them.
+# A model listed here needs its fields' names in tracker.audit.FIELD_LABELS (tests check).
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {"model": "commitments.Document"},
+    {"model": "commitments.Paragraph"},
+    {"model": "commitments.Theme"},
     {
         "model": "commitments.Commitment",
         "m2m_fields": ["paragraphs", "lead_actors", "supporting_actors", "themes"],
     },
     {"model": "commitments.StatusUpdate"},
+    {"model": "commitments.EvidenceLink"},
+    {"model": "commitments.EvidenceFile"},
+    {"model": "commitments.Milestone"},
     {"model": "commitments.Actor"},
     {"model": "tracker.Event", "m2m_fields": ["commitments", "paragraphs"]},
     {

@@ -764,7 +764,7 @@ def test_the_secretariat_sees_the_change_history_and_a_liaison_does_not(
     liaison_page = client.get(commitment.get_absolute_url()).content.decode()
 
     history = page[page.index("Change history") :]
-    assert "<td>status</td>\n        <td>Not started</td>\n        <td>In progress</td>" in history
+    assert "Status changed from Not started to In progress by officer, <time" in history
     assert "Change history" not in liaison_page
 
 
