@@ -136,6 +136,14 @@ class StatusUpdateForm(forms.Form):
     def service_arguments(self) -> dict:
         """The cleaned input as keyword arguments for status_update_create_with_evidence."""
         data = self.cleaned_data
+        return self._said() | {
+            "happened_on": data["happened_on"],
+            "visibility": data["visibility"],
+        }
+
+    def _said(self) -> dict:
+        """What an update says and cites, and the version it was written against."""
+        data = self.cleaned_data
         links = [
             (data[f"link_{slot}_title"].strip(), data[f"link_{slot}_url"])
             for slot in range(1, EVIDENCE_LINK_SLOTS + 1)
@@ -144,9 +152,7 @@ class StatusUpdateForm(forms.Form):
         return {
             "status": data["status"],
             "progress": data["progress"],
-            "happened_on": data["happened_on"],
             "narrative": data["narrative"],
-            "visibility": data["visibility"],
             "expected_version": data["version"],
             "links": links,
             "upload": data["evidence_file"] or None,
@@ -209,9 +215,8 @@ class StatusUpdateCorrectionForm(AmendmentReasonMixin, StatusUpdateForm):
         return initial
 
     def service_arguments(self) -> dict:
-        arguments = super().service_arguments()
-        del arguments["happened_on"], arguments["visibility"]
-        return arguments | self.reason_arguments() | {"keep_files": self.cleaned_data["keep_files"]}
+        keep_files = {"keep_files": self.cleaned_data["keep_files"]}
+        return self._said() | self.reason_arguments() | keep_files
 
 
 class StatusUpdateWithdrawalForm(AmendmentReasonMixin):
