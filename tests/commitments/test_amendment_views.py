@@ -325,3 +325,25 @@ def test_the_commitment_pages_query_count_does_not_grow_with_amendments(
     amend_many(commitment, secretariat, 20, start=2)
 
     assert page_queries(client, url) == few
+
+
+def test_a_page_cached_before_a_withdrawal_shows_it_after(liaison_client, secretariat, commitment):
+    update = post(commitment, secretariat, narrative="Soon withdrawn.")
+    url = commitment.get_absolute_url()
+    assert b"Withdrawn by the secretariat" not in liaison_client.get(url).content
+
+    withdraw(update, secretariat)
+
+    response = liaison_client.get(url)
+    assert b"Withdrawn by the secretariat" in response.content
+    assert response.context["commitment"].shown_status == Status.NOT_STARTED
+
+
+def test_an_actors_recent_updates_list_only_what_still_holds(liaison, amended_record):
+    from commitments.selectors import actor_recent_updates
+
+    amended_record.lead_actors.add(liaison.actor)
+
+    recent = actor_recent_updates(user=liaison, actor=liaison.actor)
+
+    assert {u.narrative for u in recent} == {"Kept entry.", "Checked entry."}
