@@ -40,6 +40,9 @@ def test_an_officer_corrects_and_withdraws_and_a_liaison_never_reads_the_interna
     post_public_update(page, "Talks on the office went on, at 250%.", "25")
     entry(page, "at 250%").get_by_role("link", name="Correct").click()
     assert axe_violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the form fits its width
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_label("Progress", exact=True).fill("30")
     page.get_by_label("Narrative", exact=True).fill("Talks on the office went on.")
     page.get_by_label("Reason", exact=True).fill(PUBLIC_REASON)
