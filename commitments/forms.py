@@ -136,6 +136,14 @@ class StatusUpdateForm(forms.Form):
     def service_arguments(self) -> dict:
         """The cleaned input as keyword arguments for status_update_create_with_evidence."""
         data = self.cleaned_data
+        return self._said() | {
+            "happened_on": data["happened_on"],
+            "visibility": data["visibility"],
+        }
+
+    def _said(self) -> dict:
+        """What an update says and cites, and the version it was written against."""
+        data = self.cleaned_data
         links = [
             (data[f"link_{slot}_title"].strip(), data[f"link_{slot}_url"])
             for slot in range(1, EVIDENCE_LINK_SLOTS + 1)
@@ -144,11 +152,75 @@ class StatusUpdateForm(forms.Form):
         return {
             "status": data["status"],
             "progress": data["progress"],
-            "happened_on": data["happened_on"],
             "narrative": data["narrative"],
-            "visibility": data["visibility"],
             "expected_version": data["version"],
             "links": links,
             "upload": data["evidence_file"] or None,
             "upload_title": data["evidence_file_title"].strip(),
         }
+
+
+class AmendmentReasonMixin(forms.Form):
+    """Why an update is corrected or withdrawn, and whether liaisons may read why."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Why the update no longer holds as posted; kept with it in the history."),
+    )
+    reason_public = forms.BooleanField(
+        required=False,
+        label=_("Show the reason to liaisons"),
+        help_text=_(
+            "Unticked, liaisons read only that the secretariat corrected or withdrew a public "
+            "update, and when; the reason stays internal."
+        ),
+    )
+
+    def reason_arguments(self) -> dict:
+        return {
+            "reason": self.cleaned_data["reason"].strip(),
+            "reason_public": self.cleaned_data["reason_public"],
+            "expected_version": self.cleaned_data["version"],
+        }
+
+
+class StatusUpdateCorrectionForm(AmendmentReasonMixin, StatusUpdateForm):
+    """A correction: the update's status, progress, narrative and evidence as they should have
+    been; its day and visibility are the original's."""
+
+    keep_files = forms.BooleanField(
+        required=False,
+        initial=True,
+        label=_("Keep the original's evidence files"),
+        help_text=_("Untick to leave them out of the correction, e.g. a wrong file."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["happened_on"], self.fields["visibility"]
+
+    @classmethod
+    def initial_for(cls, update: StatusUpdate, *, version: int) -> dict:
+        """The form opened on the update as posted, to change what was wrong."""
+        initial = {
+            "status": update.status,
+            "progress": update.progress,
+            "narrative": update.narrative,
+            "version": version,
+        }
+        for slot, link in enumerate(update.links.all()[:EVIDENCE_LINK_SLOTS], start=1):
+            initial |= {f"link_{slot}_title": link.title, f"link_{slot}_url": link.url}
+        return initial
+
+    def service_arguments(self) -> dict:
+        keep_files = {"keep_files": self.cleaned_data["keep_files"]}
+        return self._said() | self.reason_arguments() | keep_files
+
+
+class StatusUpdateWithdrawalForm(AmendmentReasonMixin):
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def service_arguments(self) -> dict:
+        return self.reason_arguments()

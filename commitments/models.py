@@ -231,6 +231,19 @@ class Commitment(models.Model):
         return status_definition(self.status)
 
     @property
+    def amended_with(self) -> "StatusUpdate | None":
+        """The correction or withdrawal of this update, if any (no query once selected)."""
+        try:
+            return self.amended_by
+        except StatusUpdate.DoesNotExist:
+            return None
+
+    def reason_shown_to(self, *, internal_reader: bool) -> str:
+        """The reason of this amendment as the reader may read it: "" for a liaison unless the
+        secretariat chose to show it."""
+        return self.reason if internal_reader or self.reason_public else ""
+
+    @property
     def reporting_cadence(self) -> int:
         """Months between expected updates: its own, or its kind's default."""
         return self.reporting_cadence_months or DEFAULT_REPORTING_CADENCE_MONTHS[self.kind]
@@ -260,12 +273,38 @@ def owner_refused_message(user) -> str:
     ) % {"name": user.get_username()}
 
 
+class StatusUpdateQuerySet(models.QuerySet):
+    def in_effect(self) -> "StatusUpdateQuerySet":
+        """The updates that still say something: neither corrected nor withdrawn since, and
+        not a withdrawal itself. What every "latest update" reads (the current state, the
+        report, the charts, the recent lists, search)."""
+        return self.filter(amended_by__isnull=True).exclude(
+            amendment=StatusUpdate.Amendment.WITHDRAWAL
+        )
+
+    def shown_in_timeline(self) -> "StatusUpdateQuerySet":
+        """Every entry of a history but the withdrawals, each shown on the update it withdraws."""
+        return self.exclude(amendment=StatusUpdate.Amendment.WITHDRAWAL)
+
+
 class StatusUpdate(models.Model):
-    """One entry in a commitment's append-only history: who said what, when, on what evidence."""
+    """One entry in a commitment's append-only history: who said what, when, on what evidence.
+
+    A published update is never edited: a correction is a new row that `amends` it and carries
+    the corrected state (of the same day, with the same visibility); a withdrawal is a new row
+    that `amends` it with a reason and nothing else to say (its status and progress repeat the
+    original's only because the columns need a value; no reader uses them). `amends` is one to
+    one, so an update is amended once: a later correction amends the latest correction.
+    """
 
     class Visibility(models.TextChoices):
         PUBLIC = "public", _("Visible to liaisons")
         INTERNAL = "internal", _("Internal to the secretariat")
+
+    class Amendment(models.TextChoices):
+        NONE = "", _("Update")
+        CORRECTION = "correction", _("Correction")
+        WITHDRAWAL = "withdrawal", _("Withdrawal")
 
     commitment = models.ForeignKey(Commitment, on_delete=models.CASCADE, related_name="updates")
     author = models.ForeignKey(
@@ -282,6 +321,18 @@ class StatusUpdate(models.Model):
     visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
     )
+    amends = models.OneToOneField(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="amended_by"
+    )
+    amendment = models.CharField(
+        max_length=12, choices=Amendment.choices, blank=True, default=Amendment.NONE
+    )
+    # Why it was corrected or withdrawn: the secretariat's own words, shown to liaisons only
+    # when reason_public says so (a liaison otherwise reads "withdrawn by the secretariat").
+    reason = models.TextField(blank=True, default="")
+    reason_public = models.BooleanField(default=False)
+
+    objects = StatusUpdateQuerySet.as_manager()
 
     class Meta:
         ordering = ["-happened_on", "-recorded_at", "-pk"]
@@ -289,7 +340,13 @@ class StatusUpdate(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(progress__lte=100), name="status_update_progress_at_most_100"
-            )
+            ),
+            # An amendment says which update it amends, and only an amendment does.
+            models.CheckConstraint(
+                condition=models.Q(amends__isnull=True, amendment="")
+                | (models.Q(amends__isnull=False) & ~models.Q(amendment="")),
+                name="status_update_amendment_names_its_update",
+            ),
         ]
         indexes = [
             models.Index(fields=["commitment", "-happened_on", "-recorded_at"]),
@@ -307,6 +364,19 @@ class StatusUpdate(models.Model):
     @property
     def status_definition(self) -> str:
         return status_definition(self.status)
+
+    @property
+    def amended_with(self) -> "StatusUpdate | None":
+        """The correction or withdrawal of this update, if any (no query once selected)."""
+        try:
+            return self.amended_by
+        except StatusUpdate.DoesNotExist:
+            return None
+
+    def reason_shown_to(self, *, internal_reader: bool) -> str:
+        """The reason of this amendment as the reader may read it: "" for a liaison unless the
+        secretariat chose to show it."""
+        return self.reason if internal_reader or self.reason_public else ""
 
 
 class EvidenceLink(CommitmentPart, models.Model):

@@ -64,9 +64,13 @@ class Report:
 
 
 def _public_history(*, document: Document, as_of: datetime.date) -> list[StatusUpdate]:
-    """Public updates on the document's commitments that had happened by as_of, oldest first."""
+    """Public updates on the document's commitments that had happened by as_of, oldest first.
+
+    As the record stands today: a corrected update counts as its correction (of the same
+    day), a withdrawn one not at all, whenever the correction or withdrawal was made."""
     return list(
-        StatusUpdate.objects.filter(
+        StatusUpdate.objects.in_effect()
+        .filter(
             visibility=StatusUpdate.Visibility.PUBLIC,
             happened_on__lte=as_of,
             commitment__paragraphs__document=document,

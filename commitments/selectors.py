@@ -48,6 +48,12 @@ def status_update_visible_list(*, user) -> QuerySet[StatusUpdate]:
     return updates
 
 
+def status_update_in_effect_list(*, user) -> QuerySet[StatusUpdate]:
+    """The updates the user may read that still hold: no correction's original, no withdrawn
+    update, no withdrawal (StatusUpdate.objects.in_effect)."""
+    return status_update_visible_list(user=user).in_effect()
+
+
 def _visible_state(*, user) -> dict:
     """Annotations for the state a user sees: shown_status, shown_progress, shown_last_activity
     (the commitment's copy of its latest update, or of its latest public one for liaisons)."""
@@ -90,20 +96,24 @@ def commitment_get(*, user, slug: str) -> Commitment:
 
 
 def commitment_timeline(*, user, commitment: Commitment) -> QuerySet[StatusUpdate]:
-    """The commitment's history the user may read, newest first, with its evidence."""
+    """The commitment's history the user may read, newest first, with its evidence; each
+    update with its correction or withdrawal, if any, and a correction with what it corrects
+    (a withdrawal is shown on the update it withdraws, not as an entry of its own)."""
     return (
         status_update_visible_list(user=user)
+        .shown_in_timeline()
         .filter(commitment=commitment)
-        .select_related("author")
+        .select_related("author", "amends", "amended_by__author")
         .prefetch_related("links", "files")
         .order_by(*TIMELINE_ORDER)
     )
 
 
 def commitment_progress_points(*, user, commitment: Commitment) -> QuerySet:
-    """The whole history the user may read as bare rows for the progress chart, oldest first."""
+    """The history the user may read as bare rows for the progress chart, oldest first:
+    the updates that still hold (a corrected one is drawn as corrected, a withdrawn one not)."""
     return (
-        status_update_visible_list(user=user)
+        status_update_in_effect_list(user=user)
         .filter(commitment=commitment)
         .order_by("happened_on", "recorded_at", "pk")
         .values_list("pk", "happened_on", "recorded_at", "status", "progress", named=True)
@@ -123,14 +133,15 @@ def commitments_matching_text(*, user, text: str) -> Q:
     """Commitments with the words in their title, summary or paragraph text, or in the
     narrative or an evidence title of a status update the user may read (a filter; Exists, so
     a commitment never appears twice). A liaison's search never looks into internal updates:
-    a word there would otherwise reveal that the note exists."""
+    a word there would otherwise reveal that the note exists. Nor does anyone's search find the
+    words of a corrected or withdrawn update: they no longer hold."""
     in_paragraph = Paragraph.objects.filter(commitments=OuterRef("pk"), text__icontains=text)
     said = (
         _words_in(text, "narrative")
         | Q(Exists(EvidenceLink.objects.filter(_words_in(text, "title"), update=OuterRef("pk"))))
         | Q(Exists(EvidenceFile.objects.filter(_words_in(text, "title"), update=OuterRef("pk"))))
     )
-    in_update = status_update_visible_list(user=user).filter(said, commitment=OuterRef("pk"))
+    in_update = status_update_in_effect_list(user=user).filter(said, commitment=OuterRef("pk"))
     return (
         Q(title__icontains=text)
         | Q(summary__icontains=text)
@@ -175,7 +186,8 @@ def actor_commitment_list(*, user, actor: Actor) -> QuerySet[Commitment]:
 
 
 def actor_recent_updates(*, user, actor: Actor, limit: int = 10) -> QuerySet[StatusUpdate]:
-    """The latest updates the user may read on commitments that involve the actor."""
+    """The latest updates the user may read on commitments that involve the actor (those
+    that still hold: not corrected, not withdrawn)."""
     # The ids first, as a list: given the subquery instead, PostgreSQL sorted every update of
     # the record to walk it newest first (0.4 s at 500,000 updates); with the list it reads
     # only these commitments' updates from their index (a few ms).
@@ -183,7 +195,7 @@ def actor_recent_updates(*, user, actor: Actor, limit: int = 10) -> QuerySet[Sta
         Commitment.objects.filter(commitments_of_actor(actor=actor)).values_list("pk", flat=True)
     )
     return (
-        status_update_visible_list(user=user)
+        status_update_in_effect_list(user=user)
         .filter(commitment__in=involved)
         .select_related("commitment", "author")
         .order_by(*TIMELINE_ORDER)[:limit]

@@ -47,6 +47,24 @@ def status_update_create(
     With `expected_version`, refuse the update (EditConflict) if someone else wrote since the
     form showed that version; nothing is written then.
     """
+    row = StatusUpdate(
+        commitment=commitment,
+        author=author,
+        happened_on=happened_on,
+        status=status,
+        progress=progress,
+        narrative=narrative,
+        visibility=visibility,
+    )
+    return _status_update_append(row=row, expected_version=expected_version, links=links)
+
+
+def _status_update_append(
+    *, row: StatusUpdate, expected_version: int | None, links=(), check=lambda: None
+) -> StatusUpdate:
+    """Claim the commitment's version, run `check`, save the row with its links, and copy the
+    new latest state onto the commitment; one transaction."""
+    commitment = row.commitment
     with transaction.atomic():
         version_filter = {} if expected_version is None else {"version": expected_version}
         # The conditional UPDATE is the lock: of two posts against one version, one matches.
@@ -56,23 +74,117 @@ def status_update_create(
         if claimed != 1:
             commitment.refresh_from_db()
             raise EditConflict(commitment)
-        update = StatusUpdate.objects.create(
-            commitment=commitment,
-            author=author,
-            happened_on=happened_on,
-            status=status,
-            progress=progress,
-            narrative=narrative,
-            visibility=visibility,
-        )
+        check()
+        row.save()
         for title, url in links:  # one by one, so each is in the audit trail
-            EvidenceLink.objects.create(update=update, title=title, url=url)
+            EvidenceLink.objects.create(update=row, title=title, url=url)
         before = {field: getattr(commitment, field) for field in AUDITED_STATE_FIELDS}
         commitment_current_state_refresh(commitment=commitment)
-        _state_change_audit(commitment=commitment, before=before, author=author)
+        _state_change_audit(commitment=commitment, before=before, author=row.author)
         # The refresh above is an UPDATE no signal reports: the cached pages are told here.
         caching.invalidate(caching.DASHBOARD, caching.RECORD)
-    return update
+    return row
+
+
+class AlreadyAmended(Exception):
+    """The update was corrected or withdrawn already; nothing was written."""
+
+    def __init__(self, update: StatusUpdate):
+        super().__init__(f"Status update {update.pk} was amended already.")
+        self.update = update
+        self.amendment = update.amended_with
+
+
+def _not_amended_yet(update: StatusUpdate):
+    """A check for _status_update_append: refuse amending an update amended since the form
+    was read, or a withdrawal. Run after the version claim, which orders amendments of one
+    commitment; the one-to-one `amends` refuses a second amendment in any case."""
+
+    def check() -> None:
+        fresh = StatusUpdate.objects.select_related("amended_by").get(pk=update.pk)
+        if fresh.amended_with is not None or fresh.amendment == StatusUpdate.Amendment.WITHDRAWAL:
+            raise AlreadyAmended(fresh)
+
+    return check
+
+
+def status_update_correct(
+    *,
+    update: StatusUpdate,
+    author,
+    status: str,
+    progress: int,
+    narrative: str,
+    reason: str,
+    expected_version: int,
+    reason_public: bool = False,
+    links: list[tuple[str, str]] = (),
+    keep_files: bool = True,
+) -> StatusUpdate:
+    """Append a correction of `update`: the corrected status, progress, narrative and evidence
+    about the same day, with the same visibility. The original stays in the history, marked
+    as corrected; the commitment's state follows the correction. With `keep_files`, the
+    original's evidence files are cited by the correction too (the stored file is shared).
+    Raises EditConflict for a stale version, AlreadyAmended if the update was amended."""
+    row = StatusUpdate(
+        commitment=update.commitment,
+        author=author,
+        happened_on=update.happened_on,
+        status=status,
+        progress=progress,
+        narrative=narrative,
+        visibility=update.visibility,
+        amends=update,
+        amendment=StatusUpdate.Amendment.CORRECTION,
+        reason=reason,
+        reason_public=reason_public,
+    )
+    with transaction.atomic():
+        _status_update_append(
+            row=row, expected_version=expected_version, links=links, check=_not_amended_yet(update)
+        )
+        if keep_files:
+            EvidenceFile.objects.bulk_create(
+                EvidenceFile(
+                    update=row,
+                    title=f.title,
+                    file=f.file.name,
+                    content_type=f.content_type,
+                    size=f.size,
+                )
+                for f in update.files.all()
+            )
+    return row
+
+
+def status_update_withdraw(
+    *,
+    update: StatusUpdate,
+    author,
+    reason: str,
+    expected_version: int,
+    reason_public: bool = False,
+) -> StatusUpdate:
+    """Append a withdrawal of `update`: it stays in the history, marked as withdrawn with the
+    reason, and no longer counts for the commitment's state (nor, for a public update, for the
+    state liaisons see, which falls back to the previous public update).
+    Raises EditConflict for a stale version, AlreadyAmended if the update was amended."""
+    row = StatusUpdate(
+        commitment=update.commitment,
+        author=author,
+        happened_on=update.happened_on,
+        status=update.status,
+        progress=update.progress,
+        narrative="",
+        visibility=update.visibility,
+        amends=update,
+        amendment=StatusUpdate.Amendment.WITHDRAWAL,
+        reason=reason,
+        reason_public=reason_public,
+    )
+    return _status_update_append(
+        row=row, expected_version=expected_version, check=_not_amended_yet(update)
+    )
 
 
 # The current state is written with QuerySet.update(), which django-auditlog does not see, so
@@ -116,8 +228,10 @@ def commitments_copies_refresh() -> int:
 def _copied_state() -> dict:
     """status, progress, last_activity_on and their public_* twins, as expressions reading
     each commitment's latest update and latest public update."""
-    timeline = StatusUpdate.objects.filter(commitment=OuterRef("pk")).order_by(
-        "-happened_on", "-recorded_at", "-pk"
+    timeline = (
+        StatusUpdate.objects.in_effect()
+        .filter(commitment=OuterRef("pk"))
+        .order_by("-happened_on", "-recorded_at", "-pk")
     )
     public = timeline.filter(visibility=StatusUpdate.Visibility.PUBLIC)
     fields = {}
@@ -199,8 +313,11 @@ def evidence_file_attach(*, update: StatusUpdate, upload, title: str = "") -> Ev
     return evidence
 
 
-def status_update_create_with_evidence(*, upload=None, upload_title: str = "", **fields):
-    """status_update_create plus an optional evidence file, all or nothing.
+def status_update_create_with_evidence(
+    *, upload=None, upload_title: str = "", write=status_update_create, **fields
+):
+    """status_update_create (or another `write` of an update: a correction) plus an optional
+    evidence file, all or nothing.
 
     If anything fails (an EditConflict, a refused file) no update, link or file row remains;
     a file already written to disk is removed again.
@@ -208,7 +325,7 @@ def status_update_create_with_evidence(*, upload=None, upload_title: str = "", *
     stored: list[EvidenceFile] = []
     try:
         with transaction.atomic():
-            update = status_update_create(**fields)
+            update = write(**fields)
             if upload is not None:
                 stored.append(
                     evidence_file_attach(update=update, upload=upload, title=upload_title)

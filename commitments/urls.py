@@ -1,11 +1,21 @@
 from django.urls import path
 
-from . import report_views, views
+from . import amendment_views, report_views, views
 
 app_name = "commitments"
 urlpatterns = [
     path("commitments/", views.commitment_list, name="commitment_list"),
     path("commitments/<slug:slug>/", views.commitment_detail, name="commitment_detail"),
+    path(
+        "commitments/<slug:slug>/updates/<int:pk>/correct/",
+        amendment_views.status_update_correct,
+        name="status_update_correct",
+    ),
+    path(
+        "commitments/<slug:slug>/updates/<int:pk>/withdraw/",
+        amendment_views.status_update_withdraw,
+        name="status_update_withdraw",
+    ),
     path("documents/<slug:short_name>/", views.document_detail, name="document_detail"),
     path(
         "documents/<slug:short_name>/report/",

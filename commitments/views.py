@@ -18,7 +18,7 @@ from django_tables2.export import ExportMixin
 
 from core import caching, pagination
 from core.local_time import reader_today, reader_zone
-from core.roles import user_can_edit_record
+from core.roles import user_can_edit_record, user_can_see_internal
 
 from . import exports, selectors, services
 from .filters import CommitmentFilter, table_query
@@ -239,6 +239,7 @@ def _commitment_page(request, commitment, form, *, status=200, conflict=None):
         "conflict": conflict,
         "status_legend": status_legend(),
         "reader_zone": reader_zone(user),
+        "internal_reader": user_can_see_internal(user),
     }
     return render(request, "commitments/commitment_detail.html", context, status=status)
 
@@ -261,6 +262,9 @@ def _commitment_history(request, commitment) -> str:
                 user=user, commitment=commitment
             ),
             "reader_zone": zone,
+            # The same for everyone of the audience the cache keeps it for.
+            "internal_reader": user_can_see_internal(user),
+            "slug": commitment.slug,
         }
         return render_to_string("commitments/_history.html", context, request=request)
 

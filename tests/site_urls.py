@@ -90,6 +90,14 @@ KWARGS = {
     "commitments:document_report": lambda w: {"short_name": w.document.short_name},
     "commitments:document_report_pdf": lambda w: {"short_name": w.document.short_name},
     "commitments:actor_detail": lambda w: {"slug": w.actor.slug},
+    "commitments:status_update_correct": lambda w: {
+        "slug": w.commitment.slug,
+        "pk": w.public_file.update_id,
+    },
+    "commitments:status_update_withdraw": lambda w: {
+        "slug": w.commitment.slug,
+        "pk": w.public_file.update_id,
+    },
     "commitments:evidence_file": lambda w: {"pk": w.public_file.pk},
     "commitments:evidence_file#internal": lambda w: {"pk": w.internal_file.pk},
     "event_month": lambda w: {"year": 2026, "month": 12},

@@ -52,6 +52,10 @@ EXPECTED = {
     "commitments:commitment_list":        ((302, 302), (200, 403), (200, 405), (200, 405)),
     # An empty update form is refused with its errors (400), and nothing is written.
     "commitments:commitment_detail":      ((302, 302), (200, 403), (200, 400), (200, 400)),
+    # Correcting and withdrawing an update: the secretariat's pages, refused to liaisons
+    # even to read; an empty form is refused with its errors (400), nothing is written.
+    "commitments:status_update_correct":  ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:status_update_withdraw": ((302, 302), (403, 403), (200, 400), (200, 400)),
     "commitments:document_detail":        ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:document_report":        ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:document_report_pdf":    ((302, 302), (200, 403), (200, 405), (200, 405)),

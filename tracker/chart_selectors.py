@@ -55,7 +55,8 @@ def chart_paragraph_progress(*, user, document: Document) -> charts.BarChart:
     )
 
 
-# Each visible update holds from its day until the commitment's next visible update (LEAD over
+# Each visible update still in effect (commitments.models.StatusUpdateQuerySet.in_effect)
+# holds from its day until the commitment's next visible update (LEAD over
 # the timeline's order). Counting +1 on the day an "achieved" update starts to hold and -1 on
 # the day it stops gives, summed up to a day, how many commitments stood achieved then; the
 # database returns one row per day with a change, not one per update.
@@ -84,7 +85,7 @@ def _achieved_changes(*, user) -> list[tuple[datetime.date, int]]:
     timeline = [F("happened_on").asc(), F("recorded_at").asc(), F("pk").asc()]
     next_on = Window(Lead("happened_on"), partition_by=[F("commitment_id")], order_by=timeline)
     visible = (
-        commitment_selectors.status_update_visible_list(user=user)
+        commitment_selectors.status_update_in_effect_list(user=user)
         .annotate(next_on=next_on)
         .order_by()
         .values("happened_on", "next_on", "status")

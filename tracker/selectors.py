@@ -174,9 +174,10 @@ def dashboard_aggregates(*, user, document: Document | None, today) -> Dashboard
 
 
 def dashboard_recent_updates(*, user, limit: int = 10) -> QuerySet[StatusUpdate]:
-    """The latest status updates by the date things happened; liaisons see only public ones."""
+    """The latest status updates by the date things happened; liaisons see only public ones.
+    A corrected update is listed as its correction; a withdrawn one not at all."""
     return (
-        commitment_selectors.status_update_visible_list(user=user)
+        commitment_selectors.status_update_in_effect_list(user=user)
         .select_related("commitment", "author")
         .order_by(*commitment_selectors.TIMELINE_ORDER)[:limit]
     )
