@@ -91,6 +91,10 @@ FIELD_LABELS = {
     "file": gettext_lazy("File"),
     "content_type": gettext_lazy("File type"),
     "size": gettext_lazy("Size"),
+    "amends": gettext_lazy("Amends"),
+    "amendment": gettext_lazy("Amendment"),
+    "reason": gettext_lazy("Reason"),
+    "reason_public": gettext_lazy("Reason shown to liaisons"),
     # Milestones
     "position": gettext_lazy("Position"),
     "due_on": gettext_lazy("Due date"),
