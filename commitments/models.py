@@ -175,6 +175,18 @@ class Commitment(models.Model):
         help_text="Days without an update before this counts as gone quiet; empty for the default.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Retired instead of deleted, so its history stays: a retired commitment takes no edits or
+    # status updates and sends no reminders (commitments.services.commitment_retire).
+    retired_on = models.DateField(null=True, blank=True, editable=False)
+    retired_reason = models.TextField(blank=True, editable=False)
+    retired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="retired_commitments",
+    )
 
     class Meta:
         ordering = ["title"]
@@ -200,6 +212,10 @@ class Commitment(models.Model):
     @property
     def status_definition(self) -> str:
         return status_definition(self.status)
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_on is not None
 
     @property
     def reporting_cadence(self) -> int:
@@ -229,6 +245,40 @@ def owner_refused_message(user) -> str:
         "owner reminders show the internal status. Choose a secretariat user, or leave the "
         "owner empty."
     ) % {"name": user.get_username()}
+
+
+class CommitmentRelation(models.Model):
+    """How one commitment stands to another; each is shown on both commitments' pages."""
+
+    class Kind(models.TextChoices):
+        DEPENDS_ON = "depends_on", _("depends on")
+        SUPERSEDED_BY = "superseded_by", _("is superseded by")
+        RELATED_TO = "related_to", _("is related to")
+
+    from_commitment = models.ForeignKey(
+        Commitment, on_delete=models.CASCADE, related_name="relations_from"
+    )
+    to_commitment = models.ForeignKey(
+        Commitment, on_delete=models.CASCADE, related_name="relations_to"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_commitment", "to_commitment", "kind"],
+                name="commitment_relation_unique",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_commitment=models.F("to_commitment")),
+                name="commitment_relation_not_to_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_commitment} {self.get_kind_display()} {self.to_commitment}"
 
 
 class StatusUpdate(models.Model):

@@ -376,6 +376,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
         "m2m_fields": ["paragraphs", "lead_actors", "supporting_actors", "themes"],
     },
     {"model": "commitments.StatusUpdate"},
+    {"model": "commitments.CommitmentRelation"},
     {"model": "commitments.Actor"},
     {"model": "tracker.Event", "m2m_fields": ["commitments", "paragraphs"]},
     {
