@@ -3,6 +3,7 @@
 from collections.abc import Callable, Collection
 
 import django_filters
+from django import forms
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef
 from django.http import QueryDict
@@ -94,9 +95,28 @@ class CommitmentFilter(django_filters.FilterSet):
         error_messages=NOT_A_CHOICE,
     )
 
+    # Retired commitments are left out of the table unless asked for; the view's queryset
+    # does it (CommitmentListView.get_queryset), since an unbound filter filters nothing.
+    retired = django_filters.BooleanFilter(
+        label=_("Show retired"), method="filter_retired", widget=forms.CheckboxInput
+    )
+
     class Meta:
         model = Commitment
-        fields = ["q", "status", "actor", "document", "paragraph", "theme", "owner", "kind"]
+        fields = [
+            "q",
+            "status",
+            "actor",
+            "document",
+            "paragraph",
+            "theme",
+            "owner",
+            "kind",
+            "retired",
+        ]
+
+    def filter_retired(self, queryset, name, value):
+        return queryset
 
     def filter_document(self, queryset, name, value):
         # Exists rather than a join on paragraphs, so a commitment never appears twice.
@@ -120,6 +140,7 @@ ROW_FILTERS = ("actor", "document", "paragraph", "theme", "owner")
 # What a filter's invalid value becomes: no choice is spelt so.
 INVALID = "invalid"
 EXPORT_PARAM = "_export"
+SHOW_RETIRED = "retired"
 
 
 def table_query(
@@ -143,6 +164,8 @@ def table_query(
         query["per_page"] = str(size)
     if (number := pagination.page_number(params.get("page"))) not in (None, 1):
         query["page"] = str(number)
+    if str(params.get(SHOW_RETIRED, "")).lower() in ("on", "true", "1"):
+        query[SHOW_RETIRED] = "on"
     if params.get(EXPORT_PARAM) in exports:
         query[EXPORT_PARAM] = params[EXPORT_PARAM]
     return query

@@ -1,9 +1,11 @@
-"""The status-update form: checks input only; commitments.services does the writing."""
+"""The record's forms (a status update, a commitment, its retirement and relations): they
+check input only; commitments.services does the writing."""
 
 import datetime
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.template.defaultfilters import filesizeformat
@@ -11,7 +13,17 @@ from django.utils import dateformat
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import StatusUpdate
+from core.roles import owner_candidates_q, user_can_own_commitments
+
+from .models import (
+    DEFAULT_REPORTING_CADENCE_MONTHS,
+    Actor,
+    Commitment,
+    CommitmentRelation,
+    Paragraph,
+    StatusUpdate,
+    owner_refused_message,
+)
 from .services import evidence_file_check
 from .statuses import Status
 
@@ -224,3 +236,151 @@ class StatusUpdateWithdrawalForm(AmendmentReasonMixin):
 
     def service_arguments(self) -> dict:
         return self.reason_arguments()
+# --- Curating commitments ---------------------------------------------------------------------
+
+
+class OwnerField(forms.ModelChoiceField):
+    """Offers active secretariat staff only; anyone else posted anyway is refused with
+    owner_refused_message rather than as an unknown choice, so the form says why."""
+
+    def label_from_instance(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            user = get_user_model()._default_manager.get(pk=value)
+        except (ValueError, TypeError, get_user_model().DoesNotExist):
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            ) from None
+        if not (user.is_active and user_can_own_commitments(user)):
+            raise ValidationError(owner_refused_message(user), code="owner_refused")
+        return user
+
+    def validate(self, value):
+        forms.Field.validate(self, value)
+
+
+class ActorsField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, actor: Actor) -> str:
+        return actor.name
+
+
+class CommitmentForm(forms.ModelForm):
+    """The commitment's own fields (services.EDITABLE_FIELDS and EDITABLE_LINKS) and the
+    version it was opened at; a field added later goes in Meta.fields and the services' list."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+
+    class Meta:
+        model = Commitment
+        fields = [
+            "title",
+            "summary",
+            "kind",
+            "paragraphs",
+            "lead_actors",
+            "supporting_actors",
+            "owner",
+            "supervisor",
+            "themes",
+            "target_date",
+            "reporting_cadence_months",
+        ]
+        field_classes = {
+            "owner": OwnerField,
+            "supervisor": OwnerField,
+            "lead_actors": ActorsField,
+            "supporting_actors": ActorsField,
+        }
+        labels = {
+            "title": _("Title"),
+            "summary": _("Summary"),
+            "kind": _("Kind"),
+            "paragraphs": _("Paragraphs it comes from"),
+            "lead_actors": _("Lead actors"),
+            "supporting_actors": _("Supporting actors"),
+            "owner": _("Owner in the secretariat"),
+            "supervisor": _("Supervisor in the secretariat"),
+            "themes": _("Themes"),
+            "target_date": _("Target date"),
+            "reporting_cadence_months": _("Reporting cadence, in months"),
+        }
+        widgets = {
+            "summary": forms.Textarea(attrs={"rows": 4}),
+            "target_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An edit carries the version it was opened at; a new commitment has none yet.
+        self.fields["version"].required = self.instance.pk is not None
+        staff = get_user_model().objects.filter(owner_candidates_q()).order_by("username")
+        for name in ("owner", "supervisor"):
+            self.fields[name].queryset = staff
+        self.fields["owner"].help_text = _("Active secretariat staff only.")
+        self.fields["supervisor"].help_text = _(
+            "Who is told when it has been overdue for too long; secretariat staff only."
+        )
+        self.fields["paragraphs"].help_text = _(
+            "Grouped by document; hold Ctrl (Cmd on a Mac) to choose several."
+        )
+        self._group_paragraphs()
+        self._describe_cadence()
+
+    def _group_paragraphs(self) -> None:
+        """The paragraphs of every document, under the document's title (one query)."""
+        field = self.fields["paragraphs"]
+        field.queryset = Paragraph.objects.select_related("document").order_by(
+            "document__short_name", "number"
+        )
+        groups: dict[str, list] = {}
+        for paragraph in field.queryset:
+            label = f"¶{paragraph.number} {paragraph.text[:80]}"
+            groups.setdefault(paragraph.document.title, []).append((paragraph.pk, label))
+        field.choices = list(groups.items())
+        field.widget.attrs["size"] = 10
+
+    def _describe_cadence(self) -> None:
+        defaults = ", ".join(
+            f"{label}: {DEFAULT_REPORTING_CADENCE_MONTHS[kind]}"
+            for kind, label in Commitment.Kind.choices
+        )
+        field = self.fields["reporting_cadence_months"]
+        field.help_text = _(
+            "Expect an update every this many months, from 1 to 120. Empty: its kind's "
+            "default (%(defaults)s)."
+        ) % {"defaults": defaults}
+        if self.instance.pk and self.instance.reporting_cadence_months is None:
+            field.widget.attrs["placeholder"] = _("Default: %(months)s") % {
+                "months": self.instance.reporting_cadence
+            }
+
+    def service_values(self) -> dict:
+        """The cleaned input as services.commitment_create / commitment_update take it."""
+        return {name: self.cleaned_data[name] for name in self._meta.fields}
+
+
+class RetireForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why it is retired"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        help_text=_("Shown on its page, e.g. “Merged into the commitment on the regional centre”."),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class RelationForm(forms.Form):
+    kind = forms.ChoiceField(label=_("This commitment"), choices=CommitmentRelation.Kind.choices)
+    to_commitment = forms.ModelChoiceField(
+        label=_("Commitment"), queryset=Commitment.objects.order_by("title")
+    )
+
+    def __init__(self, *args, commitment: Commitment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_commitment"].queryset = Commitment.objects.exclude(
+            pk=commitment.pk
+        ).order_by("title")

@@ -204,6 +204,18 @@ class Commitment(models.Model):
         help_text="Days without an update before this counts as gone quiet; empty for the default.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Retired instead of deleted, so its history stays: a retired commitment takes no edits or
+    # status updates and sends no reminders (commitments.services.commitment_retire).
+    retired_on = models.DateField(null=True, blank=True, editable=False)
+    retired_reason = models.TextField(blank=True, editable=False)
+    retired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="retired_commitments",
+    )
 
     class Meta:
         ordering = ["title"]
@@ -231,17 +243,8 @@ class Commitment(models.Model):
         return status_definition(self.status)
 
     @property
-    def amended_with(self) -> "StatusUpdate | None":
-        """The correction or withdrawal of this update, if any (no query once selected)."""
-        try:
-            return self.amended_by
-        except StatusUpdate.DoesNotExist:
-            return None
-
-    def reason_shown_to(self, *, internal_reader: bool) -> str:
-        """The reason of this amendment as the reader may read it: "" for a liaison unless the
-        secretariat chose to show it."""
-        return self.reason if internal_reader or self.reason_public else ""
+    def is_retired(self) -> bool:
+        return self.retired_on is not None
 
     @property
     def reporting_cadence(self) -> int:
@@ -285,6 +288,42 @@ class StatusUpdateQuerySet(models.QuerySet):
     def shown_in_timeline(self) -> "StatusUpdateQuerySet":
         """Every entry of a history but the withdrawals, each shown on the update it withdraws."""
         return self.exclude(amendment=StatusUpdate.Amendment.WITHDRAWAL)
+
+
+class CommitmentRelation(CommitmentPart, models.Model):
+    """How one commitment stands to another; each is shown on both commitments' pages."""
+
+    class Kind(models.TextChoices):
+        DEPENDS_ON = "depends_on", _("depends on")
+        SUPERSEDED_BY = "superseded_by", _("is superseded by")
+        RELATED_TO = "related_to", _("is related to")
+
+    from_commitment = models.ForeignKey(
+        Commitment, on_delete=models.CASCADE, related_name="relations_from"
+    )
+    to_commitment = models.ForeignKey(
+        Commitment, on_delete=models.CASCADE, related_name="relations_to"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # In the change history of both commitments (tracker.audit).
+    commitment_paths = ("from_commitment_id", "to_commitment_id")
+
+    class Meta:
+        ordering = ["kind", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_commitment", "to_commitment", "kind"],
+                name="commitment_relation_unique",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_commitment=models.F("to_commitment")),
+                name="commitment_relation_not_to_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_commitment} {self.get_kind_display()} {self.to_commitment}"
 
 
 class StatusUpdate(models.Model):

@@ -23,12 +23,14 @@ from django.db.models import (
     QuerySet,
 )
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from core.roles import Role, reader_audience, user_can_see_internal
 
 from .models import (
     Actor,
     Commitment,
+    CommitmentRelation,
     Document,
     EvidenceFile,
     EvidenceLink,
@@ -283,3 +285,27 @@ def filter_choice_ids(*, name: str) -> frozenset[int] | dict[int, int]:
         "owner": filter_choices_owners,
     }[name]()
     return frozenset(choices.values_list("pk", flat=True))
+
+
+# How a relation reads from each end: (from the commitment that holds it, from the other one).
+RELATION_WORDS = {
+    CommitmentRelation.Kind.DEPENDS_ON: (_("Depends on"), _("Needed by")),
+    CommitmentRelation.Kind.SUPERSEDED_BY: (_("Superseded by"), _("Supersedes")),
+    CommitmentRelation.Kind.RELATED_TO: (_("Related to"), _("Related to")),
+}
+
+
+def commitment_relations(*, commitment: Commitment) -> list[tuple[str, Commitment, int]]:
+    """(how it reads, the other commitment, the relation's id) for every relation the
+    commitment is in, either way, in one query; by kind, then the other's title."""
+    relations = CommitmentRelation.objects.filter(
+        Q(from_commitment=commitment) | Q(to_commitment=commitment)
+    ).select_related("from_commitment", "to_commitment")
+    rows = []
+    for relation in relations:
+        outgoing = relation.from_commitment_id == commitment.pk
+        other = relation.to_commitment if outgoing else relation.from_commitment
+        rows.append((relation.kind, 0 if outgoing else 1, other, relation.pk))
+    order = list(CommitmentRelation.Kind.values)
+    rows.sort(key=lambda row: (order.index(row[0]), row[1], row[2].title))
+    return [(RELATION_WORDS[kind][end], other, pk) for kind, end, other, pk in rows]

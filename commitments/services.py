@@ -11,14 +11,21 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
-from django.utils.formats import number_format
-from django.utils.text import get_valid_filename
+from django.utils.formats import date_format, number_format
+from django.utils.text import get_valid_filename, slugify
 from django.utils.translation import gettext, ngettext
 
 from core import caching
-from core.editing import StaleVersion
+from core.editing import StaleVersion, version_claim
 
-from .models import Commitment, EvidenceFile, EvidenceLink, Paragraph, StatusUpdate
+from .models import (
+    Commitment,
+    CommitmentRelation,
+    EvidenceFile,
+    EvidenceLink,
+    Paragraph,
+    StatusUpdate,
+)
 from .statuses import Status
 
 
@@ -28,6 +35,21 @@ class EditConflict(StaleVersion):
     def __init__(self, commitment: Commitment):
         super().__init__(commitment)
         self.commitment = commitment
+
+
+class CommitmentRetired(Exception):
+    """The commitment is retired: it takes no edits and no status updates; nothing was written."""
+
+    def __init__(self, commitment: Commitment):
+        self.commitment = commitment
+        super().__init__(retired_refusal_message(commitment))
+
+
+def retired_refusal_message(commitment: Commitment) -> str:
+    return gettext(
+        "This commitment was retired on %(day)s, so it takes no edits or status updates and "
+        "nothing was saved. If the work goes on, track it as a new commitment."
+    ) % {"day": date_format(commitment.retired_on) if commitment.retired_on else "?"}
 
 
 def status_update_create(
@@ -67,12 +89,15 @@ def _status_update_append(
     commitment = row.commitment
     with transaction.atomic():
         version_filter = {} if expected_version is None else {"version": expected_version}
-        # The conditional UPDATE is the lock: of two posts against one version, one matches.
-        claimed = Commitment.objects.filter(pk=commitment.pk, **version_filter).update(
-            version=F("version") + 1
-        )
+        # The conditional UPDATE is the lock: of two posts against one version, one matches;
+        # a retired commitment matches none.
+        claimed = Commitment.objects.filter(
+            pk=commitment.pk, retired_on__isnull=True, **version_filter
+        ).update(version=F("version") + 1)
         if claimed != 1:
             commitment.refresh_from_db()
+            if commitment.is_retired:
+                raise CommitmentRetired(commitment)
             raise EditConflict(commitment)
         check()
         row.save()
@@ -335,3 +360,185 @@ def status_update_create_with_evidence(
             evidence.file.delete(save=False)
         raise
     return update
+
+
+# --- Curating commitments ---------------------------------------------------------------------
+
+# What the edit form may change: its own columns, then its links. A new editable field is added
+# here and to commitments.forms.CommitmentForm.
+EDITABLE_FIELDS = (
+    "title",
+    "summary",
+    "kind",
+    "owner",
+    "supervisor",
+    "target_date",
+    "reporting_cadence_months",
+)
+EDITABLE_LINKS = ("paragraphs", "lead_actors", "supporting_actors", "themes")
+# Slugs the commitments' URLs use for pages of their own (commitments.urls).
+RESERVED_SLUGS = frozenset({"new"})
+
+
+def commitment_slug_unique(*, title: str) -> str:
+    """A slug made from the title that no other commitment has: "x", then "x-2", "x-3"..."""
+    field_length = Commitment._meta.get_field("slug").max_length
+    base = slugify(title)[: field_length - 4].strip("-") or "commitment"
+    taken = (
+        set(Commitment.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+        | RESERVED_SLUGS
+    )
+    slug, number = base, 1
+    while slug in taken:
+        number += 1
+        slug = f"{base}-{number}"
+    return slug
+
+
+def _split_values(values: dict) -> tuple[dict, dict]:
+    unknown = set(values) - set(EDITABLE_FIELDS) - set(EDITABLE_LINKS)
+    if unknown:
+        raise TypeError(f"Not editable: {sorted(unknown)}")
+    columns = {name: values[name] for name in EDITABLE_FIELDS if name in values}
+    links = {name: values[name] for name in EDITABLE_LINKS if name in values}
+    return columns, links
+
+
+def _linked(commitment: Commitment, links: dict) -> None:
+    # set() sends m2m_changed: the audit trail records the links, and commitments.receivers
+    # keeps first_paragraph_number in step with the paragraphs.
+    for name, rows in links.items():
+        getattr(commitment, name).set(rows)
+
+
+def commitment_create(*, values: dict) -> Commitment:
+    """A new commitment from the form's values (EDITABLE_FIELDS and EDITABLE_LINKS), with a
+    unique slug from its title. Raises ValidationError (nothing written) if it is not valid,
+    e.g. an owner outside the secretariat."""
+    columns, links = _split_values(values)
+    if not links.get("paragraphs"):
+        raise ValidationError({"paragraphs": gettext("Choose at least one paragraph.")})
+    with transaction.atomic():
+        commitment = Commitment(**columns)
+        commitment.slug = commitment_slug_unique(title=commitment.title)
+        commitment.full_clean()
+        commitment.save()  # tracker makes the target-date event on post_save
+        _linked(commitment, links)
+    return commitment
+
+
+def commitment_update(*, commitment: Commitment, expected_version: int, values: dict) -> None:
+    """Change what the form edits, or nothing: EditConflict if someone else saved since the
+    form showed `expected_version`, CommitmentRetired if it is retired, ValidationError if the
+    values are not valid."""
+    columns, links = _split_values(values)
+    if "paragraphs" in links and not links["paragraphs"]:
+        raise ValidationError({"paragraphs": gettext("Choose at least one paragraph.")})
+    with transaction.atomic():
+        _claim_open(commitment=commitment, expected_version=expected_version)
+        for name, value in columns.items():
+            setattr(commitment, name, value)
+        commitment.full_clean()
+        # post_save: the audit trail records the change, tracker moves the target-date event.
+        commitment.save(update_fields=[*columns, "version"])
+        _linked(commitment, links)
+
+
+def _claim_open(*, commitment: Commitment, expected_version: int) -> None:
+    """Raise the version (core.editing.version_claim) of a commitment that is not retired."""
+    try:
+        version_claim(instance=commitment, expected_version=expected_version)
+    except StaleVersion:
+        raise EditConflict(commitment) from None
+    # The claim's UPDATE holds the row: a retirement is committed before it or waits after it.
+    retired = Commitment.objects.filter(pk=commitment.pk, retired_on__isnull=False).first()
+    if retired is not None:
+        raise CommitmentRetired(retired)
+
+
+def commitment_retire(
+    *,
+    commitment: Commitment,
+    expected_version: int,
+    reason: str,
+    retired_by,
+    retired_on: datetime.date,
+) -> None:
+    """Retire the commitment instead of deleting it: its history stays, it takes no edits or
+    status updates, and its owner gets no more "gone quiet" reminders."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": gettext("Say why it is retired.")})
+    with transaction.atomic():
+        _claim_open(commitment=commitment, expected_version=expected_version)
+        commitment.retired_on = retired_on
+        commitment.retired_reason = reason
+        commitment.retired_by = retired_by
+        # post_save: the audit trail records it, tracker removes the target-date event.
+        commitment.save(update_fields=["retired_on", "retired_reason", "retired_by", "version"])
+
+
+class RelationRefused(Exception):
+    """A relation that would be wrong (to itself, a cycle of dependencies, a repeat)."""
+
+
+def commitment_relation_add(
+    *, from_commitment: Commitment, to_commitment: Commitment, kind: str
+) -> CommitmentRelation:
+    """Relate two commitments; RelationRefused (nothing written) for a relation to itself, one
+    that exists already, or a "depends on" that would close a cycle."""
+    if from_commitment.pk == to_commitment.pk:
+        raise RelationRefused(gettext("A commitment cannot be related to itself."))
+    with transaction.atomic():
+        if kind == CommitmentRelation.Kind.DEPENDS_ON:
+            _dependency_cycle_check(from_commitment=from_commitment, to_commitment=to_commitment)
+        relation, created = CommitmentRelation.objects.get_or_create(
+            from_commitment=from_commitment, to_commitment=to_commitment, kind=kind
+        )
+    if not created:
+        raise RelationRefused(gettext("These two commitments are related so already."))
+    return relation
+
+
+def _dependency_cycle_check(*, from_commitment: Commitment, to_commitment: Commitment) -> None:
+    """Refuse A depends on B if B already depends, directly or not, on A, naming the cycle."""
+    # Every dependency at once (one query): a record has hundreds, not millions.
+    needs: dict[int, list[int]] = {}
+    pairs = CommitmentRelation.objects.filter(kind=CommitmentRelation.Kind.DEPENDS_ON)
+    for source, target in pairs.values_list("from_commitment", "to_commitment"):
+        needs.setdefault(source, []).append(target)
+    path = _dependency_path(needs, start=to_commitment.pk, goal=from_commitment.pk)
+    if path is None:
+        return
+    titles = dict(Commitment.objects.filter(pk__in=path).values_list("pk", "title"))
+    cycle = [from_commitment.title, *(titles[pk] for pk in path)]
+    raise RelationRefused(
+        gettext(
+            "This would make a cycle of dependencies: %(cycle)s. A commitment cannot wait, "
+            "through others, for itself; remove one of these dependencies first."
+        )
+        % {"cycle": gettext(" depends on ").join(f"“{title}”" for title in cycle)}
+    )
+
+
+def _dependency_path(needs: dict[int, list[int]], *, start: int, goal: int) -> list[int] | None:
+    """The commitments from `start` to `goal` along dependencies (breadth first), or None."""
+    came_from: dict[int, int | None] = {start: None}
+    queue = [start]
+    while queue:
+        current = queue.pop(0)
+        if current == goal:
+            path = []
+            while current is not None:
+                path.append(current)
+                current = came_from[current]
+            return path[::-1]
+        for following in needs.get(current, ()):
+            if following not in came_from:
+                came_from[following] = current
+                queue.append(following)
+    return None
+
+
+def commitment_relation_remove(*, relation: CommitmentRelation) -> None:
+    relation.delete()

@@ -40,6 +40,14 @@ class CommitmentTable(tables.Table):
         attrs = {"class": "table commitments"}
         order_by = "paragraphs"  # the document's order
 
+    def render_title(self, record, value):
+        if record.retired_on is None:
+            return value
+        return format_html('{} <span class="badge badge-retired">{}</span>', value, _("Retired"))
+
+    def value_title(self, record):
+        return record.title
+
     # Paragraphs and actors come from the selector's prefetch: no query per row.
     def render_paragraphs(self, record):
         return format_html_join(

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from . import amendment_views, report_views, views
+from . import amendment_views, commitment_edit_views, report_views, views
 
 app_name = "commitments"
 urlpatterns = [
     path("commitments/", views.commitment_list, name="commitment_list"),
+    # Before the commitment's page: "new" is no commitment's slug (services.RESERVED_SLUGS).
+    path("commitments/new/", commitment_edit_views.commitment_create, name="commitment_create"),
     path("commitments/<slug:slug>/", views.commitment_detail, name="commitment_detail"),
     path(
         "commitments/<slug:slug>/updates/<int:pk>/correct/",
@@ -15,6 +17,26 @@ urlpatterns = [
         "commitments/<slug:slug>/updates/<int:pk>/withdraw/",
         amendment_views.status_update_withdraw,
         name="status_update_withdraw",
+    ),
+    path(
+        "commitments/<slug:slug>/edit/",
+        commitment_edit_views.commitment_edit,
+        name="commitment_edit",
+    ),
+    path(
+        "commitments/<slug:slug>/retire/",
+        commitment_edit_views.commitment_retire,
+        name="commitment_retire",
+    ),
+    path(
+        "commitments/<slug:slug>/relations/",
+        commitment_edit_views.commitment_relation_add,
+        name="commitment_relation_add",
+    ),
+    path(
+        "commitments/<slug:slug>/relations/<int:pk>/remove/",
+        commitment_edit_views.commitment_relation_remove,
+        name="commitment_relation_remove",
     ),
     path("documents/<slug:short_name>/", views.document_detail, name="document_detail"),
     path(

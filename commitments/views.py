@@ -21,8 +21,8 @@ from core.local_time import reader_today, reader_zone
 from core.roles import user_can_edit_record, user_can_see_internal
 
 from . import exports, selectors, services
-from .filters import CommitmentFilter, table_query
-from .forms import StatusUpdateForm
+from .filters import SHOW_RETIRED, CommitmentFilter, table_query
+from .forms import RelationForm, StatusUpdateForm
 from .models import Actor, Commitment, Document, EvidenceFile
 from .statuses import DEFINITIONS, Status
 from .tables import CommitmentTable
@@ -151,7 +151,10 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         return max(1, math.ceil(rows / size))
 
     def get_queryset(self):
-        return selectors.commitment_list(user=self.request.user)
+        rows = selectors.commitment_list(user=self.request.user)
+        if SHOW_RETIRED not in self.request.GET:  # the table's "Show retired" filter
+            rows = rows.filter(retired_on__isnull=True)
+        return rows
 
     def create_export(self, export_format):
         """Stream the rows (commitments.exports) instead of tablib's export built in memory."""
@@ -168,16 +171,18 @@ def commitment_detail(request, slug):
     commitment = _commitment_or_404(request, slug)
     today = reader_today(request.user)
     if request.method == "POST":
+        if commitment.is_retired:  # no form on its page; a post is refused, nothing written
+            return commitment_page(request, commitment, None, status=409, retired_refusal=True)
         return _status_update_post(request, commitment, today)
     form = None
-    if user_can_edit_record(request.user):
+    if user_can_edit_record(request.user) and not commitment.is_retired:
         initial = {
             "version": commitment.version,
             "status": commitment.status,
             "progress": commitment.progress,
         }
         form = StatusUpdateForm(initial=initial, today=today)
-    return _commitment_page(request, commitment, form)
+    return commitment_page(request, commitment, form)
 
 
 def _commitment_or_404(request, slug: str) -> Commitment:
@@ -190,11 +195,14 @@ def _commitment_or_404(request, slug: str) -> Commitment:
 def _status_update_post(request, commitment: Commitment, today: datetime.date):
     form = StatusUpdateForm(request.POST, request.FILES, today=today)
     if not form.is_valid():
-        return _commitment_page(request, commitment, form, status=400)
+        return commitment_page(request, commitment, form, status=400)
     try:
         services.status_update_create_with_evidence(
             commitment=commitment, author=request.user, **form.service_arguments()
         )
+    except services.CommitmentRetired:
+        commitment = _commitment_or_404(request, commitment.slug)
+        return commitment_page(request, commitment, None, status=409, retired_refusal=True)
     except services.EditConflict:
         return _conflict_page(request, commitment.slug, form, today)
     except OSError:
@@ -207,7 +215,7 @@ def _status_update_post(request, commitment: Commitment, today: datetime.date):
                 "failing, post the update without the file and tell the administrator."
             ),
         )
-        return _commitment_page(request, commitment, form, status=503)
+        return commitment_page(request, commitment, form, status=503)
     messages.success(request, _("Your status update is posted."))
     return redirect(commitment)
 
@@ -219,27 +227,38 @@ def _conflict_page(request, slug: str, stale_form: StatusUpdateForm, today: date
     data["version"] = commitment.version
     form = StatusUpdateForm(data, today=today)
     had_file = bool(stale_form.cleaned_data.get("evidence_file"))
-    return _commitment_page(request, commitment, form, status=409, conflict={"had_file": had_file})
+    return commitment_page(request, commitment, form, status=409, conflict={"had_file": had_file})
 
 
 # Updates per page of a commitment's history; the chart above still draws all of them.
 TIMELINE_PAGE_SIZE = 50
 
 
-def _commitment_page(request, commitment, form, *, status=200, conflict=None):
+def commitment_page(
+    request, commitment, form, *, status=200, conflict=None, relation_form=None, **extra
+):
+    """The commitment's page; `form` is the status update form (None: not offered),
+    `relation_form` the relation form as posted, shown with its errors."""
     user = request.user
     if conflict is not None:
         # What someone else just posted: the newest by recording, which may be about the past.
         timeline = selectors.commitment_timeline(user=user, commitment=commitment)
         conflict["newest"] = timeline.order_by("-recorded_at", "-pk").first()
+    curating = user_can_edit_record(user)
+    if curating and relation_form is None:
+        relation_form = RelationForm(commitment=commitment)
     context = {
         "commitment": commitment,
         "history": _commitment_history(request, commitment),
+        "relations": selectors.commitment_relations(commitment=commitment),
+        "curating": curating,
+        "relation_form": relation_form,
         "form": form,
         "conflict": conflict,
         "status_legend": status_legend(),
         "reader_zone": reader_zone(user),
         "internal_reader": user_can_see_internal(user),
+        **extra,
     }
     return render(request, "commitments/commitment_detail.html", context, status=status)
 
@@ -315,7 +334,8 @@ def document_detail(request, short_name):
         document = selectors.document_get(short_name=short_name)
     except Document.DoesNotExist:
         raise Http404("No such document.") from None
-    return render(request, "commitments/document_detail.html", {"document": document})
+    context = {"document": document, "curating": user_can_edit_record(request.user)}
+    return render(request, "commitments/document_detail.html", context)
 
 
 @allow_methods(*READ_METHODS)

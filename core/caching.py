@@ -141,6 +141,7 @@ SOURCES = {
         "commitments.Document",  # the document filter; a re-import changes what `q` finds
         "commitments.Paragraph",
         "commitments.Commitment",
+        "commitments.CommitmentRelation",  # a commitment's page lists its relations
         "commitments.StatusUpdate",
         "commitments.Actor",
         "commitments.Theme",

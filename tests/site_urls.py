@@ -10,7 +10,7 @@ from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
 
 from commitments import services
-from commitments.models import StatusUpdate
+from commitments.models import CommitmentRelation, StatusUpdate
 from tests.factories import (
     CommitmentFactory,
     DocumentFactory,
@@ -50,6 +50,11 @@ class World:
         self.document = DocumentFactory()
         paragraph = ParagraphFactory(document=self.document)
         self.commitment = CommitmentFactory(paragraphs=[paragraph], lead_actors=[self.actor])
+        self.relation = CommitmentRelation.objects.create(
+            from_commitment=self.commitment,
+            to_commitment=CommitmentFactory(paragraphs=[paragraph]),
+            kind=CommitmentRelation.Kind.RELATED_TO,
+        )
         self.public_file = self.evidence(StatusUpdate.Visibility.PUBLIC)
         self.internal_file = self.evidence(StatusUpdate.Visibility.INTERNAL)
         self.event = EventFactory(title="Neutrality Day", start_date=datetime.date(1995, 12, 12))
@@ -86,6 +91,13 @@ class World:
 # How each URL's arguments come from the world; URLs without arguments need no entry.
 KWARGS = {
     "commitments:commitment_detail": lambda w: {"slug": w.commitment.slug},
+    "commitments:commitment_edit": lambda w: {"slug": w.commitment.slug},
+    "commitments:commitment_retire": lambda w: {"slug": w.commitment.slug},
+    "commitments:commitment_relation_add": lambda w: {"slug": w.commitment.slug},
+    "commitments:commitment_relation_remove": lambda w: {
+        "slug": w.commitment.slug,
+        "pk": w.relation.pk,
+    },
     "commitments:document_detail": lambda w: {"short_name": w.document.short_name},
     "commitments:document_report": lambda w: {"short_name": w.document.short_name},
     "commitments:document_report_pdf": lambda w: {"short_name": w.document.short_name},

@@ -56,6 +56,14 @@ EXPECTED = {
     # even to read; an empty form is refused with its errors (400), nothing is written.
     "commitments:status_update_correct":  ((302, 302), (403, 403), (200, 400), (200, 400)),
     "commitments:status_update_withdraw": ((302, 302), (403, 403), (200, 400), (200, 400)),
+    # Curating a commitment: the secretariat's alone; an empty form is refused (400).
+    "commitments:commitment_create":      ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:commitment_edit":        ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:commitment_retire":      ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:commitment_relation_add":
+                                          ((302, 302), (403, 403), (405, 400), (405, 400)),
+    "commitments:commitment_relation_remove":
+                                          ((302, 302), (403, 403), (405, 302), (405, 302)),
     "commitments:document_detail":        ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:document_report":        ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:document_report_pdf":    ((302, 302), (200, 403), (200, 405), (200, 405)),

@@ -91,6 +91,8 @@ FIELD_LABELS = {
     "file": gettext_lazy("File"),
     "content_type": gettext_lazy("File type"),
     "size": gettext_lazy("Size"),
+    "from_commitment": gettext_lazy("Commitment"),
+    "to_commitment": gettext_lazy("Related commitment"),
     "amends": gettext_lazy("Amends"),
     "amendment": gettext_lazy("Amendment"),
     "reason": gettext_lazy("Reason"),

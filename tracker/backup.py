@@ -59,6 +59,7 @@ RECORD_MODELS = (
     "commitments.Theme",
     "tracker.User",
     "commitments.Commitment",
+    "commitments.CommitmentRelation",
     "commitments.StatusUpdate",
     "commitments.EvidenceLink",
     "commitments.EvidenceFile",

@@ -233,14 +233,16 @@ def _deadline_slug(commitment: Commitment) -> str:
 
 
 def commitment_deadline_event_sync(*, commitment: Commitment) -> Event | None:
-    """Make the commitment's target date an event, or remove it when the date is gone.
+    """Make the commitment's target date an event, or remove it when the date is gone or the
+    commitment is retired.
 
     The deadline event is a one-off event of kind "deadline", linked to the commitment, so
     reminders and feeds treat target dates like any other date. It is not public: the public
     feed carries the curated calendar, not the record.
     """
     with transaction.atomic():
-        if commitment.target_date is None:
+        # A retired commitment has nothing left to be due.
+        if commitment.target_date is None or commitment.retired_on is not None:
             Event.objects.filter(deadline_of=commitment).delete()
             return None
         fields = {

@@ -79,7 +79,8 @@ def _visible_commitments(*, user) -> QuerySet[Commitment]:
 
 
 def _open(commitments: QuerySet[Commitment]) -> QuerySet[Commitment]:
-    return commitments.exclude(shown_status__in=CLOSED_STATUSES)
+    # A retired commitment is closed too: it cannot go quiet and nothing of it is due.
+    return commitments.exclude(shown_status__in=CLOSED_STATUSES).filter(retired_on__isnull=True)
 
 
 def dashboard_status_counts(*, user) -> list[StatusCount]:

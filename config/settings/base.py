@@ -389,6 +389,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "commitments.EvidenceLink"},
     {"model": "commitments.EvidenceFile"},
     {"model": "commitments.Milestone"},
+    {"model": "commitments.CommitmentRelation"},
     {"model": "commitments.Actor"},
     {"model": "tracker.Event", "m2m_fields": ["commitments", "paragraphs"]},
     {

@@ -191,8 +191,8 @@ def _event_skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> 
 
 def _stale_skip_reason(row: Reminder, batch: _Batch) -> str:
     commitment = row.commitment
-    if commitment.status in CLOSED_STATUSES:
-        return "the commitment is closed"
+    if commitment.status in CLOSED_STATUSES or commitment.retired_on is not None:
+        return "the commitment is closed"  # a retired one too
     if commitment_quiet_base(commitment) != row.quiet_since:
         return "a status update was posted since"
     if commitment.owner_id != row.recipient_id or not batch.prefs[row.recipient_id].stale_reminders:

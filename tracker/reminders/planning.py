@@ -164,7 +164,7 @@ def stale_due_days(
 def _open_owned_commitments():
     return (
         Commitment.objects.exclude(status__in=CLOSED_STATUSES)
-        .filter(owner__isnull=False)
+        .filter(owner__isnull=False, retired_on__isnull=True)
         .select_related("owner")
     )
 
