@@ -377,6 +377,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     },
     {"model": "commitments.StatusUpdate"},
     {"model": "commitments.Actor"},
+    {"model": "commitments.Theme"},
     {"model": "tracker.Event", "m2m_fields": ["commitments", "paragraphs"]},
     {
         "model": "tracker.User",
