@@ -95,12 +95,15 @@ KWARGS = {
     "event_month": lambda w: {"year": 2026, "month": 12},
     "event_detail": lambda w: {"slug": w.event.slug},
     "event_detail#private": lambda w: {"slug": w.private_event.slug},
+    "event_edit": lambda w: {"slug": w.event.slug},
     "calendar_personal_feed": lambda w: {"token": w.users["liaison"].calendar_token},
     "calendar_personal_feed#unknown": lambda w: {"token": "no-such-token"},
     "reminder_resend": lambda w: {"pk": w.failed_reminder.pk},
     "reminder_unsubscribe": lambda w: {"token": w.unsubscribe_token},
     "reminder_unsubscribe#forged": lambda w: {"token": w.unsubscribe_token[:-4] + "AAAA"},
 }
+
+
 def url_for(key: str, world: World) -> str:
     name = key.split("#")[0]
     return reverse(name, kwargs=KWARGS.get(key, lambda w: {})(world))

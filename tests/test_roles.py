@@ -8,7 +8,6 @@ POSTs carry a valid CSRF token (the client enforces CSRF checks), so what answer
 check, not the CSRF check; `test_a_post_without_csrf_token_is_refused` covers the token itself.
 """
 
-
 import pytest
 from django.conf import settings
 from django.middleware.csrf import CSRF_SESSION_KEY
@@ -64,6 +63,9 @@ EXPECTED = {
     "event_month":                        ((302, 302), (200, 405), (200, 405), (200, 405)),
     "event_detail":                       ((302, 302), (200, 405), (200, 405), (200, 405)),
     "event_detail#private":               ((302, 302), (404, 405), (200, 405), (200, 405)),
+    # Curating events is the secretariat's: an empty form is refused with its errors (400).
+    "event_new":                          ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "event_edit":                         ((302, 302), (403, 403), (200, 400), (200, 400)),
     # POST gives the person a new secret feed address: their own, so liaisons may.
     "calendar_feeds":                     ((302, 302), (200, 302), (200, 302), (200, 302)),
     # Calendar apps cannot log in: the feeds are open, the personal one behind its token.

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F, IntegerField, Q, QuerySet, Value
 from django.utils import dateformat
+from django.utils.text import slugify
 from django.utils.translation import gettext, pgettext_lazy
 
 from commitments.models import Commitment
+from core.editing import version_claim
 from core.local_time import DAY_FORMAT, format_day, zone_named
 from core.roles import user_can_edit_record
 
@@ -340,3 +342,55 @@ def commitment_saved(sender, instance: Commitment, **kwargs) -> None:
     if kwargs.get("raw"):
         return
     commitment_deadline_event_sync(commitment=instance)
+
+
+# Taken by pages ("/events/new/"), so never an event's address.
+RESERVED_SLUGS = frozenset({"new"})
+
+
+def _event_slug_new(title: str) -> str:
+    """A slug from the title, unique among events; an address that stays when it is renamed."""
+    base = slugify(title)[:90].strip("-") or "event"
+    slug, number = base, 1
+    while slug in RESERVED_SLUGS or Event.objects.filter(slug=slug).exists():
+        number += 1
+        slug = f"{base}-{number}"
+    return slug
+
+
+class DeadlineEventNotEditable(Exception):
+    """A commitment's target date is edited on the commitment, never as an event."""
+
+
+def event_create(*, fields: dict, commitments: Iterable, paragraphs: Iterable) -> Event:
+    """A new event from the form's fields, linked to its commitments and paragraphs."""
+    with transaction.atomic():
+        event = Event(**fields, slug=_event_slug_new(fields["title"]))
+        event.full_clean()
+        event.save()
+        event.commitments.set(commitments)
+        event.paragraphs.set(paragraphs)
+    return event
+
+
+def event_update(
+    *,
+    event: Event,
+    fields: dict,
+    commitments: Iterable,
+    paragraphs: Iterable,
+    expected_version: int,
+) -> Event:
+    """Change the event as the form asks; refuse a stale form (StaleVersion), writing nothing.
+    The slug stays, so its address and feed UID do not change."""
+    if event.deadline_of_id is not None:
+        raise DeadlineEventNotEditable(event)
+    with transaction.atomic():
+        version_claim(instance=event, expected_version=expected_version)
+        for name, value in fields.items():
+            setattr(event, name, value)
+        event.full_clean()
+        event.save()
+        event.commitments.set(commitments)
+        event.paragraphs.set(paragraphs)
+    return event
