@@ -18,6 +18,7 @@ from tests.factories import (
     LiaisonFactory,
     ParagraphFactory,
     SecretariatFactory,
+    ThemeFactory,
     UserFactory,
 )
 from tracker import reminders
@@ -47,6 +48,7 @@ class World:
             "admin": UserFactory(username="root", is_staff=True, is_superuser=True),
         }
         self.actor = self.users["liaison"].actor
+        self.theme = ThemeFactory()
         self.document = DocumentFactory()
         paragraph = ParagraphFactory(document=self.document)
         self.commitment = CommitmentFactory(paragraphs=[paragraph], lead_actors=[self.actor])
@@ -90,6 +92,9 @@ KWARGS = {
     "commitments:document_report": lambda w: {"short_name": w.document.short_name},
     "commitments:document_report_pdf": lambda w: {"short_name": w.document.short_name},
     "commitments:actor_detail": lambda w: {"slug": w.actor.slug},
+    "commitments:actor_edit": lambda w: {"slug": w.actor.slug},
+    "commitments:actor_merge": lambda w: {"slug": w.actor.slug},
+    "commitments:theme_edit": lambda w: {"slug": w.theme.slug},
     "commitments:evidence_file": lambda w: {"pk": w.public_file.pk},
     "commitments:evidence_file#internal": lambda w: {"pk": w.internal_file.pk},
     "event_month": lambda w: {"year": 2026, "month": 12},

@@ -8,6 +8,7 @@ POSTs carry a valid CSRF token (the client enforces CSRF checks), so what answer
 check, not the CSRF check; `test_a_post_without_csrf_token_is_refused` covers the token itself.
 """
 
+
 import pytest
 from django.conf import settings
 from django.middleware.csrf import CSRF_SESSION_KEY
@@ -57,6 +58,13 @@ EXPECTED = {
     "commitments:document_report_pdf":    ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:actor_list":             ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:actor_detail":           ((302, 302), (200, 403), (200, 405), (200, 405)),
+    # Curating actors and themes is the secretariat's: an empty form is refused (400).
+    "commitments:actor_new":              ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:actor_edit":             ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:actor_merge":            ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:theme_list":             ((302, 302), (403, 403), (200, 405), (200, 405)),
+    "commitments:theme_new":              ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:theme_edit":             ((302, 302), (403, 403), (200, 400), (200, 400)),
     "commitments:evidence_file":          ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:evidence_file#internal": ((302, 302), (404, 403), (200, 405), (200, 405)),
     "event_list":                         ((302, 302), (200, 405), (200, 405), (200, 405)),
