@@ -201,3 +201,11 @@ def test_the_curating_pages_cost_the_same_queries_with_more_rows(secretariat_cli
     ActorFactory.create_batch(20)
     assert [page_queries(secretariat_client, url) for url in urls] == few
     assert max(few) <= 12
+
+
+def test_after_a_merge_the_cached_pages_show_the_moved_commitments(secretariat_client, twins):
+    keep, twin, *_ = twins
+    assert "Twin leads" not in secretariat_client.get(keep.get_absolute_url()).content.decode()
+    merge(secretariat_client, keep, twin)
+    assert "Twin leads" in secretariat_client.get(keep.get_absolute_url()).content.decode()
+    assert secretariat_client.get(twin.get_absolute_url()).status_code == 404
