@@ -50,6 +50,7 @@ class ActorAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "iso_code"]
     list_filter = ["kind"]
     search_fields = ["name", "iso_code"]
+    readonly_fields = ["version"]
     prepopulated_fields = {"slug": ["name"]}
 
 
@@ -57,6 +58,7 @@ class ActorAdmin(admin.ModelAdmin):
 class ThemeAdmin(admin.ModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
+    readonly_fields = ["version"]
     prepopulated_fields = {"slug": ["name"]}
 
 

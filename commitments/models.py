@@ -104,6 +104,8 @@ class Actor(models.Model):
     iso_code = models.CharField(
         max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code, for member states."
     )
+    # Raised by every edit in the app; a form posted against an older one is refused.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["name"]
@@ -123,6 +125,8 @@ class Actor(models.Model):
 class Theme(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
+    # Raised by every edit in the app; a form posted against an older one is refused.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["name"]

@@ -19,12 +19,14 @@ from core import caching
 from core.editing import StaleVersion, version_claim
 
 from .models import (
+    Actor,
     Commitment,
     CommitmentRelation,
     EvidenceFile,
     EvidenceLink,
     Paragraph,
     StatusUpdate,
+    Theme,
 )
 from .statuses import Status
 
@@ -376,7 +378,8 @@ EDITABLE_FIELDS = (
     "reporting_cadence_months",
 )
 EDITABLE_LINKS = ("paragraphs", "lead_actors", "supporting_actors", "themes")
-# Slugs the commitments' URLs use for pages of their own (commitments.urls).
+# Slugs the URLs use for pages of their own ("/commitments/new/", "/actors/new/",
+# "/themes/new/"), so never a commitment's, an actor's or a theme's address.
 RESERVED_SLUGS = frozenset({"new"})
 
 
@@ -542,3 +545,108 @@ def _dependency_path(needs: dict[int, list[int]], *, start: int, goal: int) -> l
 
 def commitment_relation_remove(*, relation: CommitmentRelation) -> None:
     relation.delete()
+
+
+# --- Curating actors and themes --------------------------------------------------------------
+
+
+def _slug_new(model, name: str, *, max_length: int) -> str:
+    """A slug from the name, unique for the model; it stays when the name changes later."""
+    base = slugify(name)[: max_length - 4].strip("-") or model._meta.model_name
+    slug, number = base, 1
+    while slug in RESERVED_SLUGS or model.objects.filter(slug=slug).exists():
+        number += 1
+        slug = f"{base}-{number}"
+    return slug
+
+
+def actor_create(*, name: str, kind: str, iso_code: str = "") -> Actor:
+    with transaction.atomic():
+        slug = _slug_new(Actor, name, max_length=Actor._meta.get_field("slug").max_length)
+        return Actor.objects.create(name=name, slug=slug, kind=kind, iso_code=iso_code)
+
+
+def actor_update(
+    *, actor: Actor, name: str, kind: str, iso_code: str, expected_version: int
+) -> Actor:
+    """Rename or reclassify the actor; its slug, and so its address, stays. A stale form is
+    refused (StaleVersion) and nothing is written."""
+    with transaction.atomic():
+        version_claim(instance=actor, expected_version=expected_version)
+        actor.name, actor.kind, actor.iso_code = name, kind, iso_code
+        actor.save()
+    return actor
+
+
+class SelfMerge(ValueError):
+    """An actor cannot be merged with itself."""
+
+
+def actor_merge(
+    *, keep: Actor, remove: Actor, expected_versions: dict[int, int], author=None
+) -> Actor:
+    """Fold `remove` into `keep`, then delete `remove`, in one transaction.
+
+    Everything that points to `remove` follows to `keep`: the commitments it leads or supports
+    (without a second link where `keep` is linked already; a lead stays a lead), the liaisons
+    who follow it, and any other row of another app (found through the model's relations, so a
+    layer above needs no code here). Every move is a save or a link change, so each lands in
+    the audit trail. `expected_versions` maps an actor's pk to the version the form showed;
+    either actor's is claimed when given (StaleVersion: nothing written), raised otherwise.
+    """
+    if keep.pk == remove.pk:
+        raise SelfMerge(gettext("An actor cannot be merged with itself: choose another actor."))
+    with transaction.atomic():
+        for actor in (keep, remove):
+            if actor.pk in expected_versions:
+                version_claim(instance=actor, expected_version=expected_versions[actor.pk])
+            else:
+                Actor.objects.filter(pk=actor.pk).update(version=F("version") + 1)
+        for relation in Actor._meta.related_objects:
+            _relation_follow(relation, keep=keep, remove=remove)
+        _lead_not_also_supporting(keep)
+        LogEntry.objects.log_create(
+            keep,
+            action=LogEntry.Action.UPDATE,
+            changes={"merged": [remove.name, keep.name]},
+            actor=author,
+        )
+        remove.delete()
+        caching.invalidate(caching.DASHBOARD, caching.CALENDAR, caching.RECORD)
+    keep.refresh_from_db()
+    return keep
+
+
+def _relation_follow(relation, *, keep: Actor, remove: Actor) -> None:
+    """Move the rows on the other side of one of Actor's relations from `remove` to `keep`."""
+    name = relation.field.name
+    rows = relation.related_model._default_manager.filter(**{name: remove})
+    if relation.many_to_many:
+        for row in rows:
+            links = getattr(row, name)
+            links.remove(remove)
+            links.add(keep)  # a no-op where `keep` is linked already
+        return
+    for row in rows:
+        setattr(row, name, keep)
+        row.save(update_fields=[name])
+
+
+def _lead_not_also_supporting(actor: Actor) -> None:
+    for commitment in actor.supported_commitments.filter(lead_actors=actor):
+        commitment.supporting_actors.remove(actor)
+
+
+def theme_create(*, name: str) -> Theme:
+    with transaction.atomic():
+        slug = _slug_new(Theme, name, max_length=Theme._meta.get_field("slug").max_length)
+        return Theme.objects.create(name=name, slug=slug)
+
+
+def theme_update(*, theme: Theme, name: str, expected_version: int) -> Theme:
+    """Rename the theme; its slug stays. A stale form is refused (StaleVersion)."""
+    with transaction.atomic():
+        version_claim(instance=theme, expected_version=expected_version)
+        theme.name = name
+        theme.save()
+    return theme

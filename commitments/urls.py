@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import amendment_views, commitment_edit_views, report_views, views
+from . import actor_views, amendment_views, commitment_edit_views, report_views, views
 
 app_name = "commitments"
 urlpatterns = [
@@ -50,6 +50,13 @@ urlpatterns = [
         name="document_report_pdf",
     ),
     path("actors/", views.actor_list, name="actor_list"),
+    # Before the actor pages: "new" is never an actor's slug (services.RESERVED_SLUGS).
+    path("actors/new/", actor_views.actor_new, name="actor_new"),
+    path("actors/<slug:slug>/edit/", actor_views.actor_edit, name="actor_edit"),
+    path("actors/<slug:slug>/merge/", actor_views.actor_merge, name="actor_merge"),
+    path("themes/", actor_views.theme_list, name="theme_list"),
+    path("themes/new/", actor_views.theme_new, name="theme_new"),
+    path("themes/<slug:slug>/edit/", actor_views.theme_edit, name="theme_edit"),
     path("actors/<slug:slug>/", views.actor_detail, name="actor_detail"),
     path("evidence/<int:pk>/", views.evidence_file_download, name="evidence_file"),
 ]

@@ -18,6 +18,7 @@ from tests.factories import (
     LiaisonFactory,
     ParagraphFactory,
     SecretariatFactory,
+    ThemeFactory,
     UserFactory,
 )
 from tracker import reminders
@@ -47,6 +48,7 @@ class World:
             "admin": UserFactory(username="root", is_staff=True, is_superuser=True),
         }
         self.actor = self.users["liaison"].actor
+        self.theme = ThemeFactory()
         self.document = DocumentFactory()
         paragraph = ParagraphFactory(document=self.document)
         self.commitment = CommitmentFactory(paragraphs=[paragraph], lead_actors=[self.actor])
@@ -110,11 +112,15 @@ KWARGS = {
         "slug": w.commitment.slug,
         "pk": w.public_file.update_id,
     },
+    "commitments:actor_edit": lambda w: {"slug": w.actor.slug},
+    "commitments:actor_merge": lambda w: {"slug": w.actor.slug},
+    "commitments:theme_edit": lambda w: {"slug": w.theme.slug},
     "commitments:evidence_file": lambda w: {"pk": w.public_file.pk},
     "commitments:evidence_file#internal": lambda w: {"pk": w.internal_file.pk},
     "event_month": lambda w: {"year": 2026, "month": 12},
     "event_detail": lambda w: {"slug": w.event.slug},
     "event_detail#private": lambda w: {"slug": w.private_event.slug},
+    "event_edit": lambda w: {"slug": w.event.slug},
     "calendar_personal_feed": lambda w: {"token": w.users["liaison"].calendar_token},
     "calendar_personal_feed#unknown": lambda w: {"token": "no-such-token"},
     "reminder_resend": lambda w: {"pk": w.failed_reminder.pk},

@@ -69,12 +69,22 @@ EXPECTED = {
     "commitments:document_report_pdf":    ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:actor_list":             ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:actor_detail":           ((302, 302), (200, 403), (200, 405), (200, 405)),
+    # Curating actors and themes is the secretariat's: an empty form is refused (400).
+    "commitments:actor_new":              ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:actor_edit":             ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:actor_merge":            ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:theme_list":             ((302, 302), (403, 403), (200, 405), (200, 405)),
+    "commitments:theme_new":              ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:theme_edit":             ((302, 302), (403, 403), (200, 400), (200, 400)),
     "commitments:evidence_file":          ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:evidence_file#internal": ((302, 302), (404, 403), (200, 405), (200, 405)),
     "event_list":                         ((302, 302), (200, 405), (200, 405), (200, 405)),
     "event_month":                        ((302, 302), (200, 405), (200, 405), (200, 405)),
     "event_detail":                       ((302, 302), (200, 405), (200, 405), (200, 405)),
     "event_detail#private":               ((302, 302), (404, 405), (200, 405), (200, 405)),
+    # Curating events is the secretariat's: an empty form is refused with its errors (400).
+    "event_new":                          ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "event_edit":                         ((302, 302), (403, 403), (200, 400), (200, 400)),
     # POST gives the person a new secret feed address: their own, so liaisons may.
     "calendar_feeds":                     ((302, 302), (200, 302), (200, 302), (200, 302)),
     # Calendar apps cannot log in: the feeds are open, the personal one behind its token.

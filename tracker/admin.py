@@ -44,4 +44,4 @@ class EventAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["commitments", "paragraphs"]
     # Deadline events follow their commitment's target date (tracker.events); edit that instead.
-    readonly_fields = ["deadline_of"]
+    readonly_fields = ["deadline_of", "version"]

@@ -14,7 +14,7 @@ from icalendar import Event as CalendarEvent
 
 from core.local_time import zone_named
 
-from .events import events_visible_to
+from .events import event_span_days, events_visible_to
 from .models import Event
 from .models.users import calendar_token_new
 
@@ -52,6 +52,20 @@ def _start(event: Event) -> datetime.date | datetime.datetime:
     return datetime.datetime.combine(event.start_date, event.start_time, tzinfo=zone)
 
 
+def _end(event: Event) -> datetime.date | datetime.datetime | None:
+    """DTEND: the day after the last for an all-day event (RFC 5545's end is exclusive); for a
+    timed event of several days, the end of its last day; none for a timed event of one day."""
+    last = event.start_date + datetime.timedelta(days=event_span_days(event))
+    after_last = last + datetime.timedelta(days=1)
+    if event.start_time is None:
+        return after_last
+    if last == event.start_date:
+        return None
+    return datetime.datetime.combine(
+        after_last, datetime.time(0), tzinfo=zone_named(event.time_zone)
+    )
+
+
 def _description(event: Event) -> str:
     parts = [event.description] if event.description else []
     if event.anniversary_of_year:
@@ -68,8 +82,8 @@ def _calendar_event(
     item.add("dtstamp", stamp)
     item.add("summary", event.title)
     item.add("dtstart", _start(event))
-    if event.start_time is None:
-        item.add("dtend", event.start_date + datetime.timedelta(days=1))
+    if (end := _end(event)) is not None:
+        item.add("dtend", end)
     recurrence = _recurrence(event)
     if recurrence is not None:
         item.add("rrule", recurrence)

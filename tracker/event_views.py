@@ -56,7 +56,7 @@ def event_list(request):
         events = events.filter(kind=form.cleaned_data["kind"])
     context = {
         "form": form,
-        "occurrences": occurrences_between(start=today, end=end, events=events),
+        "occurrences": occurrences_between(start=today, end=end, events=events, overlapping=True),
         "start": today,
         "end": end,
         "month_url": reverse("event_month", kwargs={"year": today.year, "month": today.month}),
@@ -67,7 +67,9 @@ def event_list(request):
 def _month_weeks(year: int, month: int, occurrences) -> list[list[dict]]:
     by_date = defaultdict(list)
     for occurrence in occurrences:
-        by_date[occurrence.date].append(occurrence)
+        # An event of several days shows on each day it covers.
+        for day in occurrence.days():
+            by_date[day].append(occurrence)
     weeks = calendar.Calendar(firstweekday=calendar.MONDAY).monthdatescalendar(year, month)
     return [
         [{"date": day, "in_month": day.month == month, "occurrences": by_date[day]} for day in week]
@@ -94,6 +96,7 @@ def event_month(request, year: int, month: int):
         start=weeks[0][0]["date"],
         end=weeks[-1][-1]["date"],
         events=events_visible_to(user=request.user),
+        overlapping=True,
     )
     context = {
         "first": first,

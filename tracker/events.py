@@ -11,11 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import IntegerField, Q, QuerySet, Value
+from django.db.models import F, IntegerField, Q, QuerySet, Value
+from django.utils import dateformat
+from django.utils.text import slugify
 from django.utils.translation import gettext, pgettext_lazy
 
 from commitments.models import Commitment
-from core.local_time import zone_named
+from core.editing import version_claim
+from core.local_time import DAY_FORMAT, format_day, zone_named
 from core.roles import user_can_edit_record
 
 from .models import Event
@@ -23,7 +26,7 @@ from .models import Event
 
 @dataclass(frozen=True)
 class Occurrence:
-    """One day on which an event happens."""
+    """One time an event happens: a day, or the days from `date` to `last_date`."""
 
     event: Event
     date: datetime.date
@@ -31,6 +34,25 @@ class Occurrence:
     starts_at: datetime.datetime | None
     # Years since `anniversary_of_year`, only when round (a multiple of 5), else None.
     anniversary: int | None
+    # The last day of an occurrence of several days (Event.end_date); None for a single day.
+    last_date: datetime.date | None = None
+
+    @property
+    def last_day(self) -> datetime.date:
+        return self.last_date or self.date
+
+    def days(self) -> list[datetime.date]:
+        """Every day the occurrence covers, first to last."""
+        count = (self.last_day - self.date).days + 1
+        return [self.date + datetime.timedelta(days=n) for n in range(count)]
+
+    def under_way(self, today: datetime.date) -> bool:
+        """Started before `today` and not over yet: the dashboard says "under way until"."""
+        return self.date < today <= self.last_day
+
+    @property
+    def days_text(self) -> str:
+        return day_range_text(first=self.date, last=self.last_day)
 
     @property
     def anniversary_label(self) -> str:
@@ -59,6 +81,26 @@ def ordinal(number: int) -> str:
     return f"{number}{suffix}"
 
 
+def day_range_text(*, first: datetime.date, last: datetime.date) -> str:
+    """ "27–28 November 2025", "30 November – 2 December 2025", or one day as format_day."""
+    if last <= first:
+        return format_day(first)
+    if first.year != last.year:
+        start = format_day(first)
+    elif first.month != last.month:
+        start = dateformat.format(first, DAY_FORMAT.removesuffix(" Y"))
+    else:
+        return f"{first.day}–{format_day(last)}"
+    return f"{start} – {format_day(last)}"
+
+
+def event_span_days(event: Event) -> int:
+    """How many days an occurrence lasts after its first: 0 for an event of one day."""
+    if event.end_date is None or event.end_date <= event.start_date:
+        return 0
+    return (event.end_date - event.start_date).days
+
+
 def date_in_year(*, day: datetime.date, year: int) -> datetime.date:
     """The event's day and month in `year`.
 
@@ -79,6 +121,8 @@ def _round_anniversary(*, event: Event, year: int) -> int | None:
 
 def _candidate_years(*, event: Event, start: datetime.date, end: datetime.date) -> range:
     first = event.start_date.year
+    # An occurrence that began before the window may still be on at its start.
+    start -= datetime.timedelta(days=event_span_days(event))
     if event.rule == Event.Rule.ONCE:
         return range(first, first + 1)
     step = max(event.interval_years, 1) if event.rule == Event.Rule.EVERY_N_YEARS else 1
@@ -93,20 +137,29 @@ def _occurrence(*, event: Event, date: datetime.date) -> Occurrence:
         zone = zone_named(event.time_zone)
         starts_at = datetime.datetime.combine(date, event.start_time, tzinfo=zone)
     anniversary = _round_anniversary(event=event, year=date.year)
-    return Occurrence(event=event, date=date, starts_at=starts_at, anniversary=anniversary)
+    span = event_span_days(event)
+    last_date = date + datetime.timedelta(days=span) if span else None
+    return Occurrence(
+        event=event, date=date, starts_at=starts_at, anniversary=anniversary, last_date=last_date
+    )
 
 
 def event_occurrences(
-    *, event: Event, start: datetime.date, end: datetime.date
+    *, event: Event, start: datetime.date, end: datetime.date, overlapping: bool = False
 ) -> list[Occurrence]:
-    """The event's occurrences from `start` to `end`, both included, in date order."""
+    """The event's occurrences that begin from `start` to `end`, both included, in date order;
+    with `overlapping`, also one that began earlier and is still on at `start` (the pages show
+    an event on every day it covers; reminders count from the first day, so they ask for
+    beginnings only, and each occurrence is planned once)."""
     occurrences = []
     for year in _candidate_years(event=event, start=start, end=end):
         date = date_in_year(day=event.start_date, year=year)
         if date < event.start_date or (event.until and date > event.until):
             continue
-        if start <= date <= end:
-            occurrences.append(_occurrence(event=event, date=date))
+        occurrence = _occurrence(event=event, date=date)
+        first = occurrence.date if not overlapping else occurrence.last_day
+        if start <= first and occurrence.date <= end:
+            occurrences.append(occurrence)
     return occurrences
 
 
@@ -120,15 +173,24 @@ def _occurrence_sort_key(occurrence: Occurrence) -> tuple:
 def events_in_window(
     *, start: datetime.date, end: datetime.date, events: QuerySet | None = None
 ) -> QuerySet:
-    """Events that can have an occurrence between `start` and `end` (one query when iterated)."""
+    """Events that can have an occurrence between `start` and `end` (one query when iterated).
+
+    An event of several days whose series ended before `start` may still be on then: those are
+    kept, and event_occurrences decides."""
     events = Event.objects.all() if events is None else events
-    return events.filter(start_date__lte=end).filter(Q(until__isnull=True) | Q(until__gte=start))
+    still_on = Q(until__isnull=True) | Q(until__gte=start) | Q(end_date__gt=F("start_date"))
+    return events.filter(start_date__lte=end).filter(still_on)
 
 
 def occurrences_between(
-    *, start: datetime.date, end: datetime.date, events: QuerySet | None = None
+    *,
+    start: datetime.date,
+    end: datetime.date,
+    events: QuerySet | None = None,
+    overlapping: bool = False,
 ) -> list[Occurrence]:
-    """Every occurrence of `events` (default: all) from `start` to `end`, both included.
+    """Every occurrence of `events` (default: all) that begins from `start` to `end`, both
+    included; with `overlapping`, every one on at some day of them (event_occurrences).
 
     Sorted by date, then start time, then title. Costs the one query that fetches the events;
     prefetch on `events` whatever the caller reads from them.
@@ -136,7 +198,9 @@ def occurrences_between(
     occurrences = [
         occurrence
         for event in events_in_window(start=start, end=end, events=events)
-        for occurrence in event_occurrences(event=event, start=start, end=end)
+        for occurrence in event_occurrences(
+            event=event, start=start, end=end, overlapping=overlapping
+        )
     ]
     return sorted(occurrences, key=_occurrence_sort_key)
 
@@ -144,18 +208,23 @@ def occurrences_between(
 def event_next_occurrences(
     *, event: Event, today: datetime.date, count: int = 5
 ) -> list[Occurrence]:
-    """The event's next `count` occurrences from `today` on (fewer when the series ends)."""
+    """The event's next `count` occurrences from `today` on, one under way today first (fewer
+    when the series ends)."""
     step = max(event.interval_years, 1) if event.rule == Event.Rule.EVERY_N_YEARS else 1
     # An event that starts years from now still shows its first `count` occurrences.
     first_year = max(today.year, event.start_date.year)
     end = datetime.date(min(first_year + step * count, datetime.MAXYEAR), 12, 31)
-    return event_occurrences(event=event, start=today, end=end)[:count]
+    return event_occurrences(event=event, start=today, end=end, overlapping=True)[:count]
 
 
 def event_rule_text(*, event: Event) -> str:
     """The date rule in words, e.g. "Every 5 years on 12 December, from 2015"."""
     day = f"{event.start_date.day} {event.start_date:%B}"
-    if event.rule == Event.Rule.ONCE:
+    span = event_span_days(event)
+    if event.rule == Event.Rule.ONCE and span:
+        last = event.start_date + datetime.timedelta(days=span)
+        text = f"Once, {day_range_text(first=event.start_date, last=last)}"
+    elif event.rule == Event.Rule.ONCE:
         text = f"Once, on {day} {event.start_date.year}"
     elif event.rule == Event.Rule.EVERY_N_YEARS and event.interval_years > 1:
         text = f"Every {event.interval_years} years on {day}, from {event.start_date.year}"
@@ -163,6 +232,8 @@ def event_rule_text(*, event: Event) -> str:
         text = f"Every year on {day}, since {event.start_date.year}"
     if event.start_date.month == 2 and event.start_date.day == 29 and event.rule != Event.Rule.ONCE:
         text += " (28 February in common years)"
+    if span and event.rule != Event.Rule.ONCE:
+        text += f", {span + 1} days each time"
     if event.start_time is not None:
         text += f", at {event.start_time:%H:%M} {event.time_zone} time"
     if event.until and event.rule != Event.Rule.ONCE:
@@ -273,3 +344,55 @@ def commitment_saved(sender, instance: Commitment, **kwargs) -> None:
     if kwargs.get("raw"):
         return
     commitment_deadline_event_sync(commitment=instance)
+
+
+# Taken by pages ("/events/new/"), so never an event's address.
+RESERVED_SLUGS = frozenset({"new"})
+
+
+def _event_slug_new(title: str) -> str:
+    """A slug from the title, unique among events; an address that stays when it is renamed."""
+    base = slugify(title)[:90].strip("-") or "event"
+    slug, number = base, 1
+    while slug in RESERVED_SLUGS or Event.objects.filter(slug=slug).exists():
+        number += 1
+        slug = f"{base}-{number}"
+    return slug
+
+
+class DeadlineEventNotEditable(Exception):
+    """A commitment's target date is edited on the commitment, never as an event."""
+
+
+def event_create(*, fields: dict, commitments: Iterable, paragraphs: Iterable) -> Event:
+    """A new event from the form's fields, linked to its commitments and paragraphs."""
+    with transaction.atomic():
+        event = Event(**fields, slug=_event_slug_new(fields["title"]))
+        event.full_clean()
+        event.save()
+        event.commitments.set(commitments)
+        event.paragraphs.set(paragraphs)
+    return event
+
+
+def event_update(
+    *,
+    event: Event,
+    fields: dict,
+    commitments: Iterable,
+    paragraphs: Iterable,
+    expected_version: int,
+) -> Event:
+    """Change the event as the form asks; refuse a stale form (StaleVersion), writing nothing.
+    The slug stays, so its address and feed UID do not change."""
+    if event.deadline_of_id is not None:
+        raise DeadlineEventNotEditable(event)
+    with transaction.atomic():
+        version_claim(instance=event, expected_version=expected_version)
+        for name, value in fields.items():
+            setattr(event, name, value)
+        event.full_clean()
+        event.save()
+        event.commitments.set(commitments)
+        event.paragraphs.set(paragraphs)
+    return event

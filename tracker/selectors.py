@@ -71,6 +71,8 @@ class DatedItem:
     title: str
     url: str
     kind: str
+    # The last day of an event of several days already under way: "under way until ...".
+    under_way_until: datetime.date | None = None
 
 
 def _visible_commitments(*, user) -> QuerySet[Commitment]:
@@ -228,17 +230,22 @@ def dashboard_upcoming_occurrences(*, user, today: datetime.date) -> list[events
     visible = events.events_visible_to(user=user).filter(deadline_of__isnull=True)
     end = datetime.date(today.year + EVENT_HORIZON_YEARS, 12, 31)
     next_of_each: dict[int, events.Occurrence] = {}
-    for occurrence in events.occurrences_between(start=today, end=end, events=visible):
+    occurrences = events.occurrences_between(start=today, end=end, events=visible, overlapping=True)
+    for occurrence in occurrences:
         next_of_each.setdefault(occurrence.event.pk, occurrence)
     return list(next_of_each.values())
 
 
-def _occurrence_item(occurrence: events.Occurrence) -> DatedItem:
+def _occurrence_item(occurrence: events.Occurrence, today: datetime.date) -> DatedItem:
     title = occurrence.event.title
     if occurrence.anniversary_label:
         title = f"{title} ({occurrence.anniversary_label})"
     kind = occurrence.event.get_kind_display()
-    return DatedItem(occurrence.date, title, occurrence.event.get_absolute_url(), kind)
+    url = occurrence.event.get_absolute_url()
+    if occurrence.under_way(today):
+        # Listed today, among what comes next, until its last day.
+        return DatedItem(today, title, url, kind, under_way_until=occurrence.last_day)
+    return DatedItem(occurrence.date, title, url, kind)
 
 
 def dashboard_upcoming_items(*, user, today: datetime.date, limit: int = 10) -> list[DatedItem]:
@@ -248,7 +255,7 @@ def dashboard_upcoming_items(*, user, today: datetime.date, limit: int = 10) -> 
         for c in dashboard_upcoming_commitments(user=user, today=today, limit=limit)
     ]
     occurrences = dashboard_upcoming_occurrences(user=user, today=today)
-    items += [_occurrence_item(occurrence) for occurrence in occurrences[:limit]]
+    items += [_occurrence_item(occurrence, today) for occurrence in occurrences[:limit]]
     return sorted(items, key=lambda item: (item.date, item.title))[:limit]
 
 

@@ -1,11 +1,14 @@
 from django.urls import path
 
-from . import event_views, reminder_views, views
+from . import event_edit_views, event_views, reminder_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("events/", event_views.event_list, name="event_list"),
     path("events/<int:year>/<int:month>/", event_views.event_month, name="event_month"),
+    # Before the event pages: "new" is never an event's slug (tracker.events.RESERVED_SLUGS).
+    path("events/new/", event_edit_views.event_new, name="event_new"),
+    path("events/<slug:slug>/edit/", event_edit_views.event_edit, name="event_edit"),
     path("events/<slug:slug>/", event_views.event_detail, name="event_detail"),
     path("calendar/", event_views.calendar_feeds, name="calendar_feeds"),
     path("calendar.ics", event_views.calendar_public_feed, name="calendar_public_feed"),

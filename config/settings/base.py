@@ -391,6 +391,7 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "commitments.Milestone"},
     {"model": "commitments.CommitmentRelation"},
     {"model": "commitments.Actor"},
+    {"model": "commitments.Theme"},
     {"model": "tracker.Event", "m2m_fields": ["commitments", "paragraphs"]},
     {
         "model": "tracker.User",

@@ -79,6 +79,8 @@ class Event(models.Model):
         on_delete=models.CASCADE,
         related_name="deadline_event",
     )
+    # Raised by every edit in the app; a form posted against an older one is refused.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["start_date", "title"]
