@@ -21,6 +21,7 @@ from core.local_time import reader_today, reader_zone
 from core.roles import user_can_edit_record
 
 from . import exports, selectors, services
+from .document_forms import DocumentLinkForm
 from .filters import CommitmentFilter, table_query
 from .forms import StatusUpdateForm
 from .models import Actor, Commitment, Document, EvidenceFile
@@ -307,11 +308,22 @@ def evidence_file_download(request, pk):
 
 @allow_methods(*READ_METHODS)
 def document_detail(request, short_name):
+    return document_page(request, document_or_404(short_name))
+
+
+def document_or_404(short_name: str) -> Document:
     try:
-        document = selectors.document_get(short_name=short_name)
+        return selectors.document_get(short_name=short_name)
     except Document.DoesNotExist:
         raise Http404("No such document.") from None
-    return render(request, "commitments/document_detail.html", {"document": document})
+
+
+def document_page(request, document: Document, *, link_form=None, status: int = 200):
+    """The document's page; for the secretariat with the form that links it to another."""
+    context = {"document": document}
+    if user_can_edit_record(request.user):
+        context["link_form"] = link_form or DocumentLinkForm()
+    return render(request, "commitments/document_detail.html", context, status=status)
 
 
 @allow_methods(*READ_METHODS)

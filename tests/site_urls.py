@@ -48,6 +48,15 @@ class World:
         }
         self.actor = self.users["liaison"].actor
         self.document = DocumentFactory()
+        self.follow_up = DocumentFactory(
+            title="Declaration", adopted_on=datetime.date(2025, 12, 12)
+        )
+        self.document_link = services.document_link_create(
+            from_document=self.follow_up,
+            to_document=self.document,
+            kind="follows_up",
+            author=self.users["secretariat"],
+        )
         paragraph = ParagraphFactory(document=self.document)
         self.commitment = CommitmentFactory(paragraphs=[paragraph], lead_actors=[self.actor])
         self.public_file = self.evidence(StatusUpdate.Visibility.PUBLIC)
@@ -87,6 +96,12 @@ class World:
 KWARGS = {
     "commitments:commitment_detail": lambda w: {"slug": w.commitment.slug},
     "commitments:document_detail": lambda w: {"short_name": w.document.short_name},
+    "commitments:document_edit": lambda w: {"short_name": w.document.short_name},
+    "commitments:document_link_create": lambda w: {"short_name": w.document.short_name},
+    "commitments:document_link_delete": lambda w: {
+        "short_name": w.document.short_name,
+        "pk": w.document_link.pk,
+    },
     "commitments:document_report": lambda w: {"short_name": w.document.short_name},
     "commitments:document_report_pdf": lambda w: {"short_name": w.document.short_name},
     "commitments:actor_detail": lambda w: {"slug": w.actor.slug},
@@ -101,6 +116,8 @@ KWARGS = {
     "reminder_unsubscribe": lambda w: {"token": w.unsubscribe_token},
     "reminder_unsubscribe#forged": lambda w: {"token": w.unsubscribe_token[:-4] + "AAAA"},
 }
+
+
 def url_for(key: str, world: World) -> str:
     name = key.split("#")[0]
     return reverse(name, kwargs=KWARGS.get(key, lambda w: {})(world))

@@ -8,7 +8,6 @@ POSTs carry a valid CSRF token (the client enforces CSRF checks), so what answer
 check, not the CSRF check; `test_a_post_without_csrf_token_is_refused` covers the token itself.
 """
 
-
 import pytest
 from django.conf import settings
 from django.middleware.csrf import CSRF_SESSION_KEY
@@ -54,6 +53,14 @@ EXPECTED = {
     # An empty update form is refused with its errors (400), and nothing is written.
     "commitments:commitment_detail":      ((302, 302), (200, 403), (200, 400), (200, 400)),
     "commitments:document_detail":        ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:document_list":          ((302, 302), (200, 403), (200, 405), (200, 405)),
+    # Curating documents is the secretariat's: a liaison is refused even a look (403). An empty
+    # form is refused with its message (400); the link removal is a POST that redirects.
+    "commitments:document_import":        ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:document_import_apply":  ((302, 302), (403, 403), (405, 400), (405, 400)),
+    "commitments:document_edit":          ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:document_link_create":   ((302, 302), (403, 403), (405, 400), (405, 400)),
+    "commitments:document_link_delete":   ((302, 302), (403, 403), (405, 302), (405, 302)),
     "commitments:document_report":        ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:document_report_pdf":    ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:actor_list":             ((302, 302), (200, 403), (200, 405), (200, 405)),

@@ -377,6 +377,11 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     },
     {"model": "commitments.StatusUpdate"},
     {"model": "commitments.Actor"},
+    # The full text is a copy of the file (up to 5 MB): the trail says it changed, via the
+    # paragraphs and the preamble, without keeping two copies of it per import.
+    {"model": "commitments.Document", "exclude_fields": ["full_text", "updated_at"]},
+    {"model": "commitments.Paragraph"},
+    {"model": "commitments.DocumentLink"},
     {"model": "tracker.Event", "m2m_fields": ["commitments", "paragraphs"]},
     {
         "model": "tracker.User",
