@@ -12,7 +12,6 @@ from .importers import MAX_FILE_BYTES, SHORT_NAME, DocumentImportError, document
 from .models import Document, DocumentLink
 from .services import DOCUMENT_EDITABLE_FIELDS
 
-
 # documents/import/ is this page, so no document can be found at that address.
 RESERVED_SHORT_NAME = "import"
 
