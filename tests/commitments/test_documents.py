@@ -413,3 +413,13 @@ def test_the_document_page_reads_in_the_same_queries_however_many_links_and_para
 # form offers.
 LIST_QUERIES = 2 + 1 + 3
 PAGE_QUERIES = 2 + 6 + 3
+
+
+def test_a_save_in_the_admin_raises_the_version_so_open_forms_are_refused(rf, superuser):
+    from django.contrib import admin
+
+    document = DocumentFactory()
+    admin.site._registry[Document].save_model(rf.post("/"), document, None, True)
+
+    document.refresh_from_db()
+    assert document.version == 2
