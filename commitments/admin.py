@@ -43,6 +43,13 @@ class DocumentAdmin(admin.ModelAdmin):
     prepopulated_fields = {"short_name": ["title"]}
     inlines = [ParagraphInline]
     formfield_overrides = HTTPS_URLS
+    readonly_fields = ["version"]
+
+    def save_model(self, request, obj, form, change):
+        # A details form or an import preview opened before this save is then refused.
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Actor)

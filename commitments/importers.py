@@ -677,13 +677,17 @@ def _shortened(text: str, length: int = 100) -> str:
 
 
 def _document_fields(parsed: ParsedDocument) -> dict:
-    return {
+    fields = {
         "title": parsed.title,
         "preamble": parsed.preamble_text,
         "place": parsed.place,
         "adopted_on": parsed.adopted_on,
         "full_text": parsed.full_text,
     }
+    # A text without a date line keeps the publication date entered on the document's page.
+    if parsed.published_on is not None:
+        fields["published_on"] = parsed.published_on
+    return fields
 
 
 def _document_create(*, name: str, parsed: ParsedDocument, source_url: str) -> Document:
@@ -707,12 +711,18 @@ def _changes(
 
 
 def _field_changes(document: Document, parsed: ParsedDocument, source_url: str) -> list[str]:
-    labels = {"title": "title", "preamble": "preamble", "place": "place", "adopted_on": "date"}
+    labels = {
+        "title": "title",
+        "preamble": "preamble",
+        "place": "place",
+        "adopted_on": "date",
+        "published_on": "publication date",
+    }
     new = _document_fields(parsed)
     changes = [
         f"{label} changed{_from_to(getattr(document, name), new[name])}"
         for name, label in labels.items()
-        if getattr(document, name) != new[name]
+        if name in new and getattr(document, name) != new[name]
     ]
     if source_url and source_url != document.source_url:
         changes.append(f"source address changed{_from_to(document.source_url, source_url)}")
@@ -774,6 +784,8 @@ def _document_update(
     for name, value in _document_fields(parsed).items():
         setattr(document, name, value)
     document.source_url = source_url or document.source_url
+    # A metadata form opened before this import is now stale (core.editing.version_claim).
+    document.version += 1
     document.save()
     new = {p.number: p for p in parsed.paragraphs}
     Paragraph.objects.filter(document=document, number__in=current.keys() - new.keys()).delete()

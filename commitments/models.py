@@ -49,12 +49,18 @@ class Document(models.Model):
     alternative_title = models.CharField(max_length=500, blank=True)
     place = models.CharField(max_length=200, blank=True)
     adopted_on = models.DateField(null=True, blank=True)
+    published_on = models.DateField(
+        null=True, blank=True, help_text="When the text was issued, if that is not the adoption."
+    )
     source_url = models.URLField(max_length=500, blank=True)
     language = models.CharField(max_length=10, default="en")
     preamble = models.TextField(blank=True)
     full_text = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Raised by every edit and every import that changes the text (core.editing.version_claim):
+    # a form or an import preview made against an older version is refused.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-adopted_on", "short_name"]
@@ -64,6 +70,56 @@ class Document(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("commitments:document_detail", kwargs={"short_name": self.short_name})
+
+
+class DocumentLink(models.Model):
+    """How one document relates to another, read both ways on each document's page."""
+
+    class Kind(models.TextChoices):
+        FOLLOWS_UP = "follows_up", _("follows up")
+        IMPLEMENTS = "implements", _("implements")
+        SUPERSEDES = "supersedes", _("supersedes")
+        TRANSLATION_OF = "translation_of", _("is a translation of")
+
+    # The same link read from the other document: "B is followed up by A".
+    INVERSE = {
+        Kind.FOLLOWS_UP: _("is followed up by"),
+        Kind.IMPLEMENTS: _("is implemented by"),
+        Kind.SUPERSEDES: _("is superseded by"),
+        Kind.TRANSLATION_OF: _("is translated as"),
+    }
+
+    from_document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="links_from")
+    to_document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="links_to")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_document", "to_document", "kind"], name="document_link_unique"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_document=models.F("to_document")),
+                name="document_link_not_to_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_document} {self.get_kind_display()} {self.to_document}"
+
+    @property
+    def inverse_wording(self) -> str:
+        return self.INVERSE[self.kind]
 
 
 class Paragraph(models.Model):

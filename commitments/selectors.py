@@ -32,6 +32,7 @@ from .models import (
     Commitment,
     CommitmentRelation,
     Document,
+    DocumentLink,
     EvidenceFile,
     EvidenceLink,
     Paragraph,
@@ -205,13 +206,25 @@ def actor_recent_updates(*, user, actor: Actor, limit: int = 10) -> QuerySet[Sta
 
 
 def document_get(*, short_name: str) -> Document:
-    """A document with its paragraphs and the commitments each gives rise to."""
+    """A document with its paragraphs, the commitments each gives rise to, and its links to
+    other documents both ways (links_from: what it does to others; links_to: what others do
+    to it)."""
     commitments = Commitment.objects.order_by("title")
     paragraphs = Paragraph.objects.order_by("number").prefetch_related(
         Prefetch("commitments", queryset=commitments)
     )
-    return Document.objects.prefetch_related(Prefetch("paragraphs", queryset=paragraphs)).get(
-        short_name=short_name
+    links = DocumentLink.objects.order_by("kind", "pk")
+    return Document.objects.prefetch_related(
+        Prefetch("paragraphs", queryset=paragraphs),
+        Prefetch("links_from", queryset=links.select_related("to_document")),
+        Prefetch("links_to", queryset=links.select_related("from_document")),
+    ).get(short_name=short_name)
+
+
+def document_list() -> QuerySet[Document]:
+    """Every document, newest adoption first, with how many paragraphs it has."""
+    return Document.objects.annotate(paragraph_count=Count("paragraphs")).order_by(
+        F("adopted_on").desc(nulls_last=True), "short_name"
     )
 
 

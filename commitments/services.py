@@ -22,6 +22,8 @@ from .models import (
     Actor,
     Commitment,
     CommitmentRelation,
+    Document,
+    DocumentLink,
     EvidenceFile,
     EvidenceLink,
     Paragraph,
@@ -650,3 +652,64 @@ def theme_update(*, theme: Theme, name: str, expected_version: int) -> Theme:
         theme.name = name
         theme.save()
     return theme
+
+
+# --- Curating documents ----------------------------------------------------------------------
+# What the document form edits; the text itself (title included) is also the importer's.
+DOCUMENT_EDITABLE_FIELDS = (
+    "title",
+    "symbol",
+    "alternative_title",
+    "place",
+    "adopted_on",
+    "published_on",
+    "source_url",
+    "language",
+)
+
+
+class DocumentLinkRefused(Exception):
+    """A link that cannot be made (to the document itself, or one that exists); the message
+    says which. Nothing was written."""
+
+
+def document_update(*, document: Document, expected_version: int, **fields) -> Document:
+    """Change a document's metadata; StaleVersion if someone saved it since expected_version."""
+    unknown = set(fields) - set(DOCUMENT_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        version_claim(instance=document, expected_version=expected_version)
+        for name, value in fields.items():
+            setattr(document, name, value)
+        document.save()  # the signal forgets the cached pages that name the document
+    return document
+
+
+def document_link_create(
+    *, from_document: Document, to_document: Document, kind: str, author, note: str = ""
+) -> DocumentLink:
+    """Record that from_document relates to to_document (kind: DocumentLink.Kind)."""
+    if from_document.pk == to_document.pk:
+        raise DocumentLinkRefused(gettext("A document cannot be linked to itself."))
+    if kind not in DocumentLink.Kind.values:
+        raise DocumentLinkRefused(gettext("Choose what kind of link this is."))
+    with transaction.atomic():
+        link, created = DocumentLink.objects.get_or_create(
+            from_document=from_document,
+            to_document=to_document,
+            kind=kind,
+            defaults={"note": note, "created_by": author},
+        )
+    if not created:
+        raise DocumentLinkRefused(
+            gettext("This link exists already: “%(from)s” %(kind)s “%(to)s”.")
+            % {"from": from_document, "kind": link.get_kind_display(), "to": to_document}
+        )
+    return link
+
+
+def document_link_delete(*, link: DocumentLink) -> None:
+    """Remove a link between documents (the audit trail keeps what it was)."""
+    with transaction.atomic():
+        link.delete()

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from . import actor_views, amendment_views, commitment_edit_views, report_views, views
+from . import (
+    actor_views,
+    amendment_views,
+    commitment_edit_views,
+    document_views,
+    report_views,
+    views,
+)
 
 app_name = "commitments"
 urlpatterns = [
@@ -38,7 +45,26 @@ urlpatterns = [
         commitment_edit_views.commitment_relation_remove,
         name="commitment_relation_remove",
     ),
+    path("documents/", document_views.document_list, name="document_list"),
+    # Before documents/<short_name>/, which would read "import" as a document's short name.
+    path("documents/import/", document_views.document_import, name="document_import"),
+    path(
+        "documents/import/apply/",
+        document_views.document_import_apply_view,
+        name="document_import_apply",
+    ),
     path("documents/<slug:short_name>/", views.document_detail, name="document_detail"),
+    path("documents/<slug:short_name>/edit/", document_views.document_edit, name="document_edit"),
+    path(
+        "documents/<slug:short_name>/links/",
+        document_views.document_link_create,
+        name="document_link_create",
+    ),
+    path(
+        "documents/<slug:short_name>/links/<int:pk>/delete/",
+        document_views.document_link_delete,
+        name="document_link_delete",
+    ),
     path(
         "documents/<slug:short_name>/report/",
         report_views.document_report,

@@ -21,6 +21,7 @@ from core.local_time import reader_today, reader_zone
 from core.roles import user_can_edit_record, user_can_see_internal
 
 from . import exports, selectors, services
+from .document_forms import DocumentLinkForm
 from .filters import SHOW_RETIRED, CommitmentFilter, table_query
 from .forms import RelationForm, StatusUpdateForm
 from .models import Actor, Commitment, Document, EvidenceFile
@@ -330,12 +331,24 @@ def evidence_file_download(request, pk):
 
 @allow_methods(*READ_METHODS)
 def document_detail(request, short_name):
+    return document_page(request, document_or_404(short_name))
+
+
+def document_or_404(short_name: str) -> Document:
     try:
-        document = selectors.document_get(short_name=short_name)
+        return selectors.document_get(short_name=short_name)
     except Document.DoesNotExist:
         raise Http404("No such document.") from None
-    context = {"document": document, "curating": user_can_edit_record(request.user)}
-    return render(request, "commitments/document_detail.html", context)
+
+
+def document_page(request, document: Document, *, link_form=None, status: int = 200):
+    """The document's page; for the secretariat with the form that links it to another and
+    the paragraphs' "track as a commitment" boxes."""
+    curating = user_can_edit_record(request.user)
+    context = {"document": document, "curating": curating}
+    if curating:
+        context["link_form"] = link_form or DocumentLinkForm()
+    return render(request, "commitments/document_detail.html", context, status=status)
 
 
 @allow_methods(*READ_METHODS)

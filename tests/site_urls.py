@@ -50,6 +50,15 @@ class World:
         self.actor = self.users["liaison"].actor
         self.theme = ThemeFactory()
         self.document = DocumentFactory()
+        self.follow_up = DocumentFactory(
+            title="Declaration", adopted_on=datetime.date(2025, 12, 12)
+        )
+        self.document_link = services.document_link_create(
+            from_document=self.follow_up,
+            to_document=self.document,
+            kind="follows_up",
+            author=self.users["secretariat"],
+        )
         paragraph = ParagraphFactory(document=self.document)
         self.commitment = CommitmentFactory(paragraphs=[paragraph], lead_actors=[self.actor])
         self.relation = CommitmentRelation.objects.create(
@@ -101,6 +110,12 @@ KWARGS = {
         "pk": w.relation.pk,
     },
     "commitments:document_detail": lambda w: {"short_name": w.document.short_name},
+    "commitments:document_edit": lambda w: {"short_name": w.document.short_name},
+    "commitments:document_link_create": lambda w: {"short_name": w.document.short_name},
+    "commitments:document_link_delete": lambda w: {
+        "short_name": w.document.short_name,
+        "pk": w.document_link.pk,
+    },
     "commitments:document_report": lambda w: {"short_name": w.document.short_name},
     "commitments:document_report_pdf": lambda w: {"short_name": w.document.short_name},
     "commitments:actor_detail": lambda w: {"slug": w.actor.slug},

@@ -65,6 +65,14 @@ EXPECTED = {
     "commitments:commitment_relation_remove":
                                           ((302, 302), (403, 403), (405, 302), (405, 302)),
     "commitments:document_detail":        ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:document_list":          ((302, 302), (200, 403), (200, 405), (200, 405)),
+    # Curating documents is the secretariat's: a liaison is refused even a look (403). An empty
+    # form is refused with its message (400); the link removal is a POST that redirects.
+    "commitments:document_import":        ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:document_import_apply":  ((302, 302), (403, 403), (405, 400), (405, 400)),
+    "commitments:document_edit":          ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:document_link_create":   ((302, 302), (403, 403), (405, 400), (405, 400)),
+    "commitments:document_link_delete":   ((302, 302), (403, 403), (405, 302), (405, 302)),
     "commitments:document_report":        ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:document_report_pdf":    ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:actor_list":             ((302, 302), (200, 403), (200, 405), (200, 405)),

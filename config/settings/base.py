@@ -378,9 +378,11 @@ CONTENT_SECURITY_POLICY = {
 # are copies of its latest update, written without a save: commitments.services records them.
 # A model listed here needs its fields' names in tracker.audit.FIELD_LABELS (tests check).
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
-    {"model": "commitments.Document"},
+    # The full text is a copy of the file (up to 5 MB): the trail says it changed, via the
+    # paragraphs and the preamble, without keeping two copies of it per import.
+    {"model": "commitments.Document", "exclude_fields": ["full_text", "updated_at"]},
     {"model": "commitments.Paragraph"},
-    {"model": "commitments.Theme"},
+    {"model": "commitments.DocumentLink"},
     {
         "model": "commitments.Commitment",
         "m2m_fields": ["paragraphs", "lead_actors", "supporting_actors", "themes"],

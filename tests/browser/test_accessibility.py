@@ -2,16 +2,21 @@
 pages, the keyboard reaches the filters and the table with a visible focus, tables have headers.
 """
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 
 from tests.browser.conftest import axe_violations, log_in, screenshot
 
 pytestmark = pytest.mark.browser
+SEED = Path(settings.BASE_DIR) / "fixtures" / "ashgabat-final-document-2020.txt"
 
 MAIN_PAGES = [
     "/",
     "/commitments/",
     "/commitments/ocha-office-in-central-asia/",
+    "/documents/",
     "/documents/ashgabat-2020/",
     "/documents/ashgabat-2020/report/",
     "/actors/",
@@ -35,6 +40,28 @@ def test_main_pages_have_no_serious_violations(page, username):
         assert response.ok, path
         if violations := axe_violations(page):
             found[path] = violations
+
+    assert found == {}
+
+
+def test_the_document_curating_pages_have_no_serious_violations(page):
+    log_in(page, "secretariat")
+    found = {}
+    for path in ("/documents/import/", "/documents/ashgabat-2020/edit/"):
+        response = page.goto(path)
+        assert response.ok, path
+        if violations := axe_violations(page):
+            found[path] = violations
+    # The preview of the demo document's text with a paragraph reworded: the side-by-side
+    # table with the commitments quoting it, and the apply form.
+    page.goto("/documents/import/?short_name=ashgabat-2020")
+    page.locator("#id_text").fill(SEED.read_text(encoding="utf-8").replace("Highlighted", "Noted"))
+    page.get_by_role("button", name="Preview").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Preview of the import"
+    assert page.locator("table.side-by-side tbody tr").count() > 0
+    if violations := axe_violations(page):
+        found["the preview"] = violations
 
     assert found == {}
 
