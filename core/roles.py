@@ -8,6 +8,20 @@ from django.utils.translation import gettext_lazy as _
 class Role(models.TextChoices):
     SECRETARIAT = "secretariat", _("Secretariat")
     LIAISON = "liaison", _("Member-state liaison")
+    # A national human-rights institution, a civil-society organisation, a research body: reads
+    # the public record like a liaison and submits reports on public commitments.
+    CONTRIBUTOR = "contributor", _("Contributor")
+
+
+# The permission (on tracker.User) of a secretariat manager: invites people, changes a role or
+# a state, deactivates an account, resets another person's two-factor device.
+MANAGE_ACCOUNTS = "tracker.manage_accounts"
+
+
+def user_can_manage_accounts(user) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or (user.role == Role.SECRETARIAT and user.has_perm(MANAGE_ACCOUNTS))
 
 
 def user_can_edit_record(user) -> bool:

@@ -1,10 +1,10 @@
 """Days and moments in templates, written as core.local_time writes them everywhere else.
 
-    {% load local_time %}
-    {{ update.happened_on|day }}          12 December 2020 (12 декабря 2020 in Russian)
-    {{ occurrence.date|weekday }}         Saturday 12 December 2020
-    {{ entry.timestamp|moment:user }}     3 March 2026, 14:05 +05 (on the reader's clock)
-    {{ update.recorded_at|moment:reader_zone }}   the same, given the reader's zone itself
+{% load local_time %}
+{{ update.happened_on|day }}          12 December 2020 (12 декабря 2020 in Russian)
+{{ occurrence.date|weekday }}         Saturday 12 December 2020
+{{ entry.timestamp|moment:user }}     3 March 2026, 14:05 +05 (on the reader's clock)
+{{ update.recorded_at|moment:reader_zone }}   the same, given the reader's zone itself
 """
 
 import datetime

@@ -15,7 +15,8 @@ def calendar_token_new() -> str:
 
 
 class User(AbstractUser):
-    """A person with an account: secretariat staff keep the record, liaisons read it."""
+    """A person with an account: secretariat staff keep the record, liaisons and contributors
+    read its public part."""
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.LIAISON)
     # The member state a liaison follows; their landing page is this actor's page.
@@ -45,6 +46,11 @@ class User(AbstractUser):
     calendar_token = models.CharField(
         max_length=64, unique=True, default=calendar_token_new, editable=False
     )
+
+    class Meta(AbstractUser.Meta):
+        permissions = [
+            ("manage_accounts", "Can invite people, change roles and states, deactivate accounts"),
+        ]
 
     @property
     def can_edit_record(self) -> bool:
