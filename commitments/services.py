@@ -18,7 +18,8 @@ from django.utils.translation import gettext, ngettext
 from core import caching
 from core.editing import StaleVersion
 
-from .models import Commitment, EvidenceFile, EvidenceLink, Paragraph, StatusUpdate
+from .models import Commitment, EvidenceFile, EvidenceLink, Milestone, Paragraph, StatusUpdate
+from .progress import milestone_progress
 from .statuses import Status
 
 
@@ -30,14 +31,36 @@ class EditConflict(StaleVersion):
         self.commitment = commitment
 
 
+class ProgressRefused(ValidationError):
+    """A figure typed where milestones compute it, or none typed where nothing else does."""
+
+
+def _progress_checked(*, commitment: Commitment, progress: int | None) -> None:
+    has_milestones = Milestone.objects.filter(commitment=commitment).exists()
+    if has_milestones and progress is not None:
+        raise ProgressRefused(
+            gettext(
+                "This commitment has milestones, so its progress is computed from them and "
+                "cannot be typed. Post the update without a figure, or mark the milestone done."
+            ),
+            code="progress_computed",
+        )
+    if not has_milestones and progress is None:
+        raise ProgressRefused(
+            gettext("This commitment has no milestones: type its progress, with the reason."),
+            code="progress_missing",
+        )
+
+
 def status_update_create(
     *,
     commitment: Commitment,
     author,
     status: str,
-    progress: int,
+    progress: int | None,
     narrative: str,
     happened_on: datetime.date,
+    progress_reason: str = "",
     expected_version: int | None = None,
     visibility: str = StatusUpdate.Visibility.PUBLIC,
     links: list[tuple[str, str]] = (),
@@ -45,9 +68,12 @@ def status_update_create(
     """Append a status update and make the commitment show its latest state.
 
     With `expected_version`, refuse the update (EditConflict) if someone else wrote since the
-    form showed that version; nothing is written then.
+    form showed that version; nothing is written then. On a commitment with milestones the
+    progress is None and the update records the figure they give now (commitments.progress);
+    a typed one is refused (ProgressRefused), as is None on a commitment without milestones.
     """
     with transaction.atomic():
+        _progress_checked(commitment=commitment, progress=progress)
         version_filter = {} if expected_version is None else {"version": expected_version}
         # The conditional UPDATE is the lock: of two posts against one version, one matches.
         claimed = Commitment.objects.filter(pk=commitment.pk, **version_filter).update(
@@ -61,7 +87,8 @@ def status_update_create(
             author=author,
             happened_on=happened_on,
             status=status,
-            progress=progress,
+            progress=progress if progress is not None else _figure_now(commitment),
+            progress_reason=progress_reason if progress is not None else "",
             narrative=narrative,
             visibility=visibility,
         )
@@ -74,6 +101,12 @@ def status_update_create(
         # The refresh above is an UPDATE no signal reports: the cached pages are told here.
         caching.invalidate(caching.DASHBOARD, caching.RECORD)
     return update
+
+
+def _figure_now(commitment: Commitment) -> int:
+    """The figure the commitment's milestones give, read in the database as the copy is."""
+    figure = Commitment.objects.filter(pk=commitment.pk).annotate(figure=milestone_progress())
+    return figure.values_list("figure", flat=True).get() or 0
 
 
 # The current state is written with QuerySet.update(), which django-auditlog does not see, so
@@ -116,7 +149,8 @@ def commitments_copies_refresh() -> int:
 
 def _copied_state() -> dict:
     """status, progress, last_activity_on and their public_* twins, as expressions reading
-    each commitment's latest update and latest public update."""
+    each commitment's latest update and latest public update. Where a commitment has
+    milestones, both progress figures are theirs (commitments.progress): milestones are public."""
     timeline = StatusUpdate.objects.filter(commitment=OuterRef("pk")).order_by(
         "-happened_on", "-recorded_at", "-pk"
     )
@@ -127,7 +161,9 @@ def _copied_state() -> dict:
             f"{prefix}status": Coalesce(
                 Subquery(updates.values("status")[:1]), Value(Status.NOT_STARTED.value)
             ),
-            f"{prefix}progress": Coalesce(Subquery(updates.values("progress")[:1]), Value(0)),
+            f"{prefix}progress": Coalesce(
+                milestone_progress(), Subquery(updates.values("progress")[:1]), Value(0)
+            ),
             f"{prefix}last_activity_on": Subquery(updates.values("happened_on")[:1]),
         }
     return fields

@@ -24,6 +24,7 @@ from . import exports, selectors, services
 from .filters import CommitmentFilter, table_query
 from .forms import StatusUpdateForm
 from .models import Actor, Commitment, Document, EvidenceFile
+from .progress import milestone_sums
 from .statuses import DEFINITIONS, Status
 from .tables import CommitmentTable
 
@@ -176,19 +177,30 @@ def commitment_detail(request, slug):
             "status": commitment.status,
             "progress": commitment.progress,
         }
-        form = StatusUpdateForm(initial=initial, today=today)
+        form = StatusUpdateForm(initial=initial, today=today, has_milestones=_has_milestones(commitment))
     return _commitment_page(request, commitment, form)
 
 
 def _commitment_or_404(request, slug: str) -> Commitment:
+    """The commitment with its milestones as the user may see them (`milestone_list`)."""
     try:
-        return selectors.commitment_get(user=request.user, slug=slug)
+        commitment = selectors.commitment_get(user=request.user, slug=slug)
     except Commitment.DoesNotExist:
         raise Http404("No such commitment.") from None
+    commitment.milestone_list = selectors.commitment_milestones(
+        user=request.user, commitment=commitment
+    )
+    return commitment
+
+
+def _has_milestones(commitment: Commitment) -> bool:
+    return bool(commitment.milestone_list)
 
 
 def _status_update_post(request, commitment: Commitment, today: datetime.date):
-    form = StatusUpdateForm(request.POST, request.FILES, today=today)
+    form = StatusUpdateForm(
+        request.POST, request.FILES, today=today, has_milestones=_has_milestones(commitment)
+    )
     if not form.is_valid():
         return _commitment_page(request, commitment, form, status=400)
     try:
@@ -197,6 +209,10 @@ def _status_update_post(request, commitment: Commitment, today: datetime.date):
         )
     except services.EditConflict:
         return _conflict_page(request, commitment.slug, form, today)
+    except services.ProgressRefused as refusal:
+        # Milestones were added or removed between the form's check and the write.
+        form.add_error(None, refusal)
+        return _commitment_page(request, commitment, form, status=400)
     except OSError:
         # The disk refused the evidence file; the transaction left nothing behind.
         logger.exception("Evidence file for %s could not be stored", commitment.slug)
@@ -217,7 +233,7 @@ def _conflict_page(request, slug: str, stale_form: StatusUpdateForm, today: date
     commitment = _commitment_or_404(request, slug)
     data = request.POST.copy()
     data["version"] = commitment.version
-    form = StatusUpdateForm(data, today=today)
+    form = StatusUpdateForm(data, today=today, has_milestones=_has_milestones(commitment))
     had_file = bool(stale_form.cleaned_data.get("evidence_file"))
     return _commitment_page(request, commitment, form, status=409, conflict={"had_file": had_file})
 
@@ -235,6 +251,9 @@ def _commitment_page(request, commitment, form, *, status=200, conflict=None):
     context = {
         "commitment": commitment,
         "history": _commitment_history(request, commitment),
+        "milestones": commitment.milestone_list,
+        "milestone_sums": milestone_sums(commitment.milestone_list),
+        "can_edit": user_can_edit_record(user),
         "form": form,
         "conflict": conflict,
         "status_legend": status_legend(),

@@ -53,6 +53,13 @@ EXPECTED = {
     "commitments:commitment_list":        ((302, 302), (200, 403), (200, 405), (200, 405)),
     # An empty update form is refused with its errors (400), and nothing is written.
     "commitments:commitment_detail":      ((302, 302), (200, 403), (200, 400), (200, 400)),
+    # The milestone pages are curating pages: liaisons are refused even a read. An empty form
+    # is refused with its errors (400); a move is a POST of its direction only.
+    "commitments:milestone_add":          ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:milestone_edit":         ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:milestone_done":         ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:milestone_move":         ((302, 302), (403, 403), (405, 400), (405, 400)),
+    "commitments:milestone_delete":       ((302, 302), (403, 403), (200, 400), (200, 400)),
     "commitments:document_detail":        ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:document_report":        ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:document_report_pdf":    ((302, 302), (200, 403), (200, 405), (200, 405)),
