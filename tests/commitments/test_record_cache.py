@@ -154,8 +154,8 @@ def test_a_commitments_history_is_cached_and_a_new_update_shows_at_once(
     post_update(commitment, secretariat, narrative="Draft resolution circulated.")
     first = secretariat_client.get(commitment.get_absolute_url())
 
-    # The commitment, the page and the lost-invalidation check; no history read.
-    with django_assert_max_num_queries(12):
+    # The commitment, its milestones, the page and the lost-invalidation check; no history read.
+    with django_assert_max_num_queries(13):
         second = secretariat_client.get(commitment.get_absolute_url())
     post_update(commitment, secretariat, narrative="Resolution adopted.", progress=100)
     third = secretariat_client.get(commitment.get_absolute_url())
