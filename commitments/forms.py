@@ -191,7 +191,9 @@ class MilestoneForm(forms.Form):
         max_value=1000,
         initial=1,
         label=_("Weight"),
-        help_text=_("How much it counts towards progress: 1 for an ordinary step, 2 for twice that."),
+        help_text=_(
+            "How much it counts towards progress: 1 for an ordinary step, 2 for twice that."
+        ),
     )
     # The version the form was opened at, when editing; core.editing refuses a stale one.
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
@@ -200,9 +202,7 @@ class MilestoneForm(forms.Form):
 class MilestoneDoneForm(forms.Form):
     """Mark a milestone done: the day, and a link or one of the commitment's updates as proof."""
 
-    done_on = forms.DateField(
-        label=_("Done on"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    done_on = forms.DateField(label=_("Done on"), widget=forms.DateInput(attrs={"type": "date"}))
     evidence_url = forms.URLField(
         required=False,
         assume_scheme="https",
@@ -235,12 +235,13 @@ class MilestoneDoneForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if not cleaned.get("evidence_url") and not cleaned.get("proved_by"):
-            if "evidence_url" not in self.errors:
-                self.add_error(
-                    "evidence_url",
-                    gettext("Give the evidence: a link, or the status update that reports it done."),
-                )
+        has_proof = cleaned.get("evidence_url") or cleaned.get("proved_by")
+        # A malformed link already has its message: "give the evidence" would contradict it.
+        if not has_proof and "evidence_url" not in self.errors:
+            self.add_error(
+                "evidence_url",
+                gettext("Give the evidence: a link, or the status update that reports it done."),
+            )
         return cleaned
 
 

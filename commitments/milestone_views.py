@@ -46,8 +46,13 @@ def _conflict(request, form, milestone: Milestone, *, heading, button, form_clas
     data["version"] = milestone.version
     again = form_class(data, **form_kwargs)
     return _form_page(
-        request, again, commitment=milestone.commitment, heading=heading, button=button,
-        status=409, conflict_rows=rows,
+        request,
+        again,
+        commitment=milestone.commitment,
+        heading=heading,
+        button=button,
+        status=409,
+        conflict_rows=rows,
     )
 
 
@@ -66,8 +71,11 @@ def milestone_add(request, slug):
         data = form.cleaned_data
         try:
             milestones.milestone_create(
-                commitment=commitment, author=request.user, title=data["title"],
-                weight=data["weight"], due_on=data["due_on"],
+                commitment=commitment,
+                author=request.user,
+                title=data["title"],
+                weight=data["weight"],
+                due_on=data["due_on"],
             )
         except ValidationError as refusal:
             form.add_error(None, refusal)
@@ -92,8 +100,12 @@ def milestone_edit(request, pk):
         data = form.cleaned_data
         try:
             milestones.milestone_update(
-                milestone=milestone, author=request.user, title=data["title"],
-                weight=data["weight"], due_on=data["due_on"], expected_version=data["version"],
+                milestone=milestone,
+                author=request.user,
+                title=data["title"],
+                weight=data["weight"],
+                due_on=data["due_on"],
+                expected_version=data["version"],
             )
         except StaleVersion:
             return _conflict(request, form, milestone, form_class=MilestoneForm, **page)
@@ -112,11 +124,16 @@ def milestone_done(request, pk):
     commitment = milestone.commitment
     page = {"heading": _("Mark the milestone done"), "button": _("Mark done")}
     today = reader_today(request.user)
-    form_kwargs = {"today": today, "updates": selectors.commitment_proof_choices(commitment=commitment)}
+    form_kwargs = {
+        "today": today,
+        "updates": selectors.commitment_proof_choices(commitment=commitment),
+    }
     if request.method != "POST":
         initial = {
-            "done_on": milestone.done_on or today, "evidence_url": milestone.evidence_url,
-            "proved_by": milestone.proved_by_id, "version": milestone.version,
+            "done_on": milestone.done_on or today,
+            "evidence_url": milestone.evidence_url,
+            "proved_by": milestone.proved_by_id,
+            "version": milestone.version,
         }
         form = MilestoneDoneForm(initial=initial, **form_kwargs)
         return _form_page(request, form, commitment=commitment, **page)
@@ -125,8 +142,11 @@ def milestone_done(request, pk):
         data = form.cleaned_data
         try:
             milestones.milestone_done(
-                milestone=milestone, author=request.user, done_on=data["done_on"],
-                evidence_url=data["evidence_url"], proved_by=data["proved_by"],
+                milestone=milestone,
+                author=request.user,
+                done_on=data["done_on"],
+                evidence_url=data["evidence_url"],
+                proved_by=data["proved_by"],
                 expected_version=data["version"],
             )
         except StaleVersion:

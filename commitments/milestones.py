@@ -42,8 +42,11 @@ def _dates_checked(*, commitment: Commitment, **days: datetime.date | None) -> N
 def _weight_checked(weight: int) -> None:
     if weight < 1:
         raise ValidationError(
-            {"weight": gettext("A weight is a whole number of 1 or more: enter 1 for a step of "
-                               "ordinary size.")}
+            {
+                "weight": gettext(
+                    "A weight is a whole number of 1 or more: enter 1 for a step of ordinary size."
+                )
+            }
         )
 
 

@@ -177,7 +177,9 @@ def commitment_detail(request, slug):
             "status": commitment.status,
             "progress": commitment.progress,
         }
-        form = StatusUpdateForm(initial=initial, today=today, has_milestones=_has_milestones(commitment))
+        form = StatusUpdateForm(
+            initial=initial, today=today, has_milestones=_has_milestones(commitment)
+        )
     return _commitment_page(request, commitment, form)
 
 

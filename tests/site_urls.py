@@ -109,6 +109,8 @@ KWARGS = {
     "reminder_unsubscribe": lambda w: {"token": w.unsubscribe_token},
     "reminder_unsubscribe#forged": lambda w: {"token": w.unsubscribe_token[:-4] + "AAAA"},
 }
+
+
 def url_for(key: str, world: World) -> str:
     name = key.split("#")[0]
     return reverse(name, kwargs=KWARGS.get(key, lambda w: {})(world))

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('commitments', '0007_milestones_cadence_supervisor'),
+        ("commitments", "0007_milestones_cadence_supervisor"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='statusupdate',
-            name='progress_reason',
+            model_name="statusupdate",
+            name="progress_reason",
             field=models.CharField(blank=True, max_length=300),
         ),
     ]

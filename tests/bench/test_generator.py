@@ -2,9 +2,8 @@ import importlib
 
 import pytest
 from django.conf import settings
-from django.db.models import Count, Min
-
 from django.db import connection
+from django.db.models import Count, Min
 from django.test.utils import CaptureQueriesContext
 
 from bench.generator import MILESTONES, Sizes, generate, session_for

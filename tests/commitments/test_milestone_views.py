@@ -90,9 +90,7 @@ def test_an_update_without_a_figure_records_the_milestones_figure(
     assert commitment.updates.get().progress == 25
 
 
-def test_without_milestones_the_reason_is_required_and_shown(
-    secretariat_client, commitment
-):
+def test_without_milestones_the_reason_is_required_and_shown(secretariat_client, commitment):
     url = commitment.get_absolute_url()
     refused = secretariat_client.post(url, update_form(commitment, progress="30"))
     assert refused.status_code == 400
@@ -113,8 +111,15 @@ def test_a_liaison_reads_milestones_but_not_an_internal_proof(
         commitment, secretariat, visibility=StatusUpdate.Visibility.INTERNAL
     )
     public = post_status_update(commitment, secretariat, happened_on=datetime.date(2021, 5, 1))
-    done(add(commitment, secretariat, "Hidden proof"), secretariat, evidence_url="", proved_by=internal)
-    done(add(commitment, secretariat, "Shown proof"), secretariat, evidence_url="", proved_by=public)
+    done(
+        add(commitment, secretariat, "Hidden proof"),
+        secretariat,
+        evidence_url="",
+        proved_by=internal,
+    )
+    done(
+        add(commitment, secretariat, "Shown proof"), secretariat, evidence_url="", proved_by=public
+    )
 
     html = page(liaison_client, commitment)
 
@@ -179,7 +184,11 @@ def test_a_stale_edit_shows_the_other_change_and_writes_nothing(
     url = reverse("commitments:milestone_edit", args=[milestone.pk])
     opened = {"title": "My title", "weight": "1", "version": "1"}
     milestones.milestone_update(
-        milestone=milestone, author=secretariat, title="Their title", weight=1, due_on=None,
+        milestone=milestone,
+        author=secretariat,
+        title="Their title",
+        weight=1,
+        due_on=None,
         expected_version=1,
     )
 
@@ -278,9 +287,14 @@ def test_a_liaison_is_refused_every_milestone_page(liaison_client, secretariat, 
     milestone = add(commitment, secretariat)
     urls = [
         reverse("commitments:milestone_add", args=[commitment.slug]),
-        *(reverse(f"commitments:milestone_{name}", args=[milestone.pk])
-          for name in ("edit", "done", "move", "delete")),
+        *(
+            reverse(f"commitments:milestone_{name}", args=[milestone.pk])
+            for name in ("edit", "done", "move", "delete")
+        ),
     ]
     for url in urls:
-        assert liaison_client.post(url, {"title": "x", "weight": "1", "version": "1"}).status_code == 403
+        assert (
+            liaison_client.post(url, {"title": "x", "weight": "1", "version": "1"}).status_code
+            == 403
+        )
     assert Milestone.objects.get(pk=milestone.pk).version == 1

@@ -4,12 +4,9 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from commitments import milestones, selectors, services
-from commitments.models import Milestone, StatusUpdate
+from commitments.models import Milestone
 from commitments.progress import progress_from_weights
 from core.editing import StaleVersion
 from tests.factories import CommitmentFactory, DocumentFactory, ParagraphFactory, post_status_update
@@ -33,8 +30,11 @@ def done(milestone, author, day=datetime.date(2022, 5, 1), **proof):
     proof = proof or {"evidence_url": "https://example.org/done"}
     milestone.refresh_from_db()
     return milestones.milestone_done(
-        milestone=milestone, author=author, done_on=day,
-        expected_version=milestone.version, **proof,
+        milestone=milestone,
+        author=author,
+        done_on=day,
+        expected_version=milestone.version,
+        **proof,
     )
 
 
@@ -85,7 +85,11 @@ def test_deleting_and_editing_milestones_recompute_the_figure(three, commitment,
 
     first = Milestone.objects.get(pk=three[0].pk)
     milestones.milestone_update(
-        milestone=first, author=secretariat, title=first.title, weight=1, due_on=None,
+        milestone=first,
+        author=secretariat,
+        title=first.title,
+        weight=1,
+        due_on=None,
         expected_version=first.version,
     )
     add(commitment, secretariat, "New step", weight=3)
@@ -165,13 +169,21 @@ def test_a_done_milestone_cannot_be_deleted(three, secretariat):
 def test_a_stale_edit_writes_nothing(commitment, secretariat):
     milestone = add(commitment, secretariat, "First title")
     milestones.milestone_update(
-        milestone=milestone, author=secretariat, title="Second title", weight=1, due_on=None,
+        milestone=milestone,
+        author=secretariat,
+        title="Second title",
+        weight=1,
+        due_on=None,
         expected_version=1,
     )
     stale = Milestone.objects.get(pk=milestone.pk)
     with pytest.raises(StaleVersion):
         milestones.milestone_update(
-            milestone=stale, author=secretariat, title="Third title", weight=5, due_on=None,
+            milestone=stale,
+            author=secretariat,
+            title="Third title",
+            weight=5,
+            due_on=None,
             expected_version=1,
         )
     stale.refresh_from_db()
@@ -191,7 +203,10 @@ def test_a_proof_from_another_commitment_is_refused(commitment, secretariat):
 
 
 def titles(commitment):
-    return [m.title for m in selectors.commitment_milestones(user=commitment.owner, commitment=commitment)]
+    return [
+        m.title
+        for m in selectors.commitment_milestones(user=commitment.owner, commitment=commitment)
+    ]
 
 
 def test_moving_swaps_with_the_neighbour_and_stops_at_the_ends(commitment, secretariat):

@@ -116,8 +116,8 @@ UPLOADS = st.one_of(
     ),  # fmt: skip
 )
 UPDATE_FIELDS = (
-    "status", "progress", "progress_reason", "happened_on", "narrative", "visibility", "link_1_title",
-    "link_1_url", "link_2_title", "link_2_url", "evidence_file_title",
+    "status", "progress", "progress_reason", "happened_on", "narrative", "visibility",
+    "link_1_title", "link_1_url", "link_2_title", "link_2_url", "evidence_file_title",
 )  # fmt: skip
 VALID_UPDATES = st.fixed_dictionaries(
     {
