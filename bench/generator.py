@@ -5,7 +5,8 @@ its generated updates, as services.status_update_create raises it once per updat
 commitment copies from its history and paragraphs (status, progress, last activity, their
 public_* twins, first paragraph number) is computed by services.commitments_copies_refresh
 once every row is in, as the services keep it (days are distinct within a commitment, so
-"latest" never depends on recorded_at).
+"latest" never depends on recorded_at). The second commitment has MILESTONES milestones, half
+of them done, so its progress is the rule's figure (commitments.progress).
 """
 
 import datetime
@@ -23,7 +24,15 @@ from django.db import models, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from commitments.models import Actor, Commitment, Document, Paragraph, StatusUpdate, Theme
+from commitments.models import (
+    Actor,
+    Commitment,
+    Document,
+    Milestone,
+    Paragraph,
+    StatusUpdate,
+    Theme,
+)
 from commitments.services import commitments_copies_refresh
 from commitments.statuses import Status
 from core.roles import Role
@@ -45,6 +54,8 @@ FINAL_STATUSES = [
 ]
 INTERMEDIATE_STATUSES = [Status.IN_PROGRESS] * 8 + [Status.STALLED, Status.NOT_STARTED]
 BENCH_PASSWORD = "bench-only-password"
+# The commitment page with many milestones: its query count must not grow with them.
+MILESTONES = 50
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,7 @@ class Landmarks:
 
     document_short_name: str
     long_history_slug: str
+    milestones_slug: str
     actor_slug: str
     secretariat_username: str
     liaison_username: str
@@ -295,12 +307,32 @@ def generate(sizes: Sizes, *, seed: int = 2020, bar: bool = True) -> Landmarks:
         commitment_links(commitments, paragraphs, actors, themes, rng, bar)
         rows = update_rows(commitments, counts, seed=seed, end=end, authors=staff, rng=rng)
         bulk_insert_stream(StatusUpdate, rows, total=sum(counts), bar=bar)
+        milestoned = commitments[1 % len(commitments)]
+        rows = milestone_rows(milestoned, end=end)
+        bulk_insert(Milestone, rows, total=MILESTONES, bar=bar)
         # Links and updates went in as bulk rows, past the services and receivers that keep
         # each commitment's copies of them.
         commitments_copies_refresh()
         events = bulk_insert(Event, event_rows(sizes, end, rng), total=sizes.events, bar=bar)
         event_links(events, commitments, rng, bar)
-    return landmarks(commitments[0], documents[0], actors[0])
+    return landmarks(commitments[0], milestoned, documents[0], actors[0])
+
+
+def milestone_rows(commitment: Commitment, *, end: datetime.date) -> Iterator[Milestone]:
+    """MILESTONES steps a month apart, ending a year after `end`; the first half done."""
+    first_due = end - datetime.timedelta(days=30 * (MILESTONES - 12))
+    for i in range(MILESTONES):
+        due_on = first_due + datetime.timedelta(days=30 * i)
+        done = i < MILESTONES // 2
+        yield Milestone(
+            commitment_id=commitment.pk,
+            position=i + 1,
+            title=f"Step {i + 1:02d}: {TOPICS[i % len(TOPICS)]}",
+            due_on=due_on,
+            weight=1 + i % 3,
+            done_on=due_on if done else None,
+            evidence_url=f"https://example.org/bench/step-{i + 1}" if done else "",
+        )
 
 
 def theme_rows(sizes: Sizes) -> Iterator[Theme]:
@@ -308,10 +340,13 @@ def theme_rows(sizes: Sizes) -> Iterator[Theme]:
         yield Theme(name=f"Bench theme {i:02d}", slug=f"theme-{i:02d}")
 
 
-def landmarks(commitment: Commitment, document: Document, actor: Actor) -> Landmarks:
+def landmarks(
+    commitment: Commitment, milestoned: Commitment, document: Document, actor: Actor
+) -> Landmarks:
     return Landmarks(
         document_short_name=document.short_name,
         long_history_slug=commitment.slug,
+        milestones_slug=milestoned.slug,
         actor_slug=actor.slug,
         secretariat_username="bench-secretariat",
         liaison_username="bench-liaison",

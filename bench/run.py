@@ -62,6 +62,8 @@ def pages(landmarks, sizes: Sizes, calendar_token: str) -> list[Page]:
         Page(f"table, deep page {deep}", f"/commitments/?page={deep}", "secretariat", "table"),
         Page("commitment, long history (secretariat)", landmarks.long_path, "secretariat"),
         Page("commitment, long history (liaison)", landmarks.long_path, "liaison"),
+        Page("commitment, 50 milestones (secretariat)", landmarks.milestones_path, "secretariat"),
+        Page("commitment, 50 milestones (liaison)", landmarks.milestones_path, "liaison"),
         Page("document page", landmarks.document_path, "secretariat"),
         Page("actor page (liaison's landing)", landmarks.actor_path, "liaison"),
         Page("ICS feed, public", "/calendar.ics", ""),
@@ -382,6 +384,7 @@ def session_setup(sizes: Sizes):
     token = User.objects.get(username="bench-secretariat").calendar_token
     landmarks = argparse.Namespace(
         long_path="/commitments/c-00000/",
+        milestones_path="/commitments/c-00001/",  # bench.generator: the second commitment
         document_path="/documents/bench-document-0000/",
         actor_path=User.objects.get(username="bench-liaison").actor.get_absolute_url(),
         theme_pk=Theme.objects.order_by("slug").first().pk,

@@ -65,10 +65,14 @@ def _stale(request, slug, pk, form_class, *, kind: str, today=None):
     commitment, update = _commitment_and_update(slug, pk)
     data = request.POST.copy()
     data["version"] = commitment.version
-    extra = {} if today is None else {"today": today}
+    extra = {} if today is None else {"today": today, "has_milestones": _has_milestones(update)}
     form = form_class(data, **extra)
     form.is_valid()
     return _page(request, update, form, kind=kind, status=409, conflict=True)
+
+
+def _has_milestones(update) -> bool:
+    return update.commitment.milestones.exists()
 
 
 @secretariat_only
@@ -78,11 +82,13 @@ def status_update_correct(request, slug, pk):
     if not _amendable(update):
         return _refused_as_amended(request, update, kind="correction")
     today = reader_today(request.user)
+    # Where milestones compute the figure, a correction has none to type either.
+    figure = {"today": today, "has_milestones": _has_milestones(update)}
     if request.method != "POST":
         initial = StatusUpdateCorrectionForm.initial_for(update, version=commitment.version)
-        form = StatusUpdateCorrectionForm(initial=initial, today=today)
+        form = StatusUpdateCorrectionForm(initial=initial, **figure)
         return _page(request, update, form, kind="correction")
-    form = StatusUpdateCorrectionForm(request.POST, request.FILES, today=today)
+    form = StatusUpdateCorrectionForm(request.POST, request.FILES, **figure)
     if not form.is_valid():
         return _page(request, update, form, kind="correction", status=400)
     try:
@@ -96,6 +102,10 @@ def status_update_correct(request, slug, pk):
         return _stale(request, slug, pk, StatusUpdateCorrectionForm, kind="correction", today=today)
     except services.AlreadyAmended:
         return _refused_as_amended(request, _commitment_and_update(slug, pk)[1], kind="correction")
+    except services.ProgressRefused as refusal:
+        # Milestones were added or removed between the form's check and the write.
+        form.add_error(None, refusal)
+        return _page(request, update, form, kind="correction", status=400)
     except OSError:
         logger.exception("Evidence file for a correction on %s could not be stored", slug)
         form.add_error(

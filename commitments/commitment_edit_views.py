@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from core.editing import changed_fields, secretariat_only
 from core.local_time import reader_today
 
-from . import selectors, services, views
+from . import services, views
 from .forms import CommitmentForm, RelationForm, RetireForm
 from .models import Commitment, CommitmentRelation, Paragraph
 from .views import READ_METHODS, allow_methods
@@ -184,7 +184,7 @@ def commitment_relation_add(request, slug):
 
 def _relation_refused(request, commitment, form):
     """The commitment's page again, the relation form with why it was refused (400)."""
-    shown = selectors.commitment_get(user=request.user, slug=commitment.slug)
+    shown = views.commitment_or_404(request, commitment.slug)
     return views.commitment_page(request, shown, None, status=400, relation_form=form)
 
 

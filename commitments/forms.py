@@ -37,6 +37,14 @@ class StatusUpdateForm(forms.Form):
     progress = forms.IntegerField(
         min_value=0, max_value=100, help_text=_("Per cent done, from 0 to 100.")
     )
+    progress_reason = forms.CharField(
+        max_length=300,
+        label=_("Reason for the figure"),
+        help_text=_(
+            "Why this per cent, in a line: e.g. “2 of 5 workshops held”. "
+            "Adding milestones would compute it instead."
+        ),
+    )
     happened_on = forms.DateField(
         label=_("Happened on"),
         widget=forms.DateInput(attrs={"type": "date"}),
@@ -68,9 +76,13 @@ class StatusUpdateForm(forms.Form):
     # The version the form was opened at; services.status_update_create refuses a stale one.
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args, today: datetime.date, **kwargs):
+    def __init__(self, *args, today: datetime.date, has_milestones: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
+        # Milestones compute the figure (commitments.progress): nothing to type, nor to justify.
+        self.has_milestones = has_milestones
+        if has_milestones:
+            del self.fields["progress"], self.fields["progress_reason"]
         self.fields["happened_on"].initial = today
         self.fields["happened_on"].widget.attrs["max"] = today.isoformat()
         self._describe_file_limits()
@@ -128,6 +140,15 @@ class StatusUpdateForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if self.has_milestones and self.data.get("progress") not in (None, ""):
+            # Milestones were added after the form was opened: the typed figure would be lost.
+            self.add_error(
+                None,
+                gettext(
+                    "This commitment now has milestones, so its progress is computed from them "
+                    "and your figure was not used. Post the update again without it."
+                ),
+            )
         for slot in range(1, EVIDENCE_LINK_SLOTS + 1):
             self._check_link_pair(cleaned, slot)
         return cleaned
@@ -163,7 +184,8 @@ class StatusUpdateForm(forms.Form):
         ]
         return {
             "status": data["status"],
-            "progress": data["progress"],
+            "progress": data.get("progress"),
+            "progress_reason": data.get("progress_reason", "").strip(),
             "narrative": data["narrative"],
             "expected_version": data["version"],
             "links": links,
@@ -219,6 +241,7 @@ class StatusUpdateCorrectionForm(AmendmentReasonMixin, StatusUpdateForm):
         initial = {
             "status": update.status,
             "progress": update.progress,
+            "progress_reason": update.progress_reason,
             "narrative": update.narrative,
             "version": version,
         }
@@ -236,6 +259,8 @@ class StatusUpdateWithdrawalForm(AmendmentReasonMixin):
 
     def service_arguments(self) -> dict:
         return self.reason_arguments()
+
+
 # --- Curating commitments ---------------------------------------------------------------------
 
 
@@ -384,3 +409,76 @@ class RelationForm(forms.Form):
         self.fields["to_commitment"].queryset = Commitment.objects.exclude(
             pk=commitment.pk
         ).order_by("title")
+
+
+class MilestoneForm(forms.Form):
+    """Add or edit a milestone; commitments.milestones checks the dates against the document."""
+
+    title = forms.CharField(max_length=300, label=_("Title"))
+    due_on = forms.DateField(
+        required=False,
+        label=_("Due on"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Optional; not before the document was adopted."),
+    )
+    weight = forms.IntegerField(
+        min_value=1,
+        max_value=1000,
+        initial=1,
+        label=_("Weight"),
+        help_text=_(
+            "How much it counts towards progress: 1 for an ordinary step, 2 for twice that."
+        ),
+    )
+    # The version the form was opened at, when editing; core.editing refuses a stale one.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+
+
+class MilestoneDoneForm(forms.Form):
+    """Mark a milestone done: the day, and a link or one of the commitment's updates as proof."""
+
+    done_on = forms.DateField(label=_("Done on"), widget=forms.DateInput(attrs={"type": "date"}))
+    evidence_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        max_length=1000,
+        label=_("Evidence link"),
+        help_text=_("The address of what shows it done, or choose the update below."),
+    )
+    proved_by = forms.ModelChoiceField(
+        queryset=StatusUpdate.objects.none(),
+        required=False,
+        label=_("Status update that reports it done"),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, today: datetime.date, updates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["done_on"].widget.attrs["max"] = today.isoformat()
+        self.fields["proved_by"].queryset = updates
+        self.fields["proved_by"].label_from_instance = _update_choice_label
+
+    def clean_done_on(self) -> datetime.date:
+        done_on = self.cleaned_data["done_on"]
+        if done_on > self.today:
+            raise ValidationError(
+                gettext("This date is in the future; enter %(day)s or an earlier date.")
+                % {"day": dateformat.format(self.today, "j E Y")}
+            )
+        return done_on
+
+    def clean(self):
+        cleaned = super().clean()
+        has_proof = cleaned.get("evidence_url") or cleaned.get("proved_by")
+        # A malformed link already has its message: "give the evidence" would contradict it.
+        if not has_proof and "evidence_url" not in self.errors:
+            self.add_error(
+                "evidence_url",
+                gettext("Give the evidence: a link, or the status update that reports it done."),
+            )
+        return cleaned
+
+
+def _update_choice_label(update: StatusUpdate) -> str:
+    return f"{dateformat.format(update.happened_on, 'j E Y')}: {update.narrative[:80]}"

@@ -417,6 +417,9 @@ class StatusUpdate(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
     narrative = models.TextField()
+    # Why the figure is what it is, where it was typed (a commitment without milestones); empty
+    # where milestones computed it, and on updates from before it was asked for.
+    progress_reason = models.CharField(max_length=300, blank=True)
     visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
     )

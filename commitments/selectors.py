@@ -35,6 +35,7 @@ from .models import (
     DocumentLink,
     EvidenceFile,
     EvidenceLink,
+    Milestone,
     Paragraph,
     StatusUpdate,
     Theme,
@@ -110,6 +111,32 @@ def commitment_timeline(*, user, commitment: Commitment) -> QuerySet[StatusUpdat
         .prefetch_related("links", "files")
         .order_by(*TIMELINE_ORDER)
     )
+
+
+def commitment_milestones(*, user, commitment: Commitment) -> list[Milestone]:
+    """The commitment's milestones in their order, in one query, each with `shown_proof`: the
+    update proving it done if the user may read it (a liaison is not shown an internal one)."""
+    milestones = list(
+        Milestone.objects.filter(commitment=commitment)
+        .select_related("proved_by")
+        .order_by("position", "pk")
+    )
+    internal_hidden = not user_can_see_internal(user)
+    for milestone in milestones:
+        proof = milestone.proved_by
+        hidden = proof is not None and internal_hidden and proof.is_internal
+        milestone.shown_proof = None if hidden else proof
+    return milestones
+
+
+def milestone_get(*, pk: int) -> Milestone:
+    """A milestone with its commitment; raises Milestone.DoesNotExist."""
+    return Milestone.objects.select_related("commitment").get(pk=pk)
+
+
+def commitment_proof_choices(*, commitment: Commitment) -> QuerySet[StatusUpdate]:
+    """The updates that may prove one of the commitment's milestones done, newest first."""
+    return StatusUpdate.objects.filter(commitment=commitment).order_by(*TIMELINE_ORDER)
 
 
 def commitment_progress_points(*, user, commitment: Commitment) -> QuerySet:

@@ -26,10 +26,12 @@ from .models import (
     DocumentLink,
     EvidenceFile,
     EvidenceLink,
+    Milestone,
     Paragraph,
     StatusUpdate,
     Theme,
 )
+from .progress import milestone_progress
 from .statuses import Status
 
 
@@ -56,14 +58,46 @@ def retired_refusal_message(commitment: Commitment) -> str:
     ) % {"day": date_format(commitment.retired_on) if commitment.retired_on else "?"}
 
 
+class ProgressRefused(ValidationError):
+    """A figure typed where milestones compute it, or none typed where nothing else does."""
+
+
+def _progress_checked(*, commitment: Commitment, progress: int | None) -> int:
+    """The figure an update records: the one typed, or on a commitment with milestones the
+    one they give now (commitments.progress). Refuses a typed figure where milestones
+    compute it, and a missing one where nothing else does (ProgressRefused)."""
+    has_milestones = Milestone.objects.filter(commitment=commitment).exists()
+    if has_milestones and progress is not None:
+        raise ProgressRefused(
+            gettext(
+                "This commitment has milestones, so its progress is computed from them and "
+                "cannot be typed. Post the update without a figure, or mark the milestone done."
+            ),
+            code="progress_computed",
+        )
+    if not has_milestones and progress is None:
+        raise ProgressRefused(
+            gettext("This commitment has no milestones: type its progress, with the reason."),
+            code="progress_missing",
+        )
+    return progress if progress is not None else _figure_now(commitment)
+
+
+def _figure_now(commitment: Commitment) -> int:
+    """The figure the commitment's milestones give, read in the database as the copy is."""
+    figure = Commitment.objects.filter(pk=commitment.pk).annotate(figure=milestone_progress())
+    return figure.values_list("figure", flat=True).get() or 0
+
+
 def status_update_create(
     *,
     commitment: Commitment,
     author,
     status: str,
-    progress: int,
+    progress: int | None,
     narrative: str,
     happened_on: datetime.date,
+    progress_reason: str = "",
     expected_version: int | None = None,
     visibility: str = StatusUpdate.Visibility.PUBLIC,
     links: list[tuple[str, str]] = (),
@@ -71,14 +105,17 @@ def status_update_create(
     """Append a status update and make the commitment show its latest state.
 
     With `expected_version`, refuse the update (EditConflict) if someone else wrote since the
-    form showed that version; nothing is written then.
+    form showed that version; nothing is written then. On a commitment with milestones the
+    progress is None and the update records the figure they give now (commitments.progress);
+    a typed one is refused (ProgressRefused), as is None on a commitment without milestones.
     """
     row = StatusUpdate(
         commitment=commitment,
         author=author,
         happened_on=happened_on,
         status=status,
-        progress=progress,
+        progress=_progress_checked(commitment=commitment, progress=progress),
+        progress_reason=progress_reason if progress is not None else "",
         narrative=narrative,
         visibility=visibility,
     )
@@ -142,10 +179,11 @@ def status_update_correct(
     update: StatusUpdate,
     author,
     status: str,
-    progress: int,
+    progress: int | None,
     narrative: str,
     reason: str,
     expected_version: int,
+    progress_reason: str = "",
     reason_public: bool = False,
     links: list[tuple[str, str]] = (),
     keep_files: bool = True,
@@ -160,7 +198,8 @@ def status_update_correct(
         author=author,
         happened_on=update.happened_on,
         status=status,
-        progress=progress,
+        progress=_progress_checked(commitment=update.commitment, progress=progress),
+        progress_reason=progress_reason if progress is not None else "",
         narrative=narrative,
         visibility=update.visibility,
         amends=update,
@@ -173,16 +212,14 @@ def status_update_correct(
             row=row, expected_version=expected_version, links=links, check=_not_amended_yet(update)
         )
         if keep_files:
-            EvidenceFile.objects.bulk_create(
-                EvidenceFile(
+            for f in update.files.all():  # one by one, so each is in the audit trail
+                EvidenceFile.objects.create(
                     update=row,
                     title=f.title,
                     file=f.file.name,
                     content_type=f.content_type,
                     size=f.size,
                 )
-                for f in update.files.all()
-            )
     return row
 
 
@@ -256,7 +293,8 @@ def commitments_copies_refresh() -> int:
 
 def _copied_state() -> dict:
     """status, progress, last_activity_on and their public_* twins, as expressions reading
-    each commitment's latest update and latest public update."""
+    each commitment's latest update and latest public update. Where a commitment has
+    milestones, both progress figures are theirs (commitments.progress): milestones are public."""
     timeline = (
         StatusUpdate.objects.in_effect()
         .filter(commitment=OuterRef("pk"))
@@ -269,7 +307,9 @@ def _copied_state() -> dict:
             f"{prefix}status": Coalesce(
                 Subquery(updates.values("status")[:1]), Value(Status.NOT_STARTED.value)
             ),
-            f"{prefix}progress": Coalesce(Subquery(updates.values("progress")[:1]), Value(0)),
+            f"{prefix}progress": Coalesce(
+                milestone_progress(), Subquery(updates.values("progress")[:1]), Value(0)
+            ),
             f"{prefix}last_activity_on": Subquery(updates.values("happened_on")[:1]),
         }
     return fields

@@ -5,6 +5,7 @@ from . import (
     amendment_views,
     commitment_edit_views,
     document_views,
+    milestone_views,
     report_views,
     views,
 )
@@ -53,6 +54,15 @@ urlpatterns = [
         document_views.document_import_apply_view,
         name="document_import_apply",
     ),
+    path(
+        "commitments/<slug:slug>/milestones/add/",
+        milestone_views.milestone_add,
+        name="milestone_add",
+    ),
+    path("milestones/<int:pk>/edit/", milestone_views.milestone_edit, name="milestone_edit"),
+    path("milestones/<int:pk>/done/", milestone_views.milestone_done, name="milestone_done"),
+    path("milestones/<int:pk>/move/", milestone_views.milestone_move, name="milestone_move"),
+    path("milestones/<int:pk>/delete/", milestone_views.milestone_delete, name="milestone_delete"),
     path("documents/<slug:short_name>/", views.document_detail, name="document_detail"),
     path("documents/<slug:short_name>/edit/", document_views.document_edit, name="document_edit"),
     path(

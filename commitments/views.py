@@ -25,6 +25,7 @@ from .document_forms import DocumentLinkForm
 from .filters import SHOW_RETIRED, CommitmentFilter, table_query
 from .forms import RelationForm, StatusUpdateForm
 from .models import Actor, Commitment, Document, EvidenceFile
+from .progress import milestone_sums
 from .statuses import DEFINITIONS, Status
 from .tables import CommitmentTable
 
@@ -169,7 +170,7 @@ commitment_list = allow_methods(*READ_METHODS)(CommitmentListView.as_view())
 
 @allow_methods(*READ_METHODS, "POST")
 def commitment_detail(request, slug):
-    commitment = _commitment_or_404(request, slug)
+    commitment = commitment_or_404(request, slug)
     today = reader_today(request.user)
     if request.method == "POST":
         if commitment.is_retired:  # no form on its page; a post is refused, nothing written
@@ -182,19 +183,32 @@ def commitment_detail(request, slug):
             "status": commitment.status,
             "progress": commitment.progress,
         }
-        form = StatusUpdateForm(initial=initial, today=today)
+        form = StatusUpdateForm(
+            initial=initial, today=today, has_milestones=_has_milestones(commitment)
+        )
     return commitment_page(request, commitment, form)
 
 
-def _commitment_or_404(request, slug: str) -> Commitment:
+def commitment_or_404(request, slug: str) -> Commitment:
+    """The commitment with its milestones as the user may see them (`milestone_list`)."""
     try:
-        return selectors.commitment_get(user=request.user, slug=slug)
+        commitment = selectors.commitment_get(user=request.user, slug=slug)
     except Commitment.DoesNotExist:
         raise Http404("No such commitment.") from None
+    commitment.milestone_list = selectors.commitment_milestones(
+        user=request.user, commitment=commitment
+    )
+    return commitment
+
+
+def _has_milestones(commitment: Commitment) -> bool:
+    return bool(commitment.milestone_list)
 
 
 def _status_update_post(request, commitment: Commitment, today: datetime.date):
-    form = StatusUpdateForm(request.POST, request.FILES, today=today)
+    form = StatusUpdateForm(
+        request.POST, request.FILES, today=today, has_milestones=_has_milestones(commitment)
+    )
     if not form.is_valid():
         return commitment_page(request, commitment, form, status=400)
     try:
@@ -202,10 +216,14 @@ def _status_update_post(request, commitment: Commitment, today: datetime.date):
             commitment=commitment, author=request.user, **form.service_arguments()
         )
     except services.CommitmentRetired:
-        commitment = _commitment_or_404(request, commitment.slug)
+        commitment = commitment_or_404(request, commitment.slug)
         return commitment_page(request, commitment, None, status=409, retired_refusal=True)
     except services.EditConflict:
         return _conflict_page(request, commitment.slug, form, today)
+    except services.ProgressRefused as refusal:
+        # Milestones were added or removed between the form's check and the write.
+        form.add_error(None, refusal)
+        return commitment_page(request, commitment, form, status=400)
     except OSError:
         # The disk refused the evidence file; the transaction left nothing behind.
         logger.exception("Evidence file for %s could not be stored", commitment.slug)
@@ -223,10 +241,10 @@ def _status_update_post(request, commitment: Commitment, today: datetime.date):
 
 def _conflict_page(request, slug: str, stale_form: StatusUpdateForm, today: datetime.date):
     """Show the newer state beside the user's input; posting again is then a deliberate choice."""
-    commitment = _commitment_or_404(request, slug)
+    commitment = commitment_or_404(request, slug)
     data = request.POST.copy()
     data["version"] = commitment.version
-    form = StatusUpdateForm(data, today=today)
+    form = StatusUpdateForm(data, today=today, has_milestones=_has_milestones(commitment))
     had_file = bool(stale_form.cleaned_data.get("evidence_file"))
     return commitment_page(request, commitment, form, status=409, conflict={"had_file": had_file})
 
@@ -254,6 +272,9 @@ def commitment_page(
         "relations": selectors.commitment_relations(commitment=commitment),
         "curating": curating,
         "relation_form": relation_form,
+        "milestones": commitment.milestone_list,
+        "milestone_sums": milestone_sums(commitment.milestone_list),
+        "can_edit": curating,
         "form": form,
         "conflict": conflict,
         "status_legend": status_legend(),

@@ -152,6 +152,7 @@ def post_status_update(commitment, author, **fields):
         "status": Status.IN_PROGRESS,
         "progress": 40,
         "narrative": "Draft resolution circulated.",
+        "progress_reason": "The draft is out: 40 % of the way.",
         "happened_on": datetime.date(2021, 3, 1),
     }
     return status_update_create(commitment=commitment, author=author, **defaults | fields)

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
 
-from commitments import services
+from commitments import milestones, services
 from commitments.models import CommitmentRelation, StatusUpdate
 from tests.factories import (
     CommitmentFactory,
@@ -66,6 +66,9 @@ class World:
             to_commitment=CommitmentFactory(paragraphs=[paragraph]),
             kind=CommitmentRelation.Kind.RELATED_TO,
         )
+        self.milestone = milestones.milestone_create(
+            commitment=self.commitment, author=self.users["secretariat"], title="Office", weight=1
+        )
         self.public_file = self.evidence(StatusUpdate.Visibility.PUBLIC)
         self.internal_file = self.evidence(StatusUpdate.Visibility.INTERNAL)
         self.event = EventFactory(title="Neutrality Day", start_date=datetime.date(1995, 12, 12))
@@ -90,7 +93,7 @@ class World:
             commitment=self.commitment,
             author=self.users["secretariat"],
             status="in_progress",
-            progress=10,
+            progress=None,
             narrative=f"A {visibility} update.",
             happened_on=datetime.date(2021, 4, 16),
             visibility=visibility,
@@ -109,6 +112,11 @@ KWARGS = {
         "slug": w.commitment.slug,
         "pk": w.relation.pk,
     },
+    "commitments:milestone_add": lambda w: {"slug": w.commitment.slug},
+    "commitments:milestone_edit": lambda w: {"pk": w.milestone.pk},
+    "commitments:milestone_done": lambda w: {"pk": w.milestone.pk},
+    "commitments:milestone_move": lambda w: {"pk": w.milestone.pk},
+    "commitments:milestone_delete": lambda w: {"pk": w.milestone.pk},
     "commitments:document_detail": lambda w: {"short_name": w.document.short_name},
     "commitments:document_edit": lambda w: {"short_name": w.document.short_name},
     "commitments:document_link_create": lambda w: {"short_name": w.document.short_name},

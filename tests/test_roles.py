@@ -64,6 +64,13 @@ EXPECTED = {
                                           ((302, 302), (403, 403), (405, 400), (405, 400)),
     "commitments:commitment_relation_remove":
                                           ((302, 302), (403, 403), (405, 302), (405, 302)),
+    # The milestone pages are curating pages: liaisons are refused even a read. An empty form
+    # is refused with its errors (400); a move is a POST of its direction only.
+    "commitments:milestone_add":          ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:milestone_edit":         ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:milestone_done":         ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:milestone_move":         ((302, 302), (403, 403), (405, 400), (405, 400)),
+    "commitments:milestone_delete":       ((302, 302), (403, 403), (200, 400), (200, 400)),
     "commitments:document_detail":        ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:document_list":          ((302, 302), (200, 403), (200, 405), (200, 405)),
     # Curating documents is the secretariat's: a liaison is refused even a look (403). An empty

@@ -372,6 +372,7 @@ def post_update_through(client, commitment, **addresses):
     data = {
         "status": "in_progress",
         "progress": "30",
+        "progress_reason": "As the latest report says.",
         "happened_on": "2021-04-16",
         "narrative": "Adopted by consensus.",
         "visibility": "public",

@@ -98,6 +98,7 @@ FIELD_LABELS = {
     "created_by": gettext_lazy("Made by"),
     "from_commitment": gettext_lazy("Commitment"),
     "to_commitment": gettext_lazy("Related commitment"),
+    "progress_reason": gettext_lazy("Reason for the figure"),
     "amends": gettext_lazy("Amends"),
     "amendment": gettext_lazy("Amendment"),
     "reason": gettext_lazy("Reason"),

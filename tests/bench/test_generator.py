@@ -2,10 +2,21 @@ import importlib
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Min
+from django.test.utils import CaptureQueriesContext
 
-from bench.generator import Sizes, generate, session_for
-from commitments.models import Actor, Commitment, Document, Paragraph, StatusUpdate, Theme
+from bench.generator import MILESTONES, Sizes, generate, session_for
+from commitments.models import (
+    Actor,
+    Commitment,
+    Document,
+    Milestone,
+    Paragraph,
+    StatusUpdate,
+    Theme,
+)
+from commitments.progress import progress_from_weights
 from core.roles import Role
 from tracker.models import Event, User
 
@@ -37,7 +48,8 @@ def test_it_writes_the_requested_number_of_rows(landmarks):
 
 
 def test_the_derived_state_is_the_latest_update(landmarks):
-    for commitment in Commitment.objects.annotate(updates_count=Count("updates")):
+    plain = Commitment.objects.exclude(slug=landmarks.milestones_slug)
+    for commitment in plain.annotate(updates_count=Count("updates")):
         latest = commitment.updates.order_by("-happened_on", "-recorded_at", "-pk").first()
         if latest is None:
             assert (commitment.status, commitment.progress) == ("not_started", 0)
@@ -104,3 +116,31 @@ def test_a_session_written_to_the_store_logs_the_user_in(landmarks, client):
     assert store["_auth_user_id"] == str(user.pk)
     client.cookies[settings.SESSION_COOKIE_NAME] = key
     assert client.get("/").status_code == 200
+
+
+def test_one_commitment_has_its_progress_from_fifty_milestones(landmarks):
+    commitment = Commitment.objects.get(slug=landmarks.milestones_slug)
+    steps = list(commitment.milestones.all())
+    done = sum(step.weight for step in steps if step.done_on)
+    figure = progress_from_weights(done=done, total=sum(step.weight for step in steps))
+
+    assert len(steps) == MILESTONES
+    assert 0 < figure < 100
+    assert (commitment.progress, commitment.public_progress) == (figure, figure)
+
+
+def page_queries(client, url) -> int:
+    """Queries of the page once the first visit has filled the cache and the session."""
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_milestone_page_reads_as_many_queries_with_2_as_with_50(landmarks, client):
+    client.force_login(User.objects.get(username=landmarks.secretariat_username))
+    url = Commitment.objects.get(slug=landmarks.milestones_slug).get_absolute_url()
+    many = page_queries(client, url)
+    Milestone.objects.filter(position__gt=2).delete()
+
+    assert page_queries(client, url) == many

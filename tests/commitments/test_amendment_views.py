@@ -34,6 +34,7 @@ def correction_form(commitment, **fields) -> dict:
     return {
         "status": Status.ACHIEVED,
         "progress": "100",
+        "progress_reason": "The office opened.",
         "narrative": "The centre opened its doors.",
         "reason": OPEN_REASON,
         "keep_files": "on",

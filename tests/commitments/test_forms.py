@@ -14,6 +14,7 @@ def make_form(files=None, **overrides):
     data = {
         "status": Status.ACHIEVED,
         "progress": "100",
+        "progress_reason": "As the latest report says.",
         "happened_on": "2025-12-12",
         "narrative": "The forum took place in Ashgabat.",
         "visibility": StatusUpdate.Visibility.PUBLIC,

@@ -154,9 +154,9 @@ def test_a_commitments_history_is_cached_and_a_new_update_shows_at_once(
     post_update(commitment, secretariat, narrative="Draft resolution circulated.")
     first = secretariat_client.get(commitment.get_absolute_url())
 
-    # The commitment, the page and the lost-invalidation check; its relations and the
-    # relation form's choices; no history read.
-    with django_assert_max_num_queries(14):
+    # The commitment, its milestones, the page and the lost-invalidation check; its relations
+    # and the relation form's choices; no history read.
+    with django_assert_max_num_queries(15):
         second = secretariat_client.get(commitment.get_absolute_url())
     post_update(commitment, secretariat, narrative="Resolution adopted.", progress=100)
     third = secretariat_client.get(commitment.get_absolute_url())

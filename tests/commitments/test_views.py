@@ -359,6 +359,7 @@ def form_data(commitment, **overrides):
     data = {
         "status": Status.IN_PROGRESS,
         "progress": "30",
+        "progress_reason": "As the latest report says.",
         "happened_on": "2021-04-16",
         "narrative": "Adopted by consensus at the 59th plenary.",
         "visibility": PUBLIC,

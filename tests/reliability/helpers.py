@@ -15,6 +15,7 @@ def update_form_data(commitment: Commitment, **overrides) -> dict:
     data = {
         "status": "in_progress",
         "progress": "40",
+        "progress_reason": "As the latest report says.",
         # Recent: the commitment is not quiet, so its owner is due no nudge besides a test's
         # own reminder (the latest nudge of a quiet one goes out however late it is).
         "happened_on": (timezone.now() - datetime.timedelta(days=1)).date().isoformat(),

@@ -116,13 +116,14 @@ UPLOADS = st.one_of(
     ),  # fmt: skip
 )
 UPDATE_FIELDS = (
-    "status", "progress", "happened_on", "narrative", "visibility", "link_1_title",
-    "link_1_url", "link_2_title", "link_2_url", "evidence_file_title",
+    "status", "progress", "progress_reason", "happened_on", "narrative", "visibility",
+    "link_1_title", "link_1_url", "link_2_title", "link_2_url", "evidence_file_title",
 )  # fmt: skip
 VALID_UPDATES = st.fixed_dictionaries(
     {
         "status": st.sampled_from(Status.values),
         "progress": st.integers(0, 100).map(str),
+        "progress_reason": st.just("As the plenary reported."),
         "happened_on": st.dates(datetime.date(1990, 1, 1), datetime.date(2025, 12, 31)).map(str),
         "narrative": st.text(min_size=1, max_size=300),
         "visibility": st.sampled_from(["public", "internal"]),

@@ -38,6 +38,7 @@ def test_a_status_update_saves_and_the_dashboard_shows_it_without_the_cache(
     form = {
         "status": Status.ACHIEVED,
         "progress": "100",
+        "progress_reason": "As the latest report says.",
         "happened_on": datetime.date(2026, 1, 12).isoformat(),
         "narrative": "Office opened.",
         "visibility": "public",

@@ -360,6 +360,7 @@ def test_saving_a_status_update_never_touches_the_broker(
     form = {
         "status": "in_progress",
         "progress": "40",
+        "progress_reason": "As the latest report says.",
         "happened_on": "2026-11-20",
         "narrative": "Reported.",
         "visibility": "public",

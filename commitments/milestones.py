@@ -1,0 +1,167 @@
+"""Writes to a commitment's milestones. Each function is one transaction and leaves the
+commitment's progress as the rule computes it (commitments.progress), its pages uncached."""
+
+import datetime
+from typing import Literal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils.translation import gettext
+
+from core import caching
+from core.editing import version_claim
+from core.local_time import format_day
+
+from .models import Commitment, Document, Milestone, StatusUpdate
+from .services import AUDITED_STATE_FIELDS, _state_change_audit, commitment_current_state_refresh
+
+
+def commitment_adopted_on(*, commitment: Commitment) -> datetime.date | None:
+    """When the commitment's document was adopted: the earliest of its paragraphs' documents."""
+    documents = Document.objects.filter(paragraphs__commitments=commitment)
+    return documents.aggregate(first=Min("adopted_on"))["first"]
+
+
+def _dates_checked(*, commitment: Commitment, **days: datetime.date | None) -> None:
+    """Refuse a due or done day before the document asked for the commitment."""
+    adopted_on = commitment_adopted_on(commitment=commitment)
+    errors = {
+        name: gettext(
+            "This date is before %(day)s, when the document was adopted: enter that day or a "
+            "later one."
+        )
+        % {"day": format_day(adopted_on)}
+        for name, day in days.items()
+        if day is not None and adopted_on is not None and day < adopted_on
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
+def _weight_checked(weight: int) -> None:
+    if weight < 1:
+        raise ValidationError(
+            {
+                "weight": gettext(
+                    "A weight is a whole number of 1 or more: enter 1 for a step of ordinary size."
+                )
+            }
+        )
+
+
+def _progress_refresh(*, commitment: Commitment, author) -> None:
+    """Recompute the commitment's copied state (its figure, by the rule), record a change of
+    figure in its audit trail and forget the cached pages."""
+    before = {field: getattr(commitment, field) for field in AUDITED_STATE_FIELDS}
+    commitment_current_state_refresh(commitment=commitment)
+    _state_change_audit(commitment=commitment, before=before, author=author)
+    # Milestones are written with UPDATEs too (positions, versions): no signal reports them all.
+    caching.invalidate(caching.DASHBOARD, caching.RECORD)
+
+
+def milestone_create(
+    *,
+    commitment: Commitment,
+    author,
+    title: str,
+    weight: int,
+    due_on: datetime.date | None = None,
+) -> Milestone:
+    """Add a milestone after the commitment's last one."""
+    _weight_checked(weight)
+    _dates_checked(commitment=commitment, due_on=due_on)
+    with transaction.atomic():
+        last = commitment.milestones.aggregate(last=Max("position"))["last"] or 0
+        milestone = Milestone.objects.create(
+            commitment=commitment, position=last + 1, title=title, due_on=due_on, weight=weight
+        )
+        _progress_refresh(commitment=commitment, author=author)
+    return milestone
+
+
+def milestone_update(
+    *,
+    milestone: Milestone,
+    author,
+    title: str,
+    weight: int,
+    due_on: datetime.date | None,
+    expected_version: int,
+) -> Milestone:
+    """Change a milestone's title, due date and weight; StaleVersion if it changed meanwhile."""
+    _weight_checked(weight)
+    _dates_checked(commitment=milestone.commitment, due_on=due_on)
+    with transaction.atomic():
+        version_claim(instance=milestone, expected_version=expected_version)
+        Milestone.objects.filter(pk=milestone.pk).update(title=title, weight=weight, due_on=due_on)
+        milestone.title, milestone.weight, milestone.due_on = title, weight, due_on
+        _progress_refresh(commitment=milestone.commitment, author=author)
+    return milestone
+
+
+def milestone_done(
+    *,
+    milestone: Milestone,
+    author,
+    done_on: datetime.date,
+    expected_version: int,
+    evidence_url: str = "",
+    proved_by: StatusUpdate | None = None,
+) -> Milestone:
+    """Mark a milestone done on a day, with a link or one of its commitment's updates proving
+    it; the commitment's progress follows."""
+    commitment = milestone.commitment
+    if not evidence_url and proved_by is None:
+        raise ValidationError(
+            gettext("Give the evidence: a link, or the status update that reports it done.")
+        )
+    if proved_by is not None and proved_by.commitment_id != commitment.pk:
+        raise ValidationError({"proved_by": gettext("Choose an update of this commitment.")})
+    _dates_checked(commitment=commitment, done_on=done_on)
+    with transaction.atomic():
+        version_claim(instance=milestone, expected_version=expected_version)
+        Milestone.objects.filter(pk=milestone.pk).update(
+            done_on=done_on, evidence_url=evidence_url, proved_by=proved_by
+        )
+        milestone.done_on, milestone.evidence_url = done_on, evidence_url
+        milestone.proved_by = proved_by
+        _progress_refresh(commitment=commitment, author=author)
+    return milestone
+
+
+def milestone_move(*, milestone: Milestone, author, direction: Literal["up", "down"]) -> None:
+    """Swap a milestone with its neighbour above or below; at either end nothing moves.
+
+    Positions are renumbered 1, 2, 3... in the order shown, so gaps or ties left by earlier
+    writes cannot make a move skip a milestone."""
+    with transaction.atomic():
+        # Locks the commitment's row: two moves at once renumber one after the other.
+        commitment = Commitment.objects.select_for_update().get(pk=milestone.commitment_id)
+        order = list(commitment.milestones.order_by("position", "pk"))
+        index = next(i for i, row in enumerate(order) if row.pk == milestone.pk)
+        other = index - 1 if direction == "up" else index + 1
+        if not 0 <= other < len(order):
+            return
+        order[index], order[other] = order[other], order[index]
+        for position, row in enumerate(order, start=1):
+            row.position = position
+        Milestone.objects.bulk_update(order, ["position"])
+        caching.invalidate(caching.DASHBOARD, caching.RECORD)
+
+
+def milestone_delete(*, milestone: Milestone, author, expected_version: int) -> None:
+    """Delete a milestone not done yet; a done one is part of the record and stays."""
+    if milestone.done_on is not None:
+        raise ValidationError(
+            gettext(
+                "“%(title)s” is done, so it stays in the record and cannot be deleted. "
+                "Edit its title or weight instead if it was entered wrongly."
+            )
+            % {"title": milestone.title}
+        )
+    with transaction.atomic():
+        version_claim(instance=milestone, expected_version=expected_version)
+        commitment = milestone.commitment
+        milestone.delete()
+        _progress_refresh(commitment=commitment, author=author)
