@@ -158,6 +158,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 
 
 # A commitment with no status update for this many days counts as "gone quiet".
 TRACKER_QUIET_AFTER_DAYS = env.int("TRACKER_QUIET_AFTER_DAYS", default=180)
+# A target date or milestone due within this many days from today makes a commitment "due soon"
+# (commitments.deadlines).
+TRACKER_DUE_SOON_DAYS = env.int("TRACKER_DUE_SOON_DAYS", default=30)
 
 # The dashboard's aggregates and the calendar feeds are cached (core.caching) and forgotten
 # on every write that changes them; the short timeout bounds what a missed write could cost.
