@@ -220,6 +220,19 @@ class Deadline:
     def label(self) -> str:
         return DEADLINE_LABELS.get(self.state, "")
 
+    # Read like an annotated commitment (deadline, overdue_since, next_due) by the badges.
+    @property
+    def deadline(self) -> str:
+        return self.state
+
+    @property
+    def overdue_since(self) -> datetime.date | None:
+        return self.on if self.state == OVERDUE else None
+
+    @property
+    def next_due(self) -> datetime.date | None:
+        return None if self.state == OVERDUE else self.on
+
 
 NO_DEADLINE = Deadline("", None)
 

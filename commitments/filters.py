@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import pagination
 
-from . import selectors
+from . import deadlines, selectors
 from .models import Commitment, Paragraph
 from .statuses import Status
 from .tables import person_name
@@ -93,10 +93,35 @@ class CommitmentFilter(django_filters.FilterSet):
         empty_label=_("Any kind"),
         error_messages=NOT_A_CHOICE,
     )
+    # deadline and freshness: selectors.commitment_dated_list annotates them for the reader's day.
+    due = django_filters.ChoiceFilter(
+        field_name="deadline",
+        label=_("Due"),
+        choices=list(deadlines.DEADLINE_LABELS.items()),
+        empty_label=_("Any due date"),
+        error_messages=NOT_A_CHOICE,
+    )
+    freshness = django_filters.ChoiceFilter(
+        label=_("Freshness"),
+        choices=list(deadlines.FRESHNESS_LABELS.items()),
+        empty_label=_("Any freshness"),
+        error_messages=NOT_A_CHOICE,
+    )
 
     class Meta:
         model = Commitment
-        fields = ["q", "status", "actor", "document", "paragraph", "theme", "owner", "kind"]
+        fields = [
+            "q",
+            "status",
+            "actor",
+            "document",
+            "paragraph",
+            "theme",
+            "owner",
+            "kind",
+            "due",
+            "freshness",
+        ]
 
     def filter_document(self, queryset, name, value):
         # Exists rather than a join on paragraphs, so a commitment never appears twice.
@@ -115,7 +140,12 @@ class CommitmentFilter(django_filters.FilterSet):
 
 # --- The table's query string, validated -----------------------------------------------------
 
-CHOICE_VALUES = {"status": frozenset(Status.values), "kind": frozenset(Commitment.Kind.values)}
+CHOICE_VALUES = {
+    "status": frozenset(Status.values),
+    "kind": frozenset(Commitment.Kind.values),
+    "due": frozenset(deadlines.DEADLINE_LABELS),
+    "freshness": frozenset(deadlines.FRESHNESS_LABELS),
+}
 ROW_FILTERS = ("actor", "document", "paragraph", "theme", "owner")
 # What a filter's invalid value becomes: no choice is spelt so.
 INVALID = "invalid"
