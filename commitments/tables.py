@@ -109,8 +109,10 @@ class CommitmentTable(tables.Table):
 
     def order_due(self, queryset, is_descending):
         """Soonest (the longest overdue) first; without a date last, whichever the direction."""
-        due = F("due_date").desc(nulls_last=True) if is_descending else F("due_date").asc(
-            nulls_last=True
+        due = (
+            F("due_date").desc(nulls_last=True)
+            if is_descending
+            else F("due_date").asc(nulls_last=True)
         )
         return queryset.order_by(due, "title"), True
 
