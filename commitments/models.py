@@ -169,11 +169,6 @@ class Commitment(models.Model):
         related_name="supervised_commitments",
         help_text="Who in the secretariat is told when it has been overdue for too long.",
     )
-    quiet_after_days = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        help_text="Days without an update before this counts as gone quiet; empty for the default.",
-    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
