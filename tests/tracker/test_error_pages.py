@@ -29,7 +29,7 @@ def test_404_in_english(secretariat_client):
 
     assert response.status_code == 404
     html = page(response)
-    assert '<h1 id="error-heading">Page not found</h1>' in html
+    assert "<h1 id=\"error-heading\">Page not found</h1>" in html
     assert "Check the address" in html
     assert "Log out" in html  # the menu is there for a logged-in reader
 

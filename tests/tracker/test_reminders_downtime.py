@@ -208,7 +208,8 @@ def test_a_quiet_commitment_nudge_missed_in_a_long_downtime_is_still_sent(db):
         reporting_cadence_months=3,
         last_activity_on=datetime.date(2026, 7, 8),
     )
-    # Late from 9 October (three months after 8 July, and a day); rounds: 9 October, 8 November, 8 December (09:00 in Ashgabat, 04:00 UTC).
+    # Late from 9 October (three months after 8 July, and a day); rounds: 9 October,
+    # 8 November, 8 December (09:00 in Ashgabat, 04:00 UTC).
     assert len(dispatch(at(2026, 11, 8, 4))) == 1
     # Down from 10 November to 20 December: the 8 December round is older than the catch-up.
     [claimed] = dispatch(at(2026, 12, 20, 12))
