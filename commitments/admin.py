@@ -78,7 +78,7 @@ class CommitmentAdminForm(forms.ModelForm):
         model = Commitment
         fields = [
             "title", "slug", "summary", "paragraphs", "lead_actors", "supporting_actors",
-            "kind", "owner", "target_date", "themes", "quiet_after_days",
+            "kind", "owner", "target_date", "themes", "reporting_cadence_months",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import pagination
 
-from . import selectors
+from . import deadlines, selectors
 from .models import Commitment, Paragraph
 from .statuses import Status
 from .tables import person_name
@@ -94,6 +94,20 @@ class CommitmentFilter(django_filters.FilterSet):
         empty_label=_("Any kind"),
         error_messages=NOT_A_CHOICE,
     )
+    # deadline and freshness: selectors.commitment_dated_list annotates them for the reader's day.
+    due = django_filters.ChoiceFilter(
+        field_name="deadline",
+        label=_("Due"),
+        choices=list(deadlines.DEADLINE_LABELS.items()),
+        empty_label=_("Any due date"),
+        error_messages=NOT_A_CHOICE,
+    )
+    freshness = django_filters.ChoiceFilter(
+        label=_("Freshness"),
+        choices=list(deadlines.FRESHNESS_LABELS.items()),
+        empty_label=_("Any freshness"),
+        error_messages=NOT_A_CHOICE,
+    )
 
     # Retired commitments are left out of the table unless asked for; the view's queryset
     # does it (CommitmentListView.get_queryset), since an unbound filter filters nothing.
@@ -113,6 +127,8 @@ class CommitmentFilter(django_filters.FilterSet):
             "owner",
             "kind",
             "retired",
+            "due",
+            "freshness",
         ]
 
     def filter_retired(self, queryset, name, value):
@@ -135,7 +151,12 @@ class CommitmentFilter(django_filters.FilterSet):
 
 # --- The table's query string, validated -----------------------------------------------------
 
-CHOICE_VALUES = {"status": frozenset(Status.values), "kind": frozenset(Commitment.Kind.values)}
+CHOICE_VALUES = {
+    "status": frozenset(Status.values),
+    "kind": frozenset(Commitment.Kind.values),
+    "due": frozenset(deadlines.DEADLINE_LABELS),
+    "freshness": frozenset(deadlines.FRESHNESS_LABELS),
+}
 ROW_FILTERS = ("actor", "document", "paragraph", "theme", "owner")
 # What a filter's invalid value becomes: no choice is spelt so.
 INVALID = "invalid"

@@ -258,11 +258,6 @@ class Commitment(models.Model):
         related_name="supervised_commitments",
         help_text="Who in the secretariat is told when it has been overdue for too long.",
     )
-    quiet_after_days = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        help_text="Days without an update before this counts as gone quiet; empty for the default.",
-    )
     created_at = models.DateTimeField(auto_now_add=True)
     # Retired instead of deleted, so its history stays: a retired commitment takes no edits or
     # status updates and sends no reminders (commitments.services.commitment_retire).

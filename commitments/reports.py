@@ -6,7 +6,10 @@ later update, or any internal one, changes nothing in it. The state of each comm
 replayed from that history (commitments.history), not read from Commitment.status, which is
 today's state of all updates.
 
-Fixed number of queries (seven) whatever the size of the document.
+Each commitment's due or overdue badge is the rule of commitments.deadlines on the "as of" day,
+from its replayed status and the milestones not done by then.
+
+Fixed number of queries (eight) whatever the size of the document.
 """
 
 import datetime
@@ -17,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from core.local_time import format_day
 
-from . import charts, history
+from . import charts, deadlines, history
 from .models import Actor, Commitment, Document, Paragraph, StatusUpdate
 from .statuses import Status
 
@@ -28,6 +31,7 @@ class ReportCommitment:
     state: history.State
     latest: StatusUpdate | None  # the latest public update by as_of, with links and files
     evidence: StatusUpdate | None  # the latest of those that cites evidence
+    deadline: deadlines.Deadline = deadlines.NO_DEADLINE  # on the "as of" day
 
     @property
     def status_label(self) -> str:
@@ -83,7 +87,7 @@ def _public_history(*, document: Document, as_of: datetime.date) -> list[StatusU
 
 def _document_paragraphs(document: Document) -> list[Paragraph]:
     commitments = Commitment.objects.order_by("title").prefetch_related(
-        Prefetch("lead_actors", queryset=Actor.objects.order_by("name"))
+        Prefetch("lead_actors", queryset=Actor.objects.order_by("name")), "milestones"
     )
     return list(
         document.paragraphs.order_by("number").prefetch_related(
@@ -102,20 +106,29 @@ def _latest_by_commitment(updates: list[StatusUpdate]) -> tuple[dict, dict]:
     return latest, evidence
 
 
-def _paragraph_rows(paragraphs, states, updates) -> list[ReportParagraph]:
+def _paragraph_rows(paragraphs, states, updates, as_of) -> list[ReportParagraph]:
     latest, evidence = _latest_by_commitment(updates)
     return [
         ReportParagraph(
             paragraph,
             [
-                ReportCommitment(
-                    c, states.get(c.pk, history.NOT_STARTED), latest.get(c.pk), evidence.get(c.pk)
+                _report_commitment(
+                    c, states.get(c.pk, history.NOT_STARTED), latest, evidence, as_of
                 )
                 for c in paragraph.commitments.all()
             ],
         )
         for paragraph in paragraphs
     ]
+
+
+def _report_commitment(commitment, state, latest, evidence, as_of) -> ReportCommitment:
+    milestones = [(m.due_on, m.done_on) for m in commitment.milestones.all()]
+    deadline = deadlines.deadline_state(
+        status=state.status, target_date=commitment.target_date, milestones=milestones, today=as_of
+    )
+    pk = commitment.pk
+    return ReportCommitment(commitment, state, latest.get(pk), evidence.get(pk), deadline)
 
 
 def _status_counts(commitment_ids: set[int], states) -> list[ReportStatusCount]:
@@ -143,7 +156,7 @@ def document_report(*, short_name: str, as_of: datetime.date) -> Report:
     document = Document.objects.get(short_name=short_name)
     updates = _public_history(document=document, as_of=as_of)
     states = history.states_as_of(updates)
-    paragraphs = _paragraph_rows(_document_paragraphs(document), states, updates)
+    paragraphs = _paragraph_rows(_document_paragraphs(document), states, updates, as_of)
     commitment_ids = {item.commitment.pk for row in paragraphs for item in row.commitments}
     counts = _status_counts(commitment_ids, states)
     start = document.adopted_on or (updates[0].happened_on if updates else as_of)

@@ -8,6 +8,7 @@ annotates either as shown_*); otherwise an internal note would leak through the 
 the CSV or the filters.
 """
 
+import datetime
 import hashlib
 
 from django.contrib.auth import get_user_model
@@ -25,8 +26,10 @@ from django.db.models import (
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core.local_time import reader_today
 from core.roles import Role, reader_audience, user_can_see_internal
 
+from . import deadlines
 from .models import (
     Actor,
     Commitment,
@@ -82,6 +85,14 @@ def commitment_list(*, user) -> QuerySet[Commitment]:
     )
 
 
+def commitment_dated_list(*, user, today: datetime.date | None = None) -> QuerySet[Commitment]:
+    """commitment_list with each commitment's deadline and freshness on `today` (the reader's
+    today unless given): overdue_since, next_due, due_date, deadline, last_news, freshness
+    (commitments.deadlines), computed by the database so the table filters and sorts by them."""
+    today = today or reader_today(user)
+    return deadlines.annotate(commitment_list(user=user), today=today)
+
+
 def record_cache_parts(*, user, page: str, details: tuple = ()) -> tuple:
     """What a cached piece of a record page depends on (core.caching, family RECORD: a
     write forgets it): the page, whether the user sees the secretariat's state or the public
@@ -96,7 +107,11 @@ def hashed(text: str) -> str:
 
 def commitment_get(*, user, slug: str) -> Commitment:
     """One commitment with everything its page shows; raises Commitment.DoesNotExist."""
-    return commitment_list(user=user).prefetch_related("supporting_actors", "themes").get(slug=slug)
+    return (
+        commitment_dated_list(user=user)
+        .prefetch_related("supporting_actors", "themes")
+        .get(slug=slug)
+    )
 
 
 def commitment_timeline(*, user, commitment: Commitment) -> QuerySet[StatusUpdate]:
@@ -208,7 +223,7 @@ def actor_commitment_list(*, user, actor: Actor) -> QuerySet[Commitment]:
         Commitment.lead_actors.through.objects.filter(actor=actor, commitment=OuterRef("pk"))
     )
     return (
-        commitment_list(user=user)
+        commitment_dated_list(user=user)
         .filter(commitments_of_actor(actor=actor))
         .annotate(is_lead=is_lead)
         .order_by("first_paragraph_number", "title")

@@ -1,10 +1,13 @@
 """The commitments table; rows come from selectors.commitment_list, in the state the user sees."""
 
 import django_tables2 as tables
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Value, When
+from django.utils import dateformat
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
+from . import deadlines
 from .statuses import Status, status_definition
 
 DATE_FORMAT = "j M Y"
@@ -25,9 +28,12 @@ class CommitmentTable(tables.Table):
     status = tables.Column(accessor="shown_status", verbose_name=_("Status"))
     progress = tables.Column(accessor="shown_progress", verbose_name=_("Progress"))
     target_date = tables.DateColumn(format=DATE_FORMAT, verbose_name=_("Target date"))
+    # deadline, overdue_since, next_due, due_date, freshness: selectors.commitment_dated_list.
+    due = tables.Column(accessor="due_date", verbose_name=_("Due"), empty_values=())
     last_activity = tables.DateColumn(
         accessor="shown_last_activity", format=DATE_FORMAT, verbose_name=_("Last activity")
     )
+    freshness = tables.Column(verbose_name=_("Freshness"), empty_values=())
     owner = tables.Column(
         accessor="owner",
         verbose_name=_("Owner"),
@@ -103,8 +109,59 @@ class CommitmentTable(tables.Table):
     def value_last_activity(self, value):
         return value.isoformat() if value else ""
 
+    def render_due(self, record):
+        return deadline_badge(record, day_format=DATE_FORMAT)
+
+    def value_due(self, record):
+        return deadline_text(record, day=lambda d: d.isoformat())
+
+    def order_due(self, queryset, is_descending):
+        """Soonest (the longest overdue) first; without a date last, whichever the direction."""
+        due = (
+            F("due_date").desc(nulls_last=True)
+            if is_descending
+            else F("due_date").asc(nulls_last=True)
+        )
+        return queryset.order_by(due, "title"), True
+
+    def render_freshness(self, value):
+        return freshness_badge(value)
+
+    def value_freshness(self, value):
+        return deadlines.FRESHNESS_LABELS[value] if value else ""
+
+    def order_freshness(self, queryset, is_descending):
+        """By the day of the last news: the stalest first when ascending."""
+        last = F("last_news").desc() if is_descending else F("last_news").asc()
+        return queryset.order_by(last, "title"), True
+
     def render_owner(self, value):
         return person_name(value)
 
     def value_owner(self, value):
         return person_name(value)
+
+
+def deadline_text(record, *, day) -> str:
+    """ "Overdue since D", "Due D" (due soon), the next due date alone, or nothing."""
+    if record.deadline == deadlines.OVERDUE:
+        return gettext("Overdue since %(day)s") % {"day": day(record.overdue_since)}
+    if record.deadline == deadlines.DUE_SOON:
+        return pgettext("due on a day", "Due %(day)s") % {"day": day(record.next_due)}
+    return day(record.next_due) if record.next_due else ""
+
+
+def deadline_badge(record, *, day_format: str) -> str:
+    """The table's and pages' badge: a word and a date, the colour only a help (never alone)."""
+    text = deadline_text(record, day=lambda d: dateformat.format(d, day_format))
+    if not record.deadline:
+        return text
+    return format_html('<span class="deadline deadline-{}">{}</span>', record.deadline, text)
+
+
+def freshness_badge(value: str) -> str:
+    if not value:
+        return ""
+    return format_html(
+        '<span class="freshness freshness-{}">{}</span>', value, deadlines.FRESHNESS_LABELS[value]
+    )

@@ -111,7 +111,9 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         # The validated query holds the filters, sorting and page, which the export and
         # pagination links repeat.
         query = selectors.hashed(request.GET.urlencode())
-        parts = selectors.record_cache_parts(user=request.user, page="table", details=(query,))
+        # The rows' due and freshness badges, and the filters on them, depend on the day.
+        details = (query, reader_today(request.user))
+        parts = selectors.record_cache_parts(user=request.user, page="table", details=details)
         return caching.cached_html(caching.RECORD, parts, render_part)
 
     def _validated_query(self, request) -> QueryDict:
@@ -146,14 +148,14 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
             found = CommitmentFilter(filters, queryset=self.get_queryset(), request=request)
             return found.qs.count() if found.is_valid() else 0  # FilterView shows no row
 
-        details = (selectors.hashed(filters.urlencode()),)
+        details = (selectors.hashed(filters.urlencode()), reader_today(request.user))
         parts = selectors.record_cache_parts(user=request.user, page="count", details=details)
         rows = count() if "q" in filters else caching.cached(caching.RECORD, parts, count)
         size = int(request.GET.get("per_page", TABLE_PAGE_SIZE))
         return max(1, math.ceil(rows / size))
 
     def get_queryset(self):
-        rows = selectors.commitment_list(user=self.request.user)
+        rows = selectors.commitment_dated_list(user=self.request.user)
         if SHOW_RETIRED not in self.request.GET:  # the table's "Show retired" filter
             rows = rows.filter(retired_on__isnull=True)
         return rows
@@ -391,7 +393,9 @@ def actor_detail(request, slug):
         return render_to_string("commitments/_actor_record.html", context, request=request)
 
     # What involves the actor, from the cache: a state's liaisons land here.
-    parts = selectors.record_cache_parts(user=user, page="actor", details=(actor.pk,))
+    # The badges of due and freshness depend on the reader's day.
+    details = (actor.pk, reader_today(user))
+    parts = selectors.record_cache_parts(user=user, page="actor", details=details)
     context = {
         "actor": actor,
         "actor_record": caching.cached_html(caching.RECORD, parts, render_record),

@@ -151,6 +151,28 @@ def test_an_archive_made_before_the_public_state_was_kept_restores_it(transactio
     assert set(liaison_sees.values()) - {"not_started"}  # the demo has public progress
 
 
+def test_an_archive_made_while_commitments_had_a_quiet_period_restores(transactional_db, media):
+    """quiet_after_days gave way to the reporting cadence; older archives still hold it."""
+    record_build()
+    slugs = set(Commitment.objects.values_list("slug", flat=True))
+    contents = archive_contents(export_bytes())
+    rows = json.loads(contents["record.json"])
+    for row in rows:
+        if row["model"] == "commitments.commitment":
+            row["fields"]["quiet_after_days"] = 180
+    contents["record.json"] = json.dumps(rows).encode()
+    older = io.BytesIO()
+    with zipfile.ZipFile(older, "w") as archive:
+        for member, data in contents.items():
+            archive.writestr(member, data)
+    database_empty()
+    media.fresh()
+
+    backup_restore(source=io.BytesIO(older.getvalue()))
+
+    assert set(Commitment.objects.values_list("slug", flat=True)) == slugs
+
+
 def test_restored_record_keeps_working(transactional_db, media):
     """Ids continue after the restored ones; links, files and passwords work as before."""
     record_build()

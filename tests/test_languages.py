@@ -154,14 +154,16 @@ def test_an_event_reminder_is_written_in_the_recipients_language(db):
 
 def test_a_quiet_commitment_reminder_is_written_in_the_recipients_language(db):
     owner = SecretariatFactory(time_zone="Asia/Ashgabat", language="ru")
-    commitment = CommitmentFactory(owner=owner, quiet_after_days=100, title="Neutrality forum")
-    post_update(commitment, happened_on=datetime.date(2026, 1, 1))
+    commitment = CommitmentFactory(
+        owner=owner, reporting_cadence_months=3, title="Neutrality forum"
+    )
+    post_update(commitment, happened_on=datetime.date(2026, 1, 10))
 
     dispatch(at(2026, 4, 11, 4))
 
     [message] = mail.outbox
-    assert message.subject == "Нет обновлений в течение 100 дней: Neutrality forum"
-    assert "1 января 2026" in message.body
+    assert message.subject == "Нет обновлений в течение 91 дня: Neutrality forum"
+    assert "10 января 2026" in message.body
     # The commitment's own text stays as it was entered.
     assert "«Neutrality forum»" in message.body
 

@@ -337,9 +337,23 @@ def _manifest_read(archive: zipfile.ZipFile) -> dict:
     return manifest
 
 
+# Fields the record no longer has, which older backups still hold: read and left out.
+# quiet_after_days gave way to the reporting cadence (commitments migration 0012).
+RETIRED_FIELDS = {"commitments.commitment": {"quiet_after_days"}}
+
+
+def _without_retired_fields(row: dict) -> dict:
+    retired = RETIRED_FIELDS.get(row["model"].lower())
+    if not retired:
+        return row
+    fields = {name: value for name, value in row["fields"].items() if name not in retired}
+    return row | {"fields": fields}
+
+
 def _restorable_fields(label: str) -> set[str]:
     options = _model(label)._meta
-    return {f.name for f in options.concrete_fields} | {f.name for f in options.many_to_many}
+    fields = {f.name for f in options.concrete_fields} | {f.name for f in options.many_to_many}
+    return fields | RETIRED_FIELDS.get(label.lower(), set())
 
 
 def _row_check(row, restorable: dict[str, str]) -> None:
@@ -451,6 +465,7 @@ def _rows_save(rows: list[dict], *, without_password_hashes: bool) -> Counter:
     unusable = USER_MODEL.lower()
     # RECORD_MODELS' order makes every reference point to a row restored before it: one that
     # cannot be found is missing from the archive, and refused (no forward references).
+    rows = [_without_retired_fields(row) for row in rows]
     restoring = serializers.deserialize("python", rows, handle_forward_references=False)
     try:
         for restored in restoring:

@@ -201,7 +201,7 @@ def _commitment_create(run: DemoRun, spec: dict, paragraphs: dict[int, Paragraph
         kind=spec["kind"],
         owner=run.owner,
         target_date=datetime.date.fromisoformat(target) if target else None,
-        quiet_after_days=spec.get("quiet_after_days"),
+        reporting_cadence_months=spec.get("reporting_cadence_months"),
     )
     commitment.paragraphs.set([paragraphs[number] for number in spec["paragraphs"]])
     commitment.lead_actors.set(_rows_pick(run.actors, spec["lead_actors"], spec))

@@ -2,30 +2,23 @@
 of rows, so the dashboard's query count stays fixed (tests/tracker/test_dashboard.py pins it).
 
 Liaisons see the state each commitment has by its latest *public* update (shown_status,
-shown_last_activity from commitments.selectors), so counts, the quiet list and the dated
-items never reveal an internal update.
+shown_last_activity from commitments.selectors), so counts, the overdue and freshness figures and
+the dated items never reveal an internal update.
 """
 
 import datetime
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     Count,
-    DateField,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    IntegerField,
     Q,
     QuerySet,
-    Value,
     prefetch_related_objects,
 )
-from django.db.models.functions import Coalesce, TruncDate
 from django.utils.translation import get_language
 
+from commitments import deadlines
 from commitments import selectors as commitment_selectors
 from commitments.models import Commitment, Document, Paragraph, StatusUpdate
 from commitments.statuses import DEFINITIONS, Status
@@ -33,8 +26,8 @@ from core import caching
 from core.roles import reader_audience, user_can_edit_record
 from tracker import chart_selectors, events
 
-# Finished commitments cannot go quiet and have nothing left to be due.
-CLOSED_STATUSES = (Status.ACHIEVED, Status.NO_LONGER_PURSUED)
+# Finished commitments have nothing left to be due (commitments.deadlines says what is closed).
+CLOSED_STATUSES = deadlines.CLOSED_STATUSES
 # Far enough ahead to reach the next five-yearly forum.
 EVENT_HORIZON_YEARS = 5
 DOCUMENT_ORDER = ("-adopted_on", "short_name")
@@ -186,27 +179,46 @@ def dashboard_recent_updates(*, user, limit: int = 10) -> QuerySet[StatusUpdate]
     )
 
 
-def dashboard_quiet_commitments(
+def _dated_commitments(*, user, today: datetime.date) -> QuerySet[Commitment]:
+    """Commitments with their deadline and freshness on `today` (commitments.deadlines)."""
+    dated = commitment_selectors.commitment_dated_list(user=user, today=today)
+    return dated.prefetch_related(None)
+
+
+def dashboard_overdue_commitments(
     *, user, today: datetime.date, limit: int = 20
 ) -> QuerySet[Commitment]:
-    """Open commitments with no update for their quiet period, the longest-silent first.
+    """Overdue commitments, overdue the longest first."""
+    overdue = _dated_commitments(user=user, today=today).filter(deadline=deadlines.OVERDUE)
+    return overdue.order_by("overdue_since", "title")[:limit]
 
-    The period is the commitment's own `quiet_after_days`, else TRACKER_QUIET_AFTER_DAYS. A
-    commitment with no update at all counts from the day it was entered in the tracker, so a
-    commitment added yesterday is not quiet yet.
-    """
-    one_day = Value(datetime.timedelta(days=1), output_field=DurationField())
-    days = Coalesce(
-        "quiet_after_days", settings.TRACKER_QUIET_AFTER_DAYS, output_field=IntegerField()
-    )
-    quiet_period = ExpressionWrapper(days * one_day, output_field=DurationField())
-    return (
-        _open(_visible_commitments(user=user))
-        .annotate(active_on=Coalesce("shown_last_activity", TruncDate("created_at")))
-        .annotate(quiet_from=ExpressionWrapper(F("active_on") + quiet_period, DateField()))
-        .filter(quiet_from__lte=today)
-        .order_by(F("shown_last_activity").asc(nulls_first=True), "title")[:limit]
-    )
+
+def dashboard_due_soon_commitments(
+    *, user, today: datetime.date, limit: int = 20
+) -> QuerySet[Commitment]:
+    """Commitments due within TRACKER_DUE_SOON_DAYS, the soonest first."""
+    soon = _dated_commitments(user=user, today=today).filter(deadline=deadlines.DUE_SOON)
+    return soon.order_by("next_due", "title")[:limit]
+
+
+@dataclass(frozen=True)
+class DeadlineCounts:
+    """How many commitments are overdue, due soon, and of each freshness (one query)."""
+
+    overdue: int
+    due_soon: int
+    freshness: list[tuple[str, str, int]]  # (value, label, count), on time first
+
+
+def dashboard_deadline_counts(*, user, today: datetime.date) -> DeadlineCounts:
+    counts = {
+        "overdue": Count("pk", filter=Q(deadline=deadlines.OVERDUE)),
+        "due_soon": Count("pk", filter=Q(deadline=deadlines.DUE_SOON)),
+        **{value: Count("pk", filter=Q(freshness=value)) for value in deadlines.FRESHNESS_LABELS},
+    }
+    totals = _dated_commitments(user=user, today=today).aggregate(**counts)
+    freshness = [(v, label, totals[v]) for v, label in deadlines.FRESHNESS_LABELS.items()]
+    return DeadlineCounts(totals["overdue"], totals["due_soon"], freshness)
 
 
 def dashboard_upcoming_commitments(
@@ -262,12 +274,15 @@ def dashboard_upcoming_items(*, user, today: datetime.date, limit: int = 10) -> 
 @dataclass
 class DashboardLists:
     recent_updates: list[StatusUpdate]
-    quiet_commitments: list[Commitment]
+    overdue: list[Commitment]
+    due_soon: list[Commitment]
+    deadline_counts: DeadlineCounts
     upcoming: list[DatedItem]
 
 
 def dashboard_lists(*, user, today: datetime.date) -> DashboardLists:
-    """Recent updates, the quiet list and the dated items, cached like the aggregates.
+    """Recent updates, what is overdue and due soon, the freshness counts and the dated items,
+    cached like the aggregates.
 
     The events a liaison sees depend on their state (tracker.events.events_visible_to), so
     their lists are kept per state.
@@ -276,7 +291,9 @@ def dashboard_lists(*, user, today: datetime.date) -> DashboardLists:
     def compute() -> DashboardLists:
         return DashboardLists(
             recent_updates=list(dashboard_recent_updates(user=user)),
-            quiet_commitments=list(dashboard_quiet_commitments(user=user, today=today)),
+            overdue=list(dashboard_overdue_commitments(user=user, today=today)),
+            due_soon=list(dashboard_due_soon_commitments(user=user, today=today)),
+            deadline_counts=dashboard_deadline_counts(user=user, today=today),
             upcoming=dashboard_upcoming_items(user=user, today=today),
         )
 

@@ -111,9 +111,11 @@ def dashboard(request):
             "matrix": aggregates.matrix,
             "charts": aggregates.charts,
             "recent_updates": lists.recent_updates,
-            "quiet_commitments": lists.quiet_commitments,
+            "overdue": lists.overdue,
+            "due_soon": lists.due_soon,
+            "deadline_counts": lists.deadline_counts,
             "upcoming": lists.upcoming,
-            "quiet_after_days": settings.TRACKER_QUIET_AFTER_DAYS,
+            "due_soon_days": settings.TRACKER_DUE_SOON_DAYS,
         }
         return render_to_string("tracker/_dashboard_content.html", context, request=request)
 

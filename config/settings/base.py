@@ -156,8 +156,9 @@ NARRATIVE_MAX_CHARACTERS = env.int("NARRATIVE_MAX_CHARACTERS", default=100_000)
 # several megabytes long, reaches the form and returns with its text and a message.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
-# A commitment with no status update for this many days counts as "gone quiet".
-TRACKER_QUIET_AFTER_DAYS = env.int("TRACKER_QUIET_AFTER_DAYS", default=180)
+# A target date or milestone due within this many days from today makes a commitment "due soon"
+# (commitments.deadlines).
+TRACKER_DUE_SOON_DAYS = env.int("TRACKER_DUE_SOON_DAYS", default=30)
 
 # The dashboard's aggregates and the calendar feeds are cached (core.caching) and forgotten
 # on every write that changes them; the short timeout bounds what a missed write could cost.

@@ -275,7 +275,7 @@ def test_the_owners_digest_counts_a_commitment_quiet_again_once_its_news_is_with
 ):
     from tracker.reminders.messages import digest_contents
 
-    commitment = CommitmentFactory(owner=secretariat, quiet_after_days=30)
+    commitment = CommitmentFactory(owner=secretariat, reporting_cadence_months=1)
     post(commitment, secretariat, happened_on=datetime.date(2026, 1, 5))
     news = post(commitment, secretariat, happened_on=datetime.date(2026, 11, 20))
     day = datetime.date(2026, 12, 1)

@@ -277,9 +277,9 @@ def test_a_retired_commitment_refuses_edits_and_status_updates(secretariat_clien
 
 def test_a_retired_commitments_owner_gets_no_quiet_reminders(db, secretariat):
     from tracker.reminders.planning import _open_owned_commitments
-    from tracker.selectors import dashboard_quiet_commitments
+    from tracker.selectors import dashboard_overdue_commitments
 
-    quiet = CommitmentFactory(owner=secretariat)
+    quiet = CommitmentFactory(owner=secretariat, target_date=datetime.date(2030, 1, 1))
     services.commitment_retire(
         commitment=quiet,
         expected_version=1,
@@ -290,7 +290,7 @@ def test_a_retired_commitments_owner_gets_no_quiet_reminders(db, secretariat):
     later = datetime.date(2040, 1, 1)
 
     assert quiet not in _open_owned_commitments()
-    assert quiet not in dashboard_quiet_commitments(user=secretariat, today=later)
+    assert quiet not in dashboard_overdue_commitments(user=secretariat, today=later)
 
 
 # -- relations -------------------------------------------------------------------------------

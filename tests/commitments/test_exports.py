@@ -11,7 +11,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from commitments.exports import table_export_rows
-from commitments.selectors import commitment_list
+from commitments.selectors import commitment_dated_list
 from commitments.statuses import Status
 from commitments.tables import CommitmentTable
 from tests.factories import ActorFactory, CommitmentFactory, ParagraphFactory
@@ -42,7 +42,7 @@ def download(client, params) -> tuple[object, bytes, int]:
 
 def table_values(user, order_by) -> list[list[str]]:
     """What django-tables2's own export would write: the table's as_values()."""
-    table = CommitmentTable(commitment_list(user=user), order_by=order_by)
+    table = CommitmentTable(commitment_dated_list(user=user), order_by=order_by)
     return [[str(value) for value in row] for row in table.as_values()]
 
 
@@ -153,7 +153,7 @@ def test_the_export_reads_every_kind_of_column_as_the_table_would(secretariat):
     make_rows(5)
     # Titled to sort last whatever numbers the factory's sequence has reached.
     CommitmentFactory(title="~ without an owner", owner=None, summary="", target_date=None)
-    table = TableWithOtherColumns(commitment_list(user=secretariat), order_by=("title",))
+    table = TableWithOtherColumns(commitment_dated_list(user=secretariat), order_by=("title",))
 
     exported = [[str(value) for value in row] for row in table_export_rows(table)]
 
@@ -229,14 +229,14 @@ def test_xlsx_cells_holding_a_web_address_are_links_and_the_csv_is_unchanged(sec
 
     CommitmentFactory(title="A", summary="https://example.org/evidence.pdf")
     CommitmentFactory(title="B", summary="javascript:alert(1)")
-    table = TableWithWebAddresses(commitment_list(user=secretariat), order_by=("title",))
+    table = TableWithWebAddresses(commitment_dated_list(user=secretariat), order_by=("title",))
 
     sheet = workbook_sheet(b"".join(xlsx_response(table, filename="c.xlsx")))
     csv_rows = list(
         csv.reader(io.StringIO(b"".join(csv_response(table, filename="c.csv")).decode()))
     )
 
-    assert sheet["I2"].value == "https://example.org/evidence.pdf"
-    assert sheet["I2"].hyperlink.target == "https://example.org/evidence.pdf"
-    assert sheet["I3"].hyperlink is None
+    assert sheet["K2"].value == "https://example.org/evidence.pdf"
+    assert sheet["K2"].hyperlink.target == "https://example.org/evidence.pdf"
+    assert sheet["K3"].hyperlink is None
     assert csv_rows == [[str(value) for value in row] for row in table.as_values()]

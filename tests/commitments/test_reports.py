@@ -6,7 +6,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from commitments import reports
-from commitments.models import StatusUpdate
+from commitments.models import Milestone, StatusUpdate
 from commitments.statuses import Status
 from tests.factories import (
     CommitmentFactory,
@@ -115,9 +115,11 @@ def test_report_query_count_does_not_grow_with_the_document(
         for n in range(3):
             commitment = CommitmentFactory(paragraphs=[paragraph])
             post(commitment, secretariat, ADOPTED, Status.IN_PROGRESS, 10 * n, "Begun.")
+            Milestone.objects.create(commitment=commitment, title="Step", due_on=AS_OF)
 
-    # document, updates, their links, their files, paragraphs, commitments, lead actors
-    with django_assert_num_queries(7):
+    # document, updates, their links, their files, paragraphs, commitments, lead actors,
+    # milestones
+    with django_assert_num_queries(8):
         report = reports.document_report(short_name="ashgabat-2020", as_of=AS_OF)
 
     assert report.total == 15
@@ -178,3 +180,27 @@ def test_pdf_is_a_real_pdf_of_the_record_as_of_the_day(liaison_client, history):
     assert "Talks on the office began." in text
     assert "funding unclear" not in text
     assert "opened in Almaty" not in text
+
+
+def test_the_report_marks_what_was_overdue_or_due_soon_on_its_day(liaison_client, document):
+    """The "as of" day is the day of the rule: a target missed by then is overdue, one a week
+    ahead is due soon; a milestone done only after that day was still missed on it."""
+    paragraph = ParagraphFactory(document=document, number=7)
+    missed = CommitmentFactory(title="Missed", paragraphs=[paragraph], target_date=AS_OF)
+    Milestone.objects.create(
+        commitment=missed,
+        title="Step",
+        due_on=datetime.date(2023, 6, 1),
+        done_on=datetime.date(2024, 2, 1),
+    )
+    CommitmentFactory(
+        title="Soon", paragraphs=[paragraph], target_date=AS_OF + datetime.timedelta(days=7)
+    )
+    CommitmentFactory(title="Later", paragraphs=[paragraph], target_date=datetime.date(2026, 1, 1))
+    url = reverse("commitments:document_report", kwargs={"short_name": "ashgabat-2020"})
+
+    content = liaison_client.get(url, {"as_of": AS_OF.isoformat()}).content.decode()
+
+    assert content.count('class="deadline deadline-overdue">Overdue since 1 June 2023') == 1
+    assert content.count('class="deadline deadline-due_soon">Due 7 January 2024') == 1
+    assert "1 January 2026" not in content

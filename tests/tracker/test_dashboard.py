@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from commitments.models import StatusUpdate
+from commitments.models import Milestone, StatusUpdate
 from commitments.statuses import Status
 from core.local_time import reader_today
 from tests.factories import (
@@ -28,6 +28,7 @@ pytestmark = pytest.mark.django_db
 # A year end, so "from today on" and "N days ago" cross a year boundary.
 NOW = datetime.datetime(2026, 12, 31, 12, 0, tzinfo=datetime.UTC)
 TODAY = NOW.date()
+LIST_URL = reverse("commitments:commitment_list")
 
 
 def counts_by_status(status_counts):
@@ -111,66 +112,47 @@ def test_liaison_dashboard_never_shows_an_internal_narrative(liaison_client):
     assert "Secretariat working note." not in response.text
 
 
-@pytest.mark.parametrize(
-    ("days_since_update", "is_quiet"), [(179, False), (180, True), (400, True)]
-)
-def test_quiet_after_the_default_period(settings, secretariat, days_since_update, is_quiet):
-    settings.TRACKER_QUIET_AFTER_DAYS = 180
-    commitment = CommitmentFactory(
-        status=Status.IN_PROGRESS,
-        last_activity_on=TODAY - datetime.timedelta(days=days_since_update),
-    )
-
-    with time_machine.travel(NOW, tick=False):
-        quiet = list(selectors.dashboard_quiet_commitments(user=secretariat, today=TODAY))
-
-    assert (commitment in quiet) is is_quiet
+DAY = datetime.timedelta(days=1)
 
 
-def test_a_commitments_own_quiet_period_overrides_the_default(settings, secretariat):
-    settings.TRACKER_QUIET_AFTER_DAYS = 180
-    watched = CommitmentFactory(
-        quiet_after_days=30, last_activity_on=TODAY - datetime.timedelta(days=30)
-    )
-    patient = CommitmentFactory(
-        quiet_after_days=730, last_activity_on=TODAY - datetime.timedelta(days=400)
-    )
+def test_overdue_lists_the_longest_overdue_first_and_leaves_out_the_finished(secretariat):
+    recent = CommitmentFactory(title="Recent", target_date=TODAY - DAY)
+    oldest = CommitmentFactory(title="Oldest", target_date=TODAY - 300 * DAY)
+    milestone_late = CommitmentFactory(title="Milestone", target_date=TODAY + 400 * DAY)
+    Milestone.objects.create(commitment=milestone_late, title="Step", due_on=TODAY - 30 * DAY)
+    CommitmentFactory(title="Done", target_date=TODAY - 5 * DAY, status=Status.ACHIEVED)
+    CommitmentFactory(title="Due today", target_date=TODAY)
 
-    quiet = list(selectors.dashboard_quiet_commitments(user=secretariat, today=TODAY))
+    overdue = list(selectors.dashboard_overdue_commitments(user=secretariat, today=TODAY))
 
-    assert watched in quiet
-    assert patient not in quiet
+    assert overdue == [oldest, milestone_late, recent]
 
 
-def test_finished_commitments_never_go_quiet(secretariat):
-    long_ago = datetime.date(2021, 1, 1)
-    CommitmentFactory(status=Status.ACHIEVED, last_activity_on=long_ago)
-    CommitmentFactory(status=Status.NO_LONGER_PURSUED, last_activity_on=long_ago)
-    stalled = CommitmentFactory(status=Status.STALLED, last_activity_on=long_ago)
+def test_due_soon_lists_the_window_soonest_first(settings, secretariat):
+    settings.TRACKER_DUE_SOON_DAYS = 30
+    last = CommitmentFactory(title="Last day", target_date=TODAY + 30 * DAY)
+    today = CommitmentFactory(title="Today", target_date=TODAY)
+    CommitmentFactory(title="Beyond", target_date=TODAY + 31 * DAY)
+    CommitmentFactory(title="Overdue", target_date=TODAY - DAY)
 
-    assert list(selectors.dashboard_quiet_commitments(user=secretariat, today=TODAY)) == [stalled]
+    soon = list(selectors.dashboard_due_soon_commitments(user=secretariat, today=TODAY))
 
-
-def test_a_commitment_without_updates_counts_from_when_it_was_entered(settings, secretariat):
-    settings.TRACKER_QUIET_AFTER_DAYS = 180
-    with time_machine.travel(datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC), tick=False):
-        forgotten = CommitmentFactory()
-    with time_machine.travel(datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC), tick=False):
-        fresh = CommitmentFactory()
-
-    quiet = list(selectors.dashboard_quiet_commitments(user=secretariat, today=TODAY))
-
-    assert quiet == [forgotten]
-    assert fresh not in quiet
+    assert soon == [today, last]
 
 
-def test_the_longest_silent_come_first(secretariat):
-    recent = CommitmentFactory(last_activity_on=datetime.date(2025, 6, 1))
-    oldest = CommitmentFactory(last_activity_on=datetime.date(2021, 6, 1))
+def test_deadline_counts_count_each_state_and_freshness(secretariat):
+    CommitmentFactory(target_date=TODAY - DAY, last_activity_on=TODAY - 10 * DAY)
+    CommitmentFactory(target_date=TODAY + DAY, last_activity_on=TODAY - 250 * DAY)
+    CommitmentFactory(last_activity_on=TODAY - 500 * DAY)
+    CommitmentFactory(status=Status.ACHIEVED, last_activity_on=TODAY - 900 * DAY)
 
-    assert list(selectors.dashboard_quiet_commitments(user=secretariat, today=TODAY)) == [
-        oldest,
-        recent,
+    counts = selectors.dashboard_deadline_counts(user=secretariat, today=TODAY)
+
+    assert (counts.overdue, counts.due_soon) == (1, 1)
+    assert counts.freshness == [
+        ("on_time", "On time", 1),
+        ("late", "Late", 1),
+        ("very_late", "Very late", 1),
     ]
 
 
@@ -202,10 +184,10 @@ def test_today_is_the_readers_today(secretariat, time_zone, expected):
         assert reader_today(secretariat) == expected
 
 
-def test_dashboard_lists_quiet_and_upcoming_for_the_readers_day(client, secretariat):
+def test_dashboard_lists_overdue_and_upcoming_for_the_readers_day(client, secretariat):
+    """In Ashgabat it is already 1 January: new year's eve has passed."""
     secretariat.time_zone = "Asia/Ashgabat"
     secretariat.save()
-    CommitmentFactory(title="Silent since 2021", last_activity_on=datetime.date(2021, 6, 1))
     CommitmentFactory(title="Due on new year's eve", target_date=datetime.date(2026, 12, 31))
     CommitmentFactory(title="Due on new year's day", target_date=datetime.date(2027, 1, 1))
 
@@ -216,7 +198,15 @@ def test_dashboard_lists_quiet_and_upcoming_for_the_readers_day(client, secretar
     assert response.status_code == 200
     upcoming = response.context["upcoming"]
     assert [item.title for item in upcoming] == ["Due on new year's day"]
-    assert "Silent since 2021" in response.text
+    page = response.text
+    overdue = page[page.index('id="overdue"') : page.index('id="due-soon"')]
+    soon = page[page.index('id="due-soon"') : page.index('id="freshness"')]
+    assert "s eve" in overdue and "Overdue since 31 December 2026" in overdue
+    assert "s day" in soon and "Due 1 January 2027" in soon
+    assert f'href="{LIST_URL}?due=overdue">1 commitment overdue' in overdue
+    assert f'href="{LIST_URL}?due=due_soon">1 commitment due soon' in soon
+    freshness = page[page.index('id="freshness"') : page.index('id="upcoming"')]
+    assert f'href="{LIST_URL}?freshness=on_time"><strong>2</strong>' in freshness
 
 
 def post_update(commitment, author, status, happened_on, visibility="public"):
@@ -231,8 +221,7 @@ def post_update(commitment, author, status, happened_on, visibility="public"):
     )
 
 
-def test_a_liaison_counts_and_quiet_list_ignore_internal_updates(settings, secretariat, liaison):
-    settings.TRACKER_QUIET_AFTER_DAYS = 180
+def test_a_liaison_counts_and_freshness_ignore_internal_updates(secretariat, liaison):
     paragraph = ParagraphFactory()
     commitment = CommitmentFactory(paragraphs=[paragraph])
     post_update(commitment, secretariat, Status.IN_PROGRESS, datetime.date(2022, 1, 10))
@@ -247,27 +236,21 @@ def test_a_liaison_counts_and_quiet_list_ignore_internal_updates(settings, secre
     assert (officer_counts[Status.STALLED], officer_counts[Status.IN_PROGRESS]) == (1, 0)
     assert (liaison_counts[Status.STALLED], liaison_counts[Status.IN_PROGRESS]) == (0, 1)
     assert counts_by_status(liaison_matrix.rows[0].counts)[Status.IN_PROGRESS] == 1
-    # Quiet since 2022 for the liaison; the secretariat saw a note on 1 December.
-    assert list(selectors.dashboard_quiet_commitments(user=liaison, today=TODAY)) == [commitment]
-    assert list(selectors.dashboard_quiet_commitments(user=secretariat, today=TODAY)) == []
+    # Late since 2022 for the liaison; the secretariat saw a note on 1 December.
+    liaison_figures = selectors.dashboard_deadline_counts(user=liaison, today=TODAY)
+    officer_figures = selectors.dashboard_deadline_counts(user=secretariat, today=TODAY)
+    assert liaison_figures.freshness[2] == ("very_late", "Very late", 1)
+    assert officer_figures.freshness[0] == ("on_time", "On time", 1)
 
 
-def test_the_liaisons_quiet_list_shows_the_public_state(client, secretariat, liaison):
-    commitment = CommitmentFactory(title="Code of practice")
-    post_update(commitment, secretariat, Status.IN_PROGRESS, datetime.date(2022, 1, 10))
+def test_a_commitment_closed_internally_is_still_overdue_for_a_liaison(secretariat, liaison):
+    commitment = CommitmentFactory(target_date=datetime.date(2026, 6, 1))
     post_update(
-        commitment, secretariat, Status.STALLED, datetime.date(2022, 2, 1), visibility="internal"
+        commitment, secretariat, Status.ACHIEVED, datetime.date(2026, 12, 1), visibility="internal"
     )
-    client.force_login(liaison)
 
-    page = client.get(reverse("dashboard")).text
-    quiet = page[page.index('id="quiet"') : page.index('id="upcoming"')]
-
-    assert "Code of practice" in quiet
-    assert "In progress" in quiet
-    assert "Stalled" not in quiet
-    assert "10 Jan 2022" in quiet
-    assert "1 Feb 2022" not in quiet
+    assert list(selectors.dashboard_overdue_commitments(user=secretariat, today=TODAY)) == []
+    assert list(selectors.dashboard_overdue_commitments(user=liaison, today=TODAY)) == [commitment]
 
 
 def test_a_commitment_closed_internally_is_still_due_for_a_liaison(secretariat, liaison):
@@ -331,13 +314,14 @@ def make_history(commitments: int) -> None:
 
 
 # One query each: the document list, status counts, the document's paragraphs, paragraph
-# counts, recent updates, quiet, upcoming commitments, upcoming events; the charts add three
+# counts, recent updates, overdue, due soon, their counts, upcoming commitments, upcoming
+# events; the charts add three
 # (paragraph progress, the first adoption date, the achieved history). The view is called
 # directly so that middleware (sessions, lockouts) owned elsewhere does not move the pin.
 # One more: the document list, cached while the page's key is made, is found again while the
 # content is computed, and an entry found is served only once the database shows no lost
 # invalidation (core.caching._cache_trusted).
-DASHBOARD_QUERIES = 12
+DASHBOARD_QUERIES = 14
 
 
 @pytest.mark.parametrize("commitments", [1, 25])

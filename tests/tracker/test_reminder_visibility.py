@@ -301,10 +301,11 @@ def test_the_admin_asks_for_a_new_owner_once_the_owner_left_the_secretariat(admi
 
 @pytest.fixture
 def quiet_commitment(db):
-    """Alice owns a commitment gone quiet: 100 days after 1 September is 10 December."""
+    """Alice owns a commitment late by its cadence: three months after 9 September is
+    9 December, so late from 10 December."""
     owner = SecretariatFactory(username="alice")
     commitment = CommitmentFactory(
-        owner=owner, last_activity_on=datetime.date(2026, 9, 1), quiet_after_days=100
+        owner=owner, last_activity_on=datetime.date(2026, 9, 9), reporting_cadence_months=3
     )
     return commitment
 

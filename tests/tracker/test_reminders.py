@@ -195,9 +195,10 @@ def post_update(commitment, *, happened_on: datetime.date) -> None:
 
 def test_stale_owner_is_reminded_then_again_until_an_update_is_posted(db):
     owner = SecretariatFactory(time_zone="Asia/Ashgabat")
-    commitment = CommitmentFactory(owner=owner, quiet_after_days=100)
-    post_update(commitment, happened_on=datetime.date(2026, 1, 1))
-    # 100 days after 1 January is 11 April; REMINDER_STALE_REPEAT_DAYS (30) later, 11 May.
+    commitment = CommitmentFactory(owner=owner, reporting_cadence_months=3)
+    post_update(commitment, happened_on=datetime.date(2026, 1, 10))
+    # Three months after 10 January is 10 April, so late from 11 April; REMINDER_STALE_REPEAT_DAYS
+    # (30) later, 11 May.
     first = dispatch(at(2026, 4, 11, 4))
     second = dispatch(at(2026, 5, 11, 4))
     assert [Reminder.objects.get(pk=i).due_on for i in first + second] == [
@@ -205,7 +206,7 @@ def test_stale_owner_is_reminded_then_again_until_an_update_is_posted(db):
         datetime.date(2026, 5, 11),
     ]
     # An update recorded now about December 2025 is not newer than the last activity:
-    # the record still shows nothing since 1 January, so the reminders go on.
+    # the record still shows nothing since 10 January, so the reminders go on.
     post_update(commitment, happened_on=datetime.date(2025, 12, 1))
     assert len(dispatch(at(2026, 6, 10, 4))) == 1
     reminders.reminders_plan(now=at(2026, 7, 8, 4))

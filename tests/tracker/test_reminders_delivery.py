@@ -69,13 +69,13 @@ def walk_record(transactional_db):
     neutrality = neutrality_day(
         CommitmentFactory(owner=alice, last_activity_on=datetime.date(2026, 11, 1))
     )
-    # Bob's commitment: quiet since 1 June (180 days: 28 November, then every 30 days), due
-    # on 1 January 2027, which makes it a deadline event.
+    # Bob's commitment: no news since 27 May, late by its six-month cadence from 28 November
+    # (then every 30 days), due on 1 January 2027, which makes it a deadline event.
     deadline_commitment = CommitmentFactory(
         owner=bob,
         lead_actors=[state],
-        last_activity_on=datetime.date(2026, 6, 1),
-        quiet_after_days=180,
+        last_activity_on=datetime.date(2026, 5, 27),
+        reporting_cadence_months=6,
     )
     Commitment.objects.filter(pk=deadline_commitment.pk).update(
         target_date=datetime.date(2027, 1, 1)
@@ -102,8 +102,8 @@ def test_walk_across_12_december_and_the_year_end(walk_record, smtp_sink, start_
     assert received == {
         # 12 December: 30, 7 and 1 day ahead.
         "alice@example.org": 3,
-        # The deadline 7 and 1 day ahead, gone quiet on 28 November and 28 December, and
-        # overdue on 2 January, the day after the target date passed with nothing achieved.
+        # The deadline 7 and 1 day ahead, late on 28 November and 28 December, and overdue on
+        # 2 January, the day after the target date passed with nothing achieved.
         "bob@example.org": 5,
         # The deadline concerns her state: 7 and 1 day ahead.
         "carol@example.org": 2,

@@ -203,15 +203,19 @@ def test_a_timed_event_is_counted_on_the_day_it_starts_for_the_reader(db):
 def test_a_quiet_commitment_nudge_missed_in_a_long_downtime_is_still_sent(db):
     owner = SecretariatFactory(username="olga", time_zone="Asia/Ashgabat")
     CommitmentFactory(
-        owner=owner, title="Water", quiet_after_days=100, last_activity_on=datetime.date(2026, 7, 1)
+        owner=owner,
+        title="Water",
+        reporting_cadence_months=3,
+        last_activity_on=datetime.date(2026, 7, 8),
     )
-    # Rounds: 9 October, 8 November, 8 December (09:00 in Ashgabat, 04:00 UTC).
+    # Late from 9 October (three months after 8 July, and a day); rounds: 9 October,
+    # 8 November, 8 December (09:00 in Ashgabat, 04:00 UTC).
     assert len(dispatch(at(2026, 11, 8, 4))) == 1
     # Down from 10 November to 20 December: the 8 December round is older than the catch-up.
     [claimed] = dispatch(at(2026, 12, 20, 12))
     assert Reminder.objects.get(pk=claimed).due_on == datetime.date(2026, 12, 8)
     late = mail.outbox[-1]
-    assert late.subject == "No update for 172 days: Water"  # 1 July to 20 December
+    assert late.subject == "No update for 165 days: Water"  # 8 July to 20 December
 
 
 @pytest.mark.parametrize("catchup_days", [7, 2])

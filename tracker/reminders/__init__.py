@@ -78,8 +78,8 @@ from .messages import (
 )
 from .planning import (
     DIGEST_DAYS_AHEAD,
+    commitment_late_from,
     commitment_quiet_base,
-    commitment_quiet_days,
     local_due_at,
     occurrence_passed_at,
     occurrence_starts_at,
@@ -125,7 +125,7 @@ __all__ = [
     "UNSUBSCRIBE_SCOPES",
     "UnsubscribeRequest",
     "commitment_quiet_base",
-    "commitment_quiet_days",
+    "commitment_late_from",
     "digest_contents",
     "event_follow_set",
     "event_follower_ids",

@@ -16,11 +16,11 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_noop
 
+from commitments.deadlines import FINISHED_STATUSES, deadline_state
 from commitments.models import Commitment, Milestone
 from core.local_time import zone_named
 from core.roles import user_can_own_commitments
 from tracker.models import Reminder, User
-from tracker.selectors import CLOSED_STATUSES
 
 from .following import preferences_of, single_email_reader
 
@@ -35,20 +35,23 @@ NO_DEADLINE_REMINDERS = gettext_noop("the recipient turned deadline reminders of
 
 
 def commitment_closed(commitment: Commitment) -> bool:
-    """Finished: nothing of it can be due or overdue any more."""
-    return commitment.status in CLOSED_STATUSES
+    """Finished or retired: nothing of it can be due or overdue any more."""
+    return commitment.status in FINISHED_STATUSES or commitment.retired_on is not None
 
 
 def overdue_since_of(commitment: Commitment, *, today: datetime.date) -> datetime.date | None:
-    """The earliest date before `today` by which the unfinished commitment (its target date)
-    or one of its undone milestones was due; None if nothing is overdue. Reads the prefetched
-    milestones."""
-    if commitment_closed(commitment):
+    """The earliest date before `today` by which the commitment or one of its undone milestones
+    was due, by the rule every page shows (commitments.deadlines.deadline_state) on the
+    secretariat's state of it; None if nothing is overdue. Reads the prefetched milestones."""
+    if commitment.retired_on is not None:
         return None
-    dates = [m.due_on for m in commitment.milestones.all() if m.done_on is None and m.due_on]
-    if commitment.target_date:
-        dates.append(commitment.target_date)
-    return min((day for day in dates if day < today), default=None)
+    milestones = [(m.due_on, m.done_on) for m in commitment.milestones.all()]
+    return deadline_state(
+        status=commitment.status,
+        target_date=commitment.target_date,
+        milestones=milestones,
+        today=today,
+    ).overdue_since
 
 
 def deadline_due_at(*, day: datetime.date, time_zone: str) -> datetime.datetime:
@@ -78,7 +81,7 @@ def _open_commitments_with_dates(last: datetime.date):
     )
     people = Q(owner__isnull=False) | Q(supervisor__isnull=False)
     return (
-        Commitment.objects.filter(dated, people)
+        Commitment.objects.filter(dated, people, retired_on__isnull=True)
         .distinct()
         .prefetch_related("milestones")
         .order_by("pk")
@@ -128,6 +131,7 @@ def _milestone_rows(*, first: datetime.date, last: datetime.date) -> list[Remind
     milestones = list(
         Milestone.objects.filter(
             done_on__isnull=True,
+            commitment__retired_on__isnull=True,
             due_on__gte=first,
             due_on__lte=last + datetime.timedelta(days=max(leads)),
             commitment__owner__isnull=False,

@@ -35,8 +35,7 @@ from .following import _follows
 from .planning import (
     DIGEST_DAYS_AHEAD,
     _open_owned_commitments,
-    commitment_quiet_base,
-    commitment_quiet_days,
+    commitment_late_from,
     occurrence_starts_at,
 )
 from .unsubscribe import site_url, unsubscribe_url
@@ -168,9 +167,7 @@ def digest_contents(*, user: User, day: datetime.date) -> dict:
         if o.event.pk in visible[user.pk]
     ]
     quiet = [
-        c
-        for c in _open_owned_commitments().filter(owner=user)
-        if commitment_quiet_base(c) + datetime.timedelta(days=commitment_quiet_days(c)) <= day
+        c for c in _open_owned_commitments().filter(owner=user) if commitment_late_from(c) <= day
     ]
     # A quiet commitment's entry shows its internal state: only for a secretariat owner.
     shown_quiet = quiet if user_can_own_commitments(user) else []

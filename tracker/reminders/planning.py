@@ -13,6 +13,7 @@ import logging
 
 from django.conf import settings
 
+from commitments.deadlines import late_from
 from commitments.models import Commitment
 from core.local_time import zone_named
 from core.roles import user_can_own_commitments
@@ -71,8 +72,12 @@ def commitment_quiet_base(commitment: Commitment) -> datetime.date:
     return commitment.last_activity_on or commitment.created_at.astimezone(UTC).date()
 
 
-def commitment_quiet_days(commitment: Commitment) -> int:
-    return commitment.quiet_after_days or settings.TRACKER_QUIET_AFTER_DAYS
+def commitment_late_from(commitment: Commitment) -> datetime.date:
+    """The first day the commitment is late by its reporting cadence (commitments.deadlines):
+    its owner's first reminder."""
+    return late_from(
+        last_news=commitment_quiet_base(commitment), cadence_months=commitment.reporting_cadence
+    )
 
 
 def _window(now: datetime.datetime) -> tuple[datetime.date, datetime.date]:
@@ -146,12 +151,10 @@ def _event_row(*, occurrence: Occurrence, lead: int, user: User) -> Reminder:
 def stale_due_days(
     *, commitment: Commitment, first: datetime.date, last: datetime.date
 ) -> list[datetime.date]:
-    """The days from `first` to `last` on which a quiet commitment's owner is reminded:
-    quiet_after_days after the last activity, then every REMINDER_STALE_REPEAT_DAYS."""
+    """The days from `first` to `last` on which a late commitment's owner is reminded: the
+    first day it is late by its reporting cadence, then every REMINDER_STALE_REPEAT_DAYS."""
     repeat = settings.REMINDER_STALE_REPEAT_DAYS
-    day = commitment_quiet_base(commitment) + datetime.timedelta(
-        days=commitment_quiet_days(commitment)
-    )
+    day = commitment_late_from(commitment)
     if day < first:
         day += datetime.timedelta(days=-(-(first - day).days // repeat) * repeat)
     days = []

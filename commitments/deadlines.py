@@ -1,0 +1,259 @@
+"""When a commitment is due, overdue, and how fresh its news is: the one statement of the rules,
+used by the table, the commitment and actor pages, the dashboard, the report and reminders.
+
+On day T (the reader's today, core.local_time.reader_today; the report's "as of" day):
+
+- **Overdue**: not finished, and its target date is before T, or one of its milestones not
+  done has a due date before T. Overdue since: the earliest such date.
+- **Due soon**: not overdue, and its target date or an undone milestone's due date falls
+  within [T, T + TRACKER_DUE_SOON_DAYS].
+- **Freshness** of an open commitment: on time while its last news is at most its reporting
+  cadence (N months) old, late beyond it, very late beyond twice it (2N months). Its last news
+  is its last activity (the day the latest update says something happened), or, with none,
+  the day it was entered in the tracker.
+
+The lists compute these in the database (annotations), so the table filters and sorts by
+them and each page's query count does not grow with the record; the report replays history in
+Python and uses the same rule as plain functions (`deadline_state`), which the tests hold to
+the annotations.
+"""
+
+import calendar
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import (
+    Case,
+    CharField,
+    DateField,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import (
+    Coalesce,
+    ExtractDay,
+    ExtractMonth,
+    ExtractYear,
+    Least,
+    TruncDate,
+)
+from django.utils.translation import gettext_lazy as _
+
+from .models import DEFAULT_REPORTING_CADENCE_MONTHS, Milestone
+from .statuses import Status
+
+# Nothing more is expected of these: no news, no deadline.
+CLOSED_STATUSES = (Status.ACHIEVED, Status.NO_LONGER_PURSUED)
+# A recurring commitment on track met its latest occurrence: nothing is overdue, though news of
+# the next occurrence is still expected (freshness applies).
+FINISHED_STATUSES = (*CLOSED_STATUSES, Status.RECURRING_ON_TRACK)
+
+OVERDUE = "overdue"
+DUE_SOON = "due_soon"
+DEADLINE_LABELS = {OVERDUE: _("Overdue"), DUE_SOON: _("Due soon")}
+
+ON_TIME = "on_time"
+LATE = "late"
+VERY_LATE = "very_late"
+FRESHNESS_LABELS = {ON_TIME: _("On time"), LATE: _("Late"), VERY_LATE: _("Very late")}
+
+
+def closed(status_field: str = "shown_status") -> Q:
+    """Commitments nothing more is expected of (no freshness, no deadline); retired ones too."""
+    return Q(**{f"{status_field}__in": CLOSED_STATUSES}) | Q(retired_on__isnull=False)
+
+
+def finished(status_field: str = "shown_status") -> Q:
+    """Commitments that cannot be overdue or due soon."""
+    return closed(status_field) | Q(**{status_field: Status.RECURRING_ON_TRACK})
+
+
+def due_soon_days() -> int:
+    return settings.TRACKER_DUE_SOON_DAYS
+
+
+# --- In the database -------------------------------------------------------------------------
+
+
+def _undone_milestone_due(*, before: datetime.date | None = None, from_day=None) -> Subquery:
+    """The earliest due date of the commitment's undone milestones in a range."""
+    undone = Milestone.objects.filter(
+        commitment=OuterRef("pk"), done_on__isnull=True, due_on__isnull=False
+    )
+    if before is not None:
+        undone = undone.filter(due_on__lt=before)
+    if from_day is not None:
+        undone = undone.filter(due_on__gte=from_day)
+    return Subquery(undone.order_by("due_on").values("due_on")[:1], output_field=DateField())
+
+
+def _earliest(a, b):
+    """The earlier of two dates, either of which may be null (null only when both are):
+    LEAST ignores nulls on PostgreSQL but not on SQLite, so each stands in for the other."""
+    return Least(Coalesce(a, b), Coalesce(b, a), output_field=DateField())
+
+
+def deadline_annotations(*, today: datetime.date, status_field: str = "shown_status") -> dict:
+    """overdue_since (date or null), next_due (the earliest date still ahead, or null),
+    due_date (overdue_since, else next_due: the table's sort) and deadline (OVERDUE,
+    DUE_SOON or ""), on the state in status_field."""
+    not_finished = ~finished(status_field)
+    missed_target = Case(
+        When(target_date__lt=today, then=F("target_date")), output_field=DateField()
+    )
+    ahead_target = Case(
+        When(target_date__gte=today, then=F("target_date")), output_field=DateField()
+    )
+    overdue_since = Case(
+        When(
+            not_finished,
+            then=_earliest(missed_target, _undone_milestone_due(before=today)),
+        ),
+        output_field=DateField(),
+    )
+    next_due = Case(
+        When(not_finished, then=_earliest(ahead_target, _undone_milestone_due(from_day=today))),
+        output_field=DateField(),
+    )
+    soon_end = today + datetime.timedelta(days=due_soon_days())
+    return {
+        "overdue_since": overdue_since,
+        "next_due": next_due,
+        "due_date": Coalesce(F("overdue_since"), F("next_due"), output_field=DateField()),
+        "deadline": Case(
+            When(overdue_since__isnull=False, then=Value(OVERDUE)),
+            When(next_due__lte=soon_end, then=Value(DUE_SOON)),
+            default=Value(""),
+            output_field=CharField(),
+        ),
+    }
+
+
+def _day_score(year, month, day):
+    """A day as a number that orders days and in which a month is always 32 (see late_score)."""
+    return (year * 12 + month) * 32 + day
+
+
+def _cadence_months():
+    kinds = [When(kind=k, then=Value(n)) for k, n in DEFAULT_REPORTING_CADENCE_MONTHS.items()]
+    default = Case(*kinds, default=Value(12), output_field=IntegerField())
+    return Coalesce("reporting_cadence_months", default, output_field=IntegerField())
+
+
+def _freshness(status_field: str, allowed) -> Case:
+    return Case(
+        When(closed(status_field), then=Value("")),
+        When(Q(news_elapsed__gt=allowed * 2), then=Value(VERY_LATE)),
+        When(Q(news_elapsed__gt=allowed), then=Value(LATE)),
+        default=Value(ON_TIME),
+        output_field=CharField(),
+    )
+
+
+def annotate(
+    queryset,
+    *,
+    today: datetime.date,
+    status_field: str = "shown_status",
+    last_field: str = "shown_last_activity",
+):
+    """The queryset with, for day `today`: the deadline annotations (deadline_annotations),
+    last_news (the day freshness counts from) and freshness (ON_TIME, LATE, VERY_LATE, or ""
+    for a closed commitment).
+
+    Late on day T means T > last news + N months (the calendar's months: 31 January + 1 month
+    is 28 or 29 February). With d = the day score of T minus that of the last news (32 per
+    month, plus the difference of the days of the month), that is d > 32 N: a month more is at
+    least 32 - 30 > 0, a month fewer at most -32 + 30 < 0, and in the same month count it is
+    the days that decide (a last day past the end of T's month cannot be passed)."""
+    deadlines = deadline_annotations(today=today, status_field=status_field)
+    last_news = Coalesce(last_field, TruncDate("created_at"), output_field=DateField())
+    news = (ExtractYear("last_news"), ExtractMonth("last_news"), ExtractDay("last_news"))
+    elapsed = Value(_day_score(today.year, today.month, today.day)) - _day_score(*news)
+    return (
+        queryset.annotate(overdue_since=deadlines["overdue_since"], next_due=deadlines["next_due"])
+        .annotate(due_date=deadlines["due_date"], deadline=deadlines["deadline"])
+        .annotate(last_news=last_news)
+        .annotate(news_elapsed=elapsed)
+        .annotate(freshness=_freshness(status_field, _cadence_months() * 32))
+    )
+
+
+# --- In Python (the report, reminders) -------------------------------------------------------
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The same day `months` later, or that month's last day if it has no such day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return datetime.date(year, month + 1, min(day.day, last))
+
+
+def late_from(*, last_news: datetime.date, cadence_months: int) -> datetime.date:
+    """The first day a commitment whose last news is `last_news` counts as late."""
+    return add_months(last_news, cadence_months) + datetime.timedelta(days=1)
+
+
+def freshness_of(*, last_news: datetime.date, cadence_months: int, today: datetime.date) -> str:
+    if today >= late_from(last_news=last_news, cadence_months=2 * cadence_months):
+        return VERY_LATE
+    if today >= late_from(last_news=last_news, cadence_months=cadence_months):
+        return LATE
+    return ON_TIME
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A commitment's deadline state on a day: overdue since a date, due soon on one, or none."""
+
+    state: str  # OVERDUE, DUE_SOON or ""
+    on: datetime.date | None  # overdue since, or the next due date
+
+    @property
+    def label(self) -> str:
+        return DEADLINE_LABELS.get(self.state, "")
+
+    # Read like an annotated commitment (deadline, overdue_since, next_due) by the badges.
+    @property
+    def deadline(self) -> str:
+        return self.state
+
+    @property
+    def overdue_since(self) -> datetime.date | None:
+        return self.on if self.state == OVERDUE else None
+
+    @property
+    def next_due(self) -> datetime.date | None:
+        return None if self.state == OVERDUE else self.on
+
+
+NO_DEADLINE = Deadline("", None)
+
+
+def deadline_state(
+    *,
+    status: str,
+    target_date: datetime.date | None,
+    milestones,
+    today: datetime.date,
+) -> Deadline:
+    """The rule for one commitment; milestones: (due_on, done_on) pairs, done_on counted only
+    if by `today` (the report replays a past day)."""
+    if status in FINISHED_STATUSES:
+        return NO_DEADLINE
+    dates = [target_date] if target_date else []
+    dates += [due for due, done in milestones if due and (done is None or done > today)]
+    missed = [day for day in dates if day < today]
+    if missed:
+        return Deadline(OVERDUE, min(missed))
+    ahead = [day for day in dates if day >= today]
+    if ahead and min(ahead) <= today + datetime.timedelta(days=due_soon_days()):
+        return Deadline(DUE_SOON, min(ahead))
+    return Deadline("", min(ahead) if ahead else None)
