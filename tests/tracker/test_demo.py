@@ -13,6 +13,7 @@ from commitments.models import (
     Commitment,
     Document,
     EvidenceLink,
+    Milestone,
     Paragraph,
     StatusUpdate,
     Theme,
@@ -20,7 +21,7 @@ from commitments.models import (
 from commitments.statuses import Status
 from core.roles import Role
 from tracker.demo import DemoDataError, demo_data_read, demo_load, demo_password_choose
-from tracker.models import User
+from tracker.models import Event, User
 
 PASSWORD = "demo-password-for-tests"
 EXPECTED_COMMITMENTS = {
@@ -30,6 +31,7 @@ EXPECTED_COMMITMENTS = {
     "group-of-friends-of-neutrality": [9],
     "unrcca-resolution-75th-session": [5, 6],
     "year-and-forum-of-peace-and-trust-2021": [8],
+    "international-year-of-peace-and-trust-2025": [8],
     "un-code-of-practice-on-neutrality": [10],
     "ocha-office-in-central-asia": [12],
     "neutrality-research-and-training-centre": [13],
@@ -51,6 +53,7 @@ def load(monkeypatch, password: str | None = PASSWORD) -> str:
 
 def counts() -> dict[str, int]:
     models = [Document, Paragraph, Actor, Theme, Commitment, StatusUpdate, EvidenceLink, User]
+    models += [Milestone, Event]
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -100,7 +103,7 @@ def test_every_commitment_is_owned_led_themed_and_has_a_history(loaded):
 def test_every_status_update_cites_a_full_https_source(loaded):
     updates = StatusUpdate.objects.prefetch_related("links")
 
-    assert updates.count() == 40
+    assert updates.count() == 41
     for update in updates:
         urls = [link.url for link in update.links.all()]
         assert urls, f"{update} cites no source"
@@ -191,7 +194,7 @@ def test_running_twice_changes_nothing_but_the_password(db, monkeypatch):
     output = load(monkeypatch, password="second-password")
 
     assert counts() == before
-    assert "0 created with 0 status updates, 11 already there" in output
+    assert "0 created with 0 status updates, 12 already there" in output
     assert logs_in("admin", "second-password")
     assert not logs_in("admin", "first-password")
 
@@ -205,7 +208,7 @@ def test_a_record_edited_since_is_left_as_it_is(loaded, monkeypatch):
     load(monkeypatch)
 
     assert Commitment.objects.get(pk=ocha.pk).title == "OCHA office (renamed)"
-    assert Document.objects.get().symbol == "A/75/000"
+    assert Document.objects.get(short_name="ashgabat-2020").symbol == "A/75/000"
     assert User.objects.get(username="liaison").actor is None
 
 
