@@ -256,4 +256,5 @@ def test_export_record_command_reports_what_it_wrote(db, media, tmp_path):
     call_command("export_record", str(path), "--without-password-hashes", stdout=out)
     assert "16  commitments.Paragraph" in out.getvalue()
     assert "1  evidence files" in out.getvalue()
-    assert manifest_of(path.read_bytes())["counts"]["commitments.Commitment"] == 11
+    assert manifest_of(path.read_bytes())["counts"]["commitments.Commitment"] == 12
+    assert manifest_of(path.read_bytes())["counts"]["commitments.Milestone"] == 32
