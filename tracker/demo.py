@@ -4,6 +4,10 @@
 inside one transaction. The data lives in fixtures/ashgabat-2020-demo.json; this module only
 turns it into rows. Each loader creates what is missing and leaves what exists alone, so a
 second run changes nothing but the demo accounts' password (the one printed this time).
+
+The fixture types no progress figure: each commitment has milestones, and the progress of each
+status update is computed here from the milestones done by the update's date
+(`progress_from_milestones`).
 """
 
 import datetime
@@ -18,8 +22,21 @@ from django.db import transaction
 from django.db.models import Q
 
 from commitments.importers import document_import
-from commitments.models import Actor, Commitment, Document, Paragraph, StatusUpdate, Theme
-from commitments.services import status_update_create
+from commitments.models import (
+    Actor,
+    Commitment,
+    Document,
+    DocumentLink,
+    Milestone,
+    Paragraph,
+    StatusUpdate,
+    Theme,
+)
+from commitments.services import (
+    commitment_current_state_refresh,
+    document_link_create,
+    status_update_create,
+)
 from core.roles import Role
 from tracker.demo_events import events_demo_load
 from tracker.models import User
@@ -30,6 +47,8 @@ SECRETARIAT_USERNAME = "secretariat"
 LIAISON_USERNAME = "liaison"
 ADMIN_USERNAME = "admin"
 LIAISON_ACTOR_ISO = "TM"
+# The kinds of link between documents (commitments.models.DocumentLink.Kind values).
+DOCUMENT_LINK_KINDS = ("follows_up", "implements", "supersedes", "translation_of")
 
 
 class DemoDataError(Exception):
@@ -44,6 +63,8 @@ class DemoRun:
     password: str
     messages: list[str] = field(default_factory=list)
     document: Document | None = None
+    # Short name -> the documents the demo record holds besides the seed document.
+    documents: dict[str, Document] = field(default_factory=dict)
     owner: User | None = None
     # Fixture slug -> row; a row found by name or ISO code may carry another slug.
     actors: dict[str, Actor] = field(default_factory=dict)
@@ -101,6 +122,35 @@ def _document_notes_fill(document: Document, spec: dict) -> None:
         setattr(document, name, spec[name])
     if changed:
         document.save(update_fields=[*changed, "updated_at"])
+
+
+def demo_documents_load(run: DemoRun) -> None:
+    """The documents that followed the seed document, as records: their source and date, and
+    no text the facts do not give (so no paragraphs). Their links to the seed document are in
+    the fixture ("links") for the document links to be created from."""
+    known = {run.document.short_name, *(spec["short_name"] for spec in run.data["documents"])}
+    created = 0
+    for spec in run.data["documents"]:
+        for link in spec["links"]:
+            if link["kind"] not in DOCUMENT_LINK_KINDS or link["to"] not in known:
+                raise DemoDataError(
+                    f"Document {spec['short_name']} has a link the demo cannot make: {link}."
+                )
+        document = Document.objects.filter(short_name=spec["short_name"]).first()
+        if document is None:
+            document = Document.objects.create(
+                short_name=spec["short_name"],
+                title=spec["title"],
+                symbol=spec["symbol"],
+                place=spec["place"],
+                adopted_on=datetime.date.fromisoformat(spec["adopted_on"]),
+                source_url=spec["source_url"],
+            )
+            created += 1
+        run.documents[spec["short_name"]] = document
+    run.say(
+        f"Documents that followed: {created} created, {len(run.documents) - created} already there."
+    )
 
 
 def demo_actors_load(run: DemoRun) -> None:
@@ -161,15 +211,52 @@ def _account_ensure(username: str, defaults: dict, password: str) -> User:
     return user
 
 
+def progress_from_milestones(*, milestones: list[tuple[int, datetime.date | None]], on) -> int:
+    """The weight of the milestones done by `on` over the weight of all, as a whole per cent
+    rounded down. `milestones` are (weight, done_on) pairs. The demo's own plain copy of the
+    rule: where commitments has a progress rule of its own, call that instead."""
+    total = sum(weight for weight, _ in milestones)
+    done = sum(weight for weight, done_on in milestones if done_on is not None and done_on <= on)
+    return done * 100 // total
+
+
+def _milestones_check(spec: dict) -> None:
+    # The figures come from the milestones; a typed one would be an invented figure.
+    problems = []
+    if not spec.get("milestones"):
+        problems.append("it has no milestones")
+    problems += [
+        f"its update of {entry['date']} types a progress figure"
+        for entry in spec["history"]
+        if "progress" in entry
+    ]
+    problems += [
+        f"milestone “{milestone['title']}” has a weight below 1"
+        for milestone in spec.get("milestones", [])
+        if milestone["weight"] < 1
+    ]
+    if problems:
+        raise DemoDataError(
+            f"Commitment {spec['slug']}: {'; '.join(problems)}. Fix fixtures/{DEMO_DATA_PATH.name}."
+        )
+
+
 def demo_commitments_load(run: DemoRun) -> None:
     _paragraph_coverage_check(run)
+    for spec in run.data["commitments"]:
+        _milestones_check(spec)
     paragraphs = {p.number: p for p in run.document.paragraphs.all()}
     created = updates = 0
     for spec in run.data["commitments"]:
         if Commitment.objects.filter(slug=spec["slug"]).exists():
             continue  # already in the record, possibly with updates posted since: left alone
         commitment = _commitment_create(run, spec, paragraphs)
-        updates += _history_post(commitment, spec["history"], author=run.owner)
+        milestones = [_milestone_read(milestone) for milestone in spec["milestones"]]
+        posted = _history_post(commitment, spec["history"], milestones, author=run.owner)
+        _milestones_create(commitment, milestones, posted)
+        # From now on the milestones give its figure (commitments.progress).
+        commitment_current_state_refresh(commitment=commitment)
+        updates += len(posted)
         created += 1
     skipped = len(run.data["commitments"]) - created
     run.say(
@@ -217,29 +304,95 @@ def _rows_pick(rows: dict, slugs: list[str], spec: dict) -> list:
     return [rows[slug] for slug in slugs]
 
 
-def _history_post(commitment: Commitment, history: list[dict], *, author: User) -> int:
-    """Post the history through the service, as an officer entering it after the fact would."""
+def demo_document_links_load(run: DemoRun) -> None:
+    """The links the fixture gives the documents that followed; an existing one is left alone."""
+    documents = {run.document.short_name: run.document, **run.documents}
+    created = 0
+    for spec in run.data["documents"]:
+        for link in spec["links"]:
+            source, target = documents[spec["short_name"]], documents[link["to"]]
+            if DocumentLink.objects.filter(
+                from_document=source, to_document=target, kind=link["kind"]
+            ).exists():
+                continue
+            document_link_create(
+                from_document=source, to_document=target, kind=link["kind"], author=run.owner
+            )
+            created += 1
+    run.say(f"Document links: {created} created.")
+
+
+def _optional_date(value: str | None) -> datetime.date | None:
+    return datetime.date.fromisoformat(value) if value else None
+
+
+def _milestone_read(spec: dict) -> Milestone:
+    done_on = _optional_date(spec["done_on"])
+    return Milestone(
+        title=spec["title"],
+        due_on=_optional_date(spec["due_on"]),
+        weight=spec["weight"],
+        done_on=done_on,
+        # The evidence of a milestone done; an open one cites its source in the fixture only.
+        evidence_url=spec["source"]["url"] if done_on else "",
+    )
+
+
+# Entered after the fact, each update records the figure its day's milestones gave (the
+# milestones are saved after the history, so the service cannot compute it on the day).
+DEMO_PROGRESS_REASON = "The weight of the milestones done by this day over the weight of all."
+
+
+def _history_post(
+    commitment: Commitment, history: list[dict], milestones: list[Milestone], *, author: User
+) -> list[StatusUpdate]:
+    """Post the history through the service, as an officer entering it after the fact would,
+    each update with the progress its date's milestones give."""
+    weights = [(milestone.weight, milestone.done_on) for milestone in milestones]
+    posted = []
     for entry in history:
-        status_update_create(
-            commitment=commitment,
-            author=author,
-            status=entry["status"],
-            progress=entry["progress"],
-            narrative=entry["narrative"],
-            happened_on=datetime.date.fromisoformat(entry["date"]),
-            visibility=entry.get("visibility", StatusUpdate.Visibility.PUBLIC),
-            links=[(source["title"], source["url"]) for source in entry["sources"]],
+        happened_on = datetime.date.fromisoformat(entry["date"])
+        posted.append(
+            status_update_create(
+                commitment=commitment,
+                author=author,
+                status=entry["status"],
+                progress=progress_from_milestones(milestones=weights, on=happened_on),
+                progress_reason=DEMO_PROGRESS_REASON,
+                narrative=entry["narrative"],
+                happened_on=happened_on,
+                visibility=entry.get("visibility", StatusUpdate.Visibility.PUBLIC),
+                links=[(source["title"], source["url"]) for source in entry["sources"]],
+            )
         )
-    return len(history)
+    return posted
+
+
+def _milestones_create(
+    commitment: Commitment, milestones: list[Milestone], posted: list[StatusUpdate]
+) -> None:
+    """Save the milestones in fixture order; one done on the day of a public update is proved
+    by it (the first such update)."""
+    proofs = {}
+    for update in posted:
+        if update.visibility == StatusUpdate.Visibility.PUBLIC:
+            proofs.setdefault(update.happened_on, update)
+    for position, milestone in enumerate(milestones, start=1):
+        milestone.commitment = commitment
+        milestone.position = position
+        milestone.proved_by = proofs.get(milestone.done_on)
+        milestone.save()  # one by one, so the save signals (cache, audit trail) see each
 
 
 # The order matters: accounts need the liaison's actor, commitments need the document, actors,
 # themes and the secretariat owner. Demo events (issue 3) go after the commitments they cite.
 DEMO_LOADERS: list[Callable[[DemoRun], None]] = [
     demo_document_load,
+    demo_documents_load,
     demo_actors_load,
     demo_themes_load,
     demo_accounts_load,
+    demo_document_links_load,
     demo_commitments_load,
     events_demo_load,
 ]

@@ -35,8 +35,13 @@ def _event_links(spec: dict, document: str) -> tuple[list[Commitment], list[Para
 
 def _event_create(spec: dict, document: str) -> tuple[Event, list]:
     fields = {name: spec[name] for name in EVENT_FIELDS if name in spec}
+    end_date = spec.get("end_date")
     event = Event.objects.create(
-        slug=spec["slug"], start_date=datetime.date.fromisoformat(spec["start_date"]), **fields
+        slug=spec["slug"],
+        start_date=datetime.date.fromisoformat(spec["start_date"]),
+        # The last day of an event of several days (a two-day conference, a whole year).
+        end_date=datetime.date.fromisoformat(end_date) if end_date else None,
+        **fields,
     )
     commitments, paragraphs, missing = _event_links(spec, document)
     event.commitments.set(commitments)

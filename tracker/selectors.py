@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import (
     Count,
+    Exists,
+    OuterRef,
     Q,
     QuerySet,
     prefetch_related_objects,
@@ -116,11 +118,14 @@ DOCUMENT_CHOICE_FIELDS = ("id", "short_name", "title")
 
 
 def _document_choice_rows() -> list[tuple]:
-    """(id, short_name, title) of every document, the most recently adopted first; cached with
-    the dashboard's figures as plain rows (a programme has hundreds, read on every visit)."""
+    """(id, short_name, title) of every document with paragraphs, the most recently adopted
+    first; cached with the dashboard's figures as plain rows (a programme has hundreds, read on
+    every visit). A document entered as a record only (no text, so no paragraphs: a later
+    resolution cited by its source) has no matrix to show and is not offered."""
 
     def compute() -> list[tuple]:
-        documents = Document.objects.order_by(*DOCUMENT_ORDER)
+        with_text = Paragraph.objects.filter(document=OuterRef("pk"))
+        documents = Document.objects.filter(Exists(with_text)).order_by(*DOCUMENT_ORDER)
         return list(documents.values_list(*DOCUMENT_CHOICE_FIELDS))
 
     return caching.cached(caching.DASHBOARD, ("documents",), compute)

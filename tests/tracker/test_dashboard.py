@@ -460,6 +460,18 @@ def test_a_newly_imported_document_shows_on_the_next_dashboard(secretariat_clien
     assert f'<option value="{newer.document.pk}" selected>' in shown.text
 
 
+def test_a_document_entered_without_text_is_not_the_dashboards_document(secretariat_client):
+    """A later resolution entered as a record (source and date, no paragraphs) has no matrix:
+    the dashboard keeps showing the newest document that has one, and does not offer it."""
+    with_text = ParagraphFactory(document=DocumentFactory(adopted_on=datetime.date(2020, 12, 12)))
+    record = DocumentFactory(adopted_on=datetime.date(2025, 12, 12))
+
+    shown = secretariat_client.get(reverse("dashboard"))
+
+    assert shown.context["matrix"].document == with_text.document
+    assert f'<option value="{record.pk}"' not in shown.text
+
+
 @pytest.mark.parametrize("document", ["999999", "x", "1 OR 1=1", "\x00"])
 def test_an_unknown_document_shows_the_most_recent_with_a_message(secretariat_client, document):
     paragraph = ParagraphFactory()

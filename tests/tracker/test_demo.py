@@ -12,7 +12,9 @@ from commitments.models import (
     Actor,
     Commitment,
     Document,
+    DocumentLink,
     EvidenceLink,
+    Milestone,
     Paragraph,
     StatusUpdate,
     Theme,
@@ -20,7 +22,7 @@ from commitments.models import (
 from commitments.statuses import Status
 from core.roles import Role
 from tracker.demo import DemoDataError, demo_data_read, demo_load, demo_password_choose
-from tracker.models import User
+from tracker.models import Event, User
 
 PASSWORD = "demo-password-for-tests"
 EXPECTED_COMMITMENTS = {
@@ -30,6 +32,7 @@ EXPECTED_COMMITMENTS = {
     "group-of-friends-of-neutrality": [9],
     "unrcca-resolution-75th-session": [5, 6],
     "year-and-forum-of-peace-and-trust-2021": [8],
+    "international-year-of-peace-and-trust-2025": [8],
     "un-code-of-practice-on-neutrality": [10],
     "ocha-office-in-central-asia": [12],
     "neutrality-research-and-training-centre": [13],
@@ -51,6 +54,7 @@ def load(monkeypatch, password: str | None = PASSWORD) -> str:
 
 def counts() -> dict[str, int]:
     models = [Document, Paragraph, Actor, Theme, Commitment, StatusUpdate, EvidenceLink, User]
+    models += [Milestone, Event, DocumentLink]
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -100,7 +104,7 @@ def test_every_commitment_is_owned_led_themed_and_has_a_history(loaded):
 def test_every_status_update_cites_a_full_https_source(loaded):
     updates = StatusUpdate.objects.prefetch_related("links")
 
-    assert updates.count() == 40
+    assert updates.count() == 41
     for update in updates:
         urls = [link.url for link in update.links.all()]
         assert urls, f"{update} cites no source"
@@ -191,7 +195,7 @@ def test_running_twice_changes_nothing_but_the_password(db, monkeypatch):
     output = load(monkeypatch, password="second-password")
 
     assert counts() == before
-    assert "0 created with 0 status updates, 11 already there" in output
+    assert "0 created with 0 status updates, 12 already there" in output
     assert logs_in("admin", "second-password")
     assert not logs_in("admin", "first-password")
 
@@ -205,7 +209,7 @@ def test_a_record_edited_since_is_left_as_it_is(loaded, monkeypatch):
     load(monkeypatch)
 
     assert Commitment.objects.get(pk=ocha.pk).title == "OCHA office (renamed)"
-    assert Document.objects.get().symbol == "A/75/000"
+    assert Document.objects.get(short_name="ashgabat-2020").symbol == "A/75/000"
     assert User.objects.get(username="liaison").actor is None
 
 
@@ -264,3 +268,14 @@ def test_the_accounts_file_holds_the_accounts_and_this_runs_password(db, monkeyp
     assert lines[0] == f"Accounts (password: {PASSWORD}):"
     assert [line.split()[0] for line in lines[1:]] == ["secretariat", "liaison", "admin"]
     assert accounts.stat().st_mode & 0o077 == 0  # the password is for its owner's eyes
+
+
+def test_the_documents_that_followed_link_to_the_2020_document(loaded):
+    links = DocumentLink.objects.values_list(
+        "from_document__short_name", "kind", "to_document__short_name"
+    )
+    assert set(links) == {
+        ("unrcca-resolution-2021", "implements", "ashgabat-2020"),
+        ("a-res-78-266", "follows_up", "ashgabat-2020"),
+        ("ashgabat-declaration-2025", "follows_up", "ashgabat-2020"),
+    }

@@ -329,7 +329,7 @@ def test_demo_events_load_links_commitments_and_paragraphs_and_is_idempotent():
     assert any("not linked" in line for line in said)
     count = Event.objects.count()
     assert events_demo_load() == []
-    assert Event.objects.count() == count == 9
+    assert Event.objects.count() == count == 17
 
 
 def test_event_refuses_unknown_time_zone_and_until_before_start():
