@@ -80,7 +80,6 @@ def invitation_create(
     """Invite a person; an earlier open invitation of the same address is replaced (its link
     then says so). Refused for an address that already has an account."""
     email = email_normalized(email)
-    role_actor_check(role=role, actor=actor)
     existing = User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email)).first()
     if existing is not None and existing.is_active:
         raise AccountRefused(_("%(email)s already has an account.") % {"email": email})
@@ -92,6 +91,7 @@ def invitation_create(
             )
             % {"email": email}
         )
+    role_actor_check(role=role, actor=actor)
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     with transaction.atomic():
