@@ -390,3 +390,23 @@ def test_a_demoted_owner_is_warned_and_their_commitments_are_listed(manager_clie
     assert "no longer active secretariat staff" in page
     owned.refresh_from_db()
     assert owned.owner == person  # ownership stays: reassigning is a decision
+
+
+def test_a_contributor_is_invited_for_their_organisation(manager, client):
+    organisation = ActorFactory(name="Human Rights Institute", kind=Actor.Kind.ORGANISATION)
+    invitation = accounts.invitation_create(
+        email="Researcher@Example.org",
+        role="contributor",
+        actor=organisation,
+        language="en",
+        invited_by=manager,
+    )
+    token = "contributor-token"
+    Invitation.objects.filter(pk=invitation.pk).update(token_hash=invitation_token_hash(token))
+    form = {"first_name": "R", "password1": PASSWORD, "password2": PASSWORD}
+
+    client.post(reverse("invitation_accept", kwargs={"token": token}), form)
+
+    person = User.objects.get(email="researcher@example.org")
+    assert (person.role, person.actor) == (Role.CONTRIBUTOR, organisation)
+    assert not person.can_edit_record
