@@ -5,9 +5,13 @@ A new URL pattern with arguments needs an entry in KWARGS saying how to reach it
 
 import datetime
 
+from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from commitments import milestones, services
 from commitments.models import CommitmentRelation, StatusUpdate
@@ -21,8 +25,9 @@ from tests.factories import (
     ThemeFactory,
     UserFactory,
 )
-from tracker import reminders
-from tracker.models import Reminder
+from tracker import accounts, reminders
+from tracker.models import Invitation, Reminder
+from tracker.models.invitations import invitation_token_hash
 
 
 def walk(patterns, namespace: str = "", prefix: str = ""):
@@ -77,6 +82,33 @@ class World:
         self.unsubscribe_token = reminders.unsubscribe_token(
             user=self.users["liaison"], scope="all"
         )
+        self.invitation_token = self.invitation("open-invitation-token")
+        self.used_invitation_token = self.invitation("used-invitation-token", used=True)
+        liaison = self.users["liaison"]
+        self.email_change_token = signing.dumps(
+            {"user": liaison.pk, "old": liaison.email, "new": "new-address@example.org"},
+            salt=accounts.EMAIL_CHANGE_SALT,
+        )
+
+    def password_reset(self) -> dict:
+        """The liaison's reset link as of now: a log-in (force_login) changes the token."""
+        liaison = type(self.users["liaison"]).objects.get(pk=self.users["liaison"].pk)
+        return {
+            "uidb64": urlsafe_base64_encode(force_bytes(liaison.pk)),
+            "token": default_token_generator.make_token(liaison),
+        }
+
+    def invitation(self, token: str, used: bool = False) -> str:
+        Invitation.objects.create(
+            email=f"{token}@example.org",
+            role="liaison",
+            actor=self.actor,
+            language="en",
+            token_hash=invitation_token_hash(token),
+            expires_at=timezone.now() + datetime.timedelta(days=7),
+            accepted_at=timezone.now() if used else None,
+        )
+        return token
 
     def reminder(self, state):
         now = timezone.now()
@@ -149,6 +181,13 @@ KWARGS = {
     "reminder_resend": lambda w: {"pk": w.failed_reminder.pk},
     "reminder_unsubscribe": lambda w: {"token": w.unsubscribe_token},
     "reminder_unsubscribe#forged": lambda w: {"token": w.unsubscribe_token[:-4] + "AAAA"},
+    "account_edit": lambda w: {"pk": w.users["liaison"].pk},
+    "invitation_accept": lambda w: {"token": w.invitation_token},
+    "invitation_accept#used": lambda w: {"token": w.used_invitation_token},
+    "profile_email_confirm": lambda w: {"token": w.email_change_token},
+    "profile_email_confirm#forged": lambda w: {"token": w.email_change_token[:-4] + "AAAA"},
+    "password_reset_confirm": lambda w: w.password_reset(),
+    "password_reset_confirm#forged": lambda w: w.password_reset() | {"token": "1-forged"},
 }
 
 

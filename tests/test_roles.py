@@ -114,6 +114,27 @@ EXPECTED = {
     # The signed link is the credential: GET asks to confirm, POST unsubscribes.
     "reminder_unsubscribe":               ((200, 200), (200, 200), (200, 200), (200, 200)),
     "reminder_unsubscribe#forged":        ((400, 400), (400, 400), (400, 400), (400, 400)),
+    # Accounts: a secretariat manager's (the admin here; the factory's secretariat officer
+    # lacks the permission, tests/tracker/test_accounts.py gives it). An empty form: 400.
+    "account_list":                       ((302, 302), (403, 403), (403, 403), (200, 405)),
+    "account_invite":                     ((302, 302), (403, 403), (403, 403), (200, 400)),
+    "account_edit":                       ((302, 302), (403, 403), (403, 403), (200, 400)),
+    # The invitation's link is the credential; a used one says so (410), nothing is written.
+    "invitation_accept":                  ((200, 400), (200, 400), (200, 400), (200, 400)),
+    "invitation_accept#used":             ((410, 410), (410, 410), (410, 410), (410, 410)),
+    # Each person's own profile, liaisons included; an empty form is refused (400).
+    "profile":                            ((302, 302), (200, 400), (200, 400), (200, 400)),
+    "profile_email":                      ((302, 302), (405, 400), (405, 400), (405, 400)),
+    # The signed link to a new address: GET asks to confirm, POST changes it.
+    "profile_email_confirm":              ((200, 200), (200, 200), (200, 200), (200, 200)),
+    "profile_email_confirm#forged":       ((400, 400), (400, 400), (400, 400), (400, 400)),
+    "password_change":                    ((302, 302), (200, 400), (200, 400), (200, 400)),
+    # Django's reset by email, open to everyone; a valid link moves on to its form (302).
+    "password_reset":                     ((200, 400), (200, 400), (200, 400), (200, 400)),
+    "password_reset_done":                ((200, 405), (200, 405), (200, 405), (200, 405)),
+    "password_reset_confirm":             ((302, 302), (302, 302), (302, 302), (302, 302)),
+    "password_reset_confirm#forged":      ((400, 400), (400, 400), (400, 400), (400, 400)),
+    "password_reset_complete":            ((200, 405), (200, 405), (200, 405), (200, 405)),
 }
 # fmt: on
 
@@ -128,9 +149,12 @@ LIAISON_POSTS_ALLOWED = {
     "calendar_feeds": "replaces their own feed address",
     "reminder_settings": "saves their own reminder choices",
     "reminder_unsubscribe": "the signed link unsubscribes its owner",
+    "profile_email_confirm": "the signed link changes its owner's address",
+    "password_reset_confirm": "the reset link moves on to its own form",
 }
-# Open to visitors and redirecting back to the page they were on, not to the login page.
-OPEN_REDIRECTS = {"set_language"}
+# Open to visitors and redirecting elsewhere than to the login page: back to the page they were
+# on (the language), on to the reset link's form.
+OPEN_REDIRECTS = {"set_language", "password_reset_confirm"}
 # One-click unsubscribe (RFC 8058): mail clients post without a CSRF token.
 CSRF_EXEMPT = {"reminder_unsubscribe", "reminder_unsubscribe#forged"}
 

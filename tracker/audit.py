@@ -131,6 +131,15 @@ FIELD_LABELS = {
     "is_active": gettext_lazy("Active"),
     "is_staff": gettext_lazy("Admin site access"),
     "is_superuser": gettext_lazy("Superuser"),
+    "user_permissions": gettext_lazy("Permissions"),
+    # Invitations
+    "email": gettext_lazy("Email address"),
+    "invited_by": gettext_lazy("Invited by"),
+    "expires_at": gettext_lazy("Link works until"),
+    "accepted_at": gettext_lazy("Accepted at"),
+    "replaced_at": gettext_lazy("Replaced at"),
+    "tracker.invitation.user": gettext_lazy("Account"),
+    "tracker.invitation.actor": gettext_lazy("Member state or organisation"),
 }
 
 # How a commitment's history names one of its parts, by "app_label.model": added, removed,

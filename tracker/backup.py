@@ -58,6 +58,7 @@ RECORD_MODELS = (
     "commitments.Actor",
     "commitments.Theme",
     "tracker.User",
+    "tracker.Invitation",  # after the users who sent and accepted it, and its actor
     "commitments.DocumentLink",  # after both its documents and the user who made it
     "commitments.Commitment",
     "commitments.CommitmentRelation",

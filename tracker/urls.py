@@ -1,6 +1,7 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import event_edit_views, event_views, reminder_views, views
+from . import account_views, event_edit_views, event_views, profile_views, reminder_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -26,5 +27,40 @@ urlpatterns = [
         "reminders/unsubscribe/<str:token>/",
         reminder_views.reminder_unsubscribe,
         name="reminder_unsubscribe",
+    ),
+    # Accounts: the managers' pages, and the invited person's link (no login: the link is it).
+    path("accounts/", account_views.account_list, name="account_list"),
+    path("accounts/invite/", account_views.account_invite, name="account_invite"),
+    path("accounts/<int:pk>/", account_views.account_edit, name="account_edit"),
+    path("invitation/<str:token>/", account_views.invitation_accept, name="invitation_accept"),
+    # Each person's own account.
+    path("profile/", profile_views.profile, name="profile"),
+    path("profile/email/", profile_views.profile_email, name="profile_email"),
+    path(
+        "profile/email/<str:token>/",
+        profile_views.profile_email_confirm,
+        name="profile_email_confirm",
+    ),
+    path(
+        "profile/password/",
+        profile_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    # Django's password reset, by email; its pages need no login.
+    path("password-reset/", profile_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        profile_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
     ),
 ]

@@ -27,8 +27,8 @@ class TrackerAuthenticationForm(AuthenticationForm):
         "invalid_login": (
             _(
                 "That username and password do not match an account. Check both (the password is "
-                "case-sensitive) and try again; if you have forgotten your password, ask the "
-                "secretariat to set a new one."
+                "case-sensitive) and try again; if you have forgotten your password, choose a new "
+                "one with “Forgotten your password?” below."
             )
         ),
         "inactive": _("This account is disabled. Ask the secretariat to re-enable it."),

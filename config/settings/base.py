@@ -399,6 +399,17 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {
         "model": "tracker.User",
         "include_fields": ["role", "actor", "is_active", "is_staff", "is_superuser"],
+        # Whether they manage accounts (core.roles.MANAGE_ACCOUNTS), given on the accounts page.
+        "m2m_fields": ["user_permissions"],
     },
+    # Only a hash of the link's secret is stored, and it says nothing to a reader.
+    {"model": "tracker.Invitation", "exclude_fields": ["token_hash"]},
 )
 AUDITLOG_USE_FK_STRING_REPRESENTATION = True
+
+# Accounts (tracker.accounts; docs/accounts.md): how long an invitation's link and an email
+# change's confirmation link work.
+TRACKER_INVITATION_DAYS = env.int("TRACKER_INVITATION_DAYS", default=7)
+TRACKER_EMAIL_CHANGE_DAYS = env.int("TRACKER_EMAIL_CHANGE_DAYS", default=2)
+# Django's password reset links work this long (3 days is Django's default).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 60 * 60)

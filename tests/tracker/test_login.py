@@ -50,7 +50,7 @@ def test_a_wrong_password_says_what_to_do_and_logs_nobody_in(client, secretariat
 
     assert response.status_code == 200
     assert "do not match an account" in response.text
-    assert "ask the secretariat to set a new one" in response.text
+    assert "if you have forgotten your password, choose a new one with" in response.text
     assert "_auth_user_id" not in client.session
 
 

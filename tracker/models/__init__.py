@@ -1,11 +1,13 @@
 """The tracker's own models: people, and the dates that matter (events and their reminders)."""
 
 from .events import Event
+from .invitations import Invitation
 from .reminders import Reminder, ReminderPreference, ReminderSubscription, WorkerHeartbeat
 from .users import User
 
 __all__ = [
     "Event",
+    "Invitation",
     "Reminder",
     "ReminderPreference",
     "ReminderSubscription",
