@@ -107,6 +107,12 @@ EXPECTED = {
     # The signed link is the credential: GET asks to confirm, POST unsubscribes.
     "reminder_unsubscribe":               ((200, 200), (200, 200), (200, 200), (200, 200)),
     "reminder_unsubscribe#forged":        ((400, 400), (400, 400), (400, 400), (400, 400)),
+    # Each person's own two-factor set-up (an empty code is refused, 400); the admin has an app
+    # (a superuser must). The code step sends a session with nothing to enter on to its page.
+    # Resetting another person's is a manager's: the superuser here.
+    "two_factor":                         ((302, 302), (200, 400), (200, 400), (200, 400)),
+    "two_factor_verify":                  ((302, 302), (302, 302), (302, 302), (302, 302)),
+    "two_factor_reset":                   ((302, 302), (403, 403), (403, 403), (200, 200)),
 }
 # fmt: on
 
@@ -121,6 +127,7 @@ LIAISON_POSTS_ALLOWED = {
     "calendar_feeds": "replaces their own feed address",
     "reminder_settings": "saves their own reminder choices",
     "reminder_unsubscribe": "the signed link unsubscribes its owner",
+    "two_factor_verify": "has no code to enter: sent on to their page",
 }
 # Open to visitors and redirecting back to the page they were on, not to the login page.
 OPEN_REDIRECTS = {"set_language"}

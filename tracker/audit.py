@@ -130,6 +130,8 @@ FIELD_LABELS = {
     "is_active": gettext_lazy("Active"),
     "is_staff": gettext_lazy("Admin site access"),
     "is_superuser": gettext_lazy("Superuser"),
+    # Written by tracker.two_factor: turned on, off, or reset by a manager.
+    "two_factor": gettext_lazy("Two-factor authentication"),
 }
 
 # How a commitment's history names one of its parts, by "app_label.model": added, removed,
