@@ -234,13 +234,19 @@ def _audit(*, user, actor, old: str, new: str) -> None:
 # --- Keeping User.two_factor_enabled in step ------------------------------------------------
 
 
+def two_factor_enabled_refresh(*, user_id: int) -> bool:
+    """Set the flag from the devices; also mends a restored backup's users, whose devices a
+    backup does not keep (the code step calls it when it finds no app)."""
+    enabled = TOTPDevice.objects.filter(user_id=user_id, confirmed=True).exists()
+    # An update, not a save: the services record the change in the trail themselves.
+    get_user_model().objects.filter(pk=user_id).update(two_factor_enabled=enabled)
+    return enabled
+
+
 @receiver(post_save, sender=TOTPDevice)
 @receiver(post_delete, sender=TOTPDevice)
 def _app_changed(sender, instance: TOTPDevice, **kwargs) -> None:
-    enabled = TOTPDevice.objects.filter(user_id=instance.user_id, confirmed=True).exists()
-    # An update, not a save: the flag is no change of the person's own the trail should show
-    # twice (the services record the change itself).
-    get_user_model().objects.filter(pk=instance.user_id).update(two_factor_enabled=enabled)
+    two_factor_enabled_refresh(user_id=instance.user_id)
 
 
 @receiver(user_logged_in)

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from core.roles import user_can_manage_accounts
@@ -41,9 +41,12 @@ class AppCodeForm(CodeForm):
 
 def _refusal(error: tf.CodeRefused) -> str:
     if error.wait_seconds:
-        return _(
+        return ngettext(
+            "Too many wrong codes: wait %(seconds)s second, then enter the code your app "
+            "shows at that moment.",
             "Too many wrong codes: wait %(seconds)s seconds, then enter the code your app "
-            "shows at that moment."
+            "shows at that moment.",
+            error.wait_seconds,
         ) % {"seconds": error.wait_seconds}
     return _(
         "That code is not right, or was already used. Enter the code your app shows now (each "
@@ -137,8 +140,12 @@ def two_factor_verify(request):
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         next_url = ""
-    if not user.two_factor_enabled or user.is_verified():
-        return redirect(next_url or "dashboard")
+    if (
+        not user.two_factor_enabled
+        or user.is_verified()
+        or not tf.two_factor_enabled_refresh(user_id=user.pk)
+    ):
+        return redirect(next_url or _landing(user))
     form, status = CodeForm(request.POST or None), 200
     if request.method == "POST":
         if form.is_valid():
