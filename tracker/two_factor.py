@@ -186,7 +186,9 @@ def two_factor_code_check(*, user, code: str):
 
 
 def two_factor_session_verify(request, device) -> None:
-    """This session entered its code: what OTPMiddleware reads as is_verified()."""
+    """This session entered its code: what OTPMiddleware reads as is_verified(). A new session
+    key, as at log-in: a key seen before the code was entered does not gain what it grants."""
+    request.session.cycle_key()
     request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     request.session.pop(PENDING_KEY_SESSION_KEY, None)
     request.user.otp_device = device

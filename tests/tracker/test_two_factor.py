@@ -133,6 +133,7 @@ def test_after_the_password_every_page_waits_for_the_code(client, person, frozen
     user, app = person
 
     after_password = password_login(client, user, next_url="/events/")
+    key_before_code = client.session.session_key
     elsewhere = client.get(reverse("dashboard"))
     admin = client.get(reverse("admin:index"))
     entered = enter_code(client, code_for(app.key, at=NOW), next_url="/events/")
@@ -141,6 +142,7 @@ def test_after_the_password_every_page_waits_for_the_code(client, person, frozen
     assert elsewhere.status_code == 302 and elsewhere.url == reverse("two_factor_verify")
     assert admin.url.startswith(reverse("two_factor_verify"))
     assert entered.status_code == 302 and entered.url == "/events/"
+    assert client.session.session_key != key_before_code
     assert client.get(reverse("dashboard")).status_code == 200
 
 
@@ -266,6 +268,13 @@ def test_a_superuser_without_an_app_is_sent_to_set_it_up(client, db):
 
     assert client.get(reverse("admin:index")).url == reverse("two_factor")
     assert client.get(reverse("dashboard")).url == reverse("two_factor")
+
+
+def test_the_requirement_can_be_lifted_for_a_deployment(client, db, settings):
+    settings.TRACKER_TWO_FACTOR_REQUIRED = False
+    password_login(client, manager())
+
+    assert client.get(reverse("dashboard")).status_code == 200
 
 
 def test_a_secretariat_officer_who_is_no_manager_need_not_set_it_up(client, db):
