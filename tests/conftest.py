@@ -33,6 +33,25 @@ def liaison_client(client, liaison):
     return client
 
 
+@pytest.fixture(autouse=True)
+def _force_login_includes_the_second_step(monkeypatch):
+    """`client.force_login` stands for a whole log-in, the two-factor code included: a person
+    with an authenticator app gets a verified session, and one whose role requires it (a manager,
+    a superuser) is given an app first. The code step itself is tested by logging in with the
+    password (tests/tracker/test_two_factor.py)."""
+    from django.test import Client
+
+    from tests.factories import two_factor_session_verified
+
+    force_login = Client.force_login
+
+    def force_login_verified(self, user, backend=None):
+        force_login(self, user, backend)
+        two_factor_session_verified(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login_verified)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _remove_filesystem_broker_folder():
     """The test run's own filesystem broker folder (config/settings/test.py) goes with it."""

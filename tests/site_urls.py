@@ -173,6 +173,7 @@ KWARGS = {
     "commitments:evidence_file": lambda w: {"pk": w.public_file.pk},
     "commitments:evidence_file#internal": lambda w: {"pk": w.internal_file.pk},
     "event_month": lambda w: {"year": 2026, "month": 12},
+    "two_factor_reset": lambda w: {"pk": w.users["liaison"].pk},
     "event_detail": lambda w: {"slug": w.event.slug},
     "event_detail#private": lambda w: {"slug": w.private_event.slug},
     "event_edit": lambda w: {"slug": w.event.slug},

@@ -135,6 +135,12 @@ EXPECTED = {
     "password_reset_confirm":             ((302, 302), (302, 302), (302, 302), (302, 302)),
     "password_reset_confirm#forged":      ((400, 400), (400, 400), (400, 400), (400, 400)),
     "password_reset_complete":            ((200, 405), (200, 405), (200, 405), (200, 405)),
+    # Each person's own two-factor set-up (an empty code is refused, 400); the admin has an app
+    # (a superuser must). The code step sends a session with nothing to enter on to its page.
+    # Resetting another person's is a manager's: the superuser here.
+    "two_factor":                         ((302, 302), (200, 400), (200, 400), (200, 400)),
+    "two_factor_verify":                  ((302, 302), (302, 302), (302, 302), (302, 302)),
+    "two_factor_reset":                   ((302, 302), (403, 403), (403, 403), (200, 200)),
 }
 # fmt: on
 
@@ -151,6 +157,7 @@ LIAISON_POSTS_ALLOWED = {
     "reminder_unsubscribe": "the signed link unsubscribes its owner",
     "profile_email_confirm": "the signed link changes its owner's address",
     "password_reset_confirm": "the reset link moves on to its own form",
+    "two_factor_verify": "has no code to enter: sent on to their page",
 }
 # Open to visitors and redirecting elsewhere than to the login page: back to the page they were
 # on (the language), on to the reset link's form.

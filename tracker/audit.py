@@ -140,6 +140,8 @@ FIELD_LABELS = {
     "replaced_at": gettext_lazy("Replaced at"),
     "tracker.invitation.user": gettext_lazy("Account"),
     "tracker.invitation.actor": gettext_lazy("Member state or organisation"),
+    # Written by tracker.two_factor: turned on, off, or reset by a manager.
+    "two_factor": gettext_lazy("Two-factor authentication"),
 }
 
 # How a commitment's history names one of its parts, by "app_label.model": added, removed,

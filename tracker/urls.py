@@ -1,7 +1,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import account_views, event_edit_views, event_views, profile_views, reminder_views, views
+from . import (
+    account_views,
+    event_edit_views,
+    event_views,
+    profile_views,
+    reminder_views,
+    two_factor_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -19,6 +27,15 @@ urlpatterns = [
         "calendar/<slug:token>.ics",
         event_views.calendar_personal_feed,
         name="calendar_personal_feed",
+    ),
+    # Two-factor authentication (tracker.two_factor): one's own set-up, the code step after the
+    # password, a manager's reset of another person's.
+    path("profile/two-factor/", two_factor_views.two_factor, name="two_factor"),
+    path("login/code/", two_factor_views.two_factor_verify, name="two_factor_verify"),
+    path(
+        "accounts/<int:pk>/two-factor/reset/",
+        two_factor_views.two_factor_reset,
+        name="two_factor_reset",
     ),
     path("reminders/", reminder_views.reminder_settings, name="reminder_settings"),
     path("reminders/log/", reminder_views.reminder_log, name="reminder_log"),

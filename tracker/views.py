@@ -1,6 +1,6 @@
 """The dashboard and the login page. Event and calendar pages live in tracker.event_views."""
 
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
@@ -8,7 +8,7 @@ from django.contrib.auth.views import LoginView
 from django.core.validators import MaxLengthValidator
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext_lazy as _
 
 from commitments.views import READ_METHODS, allow_methods, status_legend
@@ -65,6 +65,13 @@ class TrackerLoginView(LoginView):
         if not parts.path.startswith("/") or (parts.path == "/" and not parts.query):
             return ""
         return "" if _url_name(unquote(parts.path)) in ("login", "logout") else url
+
+    def get_success_url(self) -> str:
+        """With two-factor authentication on, the code step comes first (tracker.two_factor)."""
+        url = super().get_success_url()
+        if self.request.user.two_factor_enabled:
+            return f"{reverse('two_factor_verify')}?{urlencode({'next': url})}"
+        return url
 
     def get_default_redirect_url(self) -> str:
         actor = getattr(self.request.user, "actor", None)

@@ -34,6 +34,11 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "auditlog",
+    # Two-factor authentication (tracker.two_factor): an authenticator app's codes (TOTP) and
+    # recovery codes (static tokens).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "core",
     "tracker",
     "commitments",
@@ -59,6 +64,11 @@ MIDDLEWARE = [
     # with the client's address (tracker.security.client_address).
     "tracker.audit.AuditMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # request.user.is_verified(): whether this session entered a two-factor code (django-otp).
+    "django_otp.middleware.OTPMiddleware",
+    # A session that owes a two-factor code, or a manager without a device, reaches only the
+    # pages that settle it (tracker.two_factor.TwoFactorMiddleware).
+    "tracker.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a refused login of a locked-out account into its page.
@@ -341,6 +351,17 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Two-factor authentication (tracker.two_factor; docs/security.md). Required of secretariat
+# managers and superusers unless turned off here (a deployment that signs in elsewhere).
+TRACKER_TWO_FACTOR_REQUIRED = env.bool("TRACKER_TWO_FACTOR_REQUIRED", default=True)
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Commitment tracker")
+# A wrong code locks the device for 1, 2, 4, 8... seconds (django-otp's throttling).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# The admin lists devices without their secrets.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # A session ends after this many seconds without a request; every request starts the count anew.
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=60 * 60)

@@ -65,8 +65,13 @@ def browser():
 
 
 @pytest.fixture
-def demo(live_server, transactional_db, monkeypatch):
-    """The demo record (the Ashgabat document, its history, the demo accounts) on a live server."""
+def demo(live_server, transactional_db, monkeypatch, settings):
+    """The demo record (the Ashgabat document, its history, the demo accounts) on a live server.
+
+    The demo's superuser logs in with the password alone here: these tests are about the pages,
+    and two-factor authentication, which a superuser must otherwise set up first, has its own
+    tests (tests/tracker/test_two_factor.py)."""
+    settings.TRACKER_TWO_FACTOR_REQUIRED = False
     monkeypatch.setenv("DEMO_PASSWORD", DEMO_PASSWORD)
     call_command("load_demo", verbosity=0)
     return live_server

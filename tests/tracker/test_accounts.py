@@ -305,9 +305,10 @@ def test_the_list_costs_the_same_queries_for_2_or_20_accounts(
             invited_by=manager,
         )  # fmt: skip
 
-    # Session, user, the user's and their groups' permissions, the accounts, the invitations,
-    # and the session's save (a savepoint around an UPDATE).
-    with django_assert_num_queries(9):
+    # Session, user, the manager's two-factor device (django-otp's middleware), the user's and
+    # their groups' permissions, the accounts, the invitations, and the session's save (a
+    # savepoint around an UPDATE).
+    with django_assert_num_queries(10):
         response = manager_client.get(reverse("account_list"))
 
     assert response.content.decode().count("@example.org") >= 2 * accounts_count

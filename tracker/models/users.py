@@ -46,6 +46,10 @@ class User(AbstractUser):
     calendar_token = models.CharField(
         max_length=64, unique=True, default=calendar_token_new, editable=False
     )
+    # Whether the person has a confirmed authenticator app (tracker.two_factor keeps it in step
+    # with django-otp's devices): read with the user on every request, so the check that a
+    # session entered its code costs no query for the many who have none.
+    two_factor_enabled = models.BooleanField(default=False, editable=False)
 
     class Meta(AbstractUser.Meta):
         permissions = [
