@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.editing import VersionedModelAdmin
 from core.roles import owner_candidates_q
 
 from .models import (
@@ -37,35 +38,26 @@ class ParagraphInline(admin.StackedInline):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(VersionedModelAdmin):
     list_display = ["short_name", "title", "place", "adopted_on"]
     search_fields = ["short_name", "symbol", "title", "alternative_title"]
     prepopulated_fields = {"short_name": ["title"]}
     inlines = [ParagraphInline]
     formfield_overrides = HTTPS_URLS
-    readonly_fields = ["version"]
-
-    def save_model(self, request, obj, form, change):
-        # A details form or an import preview opened before this save is then refused.
-        if change:
-            obj.version += 1
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(Actor)
-class ActorAdmin(admin.ModelAdmin):
+class ActorAdmin(VersionedModelAdmin):
     list_display = ["name", "kind", "iso_code"]
     list_filter = ["kind"]
     search_fields = ["name", "iso_code"]
-    readonly_fields = ["version"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Theme)
-class ThemeAdmin(admin.ModelAdmin):
+class ThemeAdmin(VersionedModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
-    readonly_fields = ["version"]
     prepopulated_fields = {"slug": ["name"]}
 
 

@@ -8,6 +8,7 @@ people saving the same row, the second sees the first one's change instead of ov
 
 from functools import wraps
 
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import F
@@ -98,3 +99,16 @@ def _shown(value) -> str:
     if isinstance(value, list | tuple | models.QuerySet):
         return ", ".join(sorted(str(item) for item in value))
     return str(value)
+
+
+class VersionedModelAdmin(admin.ModelAdmin):
+    """The admin of a model with a `version`: a save there raises it too, so an app form opened
+    before the superuser's repair is refused instead of overwriting it."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "version"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import ngettext
 
+from core.editing import VersionedModelAdmin
 from core.roles import user_can_own_commitments
 
 from .models import Event, User
@@ -37,11 +38,11 @@ def owner_demoted_message(user, owned: int) -> str:
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(VersionedModelAdmin):
     list_display = ["title", "kind", "rule", "start_date", "interval_years", "is_public"]
     list_filter = ["kind", "rule", "is_public"]
     search_fields = ["title", "slug", "description"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["commitments", "paragraphs"]
     # Deadline events follow their commitment's target date (tracker.events); edit that instead.
-    readonly_fields = ["deadline_of", "version"]
+    readonly_fields = ["deadline_of"]

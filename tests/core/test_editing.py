@@ -59,3 +59,42 @@ def test_changed_fields_lists_only_what_differs_from_the_input():
     form = TitleForm({"title": "My title", "summary": "Same", "version": 1})
     assert form.is_valid()
     assert changed_fields(form=form, instance=commitment) == [("Title", "Saved title", "My title")]
+
+
+@pytest.mark.parametrize("model_name", ["actor", "theme"])
+def test_a_save_in_the_admin_raises_the_version(admin_client, model_name):
+    """An app form opened before the superuser's repair is then refused, not overwritten."""
+    from django.urls import reverse
+
+    from tests.factories import ActorFactory, ThemeFactory
+
+    row = {"actor": ActorFactory, "theme": ThemeFactory}[model_name](name="Renamed")
+    data = {"name": "Renamed in the admin", "slug": row.slug}
+    if model_name == "actor":
+        data |= {"kind": row.kind, "iso_code": ""}
+    url = reverse(f"admin:commitments_{model_name}_change", args=[row.pk])
+    assert admin_client.post(url, data).status_code == 302
+    row.refresh_from_db()
+    assert (row.name, row.version) == ("Renamed in the admin", 2)
+
+
+@pytest.mark.parametrize("model_name", ["document", "actor", "theme", "event"])
+def test_every_versioned_model_admin_raises_the_version_on_a_change(rf, model_name):
+    from django.contrib import admin
+
+    from core.editing import VersionedModelAdmin
+    from tests.factories import ActorFactory, DocumentFactory, EventFactory, ThemeFactory
+
+    factories = {
+        "document": DocumentFactory,
+        "actor": ActorFactory,
+        "theme": ThemeFactory,
+        "event": EventFactory,
+    }
+    row = factories[model_name]()
+    model_admin = admin.site._registry[type(row)]
+    assert isinstance(model_admin, VersionedModelAdmin)
+    model_admin.save_model(rf.post("/"), row, None, True)
+    row.refresh_from_db()
+    assert row.version == 2
+    assert "version" in model_admin.get_readonly_fields(rf.get("/"), row)
