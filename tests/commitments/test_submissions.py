@@ -386,3 +386,14 @@ def test_my_reports_reads_in_constant_queries(
         response = liaison_client.get(reverse("commitments:report_mine"))
 
     assert response.content.decode().count("Edit it") == rows
+
+
+def test_the_menu_counts_the_reports_waiting(secretariat_client, commitment, liaison, secretariat):
+    assert "Reports to review" in secretariat_client.get(reverse("dashboard")).content.decode()
+    report = submitted(commitment, liaison)
+
+    page = secretariat_client.get(reverse("commitments:report_queue")).content.decode()
+    assert '<span class="badge count">1</span>' in page
+    submissions.report_publish(report=report, reviewer=secretariat, expected_version=report.version)
+    page = secretariat_client.get(reverse("commitments:report_queue")).content.decode()
+    assert '<span class="badge count">0</span>' in page
