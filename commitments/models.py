@@ -331,14 +331,29 @@ def owner_refused_message(user) -> str:
     ) % {"name": user.get_username()}
 
 
+class Source(models.TextChoices):
+    """Who a status update comes from (StatusUpdate.source)."""
+
+    OFFICIAL = "official", _("Official")
+    CONTRIBUTOR = "contributor", _("Other source")
+
+
 class StatusUpdateQuerySet(models.QuerySet):
     def in_effect(self) -> "StatusUpdateQuerySet":
-        """The updates that still say something: neither corrected nor withdrawn since, and
-        not a withdrawal itself. What every "latest update" reads (the current state, the
-        report, the charts, the recent lists, search)."""
-        return self.filter(amended_by__isnull=True).exclude(
+        """The official updates that still say something: neither corrected nor withdrawn
+        since, and not a withdrawal itself. What every "latest update" reads (the current
+        state, the report, the charts, the recent lists, search): a contributor's update is
+        never the commitment's state, so it is left out here (see other_sources)."""
+        return self.filter(amended_by__isnull=True, source=Source.OFFICIAL).exclude(
             amendment=StatusUpdate.Amendment.WITHDRAWAL
         )
+
+    def official(self) -> "StatusUpdateQuerySet":
+        return self.filter(source=Source.OFFICIAL)
+
+    def other_sources(self) -> "StatusUpdateQuerySet":
+        """Updates from outside organisations (contributors), shown apart from the official."""
+        return self.filter(source=Source.CONTRIBUTOR)
 
     def shown_in_timeline(self) -> "StatusUpdateQuerySet":
         """Every entry of a history but the withdrawals, each shown on the update it withdraws."""
@@ -428,6 +443,21 @@ class StatusUpdate(models.Model):
     # when reason_public says so (a liaison otherwise reads "withdrawn by the secretariat").
     reason = models.TextField(blank=True, default="")
     reason_public = models.BooleanField(default=False)
+    # Who said it: the secretariat's record ("official", which makes the commitment's state) or
+    # an outside organisation ("contributor": shown apart, never the official state; in_effect
+    # skips it). A report published from a state or an organisation names it in reported_by,
+    # and the secretariat member who reviewed it in reviewed_by (commitments.submissions).
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.OFFICIAL)
+    reported_by = models.ForeignKey(
+        Actor, null=True, blank=True, on_delete=models.PROTECT, related_name="reported_updates"
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reviewed_updates",
+    )
 
     objects = StatusUpdateQuerySet.as_manager()
 
@@ -545,3 +575,115 @@ class Milestone(CommitmentPart, models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class SubmittedReport(models.Model):
+    """What a state's liaison or a contributor reports about a commitment, for the secretariat
+    to review (commitments.submissions). It changes nothing of the record: a draft until its
+    author submits it, then waiting in the review queue; the secretariat returns it with a
+    comment (editable again) or publishes it as a status update (`published_update`)."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Waiting for review")
+        RETURNED = "returned", _("Returned")
+        PUBLISHED = "published", _("Published")
+
+    commitment = models.ForeignKey(
+        Commitment, on_delete=models.CASCADE, related_name="submitted_reports"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submitted_reports"
+    )
+    # The state (a liaison's) or organisation (a contributor's) it speaks for; its people are
+    # the report's parties (commitments.submissions.report_visible_list).
+    reporter = models.ForeignKey(Actor, on_delete=models.PROTECT, related_name="submitted_reports")
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.OFFICIAL)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    happened_on = models.DateField()
+    status = models.CharField(max_length=30, choices=Status.choices)
+    # None where the commitment has milestones: their figure counts, not the reporter's.
+    progress = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    progress_reason = models.CharField(max_length=300, blank=True)
+    milestone_note = models.CharField(max_length=300, blank=True)
+    narrative = models.TextField()
+    return_comment = models.TextField(blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reviewed_reports",
+    )
+    published_update = models.OneToOneField(
+        StatusUpdate,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="submitted_report",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Raised by every write (core.editing.version_claim): a stale form is refused.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["state", "submitted_at"], name="report_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.reporter}: {self.commitment}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("commitments:report_detail", kwargs={"pk": self.pk})
+
+    @property
+    def editable(self) -> bool:
+        return self.state in (self.State.DRAFT, self.State.RETURNED)
+
+
+class ReportLink(models.Model):
+    report = models.ForeignKey(SubmittedReport, on_delete=models.CASCADE, related_name="links")
+    title = models.CharField(max_length=300)
+    url = models.URLField(max_length=1000)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+def report_upload_to(instance: "ReportFile", filename: str) -> str:
+    return f"reports/{instance.report.commitment_id}/{filename}"
+
+
+class ReportFile(models.Model):
+    """A file attached to a report; served only to the report's parties and the secretariat
+    (and, once published, as the update's evidence to whoever may read the update)."""
+
+    report = models.ForeignKey(SubmittedReport, on_delete=models.CASCADE, related_name="files")
+    title = models.CharField(max_length=300)
+    file = models.FileField(upload_to=report_upload_to, max_length=500)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReportComment(models.Model):
+    """One comment of the conversation about a report, between the secretariat and the
+    report's parties; nobody else reads it."""
+
+    report = models.ForeignKey(SubmittedReport, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="report_comments"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.author}: {self.text[:40]}"

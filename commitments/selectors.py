@@ -118,11 +118,20 @@ def commitment_timeline(*, user, commitment: Commitment) -> QuerySet[StatusUpdat
     """The commitment's history the user may read, newest first, with its evidence; each
     update with its correction or withdrawal, if any, and a correction with what it corrects
     (a withdrawal is shown on the update it withdraws, not as an entry of its own)."""
+    return _timeline_of(status_update_visible_list(user=user).official(), commitment)
+
+
+def commitment_other_sources(*, user, commitment: Commitment) -> QuerySet[StatusUpdate]:
+    """What outside organisations (contributors) reported on the commitment, as published by
+    the secretariat: shown apart from the official history, never its state."""
+    return _timeline_of(status_update_visible_list(user=user).other_sources(), commitment)
+
+
+def _timeline_of(updates: QuerySet[StatusUpdate], commitment: Commitment):
     return (
-        status_update_visible_list(user=user)
-        .shown_in_timeline()
+        updates.shown_in_timeline()
         .filter(commitment=commitment)
-        .select_related("author", "amends", "amended_by__author")
+        .select_related("author", "amends", "amended_by__author", "reported_by", "reviewed_by")
         .prefetch_related("links", "files")
         .order_by(*TIMELINE_ORDER)
     )

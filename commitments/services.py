@@ -28,6 +28,7 @@ from .models import (
     EvidenceLink,
     Milestone,
     Paragraph,
+    Source,
     StatusUpdate,
     Theme,
 )
@@ -101,8 +102,14 @@ def status_update_create(
     expected_version: int | None = None,
     visibility: str = StatusUpdate.Visibility.PUBLIC,
     links: list[tuple[str, str]] = (),
+    source: str = Source.OFFICIAL,
+    reported_by: Actor | None = None,
+    reviewed_by=None,
 ) -> StatusUpdate:
     """Append a status update and make the commitment show its latest state.
+
+    A contributor's update (`source` CONTRIBUTOR, from a published report) is appended the
+    same way but never becomes the commitment's state (StatusUpdateQuerySet.in_effect).
 
     With `expected_version`, refuse the update (EditConflict) if someone else wrote since the
     form showed that version; nothing is written then. On a commitment with milestones the
@@ -118,6 +125,9 @@ def status_update_create(
         progress_reason=progress_reason if progress is not None else "",
         narrative=narrative,
         visibility=visibility,
+        source=source,
+        reported_by=reported_by,
+        reviewed_by=reviewed_by,
     )
     return _status_update_append(row=row, expected_version=expected_version, links=links)
 
@@ -202,6 +212,8 @@ def status_update_correct(
         progress_reason=progress_reason if progress is not None else "",
         narrative=narrative,
         visibility=update.visibility,
+        source=update.source,
+        reported_by=update.reported_by,
         amends=update,
         amendment=StatusUpdate.Amendment.CORRECTION,
         reason=reason,
@@ -243,6 +255,8 @@ def status_update_withdraw(
         progress=update.progress,
         narrative="",
         visibility=update.visibility,
+        source=update.source,
+        reported_by=update.reported_by,
         amends=update,
         amendment=StatusUpdate.Amendment.WITHDRAWAL,
         reason=reason,

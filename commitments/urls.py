@@ -7,6 +7,7 @@ from . import (
     document_views,
     milestone_views,
     report_views,
+    submission_views,
     views,
 )
 
@@ -95,4 +96,19 @@ urlpatterns = [
     path("themes/<slug:slug>/edit/", actor_views.theme_edit, name="theme_edit"),
     path("actors/<slug:slug>/", views.actor_detail, name="actor_detail"),
     path("evidence/<int:pk>/", views.evidence_file_download, name="evidence_file"),
+    # Reports from states and contributors (commitments.submissions).
+    path(
+        "commitments/<slug:slug>/report-progress/",
+        submission_views.report_create,
+        name="report_create",
+    ),
+    path("reports/", submission_views.report_mine, name="report_mine"),
+    path("reports/review/", submission_views.report_queue, name="report_queue"),
+    path("reports/<int:pk>/", submission_views.report_detail, name="report_detail"),
+    path("reports/<int:pk>/edit/", submission_views.report_edit, name="report_edit"),
+    path("reports/<int:pk>/submit/", submission_views.report_submit, name="report_submit"),
+    path("reports/<int:pk>/comment/", submission_views.report_comment, name="report_comment"),
+    path("reports/<int:pk>/publish/", submission_views.report_publish, name="report_publish"),
+    path("reports/<int:pk>/return/", submission_views.report_return, name="report_return"),
+    path("reports/files/<int:pk>/", submission_views.report_file, name="report_file"),
 ]

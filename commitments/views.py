@@ -20,7 +20,7 @@ from core import caching, pagination
 from core.local_time import reader_today, reader_zone
 from core.roles import user_can_edit_record, user_can_see_internal
 
-from . import exports, selectors, services
+from . import exports, selectors, services, submissions
 from .document_forms import DocumentLinkForm
 from .filters import SHOW_RETIRED, CommitmentFilter, table_query
 from .forms import RelationForm, StatusUpdateForm
@@ -277,6 +277,7 @@ def commitment_page(
         "milestones": commitment.milestone_list,
         "milestone_sums": milestone_sums(commitment.milestone_list),
         "can_edit": curating,
+        "can_report": submissions.user_can_report_on(user=user, commitment=commitment),
         "form": form,
         "conflict": conflict,
         "status_legend": status_legend(),
@@ -303,6 +304,9 @@ def _commitment_history(request, commitment) -> str:
             "timeline_first_number": page.paginator.count - page.start_index() + 1,
             "progress_points": selectors.commitment_progress_points(
                 user=user, commitment=commitment
+            ),
+            "other_sources": list(
+                selectors.commitment_other_sources(user=user, commitment=commitment)
             ),
             "reader_zone": zone,
             # The same for everyone of the audience the cache keeps it for.

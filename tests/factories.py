@@ -48,6 +48,13 @@ class LiaisonFactory(UserFactory):
     actor = factory.SubFactory(ActorFactory)
 
 
+class ContributorFactory(UserFactory):
+    """Someone of an organisation outside the secretariat who reports (core.roles)."""
+
+    role = Role.CONTRIBUTOR
+    actor = factory.SubFactory(ActorFactory, kind=Actor.Kind.ORGANISATION)
+
+
 class DocumentFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Document

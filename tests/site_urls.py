@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from commitments import milestones, services
+from commitments import milestones, services, submissions
 from commitments.models import CommitmentRelation, StatusUpdate
 from tests.factories import (
     CommitmentFactory,
+    ContributorFactory,
     DocumentFactory,
     EventFactory,
     LiaisonFactory,
@@ -85,6 +86,8 @@ class World:
         self.invitation_token = self.invitation("open-invitation-token")
         self.used_invitation_token = self.invitation("used-invitation-token", used=True)
         liaison = self.users["liaison"]
+        self.report = self.submitted_report()
+        self.contributor_report = self.submitted_report(contributor=True)
         self.email_change_token = signing.dumps(
             {"user": liaison.pk, "old": liaison.email, "new": "new-address@example.org"},
             salt=accounts.EMAIL_CHANGE_SALT,
@@ -109,6 +112,23 @@ class World:
             accepted_at=timezone.now() if used else None,
         )
         return token
+
+    def submitted_report(self, *, contributor: bool = False):
+        """A report waiting for review, with a file: by the liaison's state, or by a
+        contributor's organisation (which the liaison does not find)."""
+        author = self.users["liaison"]
+        if contributor:
+            author = ContributorFactory(username="researcher", actor__name="Neutrality Institute")
+        values = {
+            "status": "in_progress",
+            "happened_on": datetime.date(2021, 5, 1),
+            "narrative": "The office opened.",
+        }
+        upload = SimpleUploadedFile("annex.pdf", b"%PDF-1.4 annex", "application/pdf")
+        report = submissions.report_create(
+            commitment=self.commitment, author=author, values=values, uploads=[upload]
+        )
+        return submissions.report_submit(report=report, expected_version=report.version)
 
     def reminder(self, state):
         now = timezone.now()
@@ -172,6 +192,17 @@ KWARGS = {
     "commitments:theme_edit": lambda w: {"slug": w.theme.slug},
     "commitments:evidence_file": lambda w: {"pk": w.public_file.pk},
     "commitments:evidence_file#internal": lambda w: {"pk": w.internal_file.pk},
+    "commitments:report_create": lambda w: {"slug": w.commitment.slug},
+    "commitments:report_detail": lambda w: {"pk": w.report.pk},
+    "commitments:report_detail#contributor": lambda w: {"pk": w.contributor_report.pk},
+    "commitments:report_edit": lambda w: {"pk": w.report.pk},
+    "commitments:report_submit": lambda w: {"pk": w.report.pk},
+    "commitments:report_comment": lambda w: {"pk": w.report.pk},
+    "commitments:report_comment#contributor": lambda w: {"pk": w.contributor_report.pk},
+    "commitments:report_publish": lambda w: {"pk": w.report.pk},
+    "commitments:report_return": lambda w: {"pk": w.report.pk},
+    "commitments:report_file": lambda w: {"pk": w.report.files.get().pk},
+    "commitments:report_file#contributor": lambda w: {"pk": w.contributor_report.files.get().pk},
     "event_month": lambda w: {"year": 2026, "month": 12},
     "two_factor_reset": lambda w: {"pk": w.users["liaison"].pk},
     "event_detail": lambda w: {"slug": w.event.slug},

@@ -141,6 +141,26 @@ EXPECTED = {
     "two_factor":                         ((302, 302), (200, 400), (200, 400), (200, 400)),
     "two_factor_verify":                  ((302, 302), (302, 302), (302, 302), (302, 302)),
     "two_factor_reset":                   ((302, 302), (403, 403), (403, 403), (200, 200)),
+    # Reports (commitments.submissions): the liaison's state concerns the world's commitment.
+    # Writing one is for liaisons and contributors (an empty form: 400); the secretariat posts
+    # updates itself (403). Empty posts are refused (400); a submitted report is not edited
+    # (409). A report of another state or organisation is not found (404), its file neither.
+    "commitments:report_create":          ((302, 302), (200, 400), (403, 403), (403, 403)),
+    "commitments:report_mine":            ((302, 302), (200, 403), (403, 403), (403, 403)),
+    "commitments:report_queue":           ((302, 302), (403, 403), (200, 405), (200, 405)),
+    "commitments:report_detail":          ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:report_detail#contributor":
+                                          ((302, 302), (404, 403), (200, 405), (200, 405)),
+    "commitments:report_edit":            ((302, 302), (409, 409), (403, 403), (403, 403)),
+    "commitments:report_submit":          ((302, 302), (405, 400), (403, 403), (403, 403)),
+    "commitments:report_comment":         ((302, 302), (405, 400), (405, 400), (405, 400)),
+    "commitments:report_comment#contributor":
+                                          ((302, 302), (405, 404), (405, 400), (405, 400)),
+    "commitments:report_publish":         ((302, 302), (403, 403), (405, 400), (405, 400)),
+    "commitments:report_return":          ((302, 302), (403, 403), (405, 400), (405, 400)),
+    "commitments:report_file":            ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:report_file#contributor":
+                                          ((302, 302), (404, 403), (200, 405), (200, 405)),
 }
 # fmt: on
 

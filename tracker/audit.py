@@ -132,6 +132,17 @@ FIELD_LABELS = {
     "is_staff": gettext_lazy("Admin site access"),
     "is_superuser": gettext_lazy("Superuser"),
     "user_permissions": gettext_lazy("Permissions"),
+    # Reports from states and contributors, and what they become
+    "source": gettext_lazy("Source"),
+    "reported_by": gettext_lazy("Reported by"),
+    "reviewed_by": gettext_lazy("Reviewed by"),
+    "reporter": gettext_lazy("Reporting state or organisation"),
+    "state": gettext_lazy("Report state"),
+    "milestone_note": gettext_lazy("Milestone believed done"),
+    "return_comment": gettext_lazy("Comment on return"),
+    "submitted_at": gettext_lazy("Submitted at"),
+    "published_update": gettext_lazy("Published as"),
+    "report": gettext_lazy("Report"),
     # Invitations
     "email": gettext_lazy("Email address"),
     "invited_by": gettext_lazy("Invited by"),

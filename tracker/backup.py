@@ -66,6 +66,10 @@ RECORD_MODELS = (
     "commitments.EvidenceLink",
     "commitments.EvidenceFile",
     "commitments.Milestone",
+    "commitments.SubmittedReport",  # after its commitment, author, actor and update
+    "commitments.ReportLink",
+    "commitments.ReportFile",
+    "commitments.ReportComment",
     "tracker.Event",
     "tracker.ReminderPreference",
     "tracker.ReminderSubscription",

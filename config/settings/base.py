@@ -416,6 +416,11 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "commitments.CommitmentRelation"},
     {"model": "commitments.Actor"},
     {"model": "commitments.Theme"},
+    # Reports from states and contributors (commitments.submissions) and their conversations.
+    {"model": "commitments.SubmittedReport"},
+    {"model": "commitments.ReportLink"},
+    {"model": "commitments.ReportFile"},
+    {"model": "commitments.ReportComment"},
     {"model": "tracker.Event", "m2m_fields": ["commitments", "paragraphs"]},
     {
         "model": "tracker.User",
