@@ -17,7 +17,6 @@ import mimetypes
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -111,26 +110,6 @@ def report_queue_list() -> QuerySet[SubmittedReport]:
         .select_related("commitment", "author", "reporter")
         .order_by("submitted_at", "pk")
     )
-
-
-# The menu's count of reports waiting, shown on every page the secretariat opens: kept in the
-# cache so a page costs no query for it, forgotten when a report enters or leaves the queue
-# (_queue_changed) and in any case after WAITING_COUNT_SECONDS.
-WAITING_COUNT_KEY = "tracker:reports-waiting"
-WAITING_COUNT_SECONDS = 300
-
-
-def report_waiting_count() -> int:
-    count = cache.get(WAITING_COUNT_KEY)
-    if count is None:
-        count = SubmittedReport.objects.filter(state=State.SUBMITTED).count()
-        cache.set(WAITING_COUNT_KEY, count, WAITING_COUNT_SECONDS)
-    return count
-
-
-def _queue_changed() -> None:
-    cache.delete(WAITING_COUNT_KEY)
-    transaction.on_commit(lambda: cache.delete(WAITING_COUNT_KEY))
 
 
 def report_comment_list(*, report: SubmittedReport) -> QuerySet[ReportComment]:
@@ -284,7 +263,6 @@ def report_submit(*, report: SubmittedReport, expected_version: int) -> Submitte
         )
         report.state, report.submitted_at = State.SUBMITTED, timezone.now()
         report.save(update_fields=["state", "submitted_at"])
-        _queue_changed()
     return report
 
 
@@ -302,7 +280,6 @@ def report_return(
         _claim(report=report, expected_version=expected_version, states=(State.SUBMITTED,))
         report.state, report.return_comment, report.reviewed_by = State.RETURNED, comment, reviewer
         report.save(update_fields=["state", "return_comment", "reviewed_by"])
-        _queue_changed()
         transaction.on_commit(lambda: _author_told(report.pk, "report_returned"))
     return report
 
@@ -341,7 +318,6 @@ def report_publish(*, report: SubmittedReport, reviewer, expected_version: int) 
             update,
         )
         report.save(update_fields=["state", "reviewed_by", "published_update"])
-        _queue_changed()
         transaction.on_commit(lambda: _author_told(report.pk, "report_published"))
     return update
 

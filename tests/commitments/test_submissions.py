@@ -388,7 +388,7 @@ def test_my_reports_reads_in_constant_queries(
     assert response.content.decode().count("Edit it") == rows
 
 
-def test_the_menu_counts_the_reports_waiting(secretariat_client, commitment, liaison, secretariat):
+def test_the_queue_counts_the_reports_waiting(secretariat_client, commitment, liaison, secretariat):
     assert "Reports to review" in secretariat_client.get(reverse("dashboard")).content.decode()
     report = submitted(commitment, liaison)
 

@@ -320,9 +320,8 @@ def make_history(commitments: int) -> None:
 # directly so that middleware (sessions, lockouts) owned elsewhere does not move the pin.
 # One more: the document list, cached while the page's key is made, is found again while the
 # content is computed, and an entry found is served only once the database shows no lost
-# invalidation (core.caching._cache_trusted). And the secretariat's menu counts the reports
-# waiting for review, once until the count is cached (commitments.submissions).
-DASHBOARD_QUERIES = 15
+# invalidation (core.caching._cache_trusted).
+DASHBOARD_QUERIES = 14
 
 
 @pytest.mark.parametrize("commitments", [1, 25])
