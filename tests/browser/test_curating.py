@@ -129,6 +129,7 @@ def test_the_secretariat_curates_a_new_document_and_a_liaison_reads_what_holds(p
     assert fits_a_phone(page)
     page.get_by_label("Title").fill(EDITED_TITLE)
     page.get_by_label("Target date").fill("2027-12-31")
+    page.locator("h1").click()  # the picture without the date box's focus
     screenshot(page, "curating-commitment-edit")
     page.get_by_role("button", name="Save changes").click()
     assert page.url == commitment_url
@@ -136,6 +137,23 @@ def test_the_secretariat_curates_a_new_document_and_a_liaison_reads_what_holds(p
     assert detail(page, "Target date") == "31 December 2027"
     history = page.locator("main").inner_text()
     assert "Target date set to 31 December 2027 by secretariat" in history
+
+    # A reworded paragraph the commitment quotes is flagged in the preview; cancel keeps all.
+    page.goto(document_url)
+    page.get_by_role("link", name="Update this document's text").click()
+    reworded = DOCUMENT_TEXT.replace("every year", "every two years")
+    page.get_by_label("Or paste the text").fill(reworded)
+    page.get_by_role("button", name="Preview").click()
+    changed = page.locator("table.side-by-side tbody tr")
+    assert changed.count() == 1
+    assert "Quoted by 1 commitment: " + EDITED_TITLE in changed.inner_text()
+    assert "every two years" in changed.locator("td").last.inner_text()
+    assert axe_violations(page) == []
+    assert fits_a_phone(page)
+    screenshot(page, "curating-import-changes")
+    page.get_by_role("link", name="Cancel").click()
+    assert page.url == document_url
+    assert page.get_by_text("every two years").count() == 0
 
     # A two-day event about it.
     page.goto("/events/")
