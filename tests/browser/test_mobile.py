@@ -204,6 +204,8 @@ def test_on_a_phone_a_long_url_in_what_people_typed_breaks_instead_of_widening_t
         commitment,
         User.objects.get(username="secretariat"),
         narrative=f"Reported at {LONG_URL}",
+        progress=None,  # its milestone computes the figure
+        progress_reason="",
         happened_on=datetime.date.today(),
         links=[(f"Source {LONG_URL}{'x' * 100}", LONG_URL)],  # a title fits 300
     )
