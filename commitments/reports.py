@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from core.local_time import format_day
 
 from . import charts, deadlines, history
-from .progress import progress_from_weights
 from .models import Actor, Commitment, Document, Paragraph, StatusUpdate
+from .progress import progress_from_weights
 from .statuses import Status
 
 
