@@ -19,7 +19,7 @@ from django.utils import dateformat
 from commitments.models import Paragraph
 from commitments.tables import DATE_FORMAT
 from core.local_time import format_day, local_day, zone_named
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import SCREENSHOTS, log_in, screenshot
 from tests.reminder_helpers import CountingHandler, LoopbackController
 from tracker import reminders
 
@@ -135,7 +135,7 @@ def test_an_overdue_commitment_shows_everywhere_follows_its_milestones_and_is_es
     assert "83%" in state.inner_text()
     since = f"Overdue since {format_day(target)}"
     assert since in state.inner_text()
-    screenshot(page, "deadlines-milestones")
+    screenshot_of(page, "deadlines-milestones", "#milestones-heading")
 
     # Two of the demo's commitments get target dates too: one overdue for longer, one ahead.
     page.goto("/commitments/un-code-of-practice-on-neutrality/")
@@ -151,7 +151,7 @@ def test_an_overdue_commitment_shows_everywhere_follows_its_milestones_and_is_es
     assert since in listed.filter(has_text=TITLE).inner_text()
     assert OCHA_OFFICE in page.locator("ul.due-soon").inner_text()
     counted = page.get_by_role("link", name="2 commitments overdue")
-    screenshot(page, "deadlines-dashboard")
+    screenshot_of(page, "deadlines-dashboard", "#overdue", "#due-soon")
 
     # Its count links to the table filtered by it.
     counted.click()
@@ -211,6 +211,27 @@ def test_an_overdue_commitment_shows_everywhere_follows_its_milestones_and_is_es
         for day in (escalate_on, escalate_on + DAY, escalate_on + 30 * DAY):
             dispatch(nine_in_ashgabat(day) + minute)
     assert about_ours(smtp_sink) == [owner_mail, supervisor_mail]
+
+
+def screenshot_of(page, name: str, *headings: str) -> None:
+    """As conftest.screenshot, of the sections of these headings only (the whole dashboard is
+    too long a picture for the docs); their grid cells stretch, so it is their contents."""
+    boxes = [
+        element.bounding_box()
+        for heading in headings
+        for element in page.locator(f"section:has({heading}) > *").all()
+    ]
+    # Boxes are measured in the window, which may have scrolled; the clip is in the page.
+    x, y = page.evaluate("[window.scrollX, window.scrollY]")
+    left, top = x + min(b["x"] for b in boxes) - 16, y + min(b["y"] for b in boxes) - 16
+    right = x + max(b["x"] + b["width"] for b in boxes) + 16
+    bottom = y + max(b["y"] + b["height"] for b in boxes) + 16
+    clip = {"x": left, "y": top, "width": right - left, "height": bottom - top}
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    header = page.locator(".site-header")  # sticky: it would be drawn over the top
+    header.evaluate("element => { element.style.visibility = 'hidden'; }")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), clip=clip, full_page=True)
+    header.evaluate("element => { element.style.visibility = ''; }")
 
 
 def edit_dates(page, *, target: datetime.date, supervisor: str | None = None) -> None:
