@@ -60,6 +60,8 @@ def pages(landmarks, sizes: Sizes, calendar_token: str) -> list[Page]:
         Page("table, first page (liaison)", "/commitments/", "liaison", "table"),
         Page("table, filtered and sorted", filtered, "secretariat", "table"),
         Page(f"table, deep page {deep}", f"/commitments/?page={deep}", "secretariat", "table"),
+        # The dashboard's "Overdue" count links to this list; sorted the longest overdue first.
+        Page("table, overdue", "/commitments/?due=overdue&sort=due", "secretariat", "table"),
         Page("commitment, long history (secretariat)", landmarks.long_path, "secretariat"),
         Page("commitment, long history (liaison)", landmarks.long_path, "liaison"),
         Page("commitment, 50 milestones (secretariat)", landmarks.milestones_path, "secretariat"),

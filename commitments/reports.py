@@ -12,6 +12,7 @@ from its replayed status and the milestones not done by then.
 Fixed number of queries (eight) whatever the size of the document.
 """
 
+import dataclasses
 import datetime
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from core.local_time import format_day
 
 from . import charts, deadlines, history
 from .models import Actor, Commitment, Document, Paragraph, StatusUpdate
+from .progress import progress_from_weights
 from .statuses import Status
 
 
@@ -127,8 +129,18 @@ def _report_commitment(commitment, state, latest, evidence, as_of) -> ReportComm
     deadline = deadlines.deadline_state(
         status=state.status, target_date=commitment.target_date, milestones=milestones, today=as_of
     )
+    if commitment.milestones.all():
+        state = dataclasses.replace(state, progress=_milestone_progress_on(commitment, as_of))
     pk = commitment.pk
     return ReportCommitment(commitment, state, latest.get(pk), evidence.get(pk), deadline)
+
+
+def _milestone_progress_on(commitment, as_of: datetime.date) -> int:
+    """The progress rule on the milestones done by as_of: a milestone marked done with no
+    status update after it moves the report's figure as it moves the commitment page's."""
+    milestones = commitment.milestones.all()
+    done = sum(m.weight for m in milestones if m.done_on is not None and m.done_on <= as_of)
+    return progress_from_weights(done=done, total=sum(m.weight for m in milestones))
 
 
 def _status_counts(commitment_ids: set[int], states) -> list[ReportStatusCount]:

@@ -1,3 +1,4 @@
+import dataclasses
 import importlib
 
 import pytest
@@ -7,6 +8,7 @@ from django.db.models import Count, Min
 from django.test.utils import CaptureQueriesContext
 
 from bench.generator import MILESTONES, Sizes, generate, session_for
+from commitments import deadlines
 from commitments.models import (
     Actor,
     Commitment,
@@ -17,6 +19,8 @@ from commitments.models import (
     Theme,
 )
 from commitments.progress import progress_from_weights
+from commitments.selectors import commitment_dated_list
+from core import caching
 from core.roles import Role
 from tracker.models import Event, User
 
@@ -144,3 +148,48 @@ def test_the_milestone_page_reads_as_many_queries_with_2_as_with_50(landmarks, c
     Milestone.objects.filter(position__gt=2).delete()
 
     assert page_queries(client, url) == many
+
+
+OVERDUE_LIST = "/commitments/?due=overdue&sort=due"  # bench.run: "table, overdue"
+
+
+def overdue_shown(user) -> int:
+    overdue = commitment_dated_list(user=user).filter(deadline=deadlines.OVERDUE)
+    return overdue.count()
+
+
+def test_the_data_has_commitments_overdue_for_both_audiences(landmarks):
+    for username in (landmarks.secretariat_username, landmarks.liaison_username):
+        assert overdue_shown(User.objects.get(username=username)) >= 3
+
+
+def cold_and_cached_queries(client, url) -> tuple[int, int]:
+    """Queries of the first request after a write (the caches emptied), then of the next."""
+    client.get(url)  # the session and the templates, as bench.run warms each page
+    caching.invalidate(caching.DASHBOARD, caching.CALENDAR, caching.RECORD)
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    return counts[0], counts[1]
+
+
+def overdue_list_measured(client, sizes: Sizes) -> tuple[int, tuple[int, int]]:
+    """(rows overdue, (cold, cached) queries of the overdue list) on freshly generated data."""
+    StatusUpdate.objects.all().delete()
+    for model in (Event, Commitment, Paragraph, Document, User, Actor, Theme):
+        model.objects.all().delete()
+    landmarks = generate(sizes, seed=7, bar=False)
+    user = User.objects.get(username=landmarks.secretariat_username)
+    client.force_login(user)
+    return overdue_shown(user), cold_and_cached_queries(client, OVERDUE_LIST)
+
+
+def test_the_overdue_list_reads_as_many_queries_at_two_sizes(db, client):
+    small, small_queries = overdue_list_measured(client, TINY)
+    bigger = dataclasses.replace(TINY, commitments=160, status_updates=1200, users=60)
+    large, large_queries = overdue_list_measured(client, bigger)
+
+    assert large > 2 * small > 0
+    assert large_queries == small_queries

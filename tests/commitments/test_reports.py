@@ -204,3 +204,20 @@ def test_the_report_marks_what_was_overdue_or_due_soon_on_its_day(liaison_client
     assert content.count('class="deadline deadline-overdue">Overdue since 1 June 2023') == 1
     assert content.count('class="deadline deadline-due_soon">Due 7 January 2024') == 1
     assert "1 January 2026" not in content
+
+
+def test_the_report_gives_the_progress_of_the_milestones_done_by_its_day(liaison_client, document):
+    """The written rule on the "as of" day, whatever the last update typed: weights 1 and 3,
+    the first done by then (25 %), the second only after it."""
+    paragraph = ParagraphFactory(document=document, number=7)
+    commitment = CommitmentFactory(title="Stepwise", paragraphs=[paragraph])
+    for weight, done_on in ((1, datetime.date(2023, 3, 1)), (3, datetime.date(2024, 2, 1))):
+        Milestone.objects.create(commitment=commitment, title=f"Step {weight}", weight=weight,
+                                 done_on=done_on)  # fmt: skip
+    url = reverse("commitments:document_report", kwargs={"short_name": "ashgabat-2020"})
+
+    on_the_day = liaison_client.get(url, {"as_of": AS_OF.isoformat()}).content.decode()
+    later = liaison_client.get(url, {"as_of": "2024-02-01"}).content.decode()
+
+    assert "Not started</span>, 25%" in on_the_day
+    assert "Not started</span>, 100%" in later
