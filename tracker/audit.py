@@ -132,6 +132,14 @@ FIELD_LABELS = {
     "is_staff": gettext_lazy("Admin site access"),
     "is_superuser": gettext_lazy("Superuser"),
     "user_permissions": gettext_lazy("Permissions"),
+    # Following and notifications
+    "user": gettext_lazy("Person"),
+    "by_default": gettext_lazy("Followed by default"),
+    "milestone": gettext_lazy("Milestone"),
+    "overdue_since": gettext_lazy("Overdue since"),
+    "created_at": gettext_lazy("Recorded at"),
+    "change": gettext_lazy("Change"),
+    "read_at": gettext_lazy("Read at"),
     # Invitations
     "email": gettext_lazy("Email address"),
     "invited_by": gettext_lazy("Invited by"),
