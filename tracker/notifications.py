@@ -26,9 +26,7 @@ TARGETS = {"commitment": Commitment, "actor": Actor, "document": Document}
 # Following.
 
 
-def follow_set(
-    *, user: User, target: Commitment | Actor | Document, follow: bool = True
-) -> None:
+def follow_set(*, user: User, target: Commitment | Actor | Document, follow: bool = True) -> None:
     """Follow one commitment, actor or document, or stop. All three are public; only what a
     reader may see is ever mailed (notice_unseen_reason)."""
     field = _field_of(target)
