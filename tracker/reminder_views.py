@@ -70,6 +70,11 @@ class ReminderTable(tables.Table):
         if record.kind == Reminder.Kind.MILESTONE:
             day = format_day(record.occurrence_date)
             return f"{record.milestone.title}, due {day} ({record.lead_days} days ahead)"
+        if record.kind == Reminder.Kind.NEWS:
+            change = record.notification.change
+            return f"{change.commitment.title}: {change.get_kind_display()}"
+        if record.kind == Reminder.Kind.NEWS_DIGEST:
+            return f"News of the {record.lead_days} day(s) to {format_day(record.due_on)}"
         if record.kind in (Reminder.Kind.OVERDUE, Reminder.Kind.ESCALATION):
             return f"{record.commitment.title} (overdue since {format_day(record.overdue_since)})"
         return f"Week of {format_day(record.due_on)}"
@@ -115,7 +120,9 @@ def reminder_log(request):
     _require_secretariat(request.user)
     # RequestConfig reads per_page and page from request.GET: only bounded ones reach it.
     request.GET = pagination.bounded_pagination(request.GET, default_size=LOG_PAGE_SIZE)
-    rows = Reminder.objects.select_related("recipient", "event", "commitment", "milestone")
+    rows = Reminder.objects.select_related(
+        "recipient", "event", "commitment", "milestone", "notification__change__commitment"
+    )
     reminder_filter = ReminderFilter(request.GET, queryset=rows)
     table = ReminderTable(reminder_filter.qs)
     table.csrf_token = get_token(request)

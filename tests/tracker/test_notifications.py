@@ -492,3 +492,23 @@ def test_the_event_button_says_whether_the_reader_follows_it(record, client):
     client.post(url, {"follow": "0"})
     assert not reminders.event_followed_by(user=liaison, event=event)
     assert event.pk not in reminders.events_followed_by(user=liaison)
+
+
+def test_the_delivery_log_names_the_news(record, post, client, django_assert_max_num_queries):
+    notifications.follow_set(user=record["reader"], target=record["commitment"])
+    post()
+    post(narrative="Again.")
+    dispatch(NOW + datetime.timedelta(seconds=1))
+    client.force_login(record["officer"])
+    page = client.get(reverse("reminder_log")).content.decode()
+    assert "OCHA office for Central Asia: New status update" in page
+    post(narrative="Once more.")
+    dispatch(NOW + datetime.timedelta(seconds=2))
+    with django_assert_max_num_queries(12) as queries:
+        client.get(reverse("reminder_log"))
+    few = len(queries)
+    for n in range(5):
+        post(narrative=f"More {n}.")
+    dispatch(NOW + datetime.timedelta(seconds=3))
+    with django_assert_max_num_queries(few):
+        client.get(reverse("reminder_log"))
