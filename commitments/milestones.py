@@ -13,6 +13,7 @@ from core import caching
 from core.editing import version_claim
 from core.local_time import format_day
 
+from .changes import public_change_announce
 from .models import Commitment, Document, Milestone, StatusUpdate
 from .services import AUDITED_STATE_FIELDS, _state_change_audit, commitment_current_state_refresh
 
@@ -127,6 +128,7 @@ def milestone_done(
         milestone.done_on, milestone.evidence_url = done_on, evidence_url
         milestone.proved_by = proved_by
         _progress_refresh(commitment=commitment, author=author)
+        public_change_announce(commitment=commitment, kind="milestone", milestone=milestone)
     return milestone
 
 

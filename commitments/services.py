@@ -18,6 +18,7 @@ from django.utils.translation import gettext, ngettext
 from core import caching
 from core.editing import StaleVersion, version_claim
 
+from .changes import public_change_announce
 from .models import (
     Actor,
     Commitment,
@@ -129,7 +130,9 @@ def status_update_create(
         reported_by=reported_by,
         reviewed_by=reviewed_by,
     )
-    return _status_update_append(row=row, expected_version=expected_version, links=links)
+    _status_update_append(row=row, expected_version=expected_version, links=links)
+    public_change_announce(commitment=commitment, kind="update", update=row)
+    return row
 
 
 def _status_update_append(
@@ -232,6 +235,7 @@ def status_update_correct(
                     content_type=f.content_type,
                     size=f.size,
                 )
+        public_change_announce(commitment=update.commitment, kind="correction", update=row)
     return row
 
 
@@ -262,9 +266,11 @@ def status_update_withdraw(
         reason=reason,
         reason_public=reason_public,
     )
-    return _status_update_append(
+    _status_update_append(
         row=row, expected_version=expected_version, check=_not_amended_yet(update)
     )
+    public_change_announce(commitment=update.commitment, kind="withdrawal", update=row)
+    return row
 
 
 # The current state is written with QuerySet.update(), which django-auditlog does not see, so

@@ -206,6 +206,8 @@ KWARGS = {
     "event_month": lambda w: {"year": 2026, "month": 12},
     "two_factor_reset": lambda w: {"pk": w.users["liaison"].pk},
     "event_detail": lambda w: {"slug": w.event.slug},
+    "follow_toggle": lambda w: {"kind": "commitment", "key": w.commitment.slug},
+    "follow_toggle#private": lambda w: {"kind": "event", "key": w.private_event.slug},
     "event_detail#private": lambda w: {"slug": w.private_event.slug},
     "event_edit": lambda w: {"slug": w.event.slug},
     "calendar_personal_feed": lambda w: {"token": w.users["liaison"].calendar_token},

@@ -71,7 +71,8 @@ def record_build() -> None:
         sent_at=datetime.datetime(2026, 12, 8, 4, 0, 0, 123456, tzinfo=datetime.UTC),
     )
     ReminderPreference.objects.create(user=liaison, weekly_digest=True)
-    ReminderSubscription.objects.create(user=liaison, actor=liaison.actor)
+    # The demo liaison follows their state already, as a new liaison does.
+    ReminderSubscription.objects.get_or_create(user=liaison, actor=liaison.actor)
     secretariat.groups.add(Group.objects.create(name="Editors"))
 
 

@@ -106,6 +106,11 @@ EXPECTED = {
     "calendar_public_feed":               ((200, 405), (200, 405), (200, 405), (200, 405)),
     "calendar_personal_feed":             ((200, 405), (200, 405), (200, 405), (200, 405)),
     "calendar_personal_feed#unknown":     ((404, 405), (404, 405), (404, 405), (404, 405)),
+    # Each person's own news and follows, liaisons included; POST marks read, or follows or
+    # stops following (an event they may not see is a 404, as its page is).
+    "notification_list":                  ((302, 302), (200, 302), (200, 302), (200, 302)),
+    "follow_toggle":                      ((302, 302), (405, 302), (405, 302), (405, 302)),
+    "follow_toggle#private":              ((302, 302), (405, 404), (405, 302), (405, 302)),
     # Each person's own reminder choices, liaisons included.
     "reminder_settings":                  ((302, 302), (200, 302), (200, 302), (200, 302)),
     # POST to the log only shows it again (a read page that does not refuse POST).
@@ -174,6 +179,8 @@ LIAISON_POSTS_ALLOWED = {
     "admin:commitments_commitment_changelist": "sends them to the admin's login",
     "calendar_feeds": "replaces their own feed address",
     "reminder_settings": "saves their own reminder choices",
+    "notification_list": "marks their own notifications read",
+    "follow_toggle": "follows, or stops following, for themselves",
     "reminder_unsubscribe": "the signed link unsubscribes its owner",
     "profile_email_confirm": "the signed link changes its owner's address",
     "password_reset_confirm": "the reset link moves on to its own form",

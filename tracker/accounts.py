@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from commitments.models import Actor
 from core import caching
 from core.roles import MANAGE_ACCOUNTS, Role, user_can_own_commitments
+from tracker.notifications import follow_defaults_set
 
 from .models import Invitation, User
 from .models.invitations import invitation_token_hash
@@ -169,6 +170,7 @@ def invitation_accept(*, token: str, first_name: str, last_name: str, password: 
         user.save()
         invitation.accepted_at, invitation.user = now, user
         invitation.save(update_fields=["accepted_at", "user"])
+        follow_defaults_set(user=user)
     return user
 
 

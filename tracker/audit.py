@@ -143,6 +143,14 @@ FIELD_LABELS = {
     "submitted_at": gettext_lazy("Submitted at"),
     "published_update": gettext_lazy("Published as"),
     "report": gettext_lazy("Report"),
+    # Following and notifications
+    "user": gettext_lazy("Person"),
+    "by_default": gettext_lazy("Followed by default"),
+    "milestone": gettext_lazy("Milestone"),
+    "overdue_since": gettext_lazy("Overdue since"),
+    "created_at": gettext_lazy("Recorded at"),
+    "change": gettext_lazy("Change"),
+    "read_at": gettext_lazy("Read at"),
     # Invitations
     "email": gettext_lazy("Email address"),
     "invited_by": gettext_lazy("Invited by"),

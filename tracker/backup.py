@@ -73,7 +73,10 @@ RECORD_MODELS = (
     "tracker.Event",
     "tracker.ReminderPreference",
     "tracker.ReminderSubscription",
-    "tracker.Reminder",
+    "tracker.Follow",
+    "tracker.Change",  # after the updates and milestones it names
+    "tracker.Notification",
+    "tracker.Reminder",  # after the notifications its news rows name
     "auditlog.LogEntry",
     "admin.LogEntry",
     "axes.AccessLog",

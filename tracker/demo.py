@@ -40,6 +40,7 @@ from commitments.services import (
 from core.roles import Role
 from tracker.demo_events import events_demo_load
 from tracker.models import User
+from tracker.notifications import follow_defaults_set
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 DEMO_DATA_PATH = FIXTURES_DIR / "ashgabat-2020-demo.json"
@@ -197,6 +198,7 @@ def demo_accounts_load(run: DemoRun) -> None:
     run.say(f"Accounts (password: {run.password}):")
     for username, defaults, label in accounts:
         user = _account_ensure(username, defaults, run.password)
+        follow_defaults_set(user=user)  # the liaison follows their state, as a new one does
         run.say(f"  {username:<12} {label}")
         if username == SECRETARIAT_USERNAME:
             run.owner = user

@@ -19,11 +19,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core import pagination
-from core.local_time import format_day
+from core.local_time import format_day, reader_today
 from core.roles import user_can_edit_record, user_can_own_commitments
 from tracker import reminders
-from tracker.events import events_visible_to
+from tracker.events import event_next_occurrences, events_visible_to
 from tracker.models import Event, Reminder
+from tracker.models.events import default_lead_times
+from tracker.reminders.planning import CHOOSABLE_LEAD_DAYS
 
 TIME_FORMAT = "j M Y H:i e"
 # Later than this, a reminder was held up by more than the retries and requeues of a running
@@ -68,6 +70,11 @@ class ReminderTable(tables.Table):
         if record.kind == Reminder.Kind.MILESTONE:
             day = format_day(record.occurrence_date)
             return f"{record.milestone.title}, due {day} ({record.lead_days} days ahead)"
+        if record.kind == Reminder.Kind.NEWS:
+            change = record.notification.change
+            return f"{change.commitment.title}: {change.get_kind_display()}"
+        if record.kind == Reminder.Kind.NEWS_DIGEST:
+            return f"News of the {record.lead_days} day(s) to {format_day(record.due_on)}"
         if record.kind in (Reminder.Kind.OVERDUE, Reminder.Kind.ESCALATION):
             return f"{record.commitment.title} (overdue since {format_day(record.overdue_since)})"
         return f"Week of {format_day(record.due_on)}"
@@ -113,7 +120,9 @@ def reminder_log(request):
     _require_secretariat(request.user)
     # RequestConfig reads per_page and page from request.GET: only bounded ones reach it.
     request.GET = pagination.bounded_pagination(request.GET, default_size=LOG_PAGE_SIZE)
-    rows = Reminder.objects.select_related("recipient", "event", "commitment", "milestone")
+    rows = Reminder.objects.select_related(
+        "recipient", "event", "commitment", "milestone", "notification__change__commitment"
+    )
     reminder_filter = ReminderFilter(request.GET, queryset=rows)
     table = ReminderTable(reminder_filter.qs)
     table.csrf_token = get_token(request)
@@ -133,7 +142,13 @@ def reminder_resend(request, pk: int):
     return redirect("reminder_log")
 
 
-OPTIONS = ("weekly_digest", "stale_reminders", "deadline_reminders", "muted")
+OPTIONS = ("weekly_digest", "stale_reminders", "deadline_reminders", "muted", "notify")
+LEAD_CHOICES = [
+    (30, _("30 days before")),
+    (7, _("7 days before")),
+    (1, _("the day before")),
+    (0, _("on the day itself")),
+]
 
 
 class ReminderSettingsForm(forms.Form):
@@ -148,6 +163,24 @@ class ReminderSettingsForm(forms.Form):
         label=_("Remind me of milestones ahead and of commitments overdue that I own or supervise"),
     )
     muted = forms.BooleanField(required=False, label=_("Send me no reminder emails at all"))
+    notify = forms.ChoiceField(
+        choices=[
+            ("immediate", _("at once, one email per change")),
+            ("daily", _("in a daily digest")),
+            ("weekly", _("in a weekly digest")),
+        ],
+        widget=forms.RadioSelect,
+        required=False,  # left as it was when not sent
+        label=_("News of what I follow (commitments, actors, documents) reaches me by email"),
+    )
+    lead_days = forms.TypedMultipleChoiceField(
+        choices=LEAD_CHOICES,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Remind me of the events I follow"),
+        help_text=_("Tick none to get no event reminders (news still comes)."),
+    )
     follow_state = forms.BooleanField(
         required=False, label=_("Follow every event concerning my state")
     )
@@ -166,6 +199,14 @@ def _settings_initial(user) -> dict:
         "stale_reminders": preference.stale_reminders,
         "deadline_reminders": preference.deadline_reminders,
         "muted": preference.muted,
+        "notify": preference.notify,
+        "leads_default": preference.event_lead_days is None,
+        "lead_days": sorted(
+            preference.event_lead_days
+            if preference.event_lead_days is not None
+            else default_lead_times(),
+            reverse=True,
+        ),
         "follow_state": reminders.follows_state(user=user),
         "events": sorted(reminders.events_followed_by(user=user)),
     }
@@ -174,24 +215,44 @@ def _settings_initial(user) -> dict:
 def reminder_settings(request):
     initial = _settings_initial(request.user)
     form = ReminderSettingsForm(request.POST or None, initial=initial)
-    # A liaison chooses among the events they may see, not deadlines of other states' work.
-    form.fields["events"].queryset = events_visible_to(user=request.user).order_by("title")
+    # A liaison chooses among the events they may see, not deadlines of other states' work;
+    # and nobody among events without an occurrence ahead.
+    form.fields["events"].queryset = _events_ahead(request.user)
     if not request.user.actor_id:
         del form.fields["follow_state"]
     if not user_can_own_commitments(request.user):  # a liaison owns and supervises nothing
         del form.fields["deadline_reminders"]
+        del form.fields["stale_reminders"]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         reminders.reminder_settings_update(
             user=request.user,
-            options={k: data[k] for k in OPTIONS if k in data},
+            options={
+                **{k: data[k] for k in OPTIONS if data.get(k) not in (None, "")},
+                "event_lead_days": _lead_days_chosen(data["lead_days"], initial),
+            },
             follow_state=data.get("follow_state", False),
             shown_events=set(initial["events"]),
             chosen_events={e.pk for e in data["events"]},
         )
         messages.success(request, _("Your reminder choices are saved."))
         return redirect("reminder_settings")
-    return render(request, "tracker/reminder_settings.html", {"form": form})
+    context = {"form": form, "horizon_days": max(CHOOSABLE_LEAD_DAYS)}
+    return render(request, "tracker/reminder_settings.html", context)
+
+
+def _lead_days_chosen(chosen: list[int], initial: dict) -> list[int] | None:
+    """The reader's lead times; None (each event's own) while they leave the defaults alone."""
+    chosen = sorted(set(chosen), reverse=True)
+    return None if initial["leads_default"] and chosen == initial["lead_days"] else chosen
+
+
+def _events_ahead(user):
+    """The events the user may see that have an occurrence from their today on."""
+    today = reader_today(user)
+    events = list(events_visible_to(user=user).order_by("title"))
+    ahead = [e.pk for e in events if event_next_occurrences(event=e, today=today, count=1)]
+    return Event.objects.filter(pk__in=ahead).order_by("title")
 
 
 SCOPE_TEXT = {
@@ -201,6 +262,7 @@ SCOPE_TEXT = {
     "deadlines": _("reminders about milestones ahead and commitments overdue"),
     "digest": _("the weekly digest (you will get one email per reminder again)"),
     "all": _("all reminder emails"),
+    "follow": _("news of {target}"),
 }
 
 
@@ -215,7 +277,8 @@ def reminder_unsubscribe(request, token: str):
     if unsubscribe is None:
         context = {"invalid": True}
         return render(request, "tracker/reminder_unsubscribe.html", context, status=400)
-    what = SCOPE_TEXT[unsubscribe.scope].format(target=unsubscribe.target)
+    target = unsubscribe.target
+    what = SCOPE_TEXT[unsubscribe.scope].format(target=getattr(target, "target", target))
     done = request.method == "POST"
     if done:
         reminders.reminders_unsubscribe(request=unsubscribe)

@@ -428,6 +428,10 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
         # Whether they manage accounts (core.roles.MANAGE_ACCOUNTS), given on the accounts page.
         "m2m_fields": ["user_permissions"],
     },
+    # What people follow, each public change and each person's notice of it.
+    {"model": "tracker.Follow"},
+    {"model": "tracker.Change"},
+    {"model": "tracker.Notification"},
     # Only a hash of the link's secret is stored, and it says nothing to a reader.
     {"model": "tracker.Invitation", "exclude_fields": ["token_hash"]},
 )

@@ -410,9 +410,9 @@ def test_the_document_page_reads_in_the_same_queries_however_many_links_and_para
 # The session and the user (2), the page's own reads, and the session's save (3):
 # the list reads its documents with their paragraph counts in one query; the page reads the
 # document, its paragraphs, their commitments, its links each way, and the documents the link
-# form offers.
+# form offers, and whether the reader follows it.
 LIST_QUERIES = 2 + 1 + 3
-PAGE_QUERIES = 2 + 6 + 3
+PAGE_QUERIES = 2 + 7 + 3
 
 
 def test_a_save_in_the_admin_raises_the_version_so_open_forms_are_refused(rf, superuser):

@@ -155,8 +155,8 @@ def test_a_commitments_history_is_cached_and_a_new_update_shows_at_once(
     first = secretariat_client.get(commitment.get_absolute_url())
 
     # The commitment, its milestones, the page and the lost-invalidation check; its relations
-    # and the relation form's choices; no history read.
-    with django_assert_max_num_queries(15):
+    # and the relation form's choices; whether the reader follows it; no history read.
+    with django_assert_max_num_queries(16):
         second = secretariat_client.get(commitment.get_absolute_url())
     post_update(commitment, secretariat, narrative="Resolution adopted.", progress=100)
     third = secretariat_client.get(commitment.get_absolute_url())

@@ -235,8 +235,9 @@ def test_detail_shows_a_timed_event_in_both_zones(client, secretariat):
 def test_detail_query_count(secretariat_client, neutrality_day):
     neutrality_day.commitments.add(*CommitmentFactory.create_batch(3))
     neutrality_day.paragraphs.add(*ParagraphFactory.create_batch(3))
-    # User, event, its commitments, its paragraphs with their documents, its change history.
-    assert len(page_queries(secretariat_client, "/events/neutrality-day/")) == 5
+    # User, event, its commitments, its paragraphs with their documents, its change history,
+    # and whether the reader follows it (their choices, then whether they follow by default).
+    assert len(page_queries(secretariat_client, "/events/neutrality-day/")) == 7
 
 
 def test_unknown_event_is_not_found(secretariat_client):

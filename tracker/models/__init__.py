@@ -2,10 +2,14 @@
 
 from .events import Event
 from .invitations import Invitation
+from .notifications import Change, Follow, Notification
 from .reminders import Reminder, ReminderPreference, ReminderSubscription, WorkerHeartbeat
 from .users import User
 
 __all__ = [
+    "Change",
+    "Follow",
+    "Notification",
     "Event",
     "Invitation",
     "Reminder",

@@ -27,6 +27,14 @@ class ReminderPreference(models.Model):
         "supervise.",
     )
     muted = models.BooleanField(default=False, help_text="No reminder emails at all.")
+    notify = models.CharField(
+        max_length=10,
+        choices=[("immediate", "At once"), ("daily", "Daily digest"), ("weekly", "Weekly digest")],
+        default="immediate",
+        help_text="When news of what I follow reaches me by email.",
+    )
+    # The lead times (days) of event reminders this person wants; null: each event's own.
+    event_lead_days = models.JSONField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Reminder options of {self.user}"
@@ -82,6 +90,8 @@ class Reminder(models.Model):
         MILESTONE = "milestone", "Milestone ahead"
         OVERDUE = "overdue", "Commitment overdue"
         ESCALATION = "escalation", "Overdue too long (supervisor)"
+        NEWS = "news", "News of what I follow"
+        NEWS_DIGEST = "newsdigest", "Digest of news"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -121,6 +131,14 @@ class Reminder(models.Model):
     # OVERDUE and ESCALATION: the earliest date the commitment was due and is still not done
     # (tracker.reminders.deadlines.overdue_since_of); one of each per such date.
     overdue_since = models.DateField(null=True, blank=True)
+    # NEWS: the follower's notice of one change of the record.
+    notification = models.ForeignKey(
+        "tracker.Notification",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reminders",
+    )
     # The recipient's local day it is due on; due_at is REMINDER_LOCAL_HOUR on it, in UTC.
     due_on = models.DateField()
     due_at = models.DateTimeField()
@@ -163,6 +181,14 @@ class Reminder(models.Model):
                 fields=["kind", "recipient", "commitment", "overdue_since"],
                 condition=Q(kind__in=["overdue", "escalation"]),
                 name="reminder_unique_overdue_since",
+            ),
+            models.UniqueConstraint(
+                fields=["notification"], condition=Q(kind="news"), name="reminder_unique_news"
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "due_on"],
+                condition=Q(kind="newsdigest"),
+                name="reminder_unique_news_digest",
             ),
         ]
         indexes = [

@@ -50,6 +50,9 @@ class User(AbstractUser):
     # with django-otp's devices): read with the user on every request, so the check that a
     # session entered its code costs no query for the many who have none.
     two_factor_enabled = models.BooleanField(default=False, editable=False)
+    # How many of their notifications are unread (tracker.notifications keeps it in step): read
+    # with the user on every request, so the header's count costs no query.
+    unread_notifications = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta(AbstractUser.Meta):
         permissions = [

@@ -41,14 +41,17 @@ from .deadlines import (
     deadline_skip_reason,
 )
 from .following import (
+    NEWS_KINDS,
     UNSEEN_DIGEST,
     UNSEEN_EVENT,
     UNSEEN_INACTIVE,
+    UNSEEN_NEWS,
     UNSEEN_NOT_OWNER,
     UNSEEN_NOT_SECRETARIAT,
     UNSEEN_NOT_SUPERVISOR,
     _deliverable,
     event_follower_ids,
+    lead_days_chosen,
     preferences_of,
     reminders_unseen,
 )
@@ -130,6 +133,13 @@ class _Batch:
     unseen: dict[int, str] = field(default_factory=dict)  # reminders_unseen
 
 
+NEWS_AT_ONCE_NO_MORE = gettext_noop("the recipient reads news in a digest instead")
+NEWS_DIGEST_NO_MORE = gettext_noop("the recipient no longer reads news in a digest")
+
+
+LEAD_NOT_CHOSEN = gettext_noop("the recipient no longer wants a reminder this many days ahead")
+
+
 # A reason is stored as the skip rules write it, in English (the rows of earlier versions
 # too), and translated where the delivery log shows it (skip_reason_text); one missing here
 # is shown as stored.
@@ -155,6 +165,10 @@ SKIP_REASONS = frozenset(
         MILESTONE_MOVED,
         NO_DEADLINE_REMINDERS,
         NO_LONGER_OVERDUE,
+        NEWS_AT_ONCE_NO_MORE,
+        NEWS_DIGEST_NO_MORE,
+        LEAD_NOT_CHOSEN,
+        *UNSEEN_NEWS,
     }
 )
 
@@ -186,6 +200,8 @@ def _event_skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> 
         return "the event has passed"
     if row.recipient_id not in batch.followers.get(row.event_id, set()):
         return "the recipient no longer follows this event"
+    if row.lead_days not in lead_days_chosen(batch.prefs[row.recipient_id], row.event):
+        return LEAD_NOT_CHOSEN
     return ""
 
 
@@ -198,6 +214,14 @@ def _stale_skip_reason(row: Reminder, batch: _Batch) -> str:
     if commitment.owner_id != row.recipient_id or not batch.prefs[row.recipient_id].stale_reminders:
         return "the recipient no longer follows this commitment"
     return ""
+
+
+def _news_skip_reason(row: Reminder, pref: ReminderPreference) -> str:
+    """News goes out as the reader wants it now: at once, or in their digest (a notice whose
+    email was skipped here is listed in the digest)."""
+    if row.kind == Kind.NEWS:
+        return "" if pref.notify == "immediate" else NEWS_AT_ONCE_NO_MORE
+    return NEWS_DIGEST_NO_MORE if pref.notify == "immediate" else ""
 
 
 def _skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> str:
@@ -213,6 +237,8 @@ def _skip_reason(row: Reminder, batch: _Batch, now: datetime.datetime) -> str:
         reason = _stale_skip_reason(row, batch)
     elif row.kind in DEADLINE_KINDS:
         reason = deadline_skip_reason(row, deadline_pref=pref.deadline_reminders)
+    elif row.kind in NEWS_KINDS:
+        return _news_skip_reason(row, pref)
     else:
         reason = "" if pref.weekly_digest else "the recipient no longer reads the digest"
     if not reason and row.kind != Kind.DIGEST and pref.weekly_digest:

@@ -20,10 +20,17 @@ from tracker.events import (
 )
 from tracker.models import (
     Event,
+    Notification,
     Reminder,
     ReminderPreference,
     ReminderSubscription,
     User,
+)
+from tracker.notifications import (
+    UNSEEN_UNFOLLOWED,
+    UNSEEN_UPDATE,
+    news_digest_notices,
+    notice_unseen_reason,
 )
 
 Kind = Reminder.Kind
@@ -92,6 +99,14 @@ def _deliverable(user: User, preference: ReminderPreference) -> bool:
     return user.is_active and bool(user.email) and not preference.muted
 
 
+def lead_days_chosen(preference: ReminderPreference, event: Event) -> set[int]:
+    """The lead times (days) of the event's reminders this reader gets: their own choice on
+    My reminders, else the event's."""
+    if preference.event_lead_days is not None:
+        return set(preference.event_lead_days)
+    return set(event.lead_times_days)
+
+
 def single_email_reader(user: User, preference: ReminderPreference) -> bool:
     """Gets one email per reminder (not muted, not on the weekly digest)."""
     return _deliverable(user, preference) and not preference.weekly_digest
@@ -130,7 +145,28 @@ def reminders_unseen(*, rows: list[Reminder]) -> dict[int, str]:
     )
     lost = _owner_follows_lost(events)
     reasons = {row.pk: _unseen_reason(row, visible, lost) for row in rows}
+    for row in rows:
+        if row.kind in NEWS_KINDS and not reasons[row.pk]:
+            reasons[row.pk] = _news_unseen_reason(row)
     return {row_id: reason for row_id, reason in reasons.items() if reason}
+
+
+NEWS_KINDS = frozenset({Kind.NEWS, Kind.NEWS_DIGEST})
+
+
+def _news_unseen_reason(row: Reminder) -> str:
+    """A notice goes out only while its update is still public and in effect and its reader
+    still follows the commitment (tracker.notifications.notice_unseen_reason); a news digest
+    only if something of it is left."""
+    if row.kind == Kind.NEWS:
+        return notice_unseen_reason(
+            Notification.objects.select_related("change").get(pk=row.notification_id)
+        )
+    return "" if news_digest_notices(row=row) else UNSEEN_NEWS_DIGEST
+
+
+UNSEEN_NEWS_DIGEST = gettext_noop("nothing in the news digest is left that its reader may see")
+UNSEEN_NEWS = (UNSEEN_UPDATE, UNSEEN_UNFOLLOWED, UNSEEN_NEWS_DIGEST)
 
 
 def _unseen_reason(row: Reminder, visible: dict[int, set[int]], lost: set[int]) -> str:
@@ -204,6 +240,24 @@ def state_follow_set(*, user: User, follow: bool) -> None:
 def events_followed_by(*, user: User) -> set[int]:
     followers = event_follower_ids(event_ids=Event.objects.values_list("pk", flat=True))
     return {event_id for event_id, users in followers.items() if user.pk in users}
+
+
+def event_followed_by(*, user: User, event: Event) -> bool:
+    """Whether the user follows one event they may see (its page's button), in two queries:
+    their explicit choice, else by default as its commitments' owner or by their state."""
+    state = Q(actor_id=user.actor_id, actor__isnull=False) if user.actor_id else Q(pk__in=[])
+    choices = list(ReminderSubscription.objects.filter(Q(event=event) | state, user=user))
+    explicit = next((c for c in choices if c.event_id == event.pk), None)
+    if explicit is not None:
+        return explicit.subscribed
+    by_default = Q(pk__in=[])
+    if user_can_own_commitments(user):
+        by_default |= Q(commitments__owner=user) | Q(deadline_of__owner=user)
+    if any(c.actor_id for c in choices):
+        for lookup in ("commitments", "deadline_of"):
+            by_default |= Q(**{f"{lookup}__lead_actors": user.actor_id})
+            by_default |= Q(**{f"{lookup}__supporting_actors": user.actor_id})
+    return Event.objects.filter(by_default, pk=event.pk).exists()
 
 
 def follows_state(*, user: User) -> bool:

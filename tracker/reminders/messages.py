@@ -26,9 +26,11 @@ from tracker.events import (
 )
 from tracker.models import (
     Event,
+    Notification,
     Reminder,
     User,
 )
+from tracker.notifications import change_text, covering_follow, news_digest_notices
 
 from .chunk import _shared
 from .following import _follows
@@ -227,6 +229,56 @@ def _deadline_parts(reminder: Reminder) -> _Parts:
     return _Parts(key=None, context=lambda: context, reader=reader)
 
 
+def _news_parts(reminder: Reminder) -> _Parts:
+    """One change of something the reader follows, with a link that stops this follow."""
+    user = reminder.recipient
+    notice = Notification.objects.select_related(
+        "change__commitment", "change__update", "change__milestone"
+    ).get(pk=reminder.notification_id)
+    commitment = notice.change.commitment
+    context = {
+        "commitment": commitment,
+        "what": change_text(notice.change),
+        "commitment_url": site_url(commitment.get_absolute_url()),
+        "notifications_url": site_url(reverse("notification_list")),
+    }
+    return _Parts(key=None, context=lambda: context, reader=_follow_links(user, [commitment]))
+
+
+def _follow_links(user: User, commitments: list) -> dict[str, str]:
+    """A signed link per follow that brought these commitments' news: "stop news of X"."""
+    follows = {}
+    for commitment in commitments:
+        follow = covering_follow(user_id=user.pk, commitment=commitment)
+        if follow is not None:
+            follows[follow.pk] = follow
+    lines = [
+        f"{follow.target}: {unsubscribe_url(user=user, scope='follow', object_id=pk)}"
+        for pk, follow in follows.items()
+    ]
+    return {"unsubscribe_url": "\n".join(lines)}
+
+
+def _news_digest_parts(reminder: Reminder) -> _Parts:
+    user = reminder.recipient
+    notices = news_digest_notices(row=reminder)
+    items = [
+        {
+            "commitment": n.change.commitment,
+            "what": change_text(n.change),
+            "url": site_url(n.change.commitment.get_absolute_url()),
+        }
+        for n in notices
+    ]
+    context = {
+        "items": items,
+        "every_days": reminder.lead_days,
+        "notifications_url": site_url(reverse("notification_list")),
+    }
+    commitments = list({n.change.commitment_id: n.change.commitment for n in notices}.values())
+    return _Parts(key=None, context=lambda: context, reader=_follow_links(user, commitments))
+
+
 PARTS = {
     Kind.EVENT: _event_parts,
     Kind.STALE: _stale_parts,
@@ -234,6 +286,8 @@ PARTS = {
     Kind.MILESTONE: _deadline_parts,
     Kind.OVERDUE: _deadline_parts,
     Kind.ESCALATION: _deadline_parts,
+    Kind.NEWS: _news_parts,
+    Kind.NEWS_DIGEST: _news_digest_parts,
 }
 
 

@@ -12,8 +12,9 @@ import datetime
 import logging
 
 from django.conf import settings
+from django.db.models import Q
 
-from commitments.deadlines import late_from
+from commitments.deadlines import deadline_state, late_from
 from commitments.models import Commitment
 from core.local_time import zone_named
 from core.roles import user_can_own_commitments
@@ -23,14 +24,22 @@ from tracker.events import (
 )
 from tracker.models import (
     Event,
+    Notification,
     Reminder,
     ReminderPreference,
     User,
 )
+from tracker.notifications import NEWS_EVERY_DAYS, overdue_changes_record
 from tracker.selectors import CLOSED_STATUSES
 
 from .deadlines import deadline_rows
-from .following import _deliverable, event_follower_ids, preferences_of, single_email_reader
+from .following import (
+    _deliverable,
+    event_follower_ids,
+    lead_days_chosen,
+    preferences_of,
+    single_email_reader,
+)
 
 logger = logging.getLogger(__name__)
 Kind = Reminder.Kind
@@ -38,6 +47,8 @@ UTC = datetime.UTC
 
 
 DIGEST_DAYS_AHEAD = 14
+# The lead times (days before an event) a reader may choose on My reminders.
+CHOOSABLE_LEAD_DAYS = (30, 7, 1, 0)
 
 
 def local_due_at(*, day: datetime.date, time_zone: str) -> datetime.datetime:
@@ -103,13 +114,15 @@ def _leads_in_window(
     due from `first` on (recorded as skipped: "the event has passed")."""
     events = Event.objects.exclude(lead_times_days=[])
     longest_lead = max((max(e.lead_times_days or [0]) for e in events), default=0)
+    longest_lead = max(longest_lead, *CHOOSABLE_LEAD_DAYS)
     # A day before `first`: an all-day occurrence far west of UTC lasts into the next UTC day.
     start = min(first, now.astimezone(UTC).date()) - datetime.timedelta(days=1)
     end = last + datetime.timedelta(days=longest_lead)
     pairs = []
     for occurrence in occurrences_between(start=start, end=end, events=events):
         ahead = _still_ahead(occurrence, now)
-        for lead in occurrence.event.lead_times_days or []:
+        # A reader may choose other lead times than the event's (_event_rows keeps theirs).
+        for lead in set(occurrence.event.lead_times_days) | set(CHOOSABLE_LEAD_DAYS):
             due_on = occurrence.date - datetime.timedelta(days=lead)
             if due_on <= last and (ahead or first <= due_on):
                 pairs.append((occurrence, lead))
@@ -131,7 +144,7 @@ def _event_rows(
         _event_row(occurrence=occurrence, lead=lead, user=readers[user_id])
         for occurrence, lead in leads
         for user_id in followers[occurrence.event.pk]
-        if user_id in readers
+        if user_id in readers and lead in lead_days_chosen(prefs[user_id], occurrence.event)
     ]
 
 
@@ -227,8 +240,10 @@ def _back_to_latest_round(
 
 def reminders_plan(*, now: datetime.datetime) -> int:
     """Insert every reminder due in the planning window, and those older ones still useful
-    (docs/reminders.md, "Catch-up after downtime"); existing ones are left as they are."""
+    (docs/reminders.md, "Catch-up after downtime"); existing ones are left as they are.
+    First, record each commitment that became overdue today as news for its followers."""
     first, last = _window(now)
+    _overdue_news_record(now)
     stale_first = _back_to_latest_round(
         first=first, now=now, every_days=settings.REMINDER_STALE_REPEAT_DAYS
     )
@@ -237,7 +252,92 @@ def reminders_plan(*, now: datetime.datetime) -> int:
         *_stale_rows(first=stale_first, last=last),
         *_digest_rows(first=_back_to_latest_round(first=first, now=now, every_days=7), last=last),
         *deadline_rows(first=first, last=last),
+        *_news_rows(first=first, now=now),
+        *_news_digest_rows(first=first, now=now),
     ]
     # Safe to repeat and to run concurrently: the unique constraints on Reminder drop repeats.
     Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     return len(rows)
+
+
+def _overdue_news_record(now: datetime.datetime) -> int:
+    """A commitment overdue by its public state (what its followers see) is news once per date
+    it is overdue by (tracker.notifications.overdue_changes_record)."""
+    today = now.astimezone(UTC).date()
+    dated = Q(target_date__lt=today) | Q(
+        milestones__done_on__isnull=True, milestones__due_on__lt=today
+    )
+    commitments = (
+        Commitment.objects.filter(dated, retired_on__isnull=True)
+        .distinct()
+        .prefetch_related("milestones")
+    )
+
+    def since_of(commitment: Commitment) -> datetime.date | None:
+        milestones = [(m.due_on, m.done_on) for m in commitment.milestones.all()]
+        return deadline_state(
+            status=commitment.public_status,
+            target_date=commitment.target_date,
+            milestones=milestones,
+            today=today,
+        ).overdue_since
+
+    return overdue_changes_record(commitments=list(commitments), since_of=since_of)
+
+
+def _news_readers(frequencies: tuple[str, ...]) -> dict[int, tuple[User, ReminderPreference]]:
+    """Readers who get news by email at one of these frequencies ("immediate" is the default:
+    those without a preference row too), with their preference."""
+    users = User.objects.filter(notifications__isnull=False, is_active=True).distinct()
+    prefs = preferences_of([u.pk for u in users])
+    return {
+        u.pk: (u, prefs[u.pk])
+        for u in users
+        if _deliverable(u, prefs[u.pk]) and prefs[u.pk].notify in frequencies
+    }
+
+
+def _news_rows(*, first: datetime.date, now: datetime.datetime) -> list[Reminder]:
+    """A NEWS row, due at once, for each notice since `first` to a reader who wants news at
+    once (reminder_unique_news drops repeats)."""
+    since = datetime.datetime.combine(first, datetime.time(0), tzinfo=UTC)
+    notices = Notification.objects.filter(created_at__gte=since, reminders__isnull=True)
+    readers = _news_readers(("immediate",))
+    return [
+        Reminder(
+            kind=Kind.NEWS,
+            recipient=readers[n.user_id][0],
+            notification=n,
+            due_on=n.created_at.astimezone(UTC).date(),
+            due_at=n.created_at,
+        )
+        for n in notices.filter(user_id__in=readers)
+    ]
+
+
+def _news_digest_rows(*, first: datetime.date, now: datetime.datetime) -> list[Reminder]:
+    """A NEWSDIGEST row for each digest day from `first` to tomorrow (daily, or weekly on
+    REMINDER_DIGEST_WEEKDAY) at the reader's local hour, if a notice was made in the days it
+    covers (lead_days) by now; what it lists is read again as it is sent."""
+    readers = _news_readers(tuple(NEWS_EVERY_DAYS))
+    today = now.astimezone(UTC).date()
+    days = [first + datetime.timedelta(days=n) for n in range((today - first).days + 2)]
+    rows = []
+    for user, pref in readers.values():
+        every = NEWS_EVERY_DAYS[pref.notify]
+        for day in days:
+            if every == 7 and day.weekday() != settings.REMINDER_DIGEST_WEEKDAY:
+                continue
+            due_at = local_due_at(day=day, time_zone=user.time_zone)
+            start = due_at - datetime.timedelta(days=every)
+            if user.notifications.filter(created_at__gte=start, created_at__lt=due_at).exists():
+                rows.append(
+                    Reminder(
+                        kind=Kind.NEWS_DIGEST,
+                        recipient=user,
+                        lead_days=every,
+                        due_on=day,
+                        due_at=due_at,
+                    )
+                )
+    return rows

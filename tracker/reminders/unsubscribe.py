@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from tracker.models import (
     Event,
+    Follow,
     User,
 )
 
@@ -44,14 +45,14 @@ def _unsubscribe_path() -> tuple[str, str]:
     return start, end
 
 
-UNSUBSCRIBE_SCOPES = ("event", "state", "stale", "deadlines", "digest", "all")
+UNSUBSCRIBE_SCOPES = ("event", "state", "stale", "deadlines", "digest", "all", "follow")
 
 
 @dataclass(frozen=True)
 class UnsubscribeRequest:
     user: User
     scope: str
-    target: Event | None
+    target: Event | Follow | None
 
 
 def unsubscribe_request_from_token(token: str) -> UnsubscribeRequest | None:
@@ -61,10 +62,22 @@ def unsubscribe_request_from_token(token: str) -> UnsubscribeRequest | None:
     except (signing.BadSignature, ValueError, TypeError):
         return None
     user = User.objects.filter(pk=user_id).first()
-    target = Event.objects.filter(pk=object_id).first() if scope == "event" else None
-    if user is None or scope not in UNSUBSCRIBE_SCOPES or (scope == "event" and target is None):
+    target = _target(scope, object_id, user_id)
+    if user is None or scope not in UNSUBSCRIBE_SCOPES or (scope in TARGETED and target is None):
         return None
     return UnsubscribeRequest(user=user, scope=scope, target=target)
+
+
+TARGETED = ("event", "follow")
+
+
+def _target(scope: str, object_id: int | None, user_id: int) -> Event | Follow | None:
+    if scope == "event":
+        return Event.objects.filter(pk=object_id).first()
+    if scope == "follow":  # a follow of this reader's only
+        found = Follow.objects.filter(pk=object_id, user_id=user_id)
+        return found.select_related("commitment", "actor", "document").first()
+    return None
 
 
 def reminders_unsubscribe(*, request: UnsubscribeRequest) -> None:
@@ -72,6 +85,8 @@ def reminders_unsubscribe(*, request: UnsubscribeRequest) -> None:
     user = request.user
     if request.scope == "event":
         event_follow_set(user=user, event=request.target, follow=False)
+    elif request.scope == "follow":
+        request.target.delete()
     elif request.scope == "state":
         state_follow_set(user=user, follow=False)
     elif request.scope == "stale":
