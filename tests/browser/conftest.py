@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.reminder_helpers import CountingHandler, LoopbackController
+
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 # The docs' pictures are refreshed by `make screenshots` (TRACKER_SCREENSHOTS=1); other runs
@@ -75,6 +77,19 @@ def demo(live_server, transactional_db, monkeypatch, settings):
     monkeypatch.setenv("DEMO_PASSWORD", DEMO_PASSWORD)
     call_command("load_demo", verbosity=0)
     return live_server
+
+
+@pytest.fixture
+def smtp_sink(settings):
+    """An SMTP server on loopback that keeps what it receives; Django's mail goes there."""
+    handler = CountingHandler()
+    controller = LoopbackController(handler)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    yield handler
+    controller.stop()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from commitments.models import Paragraph
 from commitments.tables import DATE_FORMAT
 from core.local_time import format_day, local_day, zone_named
 from tests.browser.conftest import SCREENSHOTS, log_in, screenshot
-from tests.reminder_helpers import CountingHandler, LoopbackController
+from tests.reminder_helpers import CountingHandler
 from tracker import reminders
 
 pytestmark = pytest.mark.browser
@@ -33,19 +33,6 @@ OWNER, SUPERVISOR = "secretariat", "admin"  # the demo's accounts, both in Ashga
 ASHGABAT = zone_named("Asia/Ashgabat")
 ESCALATE_AFTER_DAYS = 10
 DAY = datetime.timedelta(days=1)
-
-
-@pytest.fixture
-def smtp_sink(settings):
-    """An SMTP server on loopback that keeps what it receives; Django's mail goes there."""
-    handler = CountingHandler()
-    controller = LoopbackController(handler)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    yield handler
-    controller.stop()
 
 
 def nine_in_ashgabat(day: datetime.date) -> datetime.datetime:
