@@ -179,7 +179,8 @@ def test_an_invited_liaison_reports_and_readers_hear_of_it_as_they_chose(
     officer.get_by_label("What should change").fill("Add the date of the first course, please.")
     officer.get_by_role("button", name="Return it with this comment").click()
     officer.wait_for_load_state()
-    assert officer.get_by_text("The report is returned to its author with your comment.").is_visible()
+    returned = "The report is returned to its author with your comment."
+    assert officer.get_by_text(returned).is_visible()
     assert officer.get_by_text("No report waits for review.").is_visible()
 
     # The liaison reads the comment, corrects the report and submits it again.
