@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from commitments.models import Commitment, Paragraph
 from core.local_time import format_day
 
-from .events import date_in_year
+from .events import EARLIEST_EVENT_YEAR, LATEST_EVENT_YEAR, date_in_year
 from .models import Event
 
 # The reminder lead times a person may ask for: whole days, from the day itself to a year.
@@ -135,12 +135,25 @@ class EventForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        self._check_years(cleaned)
         start, rule = cleaned.get("start_date"), cleaned.get("rule")
         if start is None or rule is None:
             return cleaned
         self._check_last_day(cleaned, start)
         self._check_rule(cleaned, start, rule)
         return cleaned
+
+    def _check_years(self, cleaned: dict) -> None:
+        """Dates far outside any real event (year 1, year 9999) are typing slips that would
+        leave the calendar nothing to compute with."""
+        for name in ("start_date", "end_date", "until"):
+            day = cleaned.get(name)
+            if day is not None and not EARLIEST_EVENT_YEAR <= day.year <= LATEST_EVENT_YEAR:
+                self.add_error(
+                    name,
+                    gettext("Enter a date in the years %(first)s to %(last)s.")
+                    % {"first": EARLIEST_EVENT_YEAR, "last": LATEST_EVENT_YEAR},
+                )
 
     def _check_last_day(self, cleaned: dict, start: datetime.date) -> None:
         end = cleaned.get("end_date")
