@@ -14,6 +14,7 @@ from core.local_time import format_day
 
 from .events import EARLIEST_EVENT_YEAR, LATEST_EVENT_YEAR, date_in_year
 from .models import Event
+from .models.events import ASHGABAT
 
 # The reminder lead times a person may ask for: whole days, from the day itself to a year.
 LONGEST_LEAD_DAYS = 366
@@ -50,6 +51,7 @@ class DateInput(forms.DateInput):
 class EventForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
         label=_("Time zone"),
+        initial=ASHGABAT,
         help_text=_("Where the event happens; its days and start time are that zone's."),
         error_messages={
             "invalid_choice": _(
@@ -70,8 +72,12 @@ class EventForm(forms.ModelForm):
     )
     paragraphs = forms.ModelMultipleChoiceField(
         label=_("Paragraphs it concerns"),
-        queryset=Paragraph.objects.select_related("document").order_by("document", "number"),
+        # The documents' texts are long and never shown here: only their titles are read.
+        queryset=Paragraph.objects.select_related("document")
+        .defer("document__full_text", "document__preamble")
+        .order_by("document__short_name", "number"),
         required=False,
+        help_text=_("Grouped by document; hold Ctrl (Cmd on a Mac) to choose several."),
     )
     # The version the form was opened at; tracker.events.event_update refuses a stale one.
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
@@ -89,9 +95,14 @@ class EventForm(forms.ModelForm):
             "start_time": _("Start time"),
             "until": _("No occurrences after"),
             "anniversary_of_year": _("Count anniversaries from the year"),
-            "is_public": _("Public: in the public calendar feed"),
+            "is_public": _("Public"),
         }
         help_texts = {
+            "is_public": _(
+                "Ticked: everyone who reads the tracker sees it, liaisons included, and it is in "
+                "the public calendar feed. Not ticked: the secretariat sees it, and the liaisons "
+                "of the states whose commitments it concerns."
+            ),
             "end_date": _("For an event of several days; empty for one day."),
             "start_time": _("Local time in the event's zone; empty for an all-day event."),
             "interval_years": _("Only for events every N years: N, e.g. 5."),
@@ -109,6 +120,14 @@ class EventForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = time_zone_choices()
+        # A deadline is a commitment's target date, which tracker.events keeps itself.
+        kind = self.fields["kind"]
+        kind.choices = [choice for choice in kind.choices if choice[0] != Event.Kind.DEADLINE]
+        kind.error_messages["invalid_choice"] = _(
+            "Choose one of the kinds listed. A deadline is a commitment's target date: set it "
+            "on the commitment, and the tracker keeps its event."
+        )
+        self._group_paragraphs()
         if self.instance.pk:
             self.initial.setdefault("version", self.instance.version)
             self.initial.setdefault("lead_times", lead_times_text(self.instance.lead_times_days))
@@ -116,6 +135,16 @@ class EventForm(forms.ModelForm):
             self.initial.setdefault("paragraphs", list(self.instance.paragraphs.all()))
         else:
             self.initial.setdefault("lead_times", "30, 7, 1")
+
+    def _group_paragraphs(self) -> None:
+        """Each paragraph under its document's title, in the one query of the field."""
+        field = self.fields["paragraphs"]
+        by_document: dict[str, list] = {}
+        for paragraph in field.queryset:
+            label = f"¶{paragraph.number} {paragraph.text[:80]}"
+            by_document.setdefault(paragraph.document.title, []).append((paragraph.pk, label))
+        field.choices = list(by_document.items())
+        field.widget.attrs["size"] = 10
 
     def clean_lead_times(self) -> list[int]:
         text = self.cleaned_data["lead_times"].replace(";", ",")
