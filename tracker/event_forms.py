@@ -95,7 +95,7 @@ class EventForm(forms.ModelForm):
             "start_time": _("Start time"),
             "until": _("No occurrences after"),
             "anniversary_of_year": _("Count anniversaries from the year"),
-            "is_public": _("Public"),
+            "is_public": _("Public: in the public calendar feed"),
         }
         help_texts = {
             "is_public": _(
