@@ -12,6 +12,8 @@ from .statuses import Status, status_definition
 # The keys of an audit entry's additional_data that name the commitments a row is part of:
 # tracker.audit reads a commitment's history as its own entries and those naming it here.
 AUDIT_COMMITMENT_KEYS = ("commitment", "commitment_2")
+# The key naming the status update a piece of evidence belongs to.
+AUDIT_UPDATE_KEY = "update"
 
 
 class CommitmentPart:
@@ -27,7 +29,11 @@ class CommitmentPart:
 
     def get_additional_data(self) -> dict:
         ids = [_follow(self, path) for path in self.commitment_paths]
-        return dict(zip(AUDIT_COMMITMENT_KEYS, ids, strict=False))
+        data = dict(zip(AUDIT_COMMITMENT_KEYS, ids, strict=False))
+        # Evidence names its update too, so the history tells what a correction cites.
+        if (update_id := getattr(self, "update_id", None)) is not None:
+            data[AUDIT_UPDATE_KEY] = update_id
+        return data
 
 
 def _follow(obj, path: str):

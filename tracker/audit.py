@@ -25,13 +25,14 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.db.models import Q
+from django.db.models import CharField, Q
+from django.db.models.functions import Cast
 from django.template.defaultfilters import capfirst
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from commitments.models import AUDIT_COMMITMENT_KEYS, Commitment
+from commitments.models import AUDIT_COMMITMENT_KEYS, AUDIT_UPDATE_KEY, Commitment, StatusUpdate
 from core.local_time import format_day, reader_zone
 from core.roles import user_can_edit_record
 from core.templatetags.local_time import moment
@@ -173,11 +174,13 @@ PART_PHRASES = {
     },
     "commitments.evidencelink": {
         "added": gettext_lazy('Evidence link "%(name)s" added'),
+        "in_correction": gettext_lazy('Evidence link "%(name)s" cited by the correction'),
         "removed": gettext_lazy('Evidence link "%(name)s" removed'),
         "named": gettext_lazy('Evidence link "%(name)s"'),
     },
     "commitments.evidencefile": {
         "added": gettext_lazy('Evidence file "%(name)s" added'),
+        "in_correction": gettext_lazy('Evidence file "%(name)s" cited by the correction'),
         "removed": gettext_lazy('Evidence file "%(name)s" removed'),
         "named": gettext_lazy('Evidence file "%(name)s"'),
     },
@@ -189,6 +192,31 @@ CHANGE_PHRASES = {
     ("commitments.milestone.done_on", "set"): gettext_lazy("%(part)s marked done on %(new)s"),
     ("commitments.milestone.done_on", "cleared"): gettext_lazy(
         "%(part)s no longer marked done (was done on %(old)s)"
+    ),
+}
+
+# Entries the app writes itself rather than a model's save, by the key of their changes: a
+# sentence of their own, with %(old)s and %(new)s.
+OWN_SENTENCES = {
+    # commitments.services.actor_merge, on the actor kept.
+    "merged": gettext_lazy("%(old)s merged into %(new)s"),
+}
+# The values tracker.two_factor records, in the reader's language.
+TWO_FACTOR_VALUES = {
+    "on": gettext_lazy("on"),
+    "off": gettext_lazy("off"),
+    "off (reset by a manager)": gettext_lazy("off (reset by a manager)"),
+}
+# A correction or withdrawal of a status update, in a commitment's history: the sentence names
+# who did it before the reason, so it is written whole, by a person or by the system.
+AMENDMENT_SENTENCES = {
+    StatusUpdate.Amendment.CORRECTION: (
+        gettext_lazy("Update of %(day)s corrected by %(actor)s: %(reason)s"),
+        gettext_lazy("Update of %(day)s corrected by the system: %(reason)s"),
+    ),
+    StatusUpdate.Amendment.WITHDRAWAL: (
+        gettext_lazy("Update of %(day)s withdrawn by %(actor)s: %(reason)s"),
+        gettext_lazy("Update of %(day)s withdrawn by the system: %(reason)s"),
     ),
 }
 
@@ -225,12 +253,12 @@ def audit_entries_for(obj: models.Model, *, viewer) -> list[AuditEntry]:
     empty for anyone but the secretariat. Writes that changed only hidden fields are left out."""
     if not user_can_see_audit_trail(viewer):
         return []
-    log = (
+    log = list(
         LogEntry.objects.filter(_entries_of(obj))
         .select_related("actor", "content_type")
         .order_by("-timestamp", "-pk")
     )
-    reader = _Reader(zone=reader_zone(viewer), owner=obj)
+    reader = _Reader(zone=reader_zone(viewer), owner=obj, amendments=_amendments(log))
     entries = (reader.entry(entry) for entry in log)
     return [entry for entry in entries if entry.sentences]
 
@@ -241,21 +269,64 @@ def _entries_of(obj: models.Model) -> Q:
     if isinstance(obj, Commitment):
         for key in AUDIT_COMMITMENT_KEYS:
             own |= Q(**{f"additional_data__{key}": obj.pk})
+        # Its corrections and withdrawals (plain updates read as the change of status).
+        amendments = (
+            StatusUpdate.objects.filter(commitment=obj, amends__isnull=False)
+            .annotate(key=Cast("pk", CharField()))
+            .values("key")
+        )
+        own |= Q(
+            content_type=ContentType.objects.get_for_model(StatusUpdate),
+            object_pk__in=amendments,
+        )
     return own
+
+
+def _amendments(log: list[LogEntry]) -> dict[int, str]:
+    """The kind of each correction or withdrawal created in `log`, by the update's pk."""
+    found = {}
+    for entry in log:
+        if entry.action == LogEntry.Action.CREATE and _is_status_update(entry):
+            kind = (entry.changes_dict.get("amendment") or ["", ""])[-1]
+            if kind in AMENDMENT_SENTENCES:
+                found[int(entry.object_pk)] = kind
+    return found
+
+
+def _is_status_update(entry: LogEntry) -> bool:
+    return entry.content_type.model_class() is StatusUpdate
 
 
 @dataclass(frozen=True)
 class _Reader:
     zone: datetime.tzinfo
     owner: models.Model
+    # The corrections and withdrawals among the entries read (_amendments).
+    amendments: dict[int, str]
 
     def entry(self, entry: LogEntry) -> AuditEntry:
         actor = entry.actor.get_username() if entry.actor else ""
-        return AuditEntry(
-            timestamp=entry.timestamp,
-            actor=actor,
-            sentences=[_by(what, actor) for what in self.sentences(entry)],
+        if _is_status_update(entry) and not self._is_own(entry, StatusUpdate):
+            sentences = self.amendment(entry, actor)
+        else:
+            sentences = [_by(what, actor) for what in self.sentences(entry)]
+        return AuditEntry(timestamp=entry.timestamp, actor=actor, sentences=sentences)
+
+    def amendment(self, entry: LogEntry, actor: str) -> list[str]:
+        """ "Update of 3 March 2026 corrected by C: the reason" (the secretariat's trail)."""
+        kind = self.amendments.get(int(entry.object_pk))
+        if entry.action != LogEntry.Action.CREATE or kind is None:
+            return []
+        changes = entry.changes_dict
+        by_person, by_system = AMENDMENT_SENTENCES[kind]
+        happened_on = _value(
+            _field(StatusUpdate, "happened_on"), changes["happened_on"][-1], self.zone
         )
+        reason = _value(
+            _field(StatusUpdate, "reason"), changes.get("reason", ["", ""])[-1], self.zone
+        )
+        words = {"day": happened_on, "actor": actor, "reason": reason or _("no reason given")}
+        return [str(by_person if actor else by_system) % words]
 
     def sentences(self, entry: LogEntry) -> list[str]:
         model = entry.content_type.model_class()
@@ -263,6 +334,8 @@ class _Reader:
             return []
         part = None if self._is_own(entry, model) else _part_phrases(model, entry.object_repr)
         if entry.action == LogEntry.Action.CREATE:
+            if part and self._cited_by_correction(entry):
+                return [part.get("in_correction", part["added"])]
             return [part["added"] if part else _("Created")]
         if entry.action == LogEntry.Action.DELETE:
             return [part["removed"] if part else _("Deleted")]
@@ -271,6 +344,10 @@ class _Reader:
         )
         return [sentence for sentence in changes if sentence]
 
+    def _cited_by_correction(self, entry: LogEntry) -> bool:
+        update_id = (entry.additional_data or {}).get(AUDIT_UPDATE_KEY)
+        return self.amendments.get(update_id) == StatusUpdate.Amendment.CORRECTION
+
     def _is_own(self, entry: LogEntry, model) -> bool:
         return model is type(self.owner) and entry.object_pk == str(self.owner.pk)
 
@@ -278,6 +355,10 @@ class _Reader:
         field = _field(model, name)
         if field is not None and _hidden(field):
             return ""
+        if field is None and name in OWN_SENTENCES and len(values) == 2:
+            return str(OWN_SENTENCES[name]) % {"old": values[0], "new": values[1]}
+        if name == "two_factor" and not isinstance(values, dict):
+            values = [str(TWO_FACTOR_VALUES.get(value, value)) for value in values]
         label = _label(model, field, name)
         if isinstance(values, dict):  # many-to-many: {"operation": "add", "objects": [...]}
             sentence = _m2m_sentence(label, values)

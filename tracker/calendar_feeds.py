@@ -14,7 +14,7 @@ from icalendar import Event as CalendarEvent
 
 from core.local_time import zone_named
 
-from .events import event_span_days, events_visible_to
+from .events import days_after, event_dates_usable, event_span_days, events_visible_to
 from .models import Event
 from .models.users import calendar_token_new
 
@@ -55,8 +55,8 @@ def _start(event: Event) -> datetime.date | datetime.datetime:
 def _end(event: Event) -> datetime.date | datetime.datetime | None:
     """DTEND: the day after the last for an all-day event (RFC 5545's end is exclusive); for a
     timed event of several days, the end of its last day; none for a timed event of one day."""
-    last = event.start_date + datetime.timedelta(days=event_span_days(event))
-    after_last = last + datetime.timedelta(days=1)
+    last = days_after(event.start_date, event_span_days(event))
+    after_last = days_after(last, 1)
     if event.start_time is None:
         return after_last
     if last == event.start_date:
@@ -105,6 +105,8 @@ def calendar_build(
     calendar.add("x-wr-calname", name)
     stamp = timezone.now()
     for event in events:
+        if not event_dates_usable(event):  # a date no calendar app expects: not in any feed
+            continue
         calendar.add_component(_calendar_event(event, host=host, url_for=url_for, stamp=stamp))
     # A VTIMEZONE for every TZID used, so apps need not know the zone database.
     calendar.add_missing_timezones()

@@ -12,8 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from commitments.models import Commitment, Paragraph
 from core.local_time import format_day
 
-from .events import date_in_year
+from .events import EARLIEST_EVENT_YEAR, LATEST_EVENT_YEAR, date_in_year
 from .models import Event
+from .models.events import ASHGABAT
 
 # The reminder lead times a person may ask for: whole days, from the day itself to a year.
 LONGEST_LEAD_DAYS = 366
@@ -50,6 +51,7 @@ class DateInput(forms.DateInput):
 class EventForm(forms.ModelForm):
     time_zone = forms.ChoiceField(
         label=_("Time zone"),
+        initial=ASHGABAT,
         help_text=_("Where the event happens; its days and start time are that zone's."),
         error_messages={
             "invalid_choice": _(
@@ -70,8 +72,12 @@ class EventForm(forms.ModelForm):
     )
     paragraphs = forms.ModelMultipleChoiceField(
         label=_("Paragraphs it concerns"),
-        queryset=Paragraph.objects.select_related("document").order_by("document", "number"),
+        # The documents' texts are long and never shown here: only their titles are read.
+        queryset=Paragraph.objects.select_related("document")
+        .defer("document__full_text", "document__preamble")
+        .order_by("document__short_name", "number"),
         required=False,
+        help_text=_("Grouped by document; hold Ctrl (Cmd on a Mac) to choose several."),
     )
     # The version the form was opened at; tracker.events.event_update refuses a stale one.
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
@@ -92,6 +98,11 @@ class EventForm(forms.ModelForm):
             "is_public": _("Public: in the public calendar feed"),
         }
         help_texts = {
+            "is_public": _(
+                "Ticked: everyone who reads the tracker sees it, liaisons included, and it is in "
+                "the public calendar feed. Not ticked: the secretariat sees it, and the liaisons "
+                "of the states whose commitments it concerns."
+            ),
             "end_date": _("For an event of several days; empty for one day."),
             "start_time": _("Local time in the event's zone; empty for an all-day event."),
             "interval_years": _("Only for events every N years: N, e.g. 5."),
@@ -109,6 +120,14 @@ class EventForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = time_zone_choices()
+        # A deadline is a commitment's target date, which tracker.events keeps itself.
+        kind = self.fields["kind"]
+        kind.choices = [choice for choice in kind.choices if choice[0] != Event.Kind.DEADLINE]
+        kind.error_messages["invalid_choice"] = _(
+            "Choose one of the kinds listed. A deadline is a commitment's target date: set it "
+            "on the commitment, and the tracker keeps its event."
+        )
+        self._group_paragraphs()
         if self.instance.pk:
             self.initial.setdefault("version", self.instance.version)
             self.initial.setdefault("lead_times", lead_times_text(self.instance.lead_times_days))
@@ -116,6 +135,16 @@ class EventForm(forms.ModelForm):
             self.initial.setdefault("paragraphs", list(self.instance.paragraphs.all()))
         else:
             self.initial.setdefault("lead_times", "30, 7, 1")
+
+    def _group_paragraphs(self) -> None:
+        """Each paragraph under its document's title, in the one query of the field."""
+        field = self.fields["paragraphs"]
+        by_document: dict[str, list] = {}
+        for paragraph in field.queryset:
+            label = f"¶{paragraph.number} {paragraph.text[:80]}"
+            by_document.setdefault(paragraph.document.title, []).append((paragraph.pk, label))
+        field.choices = list(by_document.items())
+        field.widget.attrs["size"] = 10
 
     def clean_lead_times(self) -> list[int]:
         text = self.cleaned_data["lead_times"].replace(";", ",")
@@ -135,12 +164,25 @@ class EventForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        self._check_years(cleaned)
         start, rule = cleaned.get("start_date"), cleaned.get("rule")
         if start is None or rule is None:
             return cleaned
         self._check_last_day(cleaned, start)
         self._check_rule(cleaned, start, rule)
         return cleaned
+
+    def _check_years(self, cleaned: dict) -> None:
+        """Dates far outside any real event (year 1, year 9999) are typing slips that would
+        leave the calendar nothing to compute with."""
+        for name in ("start_date", "end_date", "until"):
+            day = cleaned.get(name)
+            if day is not None and not EARLIEST_EVENT_YEAR <= day.year <= LATEST_EVENT_YEAR:
+                self.add_error(
+                    name,
+                    gettext("Enter a date in the years %(first)s to %(last)s.")
+                    % {"first": EARLIEST_EVENT_YEAR, "last": LATEST_EVENT_YEAR},
+                )
 
     def _check_last_day(self, cleaned: dict, start: datetime.date) -> None:
         end = cleaned.get("end_date")

@@ -94,6 +94,29 @@ def day_range_text(*, first: datetime.date, last: datetime.date) -> str:
     return f"{start} – {format_day(last)}"
 
 
+# The years an event's dates may fall in (tracker.event_forms refuses others): wide enough
+# for any real event and its anniversaries, narrow enough that every day computed from one (the
+# day after the last, a window before the first) is a date Python can hold.
+EARLIEST_EVENT_YEAR = 1900
+LATEST_EVENT_YEAR = 2200
+
+
+def event_dates_usable(event: Event) -> bool:
+    """Whether the event's dates are in the years above. One stored otherwise (by the admin, an
+    import, a commitment's target date) has no occurrences and is left out of the feeds, so a
+    bad row never takes a page or a feed down for everyone."""
+    dates = (event.start_date, event.end_date, event.until)
+    return all(day is None or EARLIEST_EVENT_YEAR <= day.year <= LATEST_EVENT_YEAR for day in dates)
+
+
+def days_after(day: datetime.date, days: int) -> datetime.date:
+    """`day` moved by `days`, held at the first or last date Python has instead of failing."""
+    try:
+        return day + datetime.timedelta(days=days)
+    except OverflowError:
+        return datetime.date.max if days > 0 else datetime.date.min
+
+
 def event_span_days(event: Event) -> int:
     """How many days an occurrence lasts after its first: 0 for an event of one day."""
     if event.end_date is None or event.end_date <= event.start_date:
@@ -122,7 +145,7 @@ def _round_anniversary(*, event: Event, year: int) -> int | None:
 def _candidate_years(*, event: Event, start: datetime.date, end: datetime.date) -> range:
     first = event.start_date.year
     # An occurrence that began before the window may still be on at its start.
-    start -= datetime.timedelta(days=event_span_days(event))
+    start = days_after(start, -event_span_days(event))
     if event.rule == Event.Rule.ONCE:
         return range(first, first + 1)
     step = max(event.interval_years, 1) if event.rule == Event.Rule.EVERY_N_YEARS else 1
@@ -138,7 +161,7 @@ def _occurrence(*, event: Event, date: datetime.date) -> Occurrence:
         starts_at = datetime.datetime.combine(date, event.start_time, tzinfo=zone)
     anniversary = _round_anniversary(event=event, year=date.year)
     span = event_span_days(event)
-    last_date = date + datetime.timedelta(days=span) if span else None
+    last_date = days_after(date, span) if span else None
     return Occurrence(
         event=event, date=date, starts_at=starts_at, anniversary=anniversary, last_date=last_date
     )
@@ -151,10 +174,12 @@ def event_occurrences(
     with `overlapping`, also one that began earlier and is still on at `start` (the pages show
     an event on every day it covers; reminders count from the first day, so they ask for
     beginnings only, and each occurrence is planned once)."""
+    if not event_dates_usable(event):
+        return []
     occurrences = []
     for year in _candidate_years(event=event, start=start, end=end):
         date = date_in_year(day=event.start_date, year=year)
-        if date < event.start_date or (event.until and date > event.until):
+        if date < event.start_date or (event.until and date > event.until) or date > end:
             continue
         occurrence = _occurrence(event=event, date=date)
         first = occurrence.date if not overlapping else occurrence.last_day

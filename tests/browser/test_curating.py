@@ -197,7 +197,10 @@ def test_the_secretariat_curates_a_new_document_and_a_liaison_reads_what_holds(p
     entry(page, "report for 2026").get_by_role("link", name="Withdraw").click()
     page.get_by_label("Reason", exact=True).fill(SECRET_REASON)
     page.get_by_role("button", name="Withdraw the update").click()
-    assert page.get_by_text(SECRET_REASON).is_visible()  # the secretariat reads its own reason
+    # The secretariat reads its own reason on the withdrawn update and in the change history.
+    assert page.get_by_text(f"Reason: {SECRET_REASON}").is_visible()
+    history = page.locator(".audit-trail")
+    assert history.get_by_text(f"withdrawn by secretariat: {SECRET_REASON}").is_visible()
     assert state(page) == "In progress"
     assert "30%" in page.locator(".current-state").inner_text()
 

@@ -383,3 +383,133 @@ def test_login_success_and_failure_are_recorded(client, secretariat):
     failure = AccessFailureLog.objects.get()
     assert (failure.username, failure.ip_address) == ("officer", "127.0.0.1")
     assert AccessLog.objects.get().username == "officer"
+
+
+# Sentences of their own: merges, corrections and withdrawals, two-factor authentication.
+
+
+def test_an_actor_merge_reads_as_a_merge(secretariat):
+    from commitments.services import actor_merge
+
+    kept, merged = ActorFactory(name="Neutralia Renamed"), ActorFactory(name="OrgY")
+    as_request_by(secretariat, lambda: actor_merge(keep=kept, remove=merged, expected_versions={}))
+    said = sentences(kept, secretariat)
+    assert said[0] == "OrgY merged into Neutralia Renamed by officer"
+    assert not any("Merged changed" in sentence for sentence in said)
+
+
+@pytest.fixture
+def updates(commitment, secretariat):
+    def post(narrative, day, links=()):
+        return status_update_create(
+            commitment=commitment,
+            author=secretariat,
+            status=Status.IN_PROGRESS,
+            progress=40,
+            narrative=narrative,
+            happened_on=day,
+            links=list(links),
+        )
+
+    first = post("Talks began.", datetime.date(2026, 3, 1), [("Minutes", "https://example.org/m")])
+    second = post("Office leased.", datetime.date(2026, 3, 2))
+    return first, second
+
+
+def correct_and_withdraw(commitment, secretariat, first, second):
+    from commitments.services import status_update_correct, status_update_withdraw
+
+    def correct():
+        status_update_correct(
+            update=first,
+            author=secretariat,
+            status=Status.IN_PROGRESS,
+            progress=30,
+            narrative="Talks began, slowly.",
+            reason="The figure was too high.",
+            expected_version=commitment.__class__.objects.get(pk=commitment.pk).version,
+            links=[("Minutes", "https://example.org/m")],
+        )
+
+    def withdraw():
+        status_update_withdraw(
+            update=second,
+            author=secretariat,
+            reason="Posted on the wrong commitment.",
+            expected_version=commitment.__class__.objects.get(pk=commitment.pk).version,
+        )
+
+    as_request_by(secretariat, correct)
+    as_request_by(secretariat, withdraw)
+
+
+def test_corrections_and_withdrawals_read_as_such_with_their_reason(
+    commitment, secretariat, updates
+):
+    correct_and_withdraw(commitment, secretariat, *updates)
+    said = sentences(commitment, secretariat)
+    assert "Update of 2 March 2026 withdrawn by officer: Posted on the wrong commitment." in said
+    assert "Update of 1 March 2026 corrected by officer: The figure was too high." in said
+    # The link the correction carries over is part of it, not new evidence.
+    assert 'Evidence link "Minutes" cited by the correction by officer' in said
+    assert said.count('Evidence link "Minutes" added by the system') == 1  # the original's
+
+
+def test_the_amendment_sentences_read_in_russian(commitment, secretariat, updates):
+    correct_and_withdraw(commitment, secretariat, *updates)
+    with translation.override("ru"):
+        said = sentences(commitment, secretariat)
+    assert (
+        "Обновление от 1 марта 2026 исправлено — officer. Причина: The figure was too high." in said
+    )
+    assert (
+        "Обновление от 2 марта 2026 отозвано — officer. Причина: Posted on the wrong commitment."
+        in said
+    )
+
+
+def test_two_factor_values_read_in_the_readers_language(secretariat):
+    from tracker.two_factor import _audit
+
+    _audit(user=secretariat, actor=secretariat, old="off", new="on")
+    assert sentences(secretariat, secretariat)[0] == (
+        "Two-factor authentication changed from off to on by officer"
+    )
+    with translation.override("ru"):
+        said = sentences(secretariat, secretariat)[0]
+    assert "выключена" in said and "включена" in said
+    assert not re.search(r"\b(on|off)\b", said)
+
+
+def test_the_trail_with_amendments_costs_one_query_however_long(
+    commitment, secretariat, django_assert_num_queries
+):
+    def grow(n):
+        for _ in range(n):
+            correct_and_withdraw(commitment, secretariat, *updates_of(commitment, secretariat))
+
+    grow(1)
+    audit_entries_for(commitment, viewer=secretariat)  # warm the content-type cache
+    with django_assert_num_queries(1):
+        short = audit_entries_for(commitment, viewer=secretariat)
+    grow(5)
+    with django_assert_num_queries(1):
+        long = audit_entries_for(commitment, viewer=secretariat)
+    assert len(long) > len(short)
+
+
+def updates_of(commitment, secretariat):
+    made = []
+    for day in (4, 5):
+        made.append(
+            status_update_create(
+                commitment=commitment,
+                author=secretariat,
+                status=Status.IN_PROGRESS,
+                progress=40,
+                narrative="More.",
+                happened_on=datetime.date(2026, 3, day),
+                links=[("Minutes", "https://example.org/m")],
+            )
+        )
+    return made

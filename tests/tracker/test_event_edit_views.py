@@ -168,3 +168,47 @@ def test_the_form_pages_cost_the_same_few_queries_with_more_records(
     assert queries() == few
     with django_assert_max_num_queries(12):
         secretariat_client.get(reverse("event_new"))
+
+
+def test_a_new_event_is_in_ashgabat_time_until_another_zone_is_chosen(secretariat_client):
+    form = secretariat_client.get(reverse("event_new")).context["form"]
+    assert form["time_zone"].value() == "Asia/Ashgabat"
+    html = str(form["time_zone"])
+    assert '<option value="Asia/Ashgabat" selected>' in html
+
+
+def test_the_paragraphs_are_grouped_under_their_documents_without_reading_full_texts(
+    secretariat_client,
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = ParagraphFactory(document__title="Ashgabat Final Document", number=1)
+    ParagraphFactory(document__title="Resolution 69/285", number=1)
+    type(first.document).objects.update(full_text="LONG TEXT " * 1000, preamble="PREAMBLE")
+    with CaptureQueriesContext(connection) as captured:
+        response = secretariat_client.get(reverse("event_new"))
+    html = response.content.decode()
+    assert '<optgroup label="Ashgabat Final Document">' in html
+    assert '<optgroup label="Resolution 69/285">' in html
+    assert "¶1 Encouraged the states to act" in html
+    paragraph_queries = [q["sql"] for q in captured if "commitments_paragraph" in q["sql"]]
+    assert paragraph_queries
+    assert not any("full_text" in sql or "preamble" in sql for sql in paragraph_queries)
+
+
+def test_the_form_says_what_public_means(secretariat_client):
+    html = secretariat_client.get(reverse("event_new")).content.decode()
+    assert "in the public calendar feed" in html
+    assert "Not ticked: the secretariat sees it" in html
+
+
+def test_a_deadline_is_not_a_kind_of_event_made_by_hand(secretariat_client):
+    form = secretariat_client.get(reverse("event_new")).context["form"]
+    assert "deadline" not in dict(form.fields["kind"].choices)
+    response = secretariat_client.post(reverse("event_new"), form_data(kind="deadline"))
+    assert response.status_code == 400
+    assert "A deadline is a commitment's target date" in " ".join(
+        response.context["form"].errors["kind"]
+    )
+    assert not Event.objects.exists()
