@@ -452,12 +452,17 @@ class MilestoneDoneForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args, today: datetime.date, updates, **kwargs):
+    def __init__(self, *args, today: datetime.date, commitment, updates, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
         self.fields["done_on"].widget.attrs["max"] = today.isoformat()
-        self.fields["proved_by"].queryset = updates
-        self.fields["proved_by"].label_from_instance = _update_choice_label
+        field = self.fields["proved_by"]
+        # Any update of the commitment is looked up, so an internal or withdrawn one posted is
+        # refused with the reason (commitments.milestones); only `updates` are offered.
+        field.queryset = StatusUpdate.objects.filter(commitment=commitment)
+        field.widget.choices = [("", field.empty_label)] + [
+            (update.pk, _update_choice_label(update)) for update in updates
+        ]
 
     def clean_done_on(self) -> datetime.date:
         done_on = self.cleaned_data["done_on"]

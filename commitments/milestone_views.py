@@ -27,8 +27,19 @@ def _back_to(commitment: Commitment):
     return redirect(f"{commitment.get_absolute_url()}#milestones")
 
 
-def _form_page(request, form, *, commitment, heading, button, status=200, conflict_rows=None):
+def _form_page(
+    request,
+    form,
+    *,
+    commitment,
+    heading,
+    button,
+    status=200,
+    conflict_rows=None,
+    done_milestone=None,
+):
     context = {
+        "done_milestone": done_milestone,
         "commitment": commitment,
         "form": form,
         "heading": heading,
@@ -39,7 +50,17 @@ def _form_page(request, form, *, commitment, heading, button, status=200, confli
     return render(request, "commitments/milestone_form.html", context, status=status)
 
 
-def _conflict(request, form, milestone: Milestone, *, heading, button, form_class, **form_kwargs):
+def _conflict(
+    request,
+    form,
+    milestone: Milestone,
+    *,
+    heading,
+    button,
+    form_class,
+    done_milestone=None,
+    **form_kwargs,
+):
     """The form again at the saved version, the other person's change beside the input (409)."""
     rows = changed_fields(form=form, instance=milestone)
     data = request.POST.copy()
@@ -53,6 +74,7 @@ def _conflict(request, form, milestone: Milestone, *, heading, button, form_clas
         button=button,
         status=409,
         conflict_rows=rows,
+        done_milestone=milestone if milestone.done_on else None,
     )
 
 
@@ -122,10 +144,15 @@ def milestone_edit(request, pk):
 def milestone_done(request, pk):
     milestone = _milestone_or_404(pk)
     commitment = milestone.commitment
-    page = {"heading": _("Mark the milestone done"), "button": _("Mark done")}
+    page = {
+        "heading": _("Mark the milestone done"),
+        "button": _("Mark done"),
+        "done_milestone": milestone if milestone.done_on else None,
+    }
     today = reader_today(request.user)
     form_kwargs = {
         "today": today,
+        "commitment": commitment,
         "updates": selectors.commitment_proof_choices(commitment=commitment),
     }
     if request.method != "POST":
@@ -159,6 +186,32 @@ def milestone_done(request, pk):
             messages.success(request, _("The milestone is marked done; the progress follows."))
             return _back_to(commitment)
     return _form_page(request, form, commitment=commitment, status=400, **page)
+
+
+@secretariat_only
+@allow_methods("POST")
+def milestone_not_done(request, pk):
+    """Undo "mark done" (a wrong click): the day and proof are cleared; the form's version
+    guards against undoing a change made meanwhile."""
+    milestone = _milestone_or_404(pk)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        return HttpResponseBadRequest(
+            _("The form is out of date or incomplete; nothing was changed. Reload the page.")
+        )
+    try:
+        milestones.milestone_undone(
+            milestone=milestone, author=request.user, expected_version=version
+        )
+    except StaleVersion:
+        messages.error(
+            request,
+            _("The milestone was changed meanwhile, so nothing was changed: see it as saved now."),
+        )
+        return redirect("commitments:milestone_done", pk=milestone.pk)
+    messages.success(request, _("The milestone is marked not done; the progress follows."))
+    return _back_to(milestone.commitment)
 
 
 @secretariat_only

@@ -95,8 +95,9 @@ def milestone_update(
     _dates_checked(commitment=milestone.commitment, due_on=due_on)
     with transaction.atomic():
         version_claim(instance=milestone, expected_version=expected_version)
-        Milestone.objects.filter(pk=milestone.pk).update(title=title, weight=weight, due_on=due_on)
         milestone.title, milestone.weight, milestone.due_on = title, weight, due_on
+        # Saved through the model, so the commitment's change history records it.
+        milestone.save(update_fields=["title", "weight", "due_on"])
         _progress_refresh(commitment=milestone.commitment, author=author)
     return milestone
 
@@ -117,19 +118,53 @@ def milestone_done(
         raise ValidationError(
             gettext("Give the evidence: a link, or the status update that reports it done.")
         )
-    if proved_by is not None and proved_by.commitment_id != commitment.pk:
-        raise ValidationError({"proved_by": gettext("Choose an update of this commitment.")})
+    if proved_by is not None:
+        _proof_checked(commitment=commitment, proved_by=proved_by)
     _dates_checked(commitment=commitment, done_on=done_on)
     with transaction.atomic():
         version_claim(instance=milestone, expected_version=expected_version)
-        Milestone.objects.filter(pk=milestone.pk).update(
-            done_on=done_on, evidence_url=evidence_url, proved_by=proved_by
-        )
         milestone.done_on, milestone.evidence_url = done_on, evidence_url
         milestone.proved_by = proved_by
+        milestone.save(update_fields=["done_on", "evidence_url", "proved_by"])
         _progress_refresh(commitment=commitment, author=author)
         public_change_announce(commitment=commitment, kind="milestone", milestone=milestone)
     return milestone
+
+
+def milestone_undone(*, milestone: Milestone, author, expected_version: int) -> Milestone:
+    """Mark a milestone not done after all (a wrong click): its day and proof are cleared,
+    the change is in the commitment's history and its progress follows."""
+    with transaction.atomic():
+        version_claim(instance=milestone, expected_version=expected_version)
+        milestone.done_on, milestone.evidence_url, milestone.proved_by = None, "", None
+        milestone.save(update_fields=["done_on", "evidence_url", "proved_by"])
+        _progress_refresh(commitment=milestone.commitment, author=author)
+    return milestone
+
+
+def _proof_checked(*, commitment: Commitment, proved_by: StatusUpdate) -> None:
+    """Liaisons read milestones: a milestone may be proved only by what they may read too,
+    an update of this commitment that is public and still in effect."""
+    if proved_by.commitment_id != commitment.pk:
+        raise ValidationError({"proved_by": gettext("Choose an update of this commitment.")})
+    if proved_by.is_internal:
+        raise ValidationError(
+            {
+                "proved_by": gettext(
+                    "This update is internal: choose a public update or give a link, "
+                    "because liaisons see milestones."
+                )
+            }
+        )
+    if not StatusUpdate.objects.in_effect().filter(pk=proved_by.pk).exists():
+        raise ValidationError(
+            {
+                "proved_by": gettext(
+                    "This update was corrected or withdrawn: choose an update in effect, "
+                    "or give a link."
+                )
+            }
+        )
 
 
 def milestone_move(*, milestone: Milestone, author, direction: Literal["up", "down"]) -> None:

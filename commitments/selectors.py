@@ -159,8 +159,13 @@ def milestone_get(*, pk: int) -> Milestone:
 
 
 def commitment_proof_choices(*, commitment: Commitment) -> QuerySet[StatusUpdate]:
-    """The updates that may prove one of the commitment's milestones done, newest first."""
-    return StatusUpdate.objects.filter(commitment=commitment).order_by(*TIMELINE_ORDER)
+    """The updates that may prove one of the commitment's milestones done, newest first: the
+    public ones in effect, since liaisons read milestones (commitments.milestones)."""
+    return (
+        StatusUpdate.objects.in_effect()
+        .filter(commitment=commitment, visibility=StatusUpdate.Visibility.PUBLIC)
+        .order_by(*TIMELINE_ORDER)
+    )
 
 
 def commitment_progress_points(*, user, commitment: Commitment) -> QuerySet:

@@ -187,6 +187,40 @@ def _not_amended_yet(update: StatusUpdate):
     return check
 
 
+class ProofStillNeeded(Exception):
+    """A withdrawal refused: done milestones have the update as their only proof."""
+
+    def __init__(self, milestones: list[Milestone]):
+        super().__init__("The update is the only proof of done milestones.")
+        self.milestones = milestones
+
+
+def milestones_proved_by(*, update: StatusUpdate) -> list[Milestone]:
+    """The milestones the update proves done, in the commitment's order."""
+    return list(Milestone.objects.filter(proved_by=update).order_by("position", "pk"))
+
+
+def _proof_handed_on(*, update: StatusUpdate, to: StatusUpdate | None) -> None:
+    """Milestones proved by an update that is corrected are proved by the correction (same day,
+    same visibility); by one that is withdrawn, by their link alone. Saved one by one, so each
+    is in the commitment's history."""
+    for milestone in milestones_proved_by(update=update):
+        milestone.proved_by = to
+        milestone.save(update_fields=["proved_by"])
+
+
+def _proof_not_lost(update: StatusUpdate):
+    """A check for a withdrawal: refuse it while a done milestone has no other proof (liaisons
+    would read it done on nothing); the milestone is marked not done or given a link first."""
+
+    def check() -> None:
+        alone = [m for m in milestones_proved_by(update=update) if not m.evidence_url]
+        if alone:
+            raise ProofStillNeeded(alone)
+
+    return check
+
+
 def status_update_correct(
     *,
     update: StatusUpdate,
@@ -226,6 +260,7 @@ def status_update_correct(
         _status_update_append(
             row=row, expected_version=expected_version, links=links, check=_not_amended_yet(update)
         )
+        _proof_handed_on(update=update, to=row)
         if keep_files:
             for f in update.files.all():  # one by one, so each is in the audit trail
                 EvidenceFile.objects.create(
@@ -250,7 +285,8 @@ def status_update_withdraw(
     """Append a withdrawal of `update`: it stays in the history, marked as withdrawn with the
     reason, and no longer counts for the commitment's state (nor, for a public update, for the
     state liaisons see, which falls back to the previous public update).
-    Raises EditConflict for a stale version, AlreadyAmended if the update was amended."""
+    Raises EditConflict for a stale version, AlreadyAmended if the update was amended,
+    ProofStillNeeded if it is the only proof of a done milestone."""
     row = StatusUpdate(
         commitment=update.commitment,
         author=author,
@@ -266,9 +302,15 @@ def status_update_withdraw(
         reason=reason,
         reason_public=reason_public,
     )
-    _status_update_append(
-        row=row, expected_version=expected_version, check=_not_amended_yet(update)
-    )
+    not_amended, proof_kept = _not_amended_yet(update), _proof_not_lost(update)
+
+    def check() -> None:
+        not_amended()
+        proof_kept()
+
+    with transaction.atomic():
+        _status_update_append(row=row, expected_version=expected_version, check=check)
+        _proof_handed_on(update=update, to=None)
     public_change_announce(commitment=update.commitment, kind="withdrawal", update=row)
     return row
 
