@@ -13,7 +13,7 @@ from core.local_time import reader_today
 
 from . import services, views
 from .forms import CommitmentForm, RelationForm, RetireForm
-from .models import Commitment, CommitmentRelation, Paragraph
+from .models import DOCUMENT_TEXTS, Commitment, CommitmentRelation, Paragraph
 from .views import READ_METHODS, allow_methods
 
 FORM_METHODS = (*READ_METHODS, "POST")
@@ -43,7 +43,8 @@ def commitment_create(request):
     """A new commitment, prefilled with the paragraphs chosen on a document's page."""
     if request.method != "POST":
         chosen = Paragraph.objects.filter(pk__in=_ids(request.GET.getlist("paragraphs")))
-        form = CommitmentForm(initial=_initial_from(list(chosen.select_related("document"))))
+        chosen = chosen.select_related("document").defer(*DOCUMENT_TEXTS)
+        form = CommitmentForm(initial=_initial_from(list(chosen)))
         return _form_page(request, form)
     form = CommitmentForm(request.POST)
     if not form.is_valid():

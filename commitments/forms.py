@@ -17,6 +17,7 @@ from core.roles import owner_candidates_q, user_can_own_commitments
 
 from .models import (
     DEFAULT_REPORTING_CADENCE_MONTHS,
+    DOCUMENT_TEXTS,
     Actor,
     Commitment,
     CommitmentRelation,
@@ -358,8 +359,10 @@ class CommitmentForm(forms.ModelForm):
     def _group_paragraphs(self) -> None:
         """The paragraphs of every document, under the document's title (one query)."""
         field = self.fields["paragraphs"]
-        field.queryset = Paragraph.objects.select_related("document").order_by(
-            "document__short_name", "number"
+        field.queryset = (
+            Paragraph.objects.select_related("document")
+            .defer(*DOCUMENT_TEXTS)
+            .order_by("document__short_name", "number")
         )
         groups: dict[str, list] = {}
         for paragraph in field.queryset:

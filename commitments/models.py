@@ -122,6 +122,11 @@ class DocumentLink(models.Model):
         return self.INVERSE[self.kind]
 
 
+# A document's own texts, up to megabytes each: a list of paragraphs with their document
+# leaves them out, or every row would carry them (.select_related("document").defer(*...)).
+DOCUMENT_TEXTS = ("document__full_text", "document__preamble")
+
+
 class Paragraph(models.Model):
     """One numbered operative paragraph, kept verbatim."""
 

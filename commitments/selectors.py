@@ -31,6 +31,7 @@ from core.roles import Role, reader_audience, user_can_see_internal
 
 from . import deadlines
 from .models import (
+    DOCUMENT_TEXTS,
     Actor,
     Commitment,
     CommitmentRelation,
@@ -74,7 +75,9 @@ def _visible_state(*, user) -> dict:
 
 def commitment_list(*, user) -> QuerySet[Commitment]:
     """Commitments with what the table shows, prefetched; state as the user may see it."""
-    paragraphs = Paragraph.objects.select_related("document").order_by("number")
+    paragraphs = (
+        Paragraph.objects.select_related("document").defer(*DOCUMENT_TEXTS).order_by("number")
+    )
     return (
         Commitment.objects.select_related("owner")
         .prefetch_related(
@@ -318,7 +321,10 @@ def filter_choices_paragraphs(*, document=None, paragraph=None) -> QuerySet[Para
     """
     used = Commitment.paragraphs.through.objects.filter(paragraph=OuterRef("pk"))
     paragraphs = (
-        Paragraph.objects.filter(Exists(used)).select_related("document").order_by("number")
+        Paragraph.objects.filter(Exists(used))
+        .select_related("document")
+        .defer(*DOCUMENT_TEXTS)
+        .order_by("number")
     )
     if (document_id := _row_id(document)) is not None:
         return paragraphs.filter(document_id=document_id)
