@@ -81,7 +81,7 @@ def _initial_from(paragraphs: list[Paragraph]) -> dict:
 def commitment_edit(request, slug):
     commitment = _commitment(slug)
     if commitment.is_retired:
-        return _retired_page(request, commitment)
+        return retired_page(request, commitment)
     if request.method != "POST":
         form = CommitmentForm(instance=commitment, initial={"version": commitment.version})
         return _form_page(request, form, commitment=commitment)
@@ -97,7 +97,7 @@ def commitment_edit(request, slug):
     except services.EditConflict:
         return _conflict(request, form, commitment)
     except services.CommitmentRetired:
-        return _retired_page(request, _commitment(slug))
+        return retired_page(request, _commitment(slug))
     except ValidationError as error:
         _add_errors(form, error)
         return _form_page(request, form, commitment=commitment, status=400)
@@ -115,7 +115,8 @@ def _conflict(request, form, commitment):
     return _form_page(request, fresh, commitment=commitment, status=409, conflict_rows=rows)
 
 
-def _retired_page(request, commitment):
+def retired_page(request, commitment):
+    """A retired commitment's refusal of an edit, its milestones' included: 409."""
     message = services.retired_refusal_message(commitment)
     return render(
         request,
@@ -130,7 +131,7 @@ def _retired_page(request, commitment):
 def commitment_retire(request, slug):
     commitment = _commitment(slug)
     if commitment.is_retired:
-        return _retired_page(request, commitment)
+        return retired_page(request, commitment)
     if request.method != "POST":
         form = RetireForm(initial={"version": commitment.version})
         return _retire_page(request, form, commitment)
@@ -150,7 +151,7 @@ def commitment_retire(request, slug):
         data["version"] = commitment.version  # the claim reloaded it with the newer state
         return _retire_page(request, RetireForm(data), commitment, status=409, conflict=True)
     except services.CommitmentRetired:
-        return _retired_page(request, _commitment(slug))
+        return retired_page(request, _commitment(slug))
     except ValidationError as error:
         _add_errors(form, error)
         return _retire_page(request, form, commitment, status=400)

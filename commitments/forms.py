@@ -409,9 +409,19 @@ class RelationForm(forms.Form):
 
     def __init__(self, *args, commitment: Commitment, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_commitment"].queryset = Commitment.objects.exclude(
-            pk=commitment.pk
-        ).order_by("title")
+        self.commitment = commitment
+        # Itself is not offered; posted anyway, clean_to_commitment says why it is refused.
+        field = self.fields["to_commitment"]
+        field.widget.choices = [("", field.empty_label)] + [
+            (pk, title)
+            for pk, title in field.queryset.exclude(pk=commitment.pk).values_list("pk", "title")
+        ]
+
+    def clean_to_commitment(self) -> Commitment:
+        other = self.cleaned_data["to_commitment"]
+        if other.pk == self.commitment.pk:
+            raise ValidationError(gettext("A commitment cannot relate to itself."))
+        return other
 
 
 class MilestoneForm(forms.Form):

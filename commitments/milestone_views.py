@@ -1,6 +1,8 @@
 """The secretariat's pages for a commitment's milestones: add, edit, mark done, move, delete.
 Liaisons read milestones on the commitment page; every page here refuses them (403)."""
 
+import functools
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseBadRequest
@@ -11,16 +13,41 @@ from core.editing import StaleVersion, changed_fields, secretariat_only
 from core.local_time import reader_today
 
 from . import milestones, selectors
+from .commitment_edit_views import retired_page
 from .forms import MilestoneDoneForm, MilestoneForm
 from .models import Commitment, Milestone
+from .services import CommitmentRetired
 from .views import READ_METHODS, allow_methods
 
 
+def _refusing_retired(view):
+    """A retired commitment takes no milestone changes: the retired page (409) instead, from
+    the view's own check or from commitments.milestones' when it was retired meanwhile."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except CommitmentRetired as refused:
+            return retired_page(request, refused.commitment)
+
+    return wrapped
+
+
+def _open(commitment: Commitment) -> Commitment:
+    if commitment.is_retired:
+        raise CommitmentRetired(commitment)
+    return commitment
+
+
 def _milestone_or_404(pk: int) -> Milestone:
+    """The milestone, of a commitment not retired (CommitmentRetired otherwise)."""
     try:
-        return selectors.milestone_get(pk=pk)
+        milestone = selectors.milestone_get(pk=pk)
     except Milestone.DoesNotExist:
         raise Http404("No such milestone.") from None
+    _open(milestone.commitment)
+    return milestone
 
 
 def _back_to(commitment: Commitment):
@@ -79,10 +106,11 @@ def _conflict(
 
 
 @secretariat_only
+@_refusing_retired
 @allow_methods(*READ_METHODS, "POST")
 def milestone_add(request, slug):
     try:
-        commitment = Commitment.objects.get(slug=slug)
+        commitment = _open(Commitment.objects.get(slug=slug))
     except Commitment.DoesNotExist:
         raise Http404("No such commitment.") from None
     page = {"commitment": commitment, "heading": _("Add a milestone"), "button": _("Add")}
@@ -108,6 +136,7 @@ def milestone_add(request, slug):
 
 
 @secretariat_only
+@_refusing_retired
 @allow_methods(*READ_METHODS, "POST")
 def milestone_edit(request, pk):
     milestone = _milestone_or_404(pk)
@@ -140,6 +169,7 @@ def milestone_edit(request, pk):
 
 
 @secretariat_only
+@_refusing_retired
 @allow_methods(*READ_METHODS, "POST")
 def milestone_done(request, pk):
     milestone = _milestone_or_404(pk)
@@ -189,6 +219,7 @@ def milestone_done(request, pk):
 
 
 @secretariat_only
+@_refusing_retired
 @allow_methods("POST")
 def milestone_not_done(request, pk):
     """Undo "mark done" (a wrong click): the day and proof are cleared; the form's version
@@ -215,6 +246,7 @@ def milestone_not_done(request, pk):
 
 
 @secretariat_only
+@_refusing_retired
 @allow_methods("POST")
 def milestone_move(request, pk):
     milestone = _milestone_or_404(pk)
@@ -226,6 +258,7 @@ def milestone_move(request, pk):
 
 
 @secretariat_only
+@_refusing_retired
 @allow_methods(*READ_METHODS, "POST")
 def milestone_delete(request, pk):
     milestone = _milestone_or_404(pk)

@@ -15,7 +15,12 @@ from core.local_time import format_day
 
 from .changes import public_change_announce
 from .models import Commitment, Document, Milestone, StatusUpdate
-from .services import AUDITED_STATE_FIELDS, _state_change_audit, commitment_current_state_refresh
+from .services import (
+    AUDITED_STATE_FIELDS,
+    CommitmentRetired,
+    _state_change_audit,
+    commitment_current_state_refresh,
+)
 
 
 def commitment_adopted_on(*, commitment: Commitment) -> datetime.date | None:
@@ -38,6 +43,12 @@ def _dates_checked(*, commitment: Commitment, **days: datetime.date | None) -> N
     }
     if errors:
         raise ValidationError(errors)
+
+
+def _open_checked(commitment: Commitment) -> None:
+    """A retired commitment takes no edits, its milestones included (CommitmentRetired)."""
+    if commitment.is_retired:
+        raise CommitmentRetired(commitment)
 
 
 def _weight_checked(weight: int) -> None:
@@ -70,6 +81,7 @@ def milestone_create(
     due_on: datetime.date | None = None,
 ) -> Milestone:
     """Add a milestone after the commitment's last one."""
+    _open_checked(commitment)
     _weight_checked(weight)
     _dates_checked(commitment=commitment, due_on=due_on)
     with transaction.atomic():
@@ -91,6 +103,7 @@ def milestone_update(
     expected_version: int,
 ) -> Milestone:
     """Change a milestone's title, due date and weight; StaleVersion if it changed meanwhile."""
+    _open_checked(milestone.commitment)
     _weight_checked(weight)
     _dates_checked(commitment=milestone.commitment, due_on=due_on)
     with transaction.atomic():
@@ -114,6 +127,7 @@ def milestone_done(
     """Mark a milestone done on a day, with a link or one of its commitment's updates proving
     it; the commitment's progress follows."""
     commitment = milestone.commitment
+    _open_checked(commitment)
     if not evidence_url and proved_by is None:
         raise ValidationError(
             gettext("Give the evidence: a link, or the status update that reports it done.")
@@ -134,6 +148,7 @@ def milestone_done(
 def milestone_undone(*, milestone: Milestone, author, expected_version: int) -> Milestone:
     """Mark a milestone not done after all (a wrong click): its day and proof are cleared,
     the change is in the commitment's history and its progress follows."""
+    _open_checked(milestone.commitment)
     with transaction.atomic():
         version_claim(instance=milestone, expected_version=expected_version)
         milestone.done_on, milestone.evidence_url, milestone.proved_by = None, "", None
@@ -172,6 +187,7 @@ def milestone_move(*, milestone: Milestone, author, direction: Literal["up", "do
 
     Positions are renumbered 1, 2, 3... in the order shown, so gaps or ties left by earlier
     writes cannot make a move skip a milestone."""
+    _open_checked(milestone.commitment)
     with transaction.atomic():
         # Locks the commitment's row: two moves at once renumber one after the other.
         commitment = Commitment.objects.select_for_update().get(pk=milestone.commitment_id)
@@ -189,6 +205,7 @@ def milestone_move(*, milestone: Milestone, author, direction: Literal["up", "do
 
 def milestone_delete(*, milestone: Milestone, author, expected_version: int) -> None:
     """Delete a milestone not done yet; a done one is part of the record and stays."""
+    _open_checked(milestone.commitment)
     if milestone.done_on is not None:
         raise ValidationError(
             gettext(

@@ -11,12 +11,13 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
-from django.utils.formats import date_format, number_format
+from django.utils.formats import number_format
 from django.utils.text import get_valid_filename, slugify
 from django.utils.translation import gettext, ngettext
 
 from core import caching
 from core.editing import StaleVersion, version_claim
+from core.local_time import format_day
 
 from .changes import public_change_announce
 from .models import (
@@ -57,7 +58,7 @@ def retired_refusal_message(commitment: Commitment) -> str:
     return gettext(
         "This commitment was retired on %(day)s, so it takes no edits or status updates and "
         "nothing was saved. If the work goes on, track it as a new commitment."
-    ) % {"day": date_format(commitment.retired_on) if commitment.retired_on else "?"}
+    ) % {"day": format_day(commitment.retired_on) if commitment.retired_on else "?"}
 
 
 class ProgressRefused(ValidationError):
@@ -595,10 +596,20 @@ def commitment_relation_add(
     """Relate two commitments; RelationRefused (nothing written) for a relation to itself, one
     that exists already, or a "depends on" that would close a cycle."""
     if from_commitment.pk == to_commitment.pk:
-        raise RelationRefused(gettext("A commitment cannot be related to itself."))
+        raise RelationRefused(gettext("A commitment cannot relate to itself."))
+    if kind == CommitmentRelation.Kind.DEPENDS_ON and to_commitment.is_retired:
+        raise RelationRefused(
+            gettext(
+                "“%(title)s” was retired on %(day)s: nothing can depend on it any more. "
+                "Choose the commitment that carries its work on."
+            )
+            % {"title": to_commitment.title, "day": format_day(to_commitment.retired_on)}
+        )
     with transaction.atomic():
         if kind == CommitmentRelation.Kind.DEPENDS_ON:
             _dependency_cycle_check(from_commitment=from_commitment, to_commitment=to_commitment)
+        if kind == CommitmentRelation.Kind.SUPERSEDED_BY:
+            _supersession_cycle_check(from_commitment=from_commitment, to_commitment=to_commitment)
         relation, created = CommitmentRelation.objects.get_or_create(
             from_commitment=from_commitment, to_commitment=to_commitment, kind=kind
         )
@@ -625,6 +636,26 @@ def _dependency_cycle_check(*, from_commitment: Commitment, to_commitment: Commi
             "through others, for itself; remove one of these dependencies first."
         )
         % {"cycle": gettext(" depends on ").join(f"“{title}”" for title in cycle)}
+    )
+
+
+def _supersession_cycle_check(*, from_commitment: Commitment, to_commitment: Commitment) -> None:
+    """Refuse A superseded by B if B is already superseded, directly or not, by A (the reverse
+    of a link, or a longer circle), naming the links that exist."""
+    following: dict[int, list[int]] = {}
+    pairs = CommitmentRelation.objects.filter(kind=CommitmentRelation.Kind.SUPERSEDED_BY)
+    for source, target in pairs.values_list("from_commitment", "to_commitment"):
+        following.setdefault(source, []).append(target)
+    path = _dependency_path(following, start=to_commitment.pk, goal=from_commitment.pk)
+    if path is None:
+        return
+    titles = dict(Commitment.objects.filter(pk__in=path).values_list("pk", "title"))
+    raise RelationRefused(
+        gettext(
+            "This contradicts what is recorded: %(chain)s. Two commitments cannot supersede "
+            "each other; remove the wrong link first."
+        )
+        % {"chain": gettext(" is superseded by ").join(f"“{titles[pk]}”" for pk in path)}
     )
 
 
@@ -796,6 +827,7 @@ def document_link_create(
         raise DocumentLinkRefused(gettext("A document cannot be linked to itself."))
     if kind not in DocumentLink.Kind.values:
         raise DocumentLinkRefused(gettext("Choose what kind of link this is."))
+    _document_link_reverse_check(from_document=from_document, to_document=to_document, kind=kind)
     with transaction.atomic():
         link, created = DocumentLink.objects.get_or_create(
             from_document=from_document,
@@ -809,6 +841,31 @@ def document_link_create(
             % {"from": from_document, "kind": link.get_kind_display(), "to": to_document}
         )
     return link
+
+
+# Links whose reverse contradicts them: a document cannot follow up, implement or supersede a
+# document that follows up, implements or supersedes it.
+ONE_WAY_DOCUMENT_LINKS = (
+    DocumentLink.Kind.FOLLOWS_UP,
+    DocumentLink.Kind.IMPLEMENTS,
+    DocumentLink.Kind.SUPERSEDES,
+)
+
+
+def _document_link_reverse_check(*, from_document: Document, to_document: Document, kind: str):
+    if kind not in ONE_WAY_DOCUMENT_LINKS:
+        return
+    reverse = DocumentLink.objects.filter(
+        from_document=to_document, to_document=from_document, kind=kind
+    ).first()
+    if reverse is not None:
+        raise DocumentLinkRefused(
+            gettext(
+                "This contradicts a link that exists: “%(from)s” %(kind)s “%(to)s”. Both "
+                "cannot hold; remove that link first if it is wrong."
+            )
+            % {"from": to_document, "kind": reverse.get_kind_display(), "to": from_document}
+        )
 
 
 def document_link_delete(*, link: DocumentLink) -> None:
