@@ -11,7 +11,6 @@ from django.utils.translation import gettext
 
 from core import caching
 from core.editing import version_claim
-from core.local_time import format_day
 
 from .changes import public_change_announce
 from .models import Commitment, Document, Milestone, StatusUpdate
@@ -20,6 +19,7 @@ from .services import (
     CommitmentRetired,
     _state_change_audit,
     commitment_current_state_refresh,
+    planned_days_checked,
 )
 
 
@@ -30,19 +30,9 @@ def commitment_adopted_on(*, commitment: Commitment) -> datetime.date | None:
 
 
 def _dates_checked(*, commitment: Commitment, **days: datetime.date | None) -> None:
-    """Refuse a due or done day before the document asked for the commitment."""
-    adopted_on = commitment_adopted_on(commitment=commitment)
-    errors = {
-        name: gettext(
-            "This date is before %(day)s, when the document was adopted: enter that day or a "
-            "later one."
-        )
-        % {"day": format_day(adopted_on)}
-        for name, day in days.items()
-        if day is not None and adopted_on is not None and day < adopted_on
-    }
-    if errors:
-        raise ValidationError(errors)
+    """Refuse a due or done day before the document asked for the commitment, or one too far
+    ahead to be a plan (services.planned_days_checked)."""
+    planned_days_checked(adopted_on=commitment_adopted_on(commitment=commitment), **days)
 
 
 def _open_checked(commitment: Commitment) -> None:

@@ -8,7 +8,7 @@ from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery, Value
+from django.db.models import F, Min, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
 from django.utils.formats import number_format
@@ -519,6 +519,43 @@ def _linked(commitment: Commitment, links: dict) -> None:
         getattr(commitment, name).set(rows)
 
 
+# The latest day a plan may name (a target or due date): later ones are typing slips, and
+# calendars and feeds cannot show them (year 9999 has no day after it).
+LATEST_PLANNED_DAY = datetime.date(2200, 12, 31)
+
+
+def planned_days_checked(*, adopted_on: datetime.date | None, **days) -> None:
+    """Refuse a planned or done day before the document asked for it, or after
+    LATEST_PLANNED_DAY (ValidationError naming each field)."""
+    errors = {}
+    for name, day in days.items():
+        if day is None:
+            continue
+        if adopted_on is not None and day < adopted_on:
+            errors[name] = gettext(
+                "This date is before %(day)s, when the document was adopted: enter that day or "
+                "a later one."
+            ) % {"day": format_day(adopted_on)}
+        elif day > LATEST_PLANNED_DAY:
+            errors[name] = gettext(
+                "This date is after %(day)s: check the year, and enter that day or an earlier one."
+            ) % {"day": format_day(LATEST_PLANNED_DAY)}
+    if errors:
+        raise ValidationError(errors)
+
+
+def _target_date_checked(*, columns: dict, links: dict, commitment: Commitment | None) -> None:
+    """The target date against the documents of the paragraphs it will come from."""
+    if columns.get("target_date") is None:
+        return
+    if "paragraphs" in links:
+        paragraphs = Q(paragraphs__in=[row.pk for row in links["paragraphs"]])
+    else:
+        paragraphs = Q(paragraphs__commitments=commitment)
+    adopted_on = Document.objects.filter(paragraphs).aggregate(first=Min("adopted_on"))["first"]
+    planned_days_checked(adopted_on=adopted_on, target_date=columns["target_date"])
+
+
 def commitment_create(*, values: dict) -> Commitment:
     """A new commitment from the form's values (EDITABLE_FIELDS and EDITABLE_LINKS), with a
     unique slug from its title. Raises ValidationError (nothing written) if it is not valid,
@@ -526,6 +563,7 @@ def commitment_create(*, values: dict) -> Commitment:
     columns, links = _split_values(values)
     if not links.get("paragraphs"):
         raise ValidationError({"paragraphs": gettext("Choose at least one paragraph.")})
+    _target_date_checked(columns=columns, links=links, commitment=None)
     with transaction.atomic():
         commitment = Commitment(**columns)
         commitment.slug = commitment_slug_unique(title=commitment.title)
@@ -542,6 +580,7 @@ def commitment_update(*, commitment: Commitment, expected_version: int, values: 
     columns, links = _split_values(values)
     if "paragraphs" in links and not links["paragraphs"]:
         raise ValidationError({"paragraphs": gettext("Choose at least one paragraph.")})
+    _target_date_checked(columns=columns, links=links, commitment=commitment)
     with transaction.atomic():
         _claim_open(commitment=commitment, expected_version=expected_version)
         for name, value in columns.items():
