@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.local_time import format_day
 
+from .forms import VersionField
 from .importers import MAX_FILE_BYTES, SHORT_NAME, DocumentImportError, document_text_decode
 from .language_codes import language_code_known
 from .models import Document, DocumentLink
@@ -98,7 +99,7 @@ class DocumentImportApplyForm(forms.Form):
 
 class DocumentForm(forms.ModelForm):
     # The version the form was opened at; services.document_update refuses a stale one.
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
     source_url = forms.URLField(
         required=False, max_length=500, assume_scheme="https", label=_("Source address")
     )

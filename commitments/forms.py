@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.template.defaultfilters import filesizeformat
 from django.utils import dateformat
 from django.utils.translation import gettext
@@ -29,6 +29,21 @@ from .services import evidence_file_check
 from .statuses import Status
 
 EVIDENCE_LINK_SLOTS = 3
+
+
+class VersionField(forms.IntegerField):
+    """The version of the row a form was opened at (core.editing), hidden. Missing or not a
+    number, the form came from an older page or was cut short: it says to reload the page."""
+
+    def __init__(self, **kwargs):
+        out_of_date = _(
+            "This form is out of date or incomplete, so nothing was saved: reload the page and "
+            "make your change again."
+        )
+        kwargs.setdefault("widget", forms.HiddenInput)
+        kwargs.setdefault("min_value", 1)
+        kwargs["error_messages"] = dict.fromkeys(("required", "invalid", "min_value"), out_of_date)
+        super().__init__(**kwargs)
 
 
 class StatusUpdateForm(forms.Form):
@@ -75,7 +90,7 @@ class StatusUpdateForm(forms.Form):
         required=False, max_length=300, label=_("Title of the file")
     )
     # The version the form was opened at; services.status_update_create refuses a stale one.
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
 
     def __init__(self, *args, today: datetime.date, has_milestones: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -256,7 +271,7 @@ class StatusUpdateCorrectionForm(AmendmentReasonMixin, StatusUpdateForm):
 
 
 class StatusUpdateWithdrawalForm(AmendmentReasonMixin):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
 
     def service_arguments(self) -> dict:
         return self.reason_arguments()
@@ -268,6 +283,8 @@ class StatusUpdateWithdrawalForm(AmendmentReasonMixin):
 class OwnerField(forms.ModelChoiceField):
     """Offers active secretariat staff only; anyone else posted anyway is refused with
     owner_refused_message rather than as an unknown choice, so the form says why."""
+
+    role = "owner"  # or "supervisor": the refusal names the role refused
 
     def label_from_instance(self, user) -> str:
         return user.get_full_name() or user.get_username()
@@ -282,7 +299,7 @@ class OwnerField(forms.ModelChoiceField):
                 self.error_messages["invalid_choice"], code="invalid_choice"
             ) from None
         if not (user.is_active and user_can_own_commitments(user)):
-            raise ValidationError(owner_refused_message(user), code="owner_refused")
+            raise ValidationError(owner_refused_message(user, role=self.role), code="owner_refused")
         return user
 
     def validate(self, value):
@@ -298,7 +315,7 @@ class CommitmentForm(forms.ModelForm):
     """The commitment's own fields (services.EDITABLE_FIELDS and EDITABLE_LINKS) and the
     version it was opened at; a field added later goes in Meta.fields and the services' list."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+    version = VersionField(required=False)
 
     class Meta:
         model = Commitment
@@ -346,6 +363,7 @@ class CommitmentForm(forms.ModelForm):
         staff = get_user_model().objects.filter(owner_candidates_q()).order_by("username")
         for name in ("owner", "supervisor"):
             self.fields[name].queryset = staff
+            self.fields[name].role = name
         self.fields["owner"].help_text = _("Active secretariat staff only.")
         self.fields["supervisor"].help_text = _(
             "Who is told when it has been overdue for too long; secretariat staff only."
@@ -377,6 +395,15 @@ class CommitmentForm(forms.ModelForm):
             for kind, label in Commitment.Kind.choices
         )
         field = self.fields["reporting_cadence_months"]
+        # One rule, one message, whichever bound is crossed (the model's column alone would
+        # say "≥ 0" for -3 but "≥ 1" for 0).
+        out_of_range = _("Enter a whole number of months from 1 to 120, or leave it empty.")
+        field.min_value, field.max_value = 1, 120
+        field.validators = [MinValueValidator(1), MaxValueValidator(120)]
+        field.widget.attrs.update(min=1, max=120)
+        field.error_messages.update(
+            dict.fromkeys(("min_value", "max_value", "invalid"), out_of_range)
+        )
         field.help_text = _(
             "Expect an update every this many months, from 1 to 120. Empty: its kind's "
             "default (%(defaults)s)."
@@ -398,7 +425,7 @@ class RetireForm(forms.Form):
         max_length=2000,
         help_text=_("Shown on its page, e.g. “Merged into the commitment on the regional centre”."),
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
 
 
 class RelationForm(forms.Form):
@@ -444,7 +471,7 @@ class MilestoneForm(forms.Form):
         ),
     )
     # The version the form was opened at, when editing; core.editing refuses a stale one.
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+    version = VersionField(required=False)
 
 
 class MilestoneDoneForm(forms.Form):
@@ -463,7 +490,7 @@ class MilestoneDoneForm(forms.Form):
         required=False,
         label=_("Status update that reports it done"),
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
 
     def __init__(self, *args, today: datetime.date, commitment, updates, **kwargs):
         super().__init__(*args, **kwargs)
