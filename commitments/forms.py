@@ -351,7 +351,13 @@ class CommitmentForm(forms.ModelForm):
             "target_date": _("Target date"),
             "reporting_cadence_months": _("Reporting cadence, in months"),
         }
+        # Ticks, not a multiple select: a plain click there drops every other choice, such as
+        # the paragraphs "Track as a commitment" filled in. The lists scroll in their own box.
         widgets = {
+            "paragraphs": forms.CheckboxSelectMultiple(attrs={"class": "grouped-choices"}),
+            "lead_actors": forms.CheckboxSelectMultiple,
+            "supporting_actors": forms.CheckboxSelectMultiple,
+            "themes": forms.CheckboxSelectMultiple,
             "summary": forms.Textarea(attrs={"rows": 4}),
             "target_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
@@ -369,7 +375,7 @@ class CommitmentForm(forms.ModelForm):
             "Who is told when it has been overdue for too long; secretariat staff only."
         )
         self.fields["paragraphs"].help_text = _(
-            "Grouped by document; hold Ctrl (Cmd on a Mac) to choose several."
+            "Grouped by document; tick each paragraph it comes from."
         )
         self._group_paragraphs()
         self._describe_cadence()
@@ -387,7 +393,6 @@ class CommitmentForm(forms.ModelForm):
             label = f"¶{paragraph.number} {paragraph.text[:80]}"
             groups.setdefault(paragraph.document.title, []).append((paragraph.pk, label))
         field.choices = list(groups.items())
-        field.widget.attrs["size"] = 10
 
     def _describe_cadence(self) -> None:
         defaults = ", ".join(

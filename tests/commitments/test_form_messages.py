@@ -62,3 +62,25 @@ def test_a_milestone_form_without_its_version_says_to_reload_the_page(
 
     assert response.status_code == 400
     assert "reload the page" in response.content.decode()
+
+
+def test_paragraphs_actors_and_themes_are_ticked_and_the_chosen_paragraphs_stay_ticked(
+    secretariat_client,
+):
+    from tests.factories import DocumentFactory, ParagraphFactory
+
+    document = DocumentFactory(title="Ashgabat Final Document")
+    first, second = (ParagraphFactory(document=document, number=n) for n in (1, 2))
+    url = reverse("commitments:commitment_create") + f"?paragraphs={first.pk}"
+
+    html = secretariat_client.get(url).content.decode()
+
+    assert '<select name="paragraphs"' not in html and "multiple" not in html.split("<form")[1]
+    assert f'type="checkbox" name="paragraphs" value="{first.pk}"' in html
+    checked = html.split(f'value="{first.pk}"')[1].split(">")[0]
+    assert "checked" in checked
+    assert "checked" not in html.split(f'value="{second.pk}"')[1].split(">")[0]
+    assert "<legend>Paragraphs it comes from</legend>" in html
+    assert "<label>Ashgabat Final Document</label>" in html
+    for name in ("lead_actors", "supporting_actors", "themes"):
+        assert f'<select name="{name}"' not in html
