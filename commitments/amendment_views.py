@@ -36,8 +36,20 @@ def _commitment_and_update(slug: str, pk: int) -> tuple[Commitment, StatusUpdate
     return update.commitment, update
 
 
-def _page(request, update, form, *, kind: str, status: int = 200, conflict: bool = False):
+def _page(
+    request,
+    update,
+    form,
+    *,
+    kind: str,
+    status: int = 200,
+    conflict: bool = False,
+    proof_refused: bool = False,
+):
     context = {
+        # Milestones the update proves done: a withdrawal leaves them their link, or is refused.
+        "proved_milestones": services.milestones_proved_by(update=update),
+        "proof_refused": proof_refused,
         "commitment": update.commitment,
         "update": update,
         "amended": update.amended_with,
@@ -140,5 +152,7 @@ def status_update_withdraw(request, slug, pk):
         return _stale(request, slug, pk, StatusUpdateWithdrawalForm, kind="withdrawal")
     except services.AlreadyAmended:
         return _refused_as_amended(request, _commitment_and_update(slug, pk)[1], kind="withdrawal")
+    except services.ProofStillNeeded:
+        return _page(request, update, form, kind="withdrawal", status=409, proof_refused=True)
     messages.success(request, _("The update is withdrawn; it stays in the history, marked so."))
     return redirect(commitment)

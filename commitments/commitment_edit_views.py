@@ -13,7 +13,7 @@ from core.local_time import reader_today
 
 from . import services, views
 from .forms import CommitmentForm, RelationForm, RetireForm
-from .models import Commitment, CommitmentRelation, Paragraph
+from .models import DOCUMENT_TEXTS, Commitment, CommitmentRelation, Paragraph
 from .views import READ_METHODS, allow_methods
 
 FORM_METHODS = (*READ_METHODS, "POST")
@@ -43,7 +43,8 @@ def commitment_create(request):
     """A new commitment, prefilled with the paragraphs chosen on a document's page."""
     if request.method != "POST":
         chosen = Paragraph.objects.filter(pk__in=_ids(request.GET.getlist("paragraphs")))
-        form = CommitmentForm(initial=_initial_from(list(chosen.select_related("document"))))
+        chosen = chosen.select_related("document").defer(*DOCUMENT_TEXTS)
+        form = CommitmentForm(initial=_initial_from(list(chosen)))
         return _form_page(request, form)
     form = CommitmentForm(request.POST)
     if not form.is_valid():
@@ -80,7 +81,7 @@ def _initial_from(paragraphs: list[Paragraph]) -> dict:
 def commitment_edit(request, slug):
     commitment = _commitment(slug)
     if commitment.is_retired:
-        return _retired_page(request, commitment)
+        return retired_page(request, commitment)
     if request.method != "POST":
         form = CommitmentForm(instance=commitment, initial={"version": commitment.version})
         return _form_page(request, form, commitment=commitment)
@@ -96,7 +97,7 @@ def commitment_edit(request, slug):
     except services.EditConflict:
         return _conflict(request, form, commitment)
     except services.CommitmentRetired:
-        return _retired_page(request, _commitment(slug))
+        return retired_page(request, _commitment(slug))
     except ValidationError as error:
         _add_errors(form, error)
         return _form_page(request, form, commitment=commitment, status=400)
@@ -114,7 +115,8 @@ def _conflict(request, form, commitment):
     return _form_page(request, fresh, commitment=commitment, status=409, conflict_rows=rows)
 
 
-def _retired_page(request, commitment):
+def retired_page(request, commitment):
+    """A retired commitment's refusal of an edit, its milestones' included: 409."""
     message = services.retired_refusal_message(commitment)
     return render(
         request,
@@ -129,7 +131,7 @@ def _retired_page(request, commitment):
 def commitment_retire(request, slug):
     commitment = _commitment(slug)
     if commitment.is_retired:
-        return _retired_page(request, commitment)
+        return retired_page(request, commitment)
     if request.method != "POST":
         form = RetireForm(initial={"version": commitment.version})
         return _retire_page(request, form, commitment)
@@ -149,7 +151,7 @@ def commitment_retire(request, slug):
         data["version"] = commitment.version  # the claim reloaded it with the newer state
         return _retire_page(request, RetireForm(data), commitment, status=409, conflict=True)
     except services.CommitmentRetired:
-        return _retired_page(request, _commitment(slug))
+        return retired_page(request, _commitment(slug))
     except ValidationError as error:
         _add_errors(form, error)
         return _retire_page(request, form, commitment, status=400)

@@ -2,13 +2,19 @@
 
 They check input only; commitments.services and commitments.import_preview do the writing."""
 
+import datetime
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.local_time import format_day
+
+from .forms import VersionField
 from .importers import MAX_FILE_BYTES, SHORT_NAME, DocumentImportError, document_text_decode
+from .language_codes import language_code_known
 from .models import Document, DocumentLink
 from .services import DOCUMENT_EDITABLE_FIELDS
 
@@ -93,7 +99,7 @@ class DocumentImportApplyForm(forms.Form):
 
 class DocumentForm(forms.ModelForm):
     # The version the form was opened at; services.document_update refuses a stale one.
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
     source_url = forms.URLField(
         required=False, max_length=500, assume_scheme="https", label=_("Source address")
     )
@@ -120,6 +126,46 @@ class DocumentForm(forms.ModelForm):
             "adopted_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "published_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
+
+    def __init__(self, *args, today: datetime.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["adopted_on"].widget.attrs["max"] = today.isoformat()
+
+    def clean_adopted_on(self):
+        adopted_on = self.cleaned_data["adopted_on"]
+        if adopted_on and adopted_on > self.today:
+            raise ValidationError(
+                gettext("This date is in the future; enter %(day)s or an earlier date.")
+                % {"day": format_day(self.today)}
+            )
+        return adopted_on
+
+    def clean_language(self) -> str:
+        language = self.cleaned_data["language"].strip()
+        if not language_code_known(language):
+            raise ValidationError(
+                gettext(
+                    "“%(code)s” is not a language code: enter two or three letters, e.g. en, "
+                    "ru or fr, with a region if needed, e.g. pt-BR."
+                )
+                % {"code": language}
+            )
+        return language
+
+    def clean(self):
+        cleaned = super().clean()
+        adopted_on, published_on = cleaned.get("adopted_on"), cleaned.get("published_on")
+        if adopted_on and published_on and published_on < adopted_on:
+            self.add_error(
+                "published_on",
+                gettext(
+                    "A text is published on or after the day it was adopted, %(day)s: enter "
+                    "that day or a later one."
+                )
+                % {"day": format_day(adopted_on)},
+            )
+        return cleaned
 
     def service_arguments(self) -> dict:
         data = self.cleaned_data

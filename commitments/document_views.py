@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.editing import StaleVersion, changed_fields, secretariat_only
+from core.local_time import reader_today
 
 from . import selectors, services
 from .document_forms import (
@@ -82,10 +83,11 @@ def document_import_apply_view(request):
 @secretariat_only
 def document_edit(request, short_name):
     document = get_object_or_404(Document, short_name=short_name)
+    today = reader_today(request.user)
     if request.method != "POST":
-        form = DocumentForm(instance=document, initial={"version": document.version})
+        form = DocumentForm(instance=document, initial={"version": document.version}, today=today)
         return _edit_page(request, document, form)
-    form = DocumentForm(request.POST, instance=document)
+    form = DocumentForm(request.POST, instance=document, today=today)
     if not form.is_valid():
         return _edit_page(request, document, form, status=400)
     try:
@@ -94,7 +96,7 @@ def document_edit(request, short_name):
         rows = changed_fields(form=form, instance=document)
         data = request.POST.copy()
         data["version"] = document.version
-        fresh = DocumentForm(data, instance=Document.objects.get(pk=document.pk))
+        fresh = DocumentForm(data, instance=Document.objects.get(pk=document.pk), today=today)
         return _edit_page(request, document, fresh, status=409, conflict_rows=rows)
     messages.success(request, _("The document's details are saved."))
     return redirect(document)

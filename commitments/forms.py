@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.template.defaultfilters import filesizeformat
 from django.utils import dateformat
 from django.utils.translation import gettext
@@ -17,6 +17,7 @@ from core.roles import owner_candidates_q, user_can_own_commitments
 
 from .models import (
     DEFAULT_REPORTING_CADENCE_MONTHS,
+    DOCUMENT_TEXTS,
     Actor,
     Commitment,
     CommitmentRelation,
@@ -28,6 +29,21 @@ from .services import evidence_file_check
 from .statuses import Status
 
 EVIDENCE_LINK_SLOTS = 3
+
+
+class VersionField(forms.IntegerField):
+    """The version of the row a form was opened at (core.editing), hidden. Missing or not a
+    number, the form came from an older page or was cut short: it says to reload the page."""
+
+    def __init__(self, **kwargs):
+        out_of_date = _(
+            "This form is out of date or incomplete, so nothing was saved: reload the page and "
+            "make your change again."
+        )
+        kwargs.setdefault("widget", forms.HiddenInput)
+        kwargs.setdefault("min_value", 1)
+        kwargs["error_messages"] = dict.fromkeys(("required", "invalid", "min_value"), out_of_date)
+        super().__init__(**kwargs)
 
 
 class StatusUpdateForm(forms.Form):
@@ -74,7 +90,7 @@ class StatusUpdateForm(forms.Form):
         required=False, max_length=300, label=_("Title of the file")
     )
     # The version the form was opened at; services.status_update_create refuses a stale one.
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
 
     def __init__(self, *args, today: datetime.date, has_milestones: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -255,7 +271,7 @@ class StatusUpdateCorrectionForm(AmendmentReasonMixin, StatusUpdateForm):
 
 
 class StatusUpdateWithdrawalForm(AmendmentReasonMixin):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
 
     def service_arguments(self) -> dict:
         return self.reason_arguments()
@@ -267,6 +283,8 @@ class StatusUpdateWithdrawalForm(AmendmentReasonMixin):
 class OwnerField(forms.ModelChoiceField):
     """Offers active secretariat staff only; anyone else posted anyway is refused with
     owner_refused_message rather than as an unknown choice, so the form says why."""
+
+    role = "owner"  # or "supervisor": the refusal names the role refused
 
     def label_from_instance(self, user) -> str:
         return user.get_full_name() or user.get_username()
@@ -281,7 +299,7 @@ class OwnerField(forms.ModelChoiceField):
                 self.error_messages["invalid_choice"], code="invalid_choice"
             ) from None
         if not (user.is_active and user_can_own_commitments(user)):
-            raise ValidationError(owner_refused_message(user), code="owner_refused")
+            raise ValidationError(owner_refused_message(user, role=self.role), code="owner_refused")
         return user
 
     def validate(self, value):
@@ -297,7 +315,7 @@ class CommitmentForm(forms.ModelForm):
     """The commitment's own fields (services.EDITABLE_FIELDS and EDITABLE_LINKS) and the
     version it was opened at; a field added later goes in Meta.fields and the services' list."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+    version = VersionField(required=False)
 
     class Meta:
         model = Commitment
@@ -333,7 +351,13 @@ class CommitmentForm(forms.ModelForm):
             "target_date": _("Target date"),
             "reporting_cadence_months": _("Reporting cadence, in months"),
         }
+        # Ticks, not a multiple select: a plain click there drops every other choice, such as
+        # the paragraphs "Track as a commitment" filled in. The lists scroll in their own box.
         widgets = {
+            "paragraphs": forms.CheckboxSelectMultiple(attrs={"class": "grouped-choices"}),
+            "lead_actors": forms.CheckboxSelectMultiple,
+            "supporting_actors": forms.CheckboxSelectMultiple,
+            "themes": forms.CheckboxSelectMultiple,
             "summary": forms.Textarea(attrs={"rows": 4}),
             "target_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
@@ -345,12 +369,13 @@ class CommitmentForm(forms.ModelForm):
         staff = get_user_model().objects.filter(owner_candidates_q()).order_by("username")
         for name in ("owner", "supervisor"):
             self.fields[name].queryset = staff
+            self.fields[name].role = name
         self.fields["owner"].help_text = _("Active secretariat staff only.")
         self.fields["supervisor"].help_text = _(
             "Who is told when it has been overdue for too long; secretariat staff only."
         )
         self.fields["paragraphs"].help_text = _(
-            "Grouped by document; hold Ctrl (Cmd on a Mac) to choose several."
+            "Grouped by document; tick each paragraph it comes from."
         )
         self._group_paragraphs()
         self._describe_cadence()
@@ -358,15 +383,16 @@ class CommitmentForm(forms.ModelForm):
     def _group_paragraphs(self) -> None:
         """The paragraphs of every document, under the document's title (one query)."""
         field = self.fields["paragraphs"]
-        field.queryset = Paragraph.objects.select_related("document").order_by(
-            "document__short_name", "number"
+        field.queryset = (
+            Paragraph.objects.select_related("document")
+            .defer(*DOCUMENT_TEXTS)
+            .order_by("document__short_name", "number")
         )
         groups: dict[str, list] = {}
         for paragraph in field.queryset:
             label = f"¶{paragraph.number} {paragraph.text[:80]}"
             groups.setdefault(paragraph.document.title, []).append((paragraph.pk, label))
         field.choices = list(groups.items())
-        field.widget.attrs["size"] = 10
 
     def _describe_cadence(self) -> None:
         defaults = ", ".join(
@@ -374,6 +400,15 @@ class CommitmentForm(forms.ModelForm):
             for kind, label in Commitment.Kind.choices
         )
         field = self.fields["reporting_cadence_months"]
+        # One rule, one message, whichever bound is crossed (the model's column alone would
+        # say "≥ 0" for -3 but "≥ 1" for 0).
+        out_of_range = _("Enter a whole number of months from 1 to 120, or leave it empty.")
+        field.min_value, field.max_value = 1, 120
+        field.validators = [MinValueValidator(1), MaxValueValidator(120)]
+        field.widget.attrs.update(min=1, max=120)
+        field.error_messages.update(
+            dict.fromkeys(("min_value", "max_value", "invalid"), out_of_range)
+        )
         field.help_text = _(
             "Expect an update every this many months, from 1 to 120. Empty: its kind's "
             "default (%(defaults)s)."
@@ -395,7 +430,7 @@ class RetireForm(forms.Form):
         max_length=2000,
         help_text=_("Shown on its page, e.g. “Merged into the commitment on the regional centre”."),
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
 
 
 class RelationForm(forms.Form):
@@ -406,9 +441,19 @@ class RelationForm(forms.Form):
 
     def __init__(self, *args, commitment: Commitment, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_commitment"].queryset = Commitment.objects.exclude(
-            pk=commitment.pk
-        ).order_by("title")
+        self.commitment = commitment
+        # Itself is not offered; posted anyway, clean_to_commitment says why it is refused.
+        field = self.fields["to_commitment"]
+        field.widget.choices = [("", field.empty_label)] + [
+            (pk, title)
+            for pk, title in field.queryset.exclude(pk=commitment.pk).values_list("pk", "title")
+        ]
+
+    def clean_to_commitment(self) -> Commitment:
+        other = self.cleaned_data["to_commitment"]
+        if other.pk == self.commitment.pk:
+            raise ValidationError(gettext("A commitment cannot relate to itself."))
+        return other
 
 
 class MilestoneForm(forms.Form):
@@ -431,7 +476,7 @@ class MilestoneForm(forms.Form):
         ),
     )
     # The version the form was opened at, when editing; core.editing refuses a stale one.
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, required=False)
+    version = VersionField(required=False)
 
 
 class MilestoneDoneForm(forms.Form):
@@ -450,14 +495,19 @@ class MilestoneDoneForm(forms.Form):
         required=False,
         label=_("Status update that reports it done"),
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
 
-    def __init__(self, *args, today: datetime.date, updates, **kwargs):
+    def __init__(self, *args, today: datetime.date, commitment, updates, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
         self.fields["done_on"].widget.attrs["max"] = today.isoformat()
-        self.fields["proved_by"].queryset = updates
-        self.fields["proved_by"].label_from_instance = _update_choice_label
+        field = self.fields["proved_by"]
+        # Any update of the commitment is looked up, so an internal or withdrawn one posted is
+        # refused with the reason (commitments.milestones); only `updates` are offered.
+        field.queryset = StatusUpdate.objects.filter(commitment=commitment)
+        field.widget.choices = [("", field.empty_label)] + [
+            (update.pk, _update_choice_label(update)) for update in updates
+        ]
 
     def clean_done_on(self) -> datetime.date:
         done_on = self.cleaned_data["done_on"]

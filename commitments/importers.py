@@ -20,6 +20,8 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.text import slugify
 
+from core.local_time import format_day
+
 from .models import Document, Paragraph
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -733,7 +735,14 @@ def _from_to(old, new) -> str:
     """Short values are worth showing; long ones (title, preamble) only that they changed."""
     if len(str(old)) > 60 or len(str(new)) > 60:
         return ""
-    return f": {old or '(none)'} -> {new or '(none)'}"
+    return f": {_shown(old)} -> {_shown(new)}"
+
+
+def _shown(value) -> str:
+    """A value as the preview writes it: a day as the site writes days, nothing as "not set"."""
+    if isinstance(value, datetime.date):
+        return format_day(value)
+    return str(value) if value else "not set"
 
 
 def _paragraph_changes(current: dict[int, Paragraph], parsed: ParsedDocument) -> list[str]:

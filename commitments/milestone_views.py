@@ -1,6 +1,8 @@
 """The secretariat's pages for a commitment's milestones: add, edit, mark done, move, delete.
 Liaisons read milestones on the commitment page; every page here refuses them (403)."""
 
+import functools
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseBadRequest
@@ -11,24 +13,60 @@ from core.editing import StaleVersion, changed_fields, secretariat_only
 from core.local_time import reader_today
 
 from . import milestones, selectors
+from .commitment_edit_views import retired_page
 from .forms import MilestoneDoneForm, MilestoneForm
 from .models import Commitment, Milestone
+from .services import CommitmentRetired
 from .views import READ_METHODS, allow_methods
 
 
+def _refusing_retired(view):
+    """A retired commitment takes no milestone changes: the retired page (409) instead, from
+    the view's own check or from commitments.milestones' when it was retired meanwhile."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except CommitmentRetired as refused:
+            return retired_page(request, refused.commitment)
+
+    return wrapped
+
+
+def _open(commitment: Commitment) -> Commitment:
+    if commitment.is_retired:
+        raise CommitmentRetired(commitment)
+    return commitment
+
+
 def _milestone_or_404(pk: int) -> Milestone:
+    """The milestone, of a commitment not retired (CommitmentRetired otherwise)."""
     try:
-        return selectors.milestone_get(pk=pk)
+        milestone = selectors.milestone_get(pk=pk)
     except Milestone.DoesNotExist:
         raise Http404("No such milestone.") from None
+    _open(milestone.commitment)
+    return milestone
 
 
 def _back_to(commitment: Commitment):
     return redirect(f"{commitment.get_absolute_url()}#milestones")
 
 
-def _form_page(request, form, *, commitment, heading, button, status=200, conflict_rows=None):
+def _form_page(
+    request,
+    form,
+    *,
+    commitment,
+    heading,
+    button,
+    status=200,
+    conflict_rows=None,
+    done_milestone=None,
+):
     context = {
+        "done_milestone": done_milestone,
         "commitment": commitment,
         "form": form,
         "heading": heading,
@@ -39,7 +77,17 @@ def _form_page(request, form, *, commitment, heading, button, status=200, confli
     return render(request, "commitments/milestone_form.html", context, status=status)
 
 
-def _conflict(request, form, milestone: Milestone, *, heading, button, form_class, **form_kwargs):
+def _conflict(
+    request,
+    form,
+    milestone: Milestone,
+    *,
+    heading,
+    button,
+    form_class,
+    done_milestone=None,
+    **form_kwargs,
+):
     """The form again at the saved version, the other person's change beside the input (409)."""
     rows = changed_fields(form=form, instance=milestone)
     data = request.POST.copy()
@@ -53,14 +101,16 @@ def _conflict(request, form, milestone: Milestone, *, heading, button, form_clas
         button=button,
         status=409,
         conflict_rows=rows,
+        done_milestone=milestone if milestone.done_on else None,
     )
 
 
 @secretariat_only
+@_refusing_retired
 @allow_methods(*READ_METHODS, "POST")
 def milestone_add(request, slug):
     try:
-        commitment = Commitment.objects.get(slug=slug)
+        commitment = _open(Commitment.objects.get(slug=slug))
     except Commitment.DoesNotExist:
         raise Http404("No such commitment.") from None
     page = {"commitment": commitment, "heading": _("Add a milestone"), "button": _("Add")}
@@ -86,6 +136,7 @@ def milestone_add(request, slug):
 
 
 @secretariat_only
+@_refusing_retired
 @allow_methods(*READ_METHODS, "POST")
 def milestone_edit(request, pk):
     milestone = _milestone_or_404(pk)
@@ -118,14 +169,20 @@ def milestone_edit(request, pk):
 
 
 @secretariat_only
+@_refusing_retired
 @allow_methods(*READ_METHODS, "POST")
 def milestone_done(request, pk):
     milestone = _milestone_or_404(pk)
     commitment = milestone.commitment
-    page = {"heading": _("Mark the milestone done"), "button": _("Mark done")}
+    page = {
+        "heading": _("Mark the milestone done"),
+        "button": _("Mark done"),
+        "done_milestone": milestone if milestone.done_on else None,
+    }
     today = reader_today(request.user)
     form_kwargs = {
         "today": today,
+        "commitment": commitment,
         "updates": selectors.commitment_proof_choices(commitment=commitment),
     }
     if request.method != "POST":
@@ -162,6 +219,34 @@ def milestone_done(request, pk):
 
 
 @secretariat_only
+@_refusing_retired
+@allow_methods("POST")
+def milestone_not_done(request, pk):
+    """Undo "mark done" (a wrong click): the day and proof are cleared; the form's version
+    guards against undoing a change made meanwhile."""
+    milestone = _milestone_or_404(pk)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        return HttpResponseBadRequest(
+            _("The form is out of date or incomplete; nothing was changed. Reload the page.")
+        )
+    try:
+        milestones.milestone_undone(
+            milestone=milestone, author=request.user, expected_version=version
+        )
+    except StaleVersion:
+        messages.error(
+            request,
+            _("The milestone was changed meanwhile, so nothing was changed: see it as saved now."),
+        )
+        return redirect("commitments:milestone_done", pk=milestone.pk)
+    messages.success(request, _("The milestone is marked not done; the progress follows."))
+    return _back_to(milestone.commitment)
+
+
+@secretariat_only
+@_refusing_retired
 @allow_methods("POST")
 def milestone_move(request, pk):
     milestone = _milestone_or_404(pk)
@@ -173,6 +258,7 @@ def milestone_move(request, pk):
 
 
 @secretariat_only
+@_refusing_retired
 @allow_methods(*READ_METHODS, "POST")
 def milestone_delete(request, pk):
     milestone = _milestone_or_404(pk)

@@ -11,11 +11,16 @@ from django.utils.translation import gettext
 
 from core import caching
 from core.editing import version_claim
-from core.local_time import format_day
 
 from .changes import public_change_announce
 from .models import Commitment, Document, Milestone, StatusUpdate
-from .services import AUDITED_STATE_FIELDS, _state_change_audit, commitment_current_state_refresh
+from .services import (
+    AUDITED_STATE_FIELDS,
+    CommitmentRetired,
+    _state_change_audit,
+    commitment_current_state_refresh,
+    planned_days_checked,
+)
 
 
 def commitment_adopted_on(*, commitment: Commitment) -> datetime.date | None:
@@ -25,19 +30,15 @@ def commitment_adopted_on(*, commitment: Commitment) -> datetime.date | None:
 
 
 def _dates_checked(*, commitment: Commitment, **days: datetime.date | None) -> None:
-    """Refuse a due or done day before the document asked for the commitment."""
-    adopted_on = commitment_adopted_on(commitment=commitment)
-    errors = {
-        name: gettext(
-            "This date is before %(day)s, when the document was adopted: enter that day or a "
-            "later one."
-        )
-        % {"day": format_day(adopted_on)}
-        for name, day in days.items()
-        if day is not None and adopted_on is not None and day < adopted_on
-    }
-    if errors:
-        raise ValidationError(errors)
+    """Refuse a due or done day before the document asked for the commitment, or one too far
+    ahead to be a plan (services.planned_days_checked)."""
+    planned_days_checked(adopted_on=commitment_adopted_on(commitment=commitment), **days)
+
+
+def _open_checked(commitment: Commitment) -> None:
+    """A retired commitment takes no edits, its milestones included (CommitmentRetired)."""
+    if commitment.is_retired:
+        raise CommitmentRetired(commitment)
 
 
 def _weight_checked(weight: int) -> None:
@@ -70,6 +71,7 @@ def milestone_create(
     due_on: datetime.date | None = None,
 ) -> Milestone:
     """Add a milestone after the commitment's last one."""
+    _open_checked(commitment)
     _weight_checked(weight)
     _dates_checked(commitment=commitment, due_on=due_on)
     with transaction.atomic():
@@ -91,12 +93,14 @@ def milestone_update(
     expected_version: int,
 ) -> Milestone:
     """Change a milestone's title, due date and weight; StaleVersion if it changed meanwhile."""
+    _open_checked(milestone.commitment)
     _weight_checked(weight)
     _dates_checked(commitment=milestone.commitment, due_on=due_on)
     with transaction.atomic():
         version_claim(instance=milestone, expected_version=expected_version)
-        Milestone.objects.filter(pk=milestone.pk).update(title=title, weight=weight, due_on=due_on)
         milestone.title, milestone.weight, milestone.due_on = title, weight, due_on
+        # Saved through the model, so the commitment's change history records it.
+        milestone.save(update_fields=["title", "weight", "due_on"])
         _progress_refresh(commitment=milestone.commitment, author=author)
     return milestone
 
@@ -113,23 +117,59 @@ def milestone_done(
     """Mark a milestone done on a day, with a link or one of its commitment's updates proving
     it; the commitment's progress follows."""
     commitment = milestone.commitment
+    _open_checked(commitment)
     if not evidence_url and proved_by is None:
         raise ValidationError(
             gettext("Give the evidence: a link, or the status update that reports it done.")
         )
-    if proved_by is not None and proved_by.commitment_id != commitment.pk:
-        raise ValidationError({"proved_by": gettext("Choose an update of this commitment.")})
+    if proved_by is not None:
+        _proof_checked(commitment=commitment, proved_by=proved_by)
     _dates_checked(commitment=commitment, done_on=done_on)
     with transaction.atomic():
         version_claim(instance=milestone, expected_version=expected_version)
-        Milestone.objects.filter(pk=milestone.pk).update(
-            done_on=done_on, evidence_url=evidence_url, proved_by=proved_by
-        )
         milestone.done_on, milestone.evidence_url = done_on, evidence_url
         milestone.proved_by = proved_by
+        milestone.save(update_fields=["done_on", "evidence_url", "proved_by"])
         _progress_refresh(commitment=commitment, author=author)
         public_change_announce(commitment=commitment, kind="milestone", milestone=milestone)
     return milestone
+
+
+def milestone_undone(*, milestone: Milestone, author, expected_version: int) -> Milestone:
+    """Mark a milestone not done after all (a wrong click): its day and proof are cleared,
+    the change is in the commitment's history and its progress follows."""
+    _open_checked(milestone.commitment)
+    with transaction.atomic():
+        version_claim(instance=milestone, expected_version=expected_version)
+        milestone.done_on, milestone.evidence_url, milestone.proved_by = None, "", None
+        milestone.save(update_fields=["done_on", "evidence_url", "proved_by"])
+        _progress_refresh(commitment=milestone.commitment, author=author)
+    return milestone
+
+
+def _proof_checked(*, commitment: Commitment, proved_by: StatusUpdate) -> None:
+    """Liaisons read milestones: a milestone may be proved only by what they may read too,
+    an update of this commitment that is public and still in effect."""
+    if proved_by.commitment_id != commitment.pk:
+        raise ValidationError({"proved_by": gettext("Choose an update of this commitment.")})
+    if proved_by.is_internal:
+        raise ValidationError(
+            {
+                "proved_by": gettext(
+                    "This update is internal: choose a public update or give a link, "
+                    "because liaisons see milestones."
+                )
+            }
+        )
+    if not StatusUpdate.objects.in_effect().filter(pk=proved_by.pk).exists():
+        raise ValidationError(
+            {
+                "proved_by": gettext(
+                    "This update was corrected or withdrawn: choose an update in effect, "
+                    "or give a link."
+                )
+            }
+        )
 
 
 def milestone_move(*, milestone: Milestone, author, direction: Literal["up", "down"]) -> None:
@@ -137,6 +177,7 @@ def milestone_move(*, milestone: Milestone, author, direction: Literal["up", "do
 
     Positions are renumbered 1, 2, 3... in the order shown, so gaps or ties left by earlier
     writes cannot make a move skip a milestone."""
+    _open_checked(milestone.commitment)
     with transaction.atomic():
         # Locks the commitment's row: two moves at once renumber one after the other.
         commitment = Commitment.objects.select_for_update().get(pk=milestone.commitment_id)
@@ -154,6 +195,7 @@ def milestone_move(*, milestone: Milestone, author, direction: Literal["up", "do
 
 def milestone_delete(*, milestone: Milestone, author, expected_version: int) -> None:
     """Delete a milestone not done yet; a done one is part of the record and stays."""
+    _open_checked(milestone.commitment)
     if milestone.done_on is not None:
         raise ValidationError(
             gettext(

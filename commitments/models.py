@@ -128,6 +128,11 @@ class DocumentLink(models.Model):
         return self.INVERSE[self.kind]
 
 
+# A document's own texts, up to megabytes each: a list of paragraphs with their document
+# leaves them out, or every row would carry them (.select_related("document").defer(*...)).
+DOCUMENT_TEXTS = ("document__full_text", "document__preamble")
+
+
 class Paragraph(models.Model):
     """One numbered operative paragraph, kept verbatim."""
 
@@ -318,7 +323,9 @@ class Commitment(models.Model):
         if self.owner_id is not None and not user_can_own_commitments(self.owner):
             raise ValidationError({"owner": owner_refused_message(self.owner)})
         if self.supervisor_id is not None and not user_can_own_commitments(self.supervisor):
-            raise ValidationError({"supervisor": owner_refused_message(self.supervisor)})
+            raise ValidationError(
+                {"supervisor": owner_refused_message(self.supervisor, role="supervisor")}
+            )
 
 
 # A one-off deliverable should report twice a year; recurring and ongoing ones once a year.
@@ -329,7 +336,14 @@ DEFAULT_REPORTING_CADENCE_MONTHS = {
 }
 
 
-def owner_refused_message(user) -> str:
+def owner_refused_message(user, *, role: str = "owner") -> str:
+    """Why `user` cannot be a commitment's owner, or (role "supervisor") its supervisor."""
+    if role == "supervisor":
+        return _(
+            "%(name)s cannot supervise a commitment: supervisors must be active secretariat "
+            "staff, since what they are told shows the internal status. Choose a secretariat "
+            "user, or leave the supervisor empty."
+        ) % {"name": user.get_username()}
     return _(
         "%(name)s cannot own a commitment: owners must be active secretariat staff, since "
         "owner reminders show the internal status. Choose a secretariat user, or leave the "

@@ -31,6 +31,7 @@ from core.roles import Role, reader_audience, user_can_see_internal
 
 from . import deadlines
 from .models import (
+    DOCUMENT_TEXTS,
     Actor,
     Commitment,
     CommitmentRelation,
@@ -74,7 +75,9 @@ def _visible_state(*, user) -> dict:
 
 def commitment_list(*, user) -> QuerySet[Commitment]:
     """Commitments with what the table shows, prefetched; state as the user may see it."""
-    paragraphs = Paragraph.objects.select_related("document").order_by("number")
+    paragraphs = (
+        Paragraph.objects.select_related("document").defer(*DOCUMENT_TEXTS).order_by("number")
+    )
     return (
         Commitment.objects.select_related("owner")
         .prefetch_related(
@@ -159,8 +162,13 @@ def milestone_get(*, pk: int) -> Milestone:
 
 
 def commitment_proof_choices(*, commitment: Commitment) -> QuerySet[StatusUpdate]:
-    """The updates that may prove one of the commitment's milestones done, newest first."""
-    return StatusUpdate.objects.filter(commitment=commitment).order_by(*TIMELINE_ORDER)
+    """The updates that may prove one of the commitment's milestones done, newest first: the
+    public ones in effect, since liaisons read milestones (commitments.milestones)."""
+    return (
+        StatusUpdate.objects.in_effect()
+        .filter(commitment=commitment, visibility=StatusUpdate.Visibility.PUBLIC)
+        .order_by(*TIMELINE_ORDER)
+    )
 
 
 def commitment_progress_points(*, user, commitment: Commitment) -> QuerySet:
@@ -313,7 +321,10 @@ def filter_choices_paragraphs(*, document=None, paragraph=None) -> QuerySet[Para
     """
     used = Commitment.paragraphs.through.objects.filter(paragraph=OuterRef("pk"))
     paragraphs = (
-        Paragraph.objects.filter(Exists(used)).select_related("document").order_by("number")
+        Paragraph.objects.filter(Exists(used))
+        .select_related("document")
+        .defer(*DOCUMENT_TEXTS)
+        .order_by("number")
     )
     if (document_id := _row_id(document)) is not None:
         return paragraphs.filter(document_id=document_id)

@@ -8,15 +8,16 @@ from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery, Value
+from django.db.models import F, Min, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
-from django.utils.formats import date_format, number_format
+from django.utils.formats import number_format
 from django.utils.text import get_valid_filename, slugify
 from django.utils.translation import gettext, ngettext
 
 from core import caching
 from core.editing import StaleVersion, version_claim
+from core.local_time import format_day
 
 from .changes import public_change_announce
 from .models import (
@@ -57,7 +58,7 @@ def retired_refusal_message(commitment: Commitment) -> str:
     return gettext(
         "This commitment was retired on %(day)s, so it takes no edits or status updates and "
         "nothing was saved. If the work goes on, track it as a new commitment."
-    ) % {"day": date_format(commitment.retired_on) if commitment.retired_on else "?"}
+    ) % {"day": format_day(commitment.retired_on) if commitment.retired_on else "?"}
 
 
 class ProgressRefused(ValidationError):
@@ -187,6 +188,40 @@ def _not_amended_yet(update: StatusUpdate):
     return check
 
 
+class ProofStillNeeded(Exception):
+    """A withdrawal refused: done milestones have the update as their only proof."""
+
+    def __init__(self, milestones: list[Milestone]):
+        super().__init__("The update is the only proof of done milestones.")
+        self.milestones = milestones
+
+
+def milestones_proved_by(*, update: StatusUpdate) -> list[Milestone]:
+    """The milestones the update proves done, in the commitment's order."""
+    return list(Milestone.objects.filter(proved_by=update).order_by("position", "pk"))
+
+
+def _proof_handed_on(*, update: StatusUpdate, to: StatusUpdate | None) -> None:
+    """Milestones proved by an update that is corrected are proved by the correction (same day,
+    same visibility); by one that is withdrawn, by their link alone. Saved one by one, so each
+    is in the commitment's history."""
+    for milestone in milestones_proved_by(update=update):
+        milestone.proved_by = to
+        milestone.save(update_fields=["proved_by"])
+
+
+def _proof_not_lost(update: StatusUpdate):
+    """A check for a withdrawal: refuse it while a done milestone has no other proof (liaisons
+    would read it done on nothing); the milestone is marked not done or given a link first."""
+
+    def check() -> None:
+        alone = [m for m in milestones_proved_by(update=update) if not m.evidence_url]
+        if alone:
+            raise ProofStillNeeded(alone)
+
+    return check
+
+
 def status_update_correct(
     *,
     update: StatusUpdate,
@@ -226,6 +261,7 @@ def status_update_correct(
         _status_update_append(
             row=row, expected_version=expected_version, links=links, check=_not_amended_yet(update)
         )
+        _proof_handed_on(update=update, to=row)
         if keep_files:
             for f in update.files.all():  # one by one, so each is in the audit trail
                 EvidenceFile.objects.create(
@@ -250,7 +286,8 @@ def status_update_withdraw(
     """Append a withdrawal of `update`: it stays in the history, marked as withdrawn with the
     reason, and no longer counts for the commitment's state (nor, for a public update, for the
     state liaisons see, which falls back to the previous public update).
-    Raises EditConflict for a stale version, AlreadyAmended if the update was amended."""
+    Raises EditConflict for a stale version, AlreadyAmended if the update was amended,
+    ProofStillNeeded if it is the only proof of a done milestone."""
     row = StatusUpdate(
         commitment=update.commitment,
         author=author,
@@ -266,9 +303,15 @@ def status_update_withdraw(
         reason=reason,
         reason_public=reason_public,
     )
-    _status_update_append(
-        row=row, expected_version=expected_version, check=_not_amended_yet(update)
-    )
+    not_amended, proof_kept = _not_amended_yet(update), _proof_not_lost(update)
+
+    def check() -> None:
+        not_amended()
+        proof_kept()
+
+    with transaction.atomic():
+        _status_update_append(row=row, expected_version=expected_version, check=check)
+        _proof_handed_on(update=update, to=None)
     public_change_announce(commitment=update.commitment, kind="withdrawal", update=row)
     return row
 
@@ -476,6 +519,43 @@ def _linked(commitment: Commitment, links: dict) -> None:
         getattr(commitment, name).set(rows)
 
 
+# The latest day a plan may name (a target or due date): later ones are typing slips, and
+# calendars and feeds cannot show them (year 9999 has no day after it).
+LATEST_PLANNED_DAY = datetime.date(2200, 12, 31)
+
+
+def planned_days_checked(*, adopted_on: datetime.date | None, **days) -> None:
+    """Refuse a planned or done day before the document asked for it, or after
+    LATEST_PLANNED_DAY (ValidationError naming each field)."""
+    errors = {}
+    for name, day in days.items():
+        if day is None:
+            continue
+        if adopted_on is not None and day < adopted_on:
+            errors[name] = gettext(
+                "This date is before %(day)s, when the document was adopted: enter that day or "
+                "a later one."
+            ) % {"day": format_day(adopted_on)}
+        elif day > LATEST_PLANNED_DAY:
+            errors[name] = gettext(
+                "This date is after %(day)s: check the year, and enter that day or an earlier one."
+            ) % {"day": format_day(LATEST_PLANNED_DAY)}
+    if errors:
+        raise ValidationError(errors)
+
+
+def _target_date_checked(*, columns: dict, links: dict, commitment: Commitment | None) -> None:
+    """The target date against the documents of the paragraphs it will come from."""
+    if columns.get("target_date") is None:
+        return
+    if "paragraphs" in links:
+        paragraphs = Q(paragraphs__in=[row.pk for row in links["paragraphs"]])
+    else:
+        paragraphs = Q(paragraphs__commitments=commitment)
+    adopted_on = Document.objects.filter(paragraphs).aggregate(first=Min("adopted_on"))["first"]
+    planned_days_checked(adopted_on=adopted_on, target_date=columns["target_date"])
+
+
 def commitment_create(*, values: dict) -> Commitment:
     """A new commitment from the form's values (EDITABLE_FIELDS and EDITABLE_LINKS), with a
     unique slug from its title. Raises ValidationError (nothing written) if it is not valid,
@@ -483,6 +563,7 @@ def commitment_create(*, values: dict) -> Commitment:
     columns, links = _split_values(values)
     if not links.get("paragraphs"):
         raise ValidationError({"paragraphs": gettext("Choose at least one paragraph.")})
+    _target_date_checked(columns=columns, links=links, commitment=None)
     with transaction.atomic():
         commitment = Commitment(**columns)
         commitment.slug = commitment_slug_unique(title=commitment.title)
@@ -499,6 +580,7 @@ def commitment_update(*, commitment: Commitment, expected_version: int, values: 
     columns, links = _split_values(values)
     if "paragraphs" in links and not links["paragraphs"]:
         raise ValidationError({"paragraphs": gettext("Choose at least one paragraph.")})
+    _target_date_checked(columns=columns, links=links, commitment=commitment)
     with transaction.atomic():
         _claim_open(commitment=commitment, expected_version=expected_version)
         for name, value in columns.items():
@@ -553,10 +635,20 @@ def commitment_relation_add(
     """Relate two commitments; RelationRefused (nothing written) for a relation to itself, one
     that exists already, or a "depends on" that would close a cycle."""
     if from_commitment.pk == to_commitment.pk:
-        raise RelationRefused(gettext("A commitment cannot be related to itself."))
+        raise RelationRefused(gettext("A commitment cannot relate to itself."))
+    if kind == CommitmentRelation.Kind.DEPENDS_ON and to_commitment.is_retired:
+        raise RelationRefused(
+            gettext(
+                "“%(title)s” was retired on %(day)s: nothing can depend on it any more. "
+                "Choose the commitment that carries its work on."
+            )
+            % {"title": to_commitment.title, "day": format_day(to_commitment.retired_on)}
+        )
     with transaction.atomic():
         if kind == CommitmentRelation.Kind.DEPENDS_ON:
             _dependency_cycle_check(from_commitment=from_commitment, to_commitment=to_commitment)
+        if kind == CommitmentRelation.Kind.SUPERSEDED_BY:
+            _supersession_cycle_check(from_commitment=from_commitment, to_commitment=to_commitment)
         relation, created = CommitmentRelation.objects.get_or_create(
             from_commitment=from_commitment, to_commitment=to_commitment, kind=kind
         )
@@ -583,6 +675,26 @@ def _dependency_cycle_check(*, from_commitment: Commitment, to_commitment: Commi
             "through others, for itself; remove one of these dependencies first."
         )
         % {"cycle": gettext(" depends on ").join(f"“{title}”" for title in cycle)}
+    )
+
+
+def _supersession_cycle_check(*, from_commitment: Commitment, to_commitment: Commitment) -> None:
+    """Refuse A superseded by B if B is already superseded, directly or not, by A (the reverse
+    of a link, or a longer circle), naming the links that exist."""
+    following: dict[int, list[int]] = {}
+    pairs = CommitmentRelation.objects.filter(kind=CommitmentRelation.Kind.SUPERSEDED_BY)
+    for source, target in pairs.values_list("from_commitment", "to_commitment"):
+        following.setdefault(source, []).append(target)
+    path = _dependency_path(following, start=to_commitment.pk, goal=from_commitment.pk)
+    if path is None:
+        return
+    titles = dict(Commitment.objects.filter(pk__in=path).values_list("pk", "title"))
+    raise RelationRefused(
+        gettext(
+            "This contradicts what is recorded: %(chain)s. Two commitments cannot supersede "
+            "each other; remove the wrong link first."
+        )
+        % {"chain": gettext(" is superseded by ").join(f"“{titles[pk]}”" for pk in path)}
     )
 
 
@@ -754,6 +866,7 @@ def document_link_create(
         raise DocumentLinkRefused(gettext("A document cannot be linked to itself."))
     if kind not in DocumentLink.Kind.values:
         raise DocumentLinkRefused(gettext("Choose what kind of link this is."))
+    _document_link_reverse_check(from_document=from_document, to_document=to_document, kind=kind)
     with transaction.atomic():
         link, created = DocumentLink.objects.get_or_create(
             from_document=from_document,
@@ -767,6 +880,31 @@ def document_link_create(
             % {"from": from_document, "kind": link.get_kind_display(), "to": to_document}
         )
     return link
+
+
+# Links whose reverse contradicts them: a document cannot follow up, implement or supersede a
+# document that follows up, implements or supersedes it.
+ONE_WAY_DOCUMENT_LINKS = (
+    DocumentLink.Kind.FOLLOWS_UP,
+    DocumentLink.Kind.IMPLEMENTS,
+    DocumentLink.Kind.SUPERSEDES,
+)
+
+
+def _document_link_reverse_check(*, from_document: Document, to_document: Document, kind: str):
+    if kind not in ONE_WAY_DOCUMENT_LINKS:
+        return
+    reverse = DocumentLink.objects.filter(
+        from_document=to_document, to_document=from_document, kind=kind
+    ).first()
+    if reverse is not None:
+        raise DocumentLinkRefused(
+            gettext(
+                "This contradicts a link that exists: “%(from)s” %(kind)s “%(to)s”. Both "
+                "cannot hold; remove that link first if it is wrong."
+            )
+            % {"from": to_document, "kind": reverse.get_kind_display(), "to": from_document}
+        )
 
 
 def document_link_delete(*, link: DocumentLink) -> None:

@@ -62,6 +62,11 @@ urlpatterns = [
     ),
     path("milestones/<int:pk>/edit/", milestone_views.milestone_edit, name="milestone_edit"),
     path("milestones/<int:pk>/done/", milestone_views.milestone_done, name="milestone_done"),
+    path(
+        "milestones/<int:pk>/not-done/",
+        milestone_views.milestone_not_done,
+        name="milestone_not_done",
+    ),
     path("milestones/<int:pk>/move/", milestone_views.milestone_move, name="milestone_move"),
     path("milestones/<int:pk>/delete/", milestone_views.milestone_delete, name="milestone_delete"),
     path("documents/<slug:short_name>/", views.document_detail, name="document_detail"),

@@ -167,6 +167,7 @@ KWARGS = {
     "commitments:milestone_add": lambda w: {"slug": w.commitment.slug},
     "commitments:milestone_edit": lambda w: {"pk": w.milestone.pk},
     "commitments:milestone_done": lambda w: {"pk": w.milestone.pk},
+    "commitments:milestone_not_done": lambda w: {"pk": w.milestone.pk},
     "commitments:milestone_move": lambda w: {"pk": w.milestone.pk},
     "commitments:milestone_delete": lambda w: {"pk": w.milestone.pk},
     "commitments:document_detail": lambda w: {"short_name": w.document.short_name},

@@ -69,6 +69,7 @@ EXPECTED = {
     "commitments:milestone_add":          ((302, 302), (403, 403), (200, 400), (200, 400)),
     "commitments:milestone_edit":         ((302, 302), (403, 403), (200, 400), (200, 400)),
     "commitments:milestone_done":         ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:milestone_not_done":     ((302, 302), (403, 403), (405, 400), (405, 400)),
     "commitments:milestone_move":         ((302, 302), (403, 403), (405, 400), (405, 400)),
     "commitments:milestone_delete":       ((302, 302), (403, 403), (200, 400), (200, 400)),
     "commitments:document_detail":        ((302, 302), (200, 403), (200, 405), (200, 405)),

@@ -20,7 +20,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from commitments.models import Commitment, Paragraph
+from commitments.models import DOCUMENT_TEXTS, Commitment, Paragraph
 from core import caching
 from core.local_time import reader_today
 
@@ -118,7 +118,10 @@ def event_detail(request, slug: str):
         .select_related("deadline_of")
         .prefetch_related(
             Prefetch("commitments", queryset=Commitment.objects.order_by("title")),
-            Prefetch("paragraphs", queryset=Paragraph.objects.select_related("document")),
+            Prefetch(
+                "paragraphs",
+                queryset=Paragraph.objects.select_related("document").defer(*DOCUMENT_TEXTS),
+            ),
         )
     )
     event = get_object_or_404(events, slug=slug)

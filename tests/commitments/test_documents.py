@@ -423,3 +423,21 @@ def test_a_save_in_the_admin_raises_the_version_so_open_forms_are_refused(rf, su
 
     document.refresh_from_db()
     assert document.version == 2
+
+
+def test_the_preview_writes_days_as_the_site_does_and_an_empty_value_as_not_set(
+    secretariat_client, imported
+):
+    Document.objects.filter(pk=imported.pk).update(published_on=None)
+
+    page = preview(secretariat_client, text=changed(TEXT)).content.decode()
+
+    assert "publication date changed: not set -&gt; 12 December 2020" in page
+    assert "(none)" not in page and "2020-12-12 " not in page
+
+
+def test_the_side_by_side_preview_does_not_repeat_the_operative_verb(secretariat_client, imported):
+    page = preview(secretariat_client, text=changed(TEXT)).content.decode()
+
+    assert "<td>Encouraged the second thing;</td>" in page
+    assert "Encouraged</em>" not in page
