@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from commitments.models import Commitment, Paragraph
+from commitments.models import DOCUMENT_TEXTS, Commitment, Paragraph
 from core.local_time import format_day
 
 from .events import EARLIEST_EVENT_YEAR, LATEST_EVENT_YEAR, date_in_year
@@ -74,7 +74,7 @@ class EventForm(forms.ModelForm):
         label=_("Paragraphs it concerns"),
         # The documents' texts are long and never shown here: only their titles are read.
         queryset=Paragraph.objects.select_related("document")
-        .defer("document__full_text", "document__preamble")
+        .defer(*DOCUMENT_TEXTS)
         .order_by("document__short_name", "number"),
         required=False,
         help_text=_("Grouped by document; hold Ctrl (Cmd on a Mac) to choose several."),
