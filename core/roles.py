@@ -49,6 +49,15 @@ def owner_candidates_q() -> Q:
     return Q(is_active=True) & (Q(role=Role.SECRETARIAT) | Q(is_superuser=True))
 
 
+def liaison_state_id(user) -> int | None:
+    """The state whose internal events a reader also sees and may follow: a liaison's own.
+    None for everyone else: a contributor's organisation may lead or support commitments, but
+    a contributor reads public content only."""
+    if not user.is_authenticated or not user.is_active or user.role != Role.LIAISON:
+        return None
+    return getattr(user, "actor_id", None)
+
+
 def reader_audience(user) -> str:
     """Which state of the record a user reads: "secretariat" (internal updates count) or
     "public" (liaisons). Cached pages are kept per audience, never per person."""

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from core import pagination
 from core.local_time import format_day, reader_today
-from core.roles import user_can_edit_record, user_can_own_commitments
+from core.roles import liaison_state_id, user_can_edit_record, user_can_own_commitments
 from tracker import reminders
 from tracker.events import event_next_occurrences, events_visible_to
 from tracker.models import Event, Reminder
@@ -218,7 +218,7 @@ def reminder_settings(request):
     # A liaison chooses among the events they may see, not deadlines of other states' work;
     # and nobody among events without an occurrence ahead.
     form.fields["events"].queryset = _events_ahead(request.user)
-    if not request.user.actor_id:
+    if liaison_state_id(request.user) is None:  # only a liaison follows their state's events
         del form.fields["follow_state"]
     if not user_can_own_commitments(request.user):  # a liaison owns and supervises nothing
         del form.fields["deadline_reminders"]
