@@ -24,6 +24,19 @@ def user_can_manage_accounts(user) -> bool:
     return user.is_superuser or (user.role == Role.SECRETARIAT and user.has_perm(MANAGE_ACCOUNTS))
 
 
+SUPERUSER_ACCOUNT_PROTECTED = _(
+    "This is a superuser's account: only a superuser may change it, deactivate it or reset its "
+    "two-factor authentication. Nothing was changed."
+)
+
+
+def user_can_change_account(manager, person) -> bool:
+    """Whether a manager may change, deactivate or reset the two-factor of `person`'s account:
+    only a superuser touches a superuser's (a manager could otherwise demote the people above
+    them)."""
+    return user_can_manage_accounts(manager) and (manager.is_superuser or not person.is_superuser)
+
+
 def user_can_edit_record(user) -> bool:
     """Only secretariat staff (and superusers) change commitments and post status updates."""
     if not user.is_authenticated or not user.is_active:

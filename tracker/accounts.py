@@ -23,7 +23,13 @@ from django.utils.translation import gettext_lazy as _
 
 from commitments.models import Actor
 from core import caching
-from core.roles import MANAGE_ACCOUNTS, Role, user_can_own_commitments
+from core.roles import (
+    MANAGE_ACCOUNTS,
+    SUPERUSER_ACCOUNT_PROTECTED,
+    Role,
+    user_can_change_account,
+    user_can_own_commitments,
+)
 from tracker.notifications import follow_defaults_set
 
 from .models import Invitation, User
@@ -190,7 +196,10 @@ def account_update(
     (de)activate them; never delete. Returns the names of what changed.
 
     A manager may not lock themselves out: deactivate their own account, change their own role
-    or take away their own right to manage accounts (another manager does that)."""
+    or take away their own right to manage accounts (another manager does that). Only a
+    superuser changes a superuser's account (core.roles.user_can_change_account)."""
+    if not user_can_change_account(manager, user):
+        raise AccountRefused(SUPERUSER_ACCOUNT_PROTECTED)
     role_actor_check(role=role, actor=actor)
     had_permission = user_is_manager(user)
     if user.pk == manager.pk:
