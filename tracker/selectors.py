@@ -25,7 +25,7 @@ from commitments import selectors as commitment_selectors
 from commitments.models import Commitment, Document, Paragraph, StatusUpdate
 from commitments.statuses import DEFINITIONS, Status
 from core import caching
-from core.roles import liaison_state_id, reader_audience, user_can_edit_record
+from core.roles import liaison_state_id, reader_audience
 from tracker import chart_selectors, events
 
 # Finished commitments have nothing left to be due (commitments.deadlines says what is closed).
