@@ -131,6 +131,7 @@ INVITATION_REFUSALS = {
     "used": (410, _("This invitation was already used")),
     "replaced": (410, _("This invitation was replaced by a newer one")),
     "expired": (410, _("This invitation has expired")),
+    "taken": (409, _("Another account uses this address now")),
 }
 
 
