@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core import pagination
+from core.ids import RowIdsField
 from core.local_time import format_day, reader_today
 from core.roles import liaison_state_id, user_can_edit_record, user_can_own_commitments
 from tracker import reminders
@@ -184,7 +185,7 @@ class ReminderSettingsForm(forms.Form):
     follow_state = forms.BooleanField(
         required=False, label=_("Follow every event concerning my state")
     )
-    events = forms.ModelMultipleChoiceField(
+    events = RowIdsField(
         queryset=Event.objects.order_by("title"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -238,7 +239,8 @@ def reminder_settings(request):
         messages.success(request, _("Your reminder choices are saved."))
         return redirect("reminder_settings")
     context = {"form": form, "horizon_days": max(CHOOSABLE_LEAD_DAYS)}
-    return render(request, "tracker/reminder_settings.html", context)
+    status = 400 if request.method == "POST" else 200  # a valid POST has redirected
+    return render(request, "tracker/reminder_settings.html", context, status=status)
 
 
 def _lead_days_chosen(chosen: list[int], initial: dict) -> list[int] | None:

@@ -36,6 +36,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
+from core.ids import ascii_digits
 from core.roles import (
     SUPERUSER_ACCOUNT_PROTECTED,
     user_can_change_account,
@@ -126,7 +127,7 @@ def two_factor_config_url(*, user, key: str) -> str:
 
 def _time_step_matched(device: TOTPDevice, code: str) -> int | None:
     """The time step `code` belongs to, within the device's tolerance, or None."""
-    if not (code.isdigit() and len(code) == device.digits):
+    if not (ascii_digits(code) and len(code) == device.digits):
         return None
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time()
@@ -175,7 +176,7 @@ def two_factor_code_check(*, user, code: str):
     used up); CodeRefused otherwise. Each device refuses everything for a while after a wrong
     code, and the app refuses a code of a time step already used (a replay)."""
     code = code.strip().replace(" ", "").lower()
-    model = TOTPDevice if code.isdigit() else StaticDevice
+    model = TOTPDevice if ascii_digits(code) else StaticDevice
     with transaction.atomic():
         # Locked rows: two requests with the same code cannot both pass.
         device = model.objects.filter(user=user, confirmed=True).select_for_update().first()
