@@ -71,6 +71,23 @@ def liaison_state_id(user) -> int | None:
     return getattr(user, "actor_id", None)
 
 
+def role_gate_set(view, gate):
+    """Record on a view the role check its decorator applies (`gate(user)` -> may open), so
+    that the login page can tell whether a `next` address is one the person may open."""
+    view.role_gate = gate
+    return view
+
+
+def user_may_open(view, user) -> bool:
+    """False if a role check recorded on `view` or on a view it wraps refuses `user`."""
+    while view is not None:
+        gate = getattr(view, "role_gate", None)
+        if gate is not None and not gate(user):
+            return False
+        view = getattr(view, "__wrapped__", None)
+    return True
+
+
 def reader_audience(user) -> str:
     """Which state of the record a user reads: "secretariat" (internal updates count) or
     "public" (liaisons). Cached pages are kept per audience, never per person."""

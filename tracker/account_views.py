@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from commitments.views import READ_METHODS, allow_methods
 from core.roles import (
     SUPERUSER_ACCOUNT_PROTECTED,
+    role_gate_set,
     user_can_change_account,
     user_can_manage_accounts,
 )
@@ -39,7 +40,7 @@ def managers_only(view):
             raise PermissionDenied(ACCOUNTS_ARE_MANAGERS_WORK)
         return view(request, *args, **kwargs)
 
-    return wrapper
+    return role_gate_set(wrapper, user_can_manage_accounts)
 
 
 @managers_only
