@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracker', '0015_follows_notifications'),
+        ("tracker", "0015_follows_notifications"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='email_changed_at',
+            model_name="user",
+            name="email_changed_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]
