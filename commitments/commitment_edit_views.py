@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from core.editing import changed_fields, secretariat_only
+from core.ids import row_ids
 from core.local_time import reader_today
 
 from . import services, views
@@ -59,7 +60,7 @@ def commitment_create(request):
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(value) for value in values if value.isdigit() and int(value) < 2**31]
+    return row_ids(values)
 
 
 def _initial_from(paragraphs: list[Paragraph]) -> dict:

@@ -661,7 +661,11 @@ class SubmittedReport(models.Model):
 
     @property
     def editable(self) -> bool:
-        return self.state in (self.State.DRAFT, self.State.RETURNED)
+        """Its author may still change and submit it: a draft or returned report on a commitment
+        that is not retired."""
+        return (
+            self.state in (self.State.DRAFT, self.State.RETURNED) and not self.commitment.is_retired
+        )
 
 
 class ReportLink(models.Model):

@@ -26,6 +26,7 @@ from django.db.models import (
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core.ids import row_id
 from core.local_time import reader_today
 from core.roles import Role, reader_audience, user_can_see_internal
 
@@ -302,8 +303,7 @@ def filter_choices_actors() -> QuerySet[Actor]:
 
 def _row_id(value) -> int | None:
     """A primary key from a URL parameter, or None for anything no row can have."""
-    value = str(value or "")
-    return int(value) if value.isdigit() and int(value) < 2**31 else None
+    return row_id(value)
 
 
 def filter_choices_documents() -> QuerySet[Document]:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.editing import StaleVersion, changed_fields, secretariat_only
 from core.local_time import reader_today, reader_zone
-from core.roles import user_can_edit_record
+from core.roles import role_gate_set, user_can_edit_record
 
 from . import submissions
 from .models import ReportFile, SubmittedReport
@@ -46,7 +46,7 @@ def reporting(view):
             raise PermissionDenied(REPORTS_ARE_THE_REPORTERS)
         return view(request, *args, **kwargs)
 
-    return wrapper
+    return role_gate_set(wrapper, lambda user: submissions.user_report_source(user) is not None)
 
 
 def _report_or_404(request, pk: int) -> SubmittedReport:

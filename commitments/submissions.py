@@ -28,9 +28,11 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext
 
 from core.editing import StaleVersion
+from core.local_time import format_day
 from core.roles import Role, user_can_edit_record
 
 from . import services
+from .milestones import commitment_adopted_on
 from .models import (
     Commitment,
     EvidenceFile,
@@ -134,7 +136,16 @@ class ReportRefused(Exception):
     """The report is not in a state that allows this; the message says why. Nothing written."""
 
 
+def retired_message() -> str:
+    return gettext(
+        "This commitment was retired, so its reports can no longer be changed, submitted or "
+        "published; nothing was saved. Say what you need in the conversation below."
+    )
+
+
 def locked_message(report: SubmittedReport) -> str:
+    if report.state != State.PUBLISHED and report.commitment.is_retired:
+        return retired_message()
     if report.state == State.SUBMITTED:
         return gettext(
             "This report was submitted, so it waits for the secretariat's review and cannot "
@@ -165,6 +176,14 @@ def _claim(*, report: SubmittedReport, expected_version: int, states: tuple[str,
     if report.state not in states:
         raise ReportRefused(locked_message(report))
     raise StaleVersion(report)
+
+
+def _commitment_open_check(report: SubmittedReport) -> None:
+    """ReportRefused if the report's commitment is retired now (read afresh: it may have been
+    retired since the report was loaded)."""
+    retired = Commitment.objects.filter(pk=report.commitment_id, retired_on__isnull=False)
+    if retired.exists():
+        raise ReportRefused(retired_message())
 
 
 # --- Writes -----------------------------------------------------------------------------------
@@ -202,8 +221,9 @@ def report_update(
 ) -> SubmittedReport:
     """Change a draft or returned report; a submitted or published one is refused
     (ReportRefused), as is a stale form (StaleVersion). The links are replaced by `links`; new
-    files are added to those it has."""
+    files are added to those it has. Refused on a retired commitment (ReportRefused)."""
     with transaction.atomic():
+        _commitment_open_check(report)
         _claim(
             report=report, expected_version=expected_version, states=(State.DRAFT, State.RETURNED)
         )
@@ -214,9 +234,19 @@ def report_update(
 
 def _checked_values(commitment: Commitment, values: dict) -> dict:
     """The report's own fields; where the commitment has milestones, no figure (the reporter
-    may name the milestone they believe done instead)."""
+    may name the milestone they believe done instead). ValidationError for a day before the
+    commitment's document was adopted (a day in the future the form refuses, in the reader's
+    own today)."""
     fields = ("happened_on", "status", "progress", "progress_reason", "milestone_note", "narrative")
     checked = {name: values[name] for name in fields if name in values}
+    adopted_on = commitment_adopted_on(commitment=commitment)
+    happened_on = checked.get("happened_on")
+    if happened_on is not None and adopted_on is not None and happened_on < adopted_on:
+        message = gettext(
+            "This date is before %(day)s, when the document was adopted: enter that day or a "
+            "later one."
+        )
+        raise ValidationError({"happened_on": message % {"day": format_day(adopted_on)}})
     if commitment_has_milestones(commitment):
         checked["progress"], checked["progress_reason"] = None, ""
     return checked
@@ -256,8 +286,9 @@ def _file_attach(*, report: SubmittedReport, upload) -> ReportFile:
 
 
 def report_submit(*, report: SubmittedReport, expected_version: int) -> SubmittedReport:
-    """Send a draft or returned report to the review queue."""
+    """Send a draft or returned report to the review queue; refused on a retired commitment."""
     with transaction.atomic():
+        _commitment_open_check(report)
         _claim(
             report=report, expected_version=expected_version, states=(State.DRAFT, State.RETURNED)
         )
@@ -288,8 +319,18 @@ def report_publish(*, report: SubmittedReport, reviewer, expected_version: int) 
     """Make a submitted report a public status update ("reported by" its state or
     organisation, `reviewer` recorded), once: a published report is refused (ReportRefused).
     Where the commitment has milestones the update takes their figure; without, the reported
-    one, and a report without one is refused (return it, asking for it)."""
+    one, and a report without one is refused (return it, asking for it). A report on a
+    commitment retired since it was submitted is refused too (ReportRefused)."""
+    try:
+        return _publish(report=report, reviewer=reviewer, expected_version=expected_version)
+    except services.CommitmentRetired as retired:
+        report.refresh_from_db()
+        raise ReportRefused(retired_message()) from retired
+
+
+def _publish(*, report: SubmittedReport, reviewer, expected_version: int) -> StatusUpdate:
     with transaction.atomic():
+        _commitment_open_check(report)
         _claim(report=report, expected_version=expected_version, states=(State.SUBMITTED,))
         update = services.status_update_create(
             commitment=report.commitment,

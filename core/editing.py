@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
-from core.roles import user_can_edit_record
+from core.roles import role_gate_set, user_can_edit_record
 
 # Why a curating page is refused, shown by templates/403.html in the reader's language.
 CURATING_IS_SECRETARIAT_WORK = _(
@@ -36,7 +36,7 @@ def secretariat_only(view):
             raise PermissionDenied(CURATING_IS_SECRETARIAT_WORK)
         return view(request, *args, **kwargs)
 
-    return wrapper
+    return role_gate_set(wrapper, user_can_edit_record)
 
 
 class StaleVersion(Exception):

@@ -24,6 +24,19 @@ def user_can_manage_accounts(user) -> bool:
     return user.is_superuser or (user.role == Role.SECRETARIAT and user.has_perm(MANAGE_ACCOUNTS))
 
 
+SUPERUSER_ACCOUNT_PROTECTED = _(
+    "This is a superuser's account: only a superuser may change it, deactivate it or reset its "
+    "two-factor authentication. Nothing was changed."
+)
+
+
+def user_can_change_account(manager, person) -> bool:
+    """Whether a manager may change, deactivate or reset the two-factor of `person`'s account:
+    only a superuser touches a superuser's (a manager could otherwise demote the people above
+    them)."""
+    return user_can_manage_accounts(manager) and (manager.is_superuser or not person.is_superuser)
+
+
 def user_can_edit_record(user) -> bool:
     """Only secretariat staff (and superusers) change commitments and post status updates."""
     if not user.is_authenticated or not user.is_active:
@@ -47,6 +60,32 @@ def user_can_own_commitments(user) -> bool:
 def owner_candidates_q() -> Q:
     """user_can_own_commitments as a filter on users (the admin's owner choices)."""
     return Q(is_active=True) & (Q(role=Role.SECRETARIAT) | Q(is_superuser=True))
+
+
+def liaison_state_id(user) -> int | None:
+    """The state whose internal events a reader also sees and may follow: a liaison's own.
+    None for everyone else: a contributor's organisation may lead or support commitments, but
+    a contributor reads public content only."""
+    if not user.is_authenticated or not user.is_active or user.role != Role.LIAISON:
+        return None
+    return getattr(user, "actor_id", None)
+
+
+def role_gate_set(view, gate):
+    """Record on a view the role check its decorator applies (`gate(user)` -> may open), so
+    that the login page can tell whether a `next` address is one the person may open."""
+    view.role_gate = gate
+    return view
+
+
+def user_may_open(view, user) -> bool:
+    """False if a role check recorded on `view` or on a view it wraps refuses `user`."""
+    while view is not None:
+        gate = getattr(view, "role_gate", None)
+        if gate is not None and not gate(user):
+            return False
+        view = getattr(view, "__wrapped__", None)
+    return True
 
 
 def reader_audience(user) -> str:

@@ -6,7 +6,6 @@ A new URL pattern with arguments needs an entry in KWARGS saying how to reach it
 import datetime
 
 from django.contrib.auth.tokens import default_token_generator
-from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
@@ -88,9 +87,8 @@ class World:
         liaison = self.users["liaison"]
         self.report = self.submitted_report()
         self.contributor_report = self.submitted_report(contributor=True)
-        self.email_change_token = signing.dumps(
-            {"user": liaison.pk, "old": liaison.email, "new": "new-address@example.org"},
-            salt=accounts.EMAIL_CHANGE_SALT,
+        self.email_change_token = accounts.email_change_token(
+            user=liaison, new_email="new-address@example.org"
         )
 
     def password_reset(self) -> dict:

@@ -127,6 +127,23 @@ class ProfileForm(forms.ModelForm):
 
 class EmailChangeForm(forms.Form):
     new_email = forms.EmailField(label=_("New email address"))
+    password = forms.CharField(
+        label=_("Your current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(
+                _("That is not your current password. Your address was not changed.")
+            )
+        return password
 
 
 class TrackerPasswordResetForm(PasswordResetForm):

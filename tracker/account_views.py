@@ -13,7 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from commitments.views import READ_METHODS, allow_methods
-from core.roles import user_can_manage_accounts
+from core.roles import (
+    SUPERUSER_ACCOUNT_PROTECTED,
+    role_gate_set,
+    user_can_change_account,
+    user_can_manage_accounts,
+)
 
 from . import account_selectors, accounts
 from .account_forms import AccountForm, InvitationForm, PasswordChoiceForm
@@ -35,7 +40,7 @@ def managers_only(view):
             raise PermissionDenied(ACCOUNTS_ARE_MANAGERS_WORK)
         return view(request, *args, **kwargs)
 
-    return wrapper
+    return role_gate_set(wrapper, user_can_manage_accounts)
 
 
 @managers_only
@@ -79,12 +84,19 @@ def account_edit(request, pk: int):
         "manager": person.is_manager,
     }
     form = AccountForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid() and _account_save(request, person, form):
+    # A superuser's account is shown read-only to a manager who is not one (and refused, 403).
+    may_change = user_can_change_account(request.user, person)
+    if not may_change:
+        status = 403 if request.method == "POST" else 200
+    elif request.method == "POST" and form.is_valid() and _account_save(request, person, form):
         return redirect("account_edit", pk=person.pk)
-    status = 400 if request.method == "POST" else 200
+    else:
+        status = 400 if request.method == "POST" else 200
     context = {
         "person": person,
         "form": form,
+        "read_only": not may_change,
+        "protected": SUPERUSER_ACCOUNT_PROTECTED,
         "demoted": accounts.account_demotion_warning(person),
     }
     return render(request, "tracker/account_edit.html", context, status=status)
@@ -120,6 +132,7 @@ INVITATION_REFUSALS = {
     "used": (410, _("This invitation was already used")),
     "replaced": (410, _("This invitation was replaced by a newer one")),
     "expired": (410, _("This invitation has expired")),
+    "taken": (409, _("Another account uses this address now")),
 }
 
 

@@ -19,11 +19,18 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from commitments.models import Actor
 from core import caching
-from core.roles import MANAGE_ACCOUNTS, Role, user_can_own_commitments
+from core.roles import (
+    MANAGE_ACCOUNTS,
+    SUPERUSER_ACCOUNT_PROTECTED,
+    Role,
+    user_can_change_account,
+    user_can_own_commitments,
+)
 from tracker.notifications import follow_defaults_set
 
 from .models import Invitation, User
@@ -119,7 +126,8 @@ def invitation_create(
 
 
 class InvitationUnusable(Exception):
-    """The link cannot be used: `reason` is "unknown", "used", "replaced" or "expired"."""
+    """The link cannot be used: `reason` is "unknown", "used", "replaced", "expired" or
+    "taken" (another account has the address now)."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -157,6 +165,9 @@ def invitation_accept(*, token: str, first_name: str, last_name: str, password: 
             raise InvitationUnusable("used")
         if User.objects.filter(username__iexact=invitation.email).exists():
             raise InvitationUnusable("used")
+        # Another account took the address since the invitation (an email change).
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            raise InvitationUnusable("taken")
         user = User(
             username=invitation.email,
             email=invitation.email,
@@ -190,7 +201,10 @@ def account_update(
     (de)activate them; never delete. Returns the names of what changed.
 
     A manager may not lock themselves out: deactivate their own account, change their own role
-    or take away their own right to manage accounts (another manager does that)."""
+    or take away their own right to manage accounts (another manager does that). Only a
+    superuser changes a superuser's account (core.roles.user_can_change_account)."""
+    if not user_can_change_account(manager, user):
+        raise AccountRefused(SUPERUSER_ACCOUNT_PROTECTED)
     role_actor_check(role=role, actor=actor)
     had_permission = user_is_manager(user)
     if user.pk == manager.pk:
@@ -266,16 +280,51 @@ def profile_update(
     user.save(update_fields=["first_name", "last_name", "time_zone", "language"])
 
 
+def email_in_use(*, email: str, user: User | None = None) -> bool:
+    """Whether another account (by its address or user name) or a pending invitation uses the
+    address, whatever its case; `user`'s own account does not count."""
+    email = email_normalized(email)
+    accounts = User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
+    if user is not None:
+        accounts = accounts.exclude(pk=user.pk)
+    invited = Invitation.objects.filter(
+        email__iexact=email,
+        accepted_at__isnull=True,
+        replaced_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )
+    return accounts.exists() or invited.exists()
+
+
+def _email_change_stamp(user: User) -> str:
+    """What a confirmation link must still find: the account's address, password and last
+    change of address. Any of them changing (the link's own use among them) retires it."""
+    value = f"{user.pk}:{user.email}:{user.password}:{user.email_changed_at}"
+    return salted_hmac(EMAIL_CHANGE_SALT, value).hexdigest()
+
+
+def email_change_token(*, user: User, new_email: str) -> str:
+    """The signed secret of a confirmation link (what email_change_read reads)."""
+    claim = {"user": user.pk, "new": new_email, "stamp": _email_change_stamp(user)}
+    return signing.dumps(claim, salt=EMAIL_CHANGE_SALT)
+
+
 def email_change_request(*, user: User, new_email: str) -> None:
-    """Mail a signed link to the new address; the old address stays until it is opened."""
+    """Mail a signed link to the new address if no other account or pending invitation uses
+    it (the answer is the same either way, so the page tells nobody which addresses have
+    accounts), and tell the current address. The old address stays until the link is opened.
+    The caller has checked the account's password."""
     new_email = email_normalized(new_email)
-    if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
-        raise AccountRefused(_("Another account uses that address: choose another one."))
     if new_email == email_normalized(user.email):
         raise AccountRefused(_("That is already your address."))
-    token = signing.dumps(
-        {"user": user.pk, "old": user.email, "new": new_email}, salt=EMAIL_CHANGE_SALT
-    )
+    context = {"user": user, "new_email": new_email, "site": site_link("/")}
+    if user.email:
+        _send_after_commit(
+            to=user.email, language=user.language, template="email_change_notice", context=context
+        )
+    if email_in_use(email=new_email, user=user):
+        return
+    token = email_change_token(user=user, new_email=new_email)
     link = site_link(reverse("profile_email_confirm", kwargs={"token": token}))
     _send_after_commit(
         to=new_email,
@@ -286,7 +335,8 @@ def email_change_request(*, user: User, new_email: str) -> None:
 
 
 class EmailChangeUnusable(Exception):
-    """The link is "forged", "expired" or "used" (the address it changes from is gone)."""
+    """The link is "forged", "expired", "used" (the address, password or last change it was
+    signed with is gone) or "taken" (another account or an invitation has the address)."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -302,20 +352,29 @@ def email_change_read(*, token: str) -> tuple[User, str]:
         raise EmailChangeUnusable("expired") from error
     except signing.BadSignature as error:
         raise EmailChangeUnusable("forged") from error
-    user = User.objects.filter(pk=claim["user"], email=claim["old"], is_active=True).first()
-    if user is None:
+    user = User.objects.filter(pk=claim.get("user"), is_active=True).first()
+    if user is None or not constant_time_compare(
+        str(claim.get("stamp")), _email_change_stamp(user)
+    ):
         raise EmailChangeUnusable("used")
     return user, claim["new"]
 
 
 def email_change_confirm(*, token: str) -> User:
-    """Apply the change a confirmation link names, once."""
+    """Apply the change a confirmation link names, once: refused if another account or a
+    pending invitation took the address since it was asked for."""
     user, new_email = email_change_read(token=token)
+    now = timezone.now()
     with transaction.atomic():
-        if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+        if email_in_use(email=new_email, user=user):
             raise EmailChangeUnusable("taken")
-        changed = User.objects.filter(pk=user.pk, email=user.email).update(email=new_email)
+        changed = User.objects.filter(
+            pk=user.pk,
+            email=user.email,
+            password=user.password,
+            email_changed_at=user.email_changed_at,
+        ).update(email=new_email, email_changed_at=now)
         if changed != 1:
             raise EmailChangeUnusable("used")
-    user.email = new_email
+    user.email, user.email_changed_at = new_email, now
     return user

@@ -150,7 +150,7 @@ class EventForm(forms.ModelForm):
         text = self.cleaned_data["lead_times"].replace(";", ",")
         days = set()
         for part in filter(None, (piece.strip() for piece in text.split(","))):
-            if not part.isdigit() or int(part) > LONGEST_LEAD_DAYS:
+            if not (part.isascii() and part.isdigit()) or int(part) > LONGEST_LEAD_DAYS:
                 raise ValidationError(
                     gettext(
                         "“%(part)s” is not a number of days from 0 to %(longest)s. Enter whole "

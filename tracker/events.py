@@ -19,7 +19,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from commitments.models import Commitment
 from core.editing import version_claim
 from core.local_time import DAY_FORMAT, format_day, zone_named
-from core.roles import user_can_edit_record
+from core.roles import liaison_state_id, user_can_edit_record
 
 from .models import Event
 
@@ -271,11 +271,12 @@ def events_visible_to(*, user) -> QuerySet:
 
     The secretariat sees every event. A liaison sees public events and those concerning a
     commitment their state leads or supports (its deadlines among them), so that what their
-    feed lists always opens on the page it links to.
+    feed lists always opens on the page it links to. Everyone else (a contributor among them,
+    whatever their organisation leads) sees public events only.
     """
     if user_can_edit_record(user):
         return Event.objects.all()
-    actor_id = getattr(user, "actor_id", None)
+    actor_id = liaison_state_id(user)
     if actor_id is None:
         return Event.objects.filter(is_public=True)
     concerning_state = Event.objects.filter(
@@ -288,7 +289,7 @@ def _event_audience(user) -> tuple:
     """What events_visible_to decides by: users with the same audience see the same events."""
     if user_can_edit_record(user):
         return ("secretariat",)
-    return ("state", getattr(user, "actor_id", None))
+    return ("state", liaison_state_id(user))
 
 
 # Audiences asked in one statement: SQLite allows at most 500 terms in a compound SELECT, and

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from commitments.models import Actor, Commitment, Document
+from core.ids import row_ids
 from tracker import notifications, reminders
 from tracker.events import events_visible_to
 
@@ -52,7 +53,7 @@ def follow_toggle(request, kind: str, key: str):
 def notification_list(request):
     """The reader's news, newest first; POST marks one (`id`) or all read."""
     if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
+        ids = row_ids(request.POST.getlist("id")) or None
         notifications.notifications_mark_read(user=request.user, ids=ids)
         return redirect("notification_list")
     items = [

@@ -14,9 +14,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_noop
 
-from commitments.models import Actor, Commitment, Document, StatusUpdate
+from commitments.models import Actor, Commitment, Document, Source, StatusUpdate
 from core.roles import Role
 from tracker.models import Change, Follow, Notification, ReminderSubscription, User
 
@@ -134,6 +135,8 @@ def change_text(change: Change) -> str:
     from core.local_time import format_day
 
     update, kind = change.update, change.kind
+    if kind in (Change.Kind.UPDATE, Change.Kind.CORRECTION) and update.source == Source.CONTRIBUTOR:
+        return _other_source_text(update, corrected=kind == Change.Kind.CORRECTION)
     if kind in (Change.Kind.UPDATE, Change.Kind.CORRECTION):
         figures = {"status": update.get_status_display(), "progress": update.progress}
         if kind == Change.Kind.UPDATE:
@@ -148,6 +151,22 @@ def change_text(change: Change) -> str:
     }
 
 
+def _other_source_text(update: StatusUpdate, *, corrected: bool) -> str:
+    """A contributor's published report: an other source, never the commitment's official
+    state, so no status or figure; who reported it and the opening of what they said."""
+    what = {
+        "reporter": update.reported_by.name if update.reported_by else gettext("an organisation"),
+        "said": Truncator(" ".join(update.narrative.split())).chars(OTHER_SOURCE_CHARS),
+    }
+    if corrected:
+        return gettext("Other source, corrected: reported by %(reporter)s: %(said)s") % what
+    return gettext("Other source: reported by %(reporter)s: %(said)s") % what
+
+
+# How much of an other source's report its notice quotes.
+OTHER_SOURCE_CHARS = 120
+
+
 def covering_follow(*, user_id: int, commitment: Commitment) -> Follow | None:
     """The follow that brings the reader news of the commitment (the commitment's own first):
     what an email's "stop news of this" link removes."""
@@ -160,7 +179,7 @@ NOTIFICATION_PAGE_SIZE = 50
 
 def notification_list(*, user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user).select_related(
-        "change__commitment", "change__update", "change__milestone"
+        "change__commitment", "change__update__reported_by", "change__milestone"
     )[:NOTIFICATION_PAGE_SIZE]
 
 
@@ -225,7 +244,7 @@ def notices_in_window(*, user_id: int, due_at: datetime.datetime, every_days: in
     return (
         Notification.objects.filter(user_id=user_id, created_at__gte=start, created_at__lt=due_at)
         .exclude(pk__in=mailed.values("pk"))
-        .select_related("change__commitment", "change__update", "change__milestone")
+        .select_related("change__commitment", "change__update__reported_by", "change__milestone")
         .order_by("created_at", "pk")
     )
 

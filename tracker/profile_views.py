@@ -1,6 +1,7 @@
 """Each person's own account: the profile (name, time zone, language), a confirmed change of
 email address, and Django's password change and reset views in the site's style."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -39,15 +40,16 @@ def profile(request):
     return _profile_page(
         request,
         form=form,
-        email_form=EmailChangeForm(),
+        email_form=EmailChangeForm(user=request.user),
         status=400 if request.method == "POST" else 200,
     )
 
 
 @require_POST
 def profile_email(request):
-    """Mail a confirmation link to the new address; the account keeps the old one until then."""
-    email_form = EmailChangeForm(request.POST)
+    """Mail a confirmation link to the new address (if no one else uses it) after the current
+    password; the account keeps the old one until then."""
+    email_form = EmailChangeForm(request.POST, user=request.user)
     if email_form.is_valid():
         new_email = email_form.cleaned_data["new_email"]
         try:
@@ -58,8 +60,8 @@ def profile_email(request):
             messages.success(
                 request,
                 _(
-                    "We sent a link to %(email)s. Your address changes when you open it; "
-                    "until then it stays %(old)s."
+                    "If %(email)s can be used, a confirmation link is on its way to it. Your "
+                    "address changes when you open it; until then it stays %(old)s."
                 )
                 % {"email": new_email, "old": request.user.email},
             )
@@ -116,6 +118,12 @@ class PasswordResetView(auth_views.PasswordResetView):
     form_class = TrackerPasswordResetForm
     email_template_name = "emails/password_reset.txt"
     subject_template_name = "emails/password_reset_subject.txt"
+
+    @property
+    def extra_email_context(self) -> dict:
+        # The link starts with the site's own address, like every other email: never with the
+        # request's Host header, which whoever asks for the reset chooses.
+        return {"site_url": settings.TRACKER_SITE_URL.rstrip("/")}
 
     def form_invalid(self, form):
         response = super().form_invalid(form)

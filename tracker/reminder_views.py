@@ -19,8 +19,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core import pagination
+from core.ids import RowIdsField
 from core.local_time import format_day, reader_today
-from core.roles import user_can_edit_record, user_can_own_commitments
+from core.roles import liaison_state_id, user_can_edit_record, user_can_own_commitments
 from tracker import reminders
 from tracker.events import event_next_occurrences, events_visible_to
 from tracker.models import Event, Reminder
@@ -184,7 +185,7 @@ class ReminderSettingsForm(forms.Form):
     follow_state = forms.BooleanField(
         required=False, label=_("Follow every event concerning my state")
     )
-    events = forms.ModelMultipleChoiceField(
+    events = RowIdsField(
         queryset=Event.objects.order_by("title"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -218,7 +219,7 @@ def reminder_settings(request):
     # A liaison chooses among the events they may see, not deadlines of other states' work;
     # and nobody among events without an occurrence ahead.
     form.fields["events"].queryset = _events_ahead(request.user)
-    if not request.user.actor_id:
+    if liaison_state_id(request.user) is None:  # only a liaison follows their state's events
         del form.fields["follow_state"]
     if not user_can_own_commitments(request.user):  # a liaison owns and supervises nothing
         del form.fields["deadline_reminders"]
@@ -238,7 +239,8 @@ def reminder_settings(request):
         messages.success(request, _("Your reminder choices are saved."))
         return redirect("reminder_settings")
     context = {"form": form, "horizon_days": max(CHOOSABLE_LEAD_DAYS)}
-    return render(request, "tracker/reminder_settings.html", context)
+    status = 400 if request.method == "POST" else 200  # a valid POST has redirected
+    return render(request, "tracker/reminder_settings.html", context, status=status)
 
 
 def _lead_days_chosen(chosen: list[int], initial: dict) -> list[int] | None:

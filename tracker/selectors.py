@@ -25,7 +25,7 @@ from commitments import selectors as commitment_selectors
 from commitments.models import Commitment, Document, Paragraph, StatusUpdate
 from commitments.statuses import DEFINITIONS, Status
 from core import caching
-from core.roles import reader_audience, user_can_edit_record
+from core.roles import liaison_state_id, reader_audience
 from tracker import chart_selectors, events
 
 # Finished commitments have nothing left to be due (commitments.deadlines says what is closed).
@@ -307,7 +307,7 @@ def dashboard_lists(*, user, today: datetime.date) -> DashboardLists:
 
 def _viewer(user) -> tuple:
     """What the dashboard's content depends on besides the day: audience, state, language."""
-    state = None if user_can_edit_record(user) else getattr(user, "actor_id", None)
+    state = liaison_state_id(user)
     return (reader_audience(user), state, get_language())
 
 

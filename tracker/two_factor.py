@@ -29,13 +29,19 @@ from django.dispatch import receiver
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
-from core.roles import user_can_manage_accounts
+from core.ids import ascii_digits
+from core.roles import (
+    SUPERUSER_ACCOUNT_PROTECTED,
+    user_can_change_account,
+    user_can_manage_accounts,
+)
 
 RECOVERY_CODE_COUNT = 10
 APP_DEVICE_NAME = "Authenticator app"
@@ -121,7 +127,7 @@ def two_factor_config_url(*, user, key: str) -> str:
 
 def _time_step_matched(device: TOTPDevice, code: str) -> int | None:
     """The time step `code` belongs to, within the device's tolerance, or None."""
-    if not (code.isdigit() and len(code) == device.digits):
+    if not (ascii_digits(code) and len(code) == device.digits):
         return None
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time()
@@ -170,7 +176,7 @@ def two_factor_code_check(*, user, code: str):
     used up); CodeRefused otherwise. Each device refuses everything for a while after a wrong
     code, and the app refuses a code of a time step already used (a replay)."""
     code = code.strip().replace(" ", "").lower()
-    model = TOTPDevice if code.isdigit() else StaticDevice
+    model = TOTPDevice if ascii_digits(code) else StaticDevice
     with transaction.atomic():
         # Locked rows: two requests with the same code cannot both pass.
         device = model.objects.filter(user=user, confirmed=True).select_for_update().first()
@@ -207,15 +213,37 @@ def two_factor_disable(*, user, code: str) -> None:
         _audit(user=user, actor=user, old="on", new="off")
 
 
+class ResetRefused(Exception):
+    """A reset the rules do not allow; the message says why and what to do. Nothing removed."""
+
+
+OWN_RESET_REFUSED = gettext_lazy(
+    "You cannot reset your own two-factor authentication here: turn it off or set it up again "
+    "on your own two-factor page, which asks for a current code."
+)
+
+
 def two_factor_reset(*, user, manager) -> bool:
     """A manager removes another person's devices (a lost phone): they log in with the password
     alone, or set it up again if they must have it. Recorded in the user's audit trail. False
-    if there was nothing to remove."""
+    if there was nothing to remove.
+
+    Never one's own (that would switch it off without a code) and a superuser's only by a
+    superuser (core.roles.user_can_change_account): ResetRefused."""
+    two_factor_reset_check(user=user, manager=manager)
     with transaction.atomic():
         removed = _devices_delete(user)
         if removed:
             _audit(user=user, actor=manager, old="on", new="off (reset by a manager)")
     return bool(removed)
+
+
+def two_factor_reset_check(*, user, manager) -> None:
+    """Raise ResetRefused if the manager may not reset this person's two-factor."""
+    if user.pk == manager.pk:
+        raise ResetRefused(OWN_RESET_REFUSED)
+    if not user_can_change_account(manager, user):
+        raise ResetRefused(SUPERUSER_ACCOUNT_PROTECTED)
 
 
 def _devices_delete(user) -> int:

@@ -193,6 +193,10 @@ def two_factor_reset(request, pk: int):
             _("Only a secretariat manager can reset a person's two-factor authentication.")
         )
     person = get_object_or_404(get_user_model(), pk=pk)
+    try:
+        tf.two_factor_reset_check(user=person, manager=request.user)
+    except tf.ResetRefused as refusal:
+        raise PermissionDenied(str(refusal)) from refusal
     if request.method == "POST":
         done = tf.two_factor_reset(user=person, manager=request.user)
         return render(request, "tracker/two_factor_reset.html", {"person": person, "done": done})

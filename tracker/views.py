@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from commitments.views import READ_METHODS, allow_methods, status_legend
 from core import caching
 from core.local_time import reader_today
+from core.roles import user_may_open
 
 from . import selectors
 
@@ -67,8 +68,12 @@ class TrackerLoginView(LoginView):
         return "" if _url_name(unquote(parts.path)) in ("login", "logout") else url
 
     def get_success_url(self) -> str:
-        """With two-factor authentication on, the code step comes first (tracker.two_factor)."""
+        """With two-factor authentication on, the code step comes first (tracker.two_factor).
+        A `next` page the person may not open (its role check refuses them) gives way to their
+        landing page: a liaison sent to /login/?next=/accounts/ gets their state, not a 403."""
         url = super().get_success_url()
+        if not _may_open(url, self.request.user):
+            url = self.get_default_redirect_url()
         if self.request.user.two_factor_enabled:
             return f"{reverse('two_factor_verify')}?{urlencode({'next': url})}"
         return url
@@ -78,6 +83,16 @@ class TrackerLoginView(LoginView):
         if actor is not None and not self.request.user.can_edit_record:
             return actor.get_absolute_url()
         return super().get_default_redirect_url()
+
+
+def _may_open(url: str, user) -> bool:
+    """Whether the page at `url` lets `user` in, as far as its view's recorded role check
+    tells (core.roles.user_may_open); an address that names no page is left to answer 404."""
+    try:
+        match = resolve(unquote(urlsplit(url).path))
+    except Resolver404:
+        return True
+    return user_may_open(match.func, user)
 
 
 def _url_name(path: str) -> str | None:

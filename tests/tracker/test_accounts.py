@@ -97,6 +97,16 @@ def test_a_manager_invites_a_liaison_who_chooses_a_password(
     assert client.post(reverse("login"), login).status_code == 302
 
 
+def test_the_invitation_email_names_the_role_and_the_state_in_a_sentence(
+    manager_client, state, django_capture_on_commit_callbacks
+):
+    invite(manager_client, django_capture_on_commit_callbacks, actor=state.pk)
+
+    body = mail.outbox[0].body
+    assert "as a member-state liaison for Kazakhstan." in body
+    assert "(Kazakhstan)" not in body
+
+
 def test_the_invitation_email_is_in_the_invitees_language(
     manager_client, state, django_capture_on_commit_callbacks
 ):

@@ -187,3 +187,14 @@ def test_a_liaisons_deep_next_is_still_followed(client, liaison, deep):
 
 def test_the_secretariat_with_next_root_lands_on_the_dashboard(client, secretariat):
     assert log_in(client, "officer", next="/").url == reverse("dashboard")
+
+
+@pytest.mark.parametrize("refused", ["/accounts/", "/accounts/invite/", "/commitments/new/"])
+def test_a_liaisons_next_they_may_not_open_lands_on_their_state(client, liaison, refused):
+    assert client.get(refused).status_code == 302  # the page asks for a login first
+
+    assert log_in(client, "diplomat", next=refused).url == liaison.actor.get_absolute_url()
+
+
+def test_the_secretariat_still_follows_next_to_a_curating_page(client, secretariat):
+    assert log_in(client, "officer", next="/commitments/new/").url == "/commitments/new/"

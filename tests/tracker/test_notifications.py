@@ -14,13 +14,14 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from commitments import services
+from commitments import services, submissions
 from commitments.milestones import milestone_create, milestone_done
 from commitments.models import StatusUpdate
 from core.roles import Role
 from tests.factories import (
     ActorFactory,
     CommitmentFactory,
+    ContributorFactory,
     DocumentFactory,
     LiaisonFactory,
     ParagraphFactory,
@@ -512,3 +513,66 @@ def test_the_delivery_log_names_the_news(record, post, client, django_assert_max
     dispatch(NOW + datetime.timedelta(seconds=3))
     with django_assert_max_num_queries(few):
         client.get(reverse("reminder_log"))
+
+
+# An other source's news: a contributor's published report.
+
+SAID = "Our monitoring found the office staffed but not yet open to the public."
+
+
+def publish_contributor_report(record, captured) -> None:
+    contributor = ContributorFactory(username="researcher", actor__name="Neutrality Institute")
+    values = {"status": "in_progress", "progress": 0, "happened_on": datetime.date(2026, 12, 1)}
+    report = submissions.report_create(
+        commitment=record["commitment"], author=contributor, values=values | {"narrative": SAID}
+    )
+    report = submissions.report_submit(report=report, expected_version=report.version)
+    with captured(execute=True):
+        submissions.report_publish(
+            report=report, reviewer=SecretariatFactory(), expected_version=report.version
+        )
+
+
+def assert_other_source(text: str) -> None:
+    assert "Other source: reported by Neutrality Institute: Our monitoring found" in text
+    assert "New public update" not in text
+    assert "In progress" not in text and "0%" not in text
+
+
+def test_the_email_and_the_list_word_it_as_an_other_source(
+    record, client, django_capture_on_commit_callbacks
+):
+    reader = record["reader"]
+    notifications.follow_set(user=reader, target=record["commitment"])
+
+    publish_contributor_report(record, django_capture_on_commit_callbacks)
+    dispatch(NOW + datetime.timedelta(seconds=1))
+
+    [email] = news_mail_to("reader@example.org")
+    assert_other_source(email.body)
+    client.force_login(reader)
+    assert_other_source(client.get(reverse("notification_list")).content.decode())
+
+
+def test_the_digest_words_it_as_an_other_source(record, frozen, django_capture_on_commit_callbacks):
+    reader = record["reader"]
+    ReminderPreference.objects.create(user=reader, notify="daily")
+    notifications.follow_set(user=reader, target=record["commitment"])
+    publish_contributor_report(record, django_capture_on_commit_callbacks)
+    due = datetime.datetime(2026, 12, 9, 4, tzinfo=UTC)
+    frozen.move_to(due)
+    mail.outbox.clear()
+
+    dispatch(due)
+
+    [email] = [m for m in mail.outbox if m.to == ["reader@example.org"]]
+    assert_other_source(email.body)
+
+
+def test_an_official_update_still_gives_the_status(record, post):
+    notifications.follow_set(user=record["reader"], target=record["commitment"])
+    post(narrative="The office opened.")
+    dispatch(NOW + datetime.timedelta(seconds=1))
+
+    [email] = news_mail_to("reader@example.org")
+    assert "New public update" in email.body

@@ -70,9 +70,18 @@ def test_the_reminders_page_links_to_the_profile(liaison_client):
 # --- Email change ----------------------------------------------------------------------------
 
 
-def ask_email_change(client, captured, new="new@example.org"):
+def ask_email_change(client, captured, new="new@example.org", password=PASSWORD):
     with captured(execute=True):
-        return client.post(reverse("profile_email"), {"new_email": new})
+        return client.post(reverse("profile_email"), {"new_email": new, "password": password})
+
+
+def sent_to(address: str) -> list:
+    return [message for message in mail.outbox if message.to == [address]]
+
+
+def confirmation_path(address="new@example.org") -> str:
+    (message,) = sent_to(address)
+    return link_path(message)
 
 
 def test_a_new_address_is_used_only_once_confirmed(
@@ -81,12 +90,12 @@ def test_a_new_address_is_used_only_once_confirmed(
     response = ask_email_change(liaison_client, django_capture_on_commit_callbacks)
 
     assert response.status_code == 302
-    assert [m.to for m in mail.outbox] == [["new@example.org"]]
+    assert sorted(m.to[0] for m in mail.outbox) == ["diplomat@example.org", "new@example.org"]
     liaison.refresh_from_db()
     assert liaison.email == "diplomat@example.org"
 
     client.logout()  # the link works in a browser where nobody is logged in
-    path = link_path(mail.outbox[0])
+    path = confirmation_path()
     assert client.get(path).status_code == 200
     liaison.refresh_from_db()
     assert liaison.email == "diplomat@example.org"  # a GET (a mail scanner) changes nothing
@@ -99,11 +108,66 @@ def test_a_new_address_is_used_only_once_confirmed(
     assert again.status_code == 410
 
 
+def test_the_old_address_is_told_of_the_change_and_what_to_do(
+    liaison_client, django_capture_on_commit_callbacks
+):
+    ask_email_change(liaison_client, django_capture_on_commit_callbacks)
+
+    (notice,) = sent_to("diplomat@example.org")
+    assert "new@example.org" in notice.body
+    assert "If it was not you, change your password" in notice.body
+    assert "/profile/email/" not in notice.body  # no link that would confirm it
+
+
+def test_a_wrong_or_missing_password_changes_nothing_and_sends_nothing(
+    liaison_client, liaison, django_capture_on_commit_callbacks
+):
+    wrong = ask_email_change(liaison_client, django_capture_on_commit_callbacks, password="wrong")
+    missing = ask_email_change(liaison_client, django_capture_on_commit_callbacks, password="")
+
+    assert wrong.status_code == missing.status_code == 400
+    assert "not your current password" in wrong.content.decode()
+    assert mail.outbox == []
+    liaison.refresh_from_db()
+    assert liaison.email == "diplomat@example.org"
+
+
+def test_a_used_link_stays_dead_after_changing_back(
+    liaison_client, liaison, django_capture_on_commit_callbacks, client
+):
+    ask_email_change(liaison_client, django_capture_on_commit_callbacks)
+    first = confirmation_path()
+    assert client.post(first).status_code == 200
+    liaison.refresh_from_db()
+    liaison_client.force_login(liaison)
+    mail.outbox.clear()
+    ask_email_change(liaison_client, django_capture_on_commit_callbacks, new="diplomat@example.org")
+    assert client.post(confirmation_path("diplomat@example.org")).status_code == 200
+    liaison.refresh_from_db()
+    assert liaison.email == "diplomat@example.org"
+
+    assert client.post(first).status_code == 410
+    liaison.refresh_from_db()
+    assert liaison.email == "diplomat@example.org"
+
+
+def test_a_password_change_retires_a_pending_link(
+    liaison_client, liaison, django_capture_on_commit_callbacks, client
+):
+    ask_email_change(liaison_client, django_capture_on_commit_callbacks)
+    liaison.set_password(NEW_PASSWORD)
+    liaison.save()
+
+    assert client.post(confirmation_path()).status_code == 410
+    liaison.refresh_from_db()
+    assert liaison.email == "diplomat@example.org"
+
+
 def test_a_forged_email_change_link_is_refused(
     liaison_client, liaison, django_capture_on_commit_callbacks
 ):
     ask_email_change(liaison_client, django_capture_on_commit_callbacks)
-    path = link_path(mail.outbox[0])
+    path = confirmation_path()
     tampered = path[:-6] + "AAAAA/"
 
     for url in (tampered, reverse("profile_email_confirm", kwargs={"token": "x:y:z"})):
@@ -116,7 +180,7 @@ def test_an_expired_email_change_link_is_refused(
     liaison_client, liaison, django_capture_on_commit_callbacks
 ):
     ask_email_change(liaison_client, django_capture_on_commit_callbacks)
-    path = link_path(mail.outbox[0])
+    path = confirmation_path()
 
     with time_machine.travel(timezone.now() + datetime.timedelta(days=2, minutes=1)):
         response = liaison_client.post(path)
@@ -126,18 +190,56 @@ def test_an_expired_email_change_link_is_refused(
     assert liaison.email == "diplomat@example.org"
 
 
-def test_an_address_of_another_account_is_refused(
-    liaison_client, django_capture_on_commit_callbacks
+@pytest.mark.parametrize("taken_by", ["account", "invitation"])
+def test_an_address_in_use_gets_the_same_answer_and_no_link(
+    liaison_client, django_capture_on_commit_callbacks, taken_by
 ):
-    SecretariatFactory(email="Officer@example.org")
+    if taken_by == "account":
+        SecretariatFactory(email="Officer@example.org")
+    else:
+        invite_officer()
+    free = ask_email_change(liaison_client, django_capture_on_commit_callbacks, new="free@x.org")
+    mail.outbox.clear()
 
     response = ask_email_change(
         liaison_client, django_capture_on_commit_callbacks, new="officer@example.org"
     )
 
-    assert response.status_code == 400
-    assert "Another account uses that address" in response.content.decode()
-    assert mail.outbox == []
+    assert response.status_code == free.status_code == 302
+    page = liaison_client.get(response.url).content.decode()
+    assert "If officer@example.org can be used, a confirmation link is on its way" in page
+    assert "Another account" not in page
+    assert sent_to("officer@example.org") == []
+    assert len(sent_to("diplomat@example.org")) == 1
+
+
+def invite_officer():
+    from tests.tracker.test_accounts import make_manager
+    from tracker import accounts
+
+    accounts.invitation_create(
+        email="OFFICER@example.org",
+        role="secretariat",
+        actor=None,
+        language="en",
+        invited_by=make_manager(username="boss"),
+    )
+
+
+@pytest.mark.parametrize("taken_by", ["account", "invitation"])
+def test_an_address_taken_after_the_request_is_refused_at_confirmation(
+    liaison_client, liaison, django_capture_on_commit_callbacks, client, taken_by
+):
+    ask_email_change(liaison_client, django_capture_on_commit_callbacks, new="officer@example.org")
+    path = confirmation_path("officer@example.org")
+    if taken_by == "account":
+        SecretariatFactory(username="officer", email="OFFICER@example.org")
+    else:
+        invite_officer()
+
+    assert client.post(path).status_code == 409
+    liaison.refresh_from_db()
+    assert liaison.email == "diplomat@example.org"
 
 
 # --- Passwords -------------------------------------------------------------------------------
@@ -212,3 +314,38 @@ def test_an_expired_reset_link_is_refused(client, liaison, settings):
     assert response.status_code == 400
     liaison.refresh_from_db()
     assert liaison.check_password(PASSWORD)
+
+
+def test_an_invitation_to_an_address_an_account_took_since_is_refused(
+    client, liaison, django_capture_on_commit_callbacks
+):
+    from tracker.models import Invitation, User
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invite_officer()
+    path = link_path(sent_to("officer@example.org")[0])
+    # As an email change confirmed before the invitation existed would leave it.
+    User.objects.filter(pk=liaison.pk).update(email="Officer@example.org")
+    form = {
+        "first_name": "O",
+        "last_name": "F",
+        "password1": NEW_PASSWORD,
+        "password2": NEW_PASSWORD,
+    }
+
+    response = client.post(path, form)
+
+    assert response.status_code == 409
+    assert User.objects.filter(email__iexact="officer@example.org").count() == 1
+    assert Invitation.objects.get().accepted_at is None
+
+
+def test_the_reset_link_is_on_the_sites_address_whatever_the_host_header(client, liaison, settings):
+    settings.TRACKER_SITE_URL = "https://tracker.example.org/"
+    settings.ALLOWED_HOSTS = ["*"]
+
+    client.post(reverse("password_reset"), {"email": "diplomat@example.org"}, HTTP_HOST="evil.test")
+
+    (message,) = mail.outbox
+    assert "evil.test" not in message.body
+    assert re.search(r"^https://tracker\.example\.org/\S+/\S+/$", message.body, re.MULTILINE)

@@ -294,7 +294,7 @@ def test_liaison_cannot_follow_an_event_they_may_not_see(client, db):
     client.force_login(liaison)
     assert hidden.title.encode() not in client.get(reverse("reminder_settings")).content
     response = client.post(reverse("reminder_settings"), {"events": [hidden.pk]})
-    assert response.status_code == 200  # the form says the choice is not valid
+    assert response.status_code == 400  # the form says the choice is not valid
     assert not ReminderSubscription.objects.exists()
 
 

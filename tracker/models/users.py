@@ -53,6 +53,9 @@ class User(AbstractUser):
     # How many of their notifications are unread (tracker.notifications keeps it in step): read
     # with the user on every request, so the header's count costs no query.
     unread_notifications = models.PositiveIntegerField(default=0, editable=False)
+    # When a confirmed change last replaced the address (tracker.accounts): signed, with the
+    # address and password, into each confirmation link, so a link works once.
+    email_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(AbstractUser.Meta):
         permissions = [

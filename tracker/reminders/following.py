@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext_noop
 
-from core.roles import user_can_own_commitments
+from core.roles import Role, liaison_state_id, user_can_own_commitments
 from tracker.events import (
     event_ids_visible_to_each,
 )
@@ -79,7 +79,7 @@ def _follows(event_ids: Iterable[int]) -> tuple[dict[int, set[int]], dict[int, U
     )
     state_followers = defaultdict(set)
     subscribed = ReminderSubscription.objects.filter(actor__isnull=False, subscribed=True)
-    for sub in subscribed.filter(actor=F("user__actor")):
+    for sub in subscribed.filter(actor=F("user__actor"), user__role=Role.LIAISON):
         state_followers[sub.actor_id].add(sub.user_id)
     for event_id, actor_id in _pairs(events, *actors):
         followers[event_id] |= state_followers.get(actor_id, set())
@@ -228,11 +228,13 @@ def event_follow_set(*, user: User, event: Event, follow: bool) -> None:
 
 
 def state_follow_set(*, user: User, follow: bool) -> None:
-    """Follow every event concerning the liaison's state, or stop."""
-    if user.actor_id is None:
+    """Follow every event concerning the liaison's state, or stop (only a liaison follows a
+    state: core.roles.liaison_state_id)."""
+    state_id = liaison_state_id(user)
+    if state_id is None:
         return
     if follow:
-        ReminderSubscription.objects.get_or_create(user=user, actor_id=user.actor_id)
+        ReminderSubscription.objects.get_or_create(user=user, actor_id=state_id)
     else:
         ReminderSubscription.objects.filter(user=user, actor__isnull=False).delete()
 
@@ -245,7 +247,8 @@ def events_followed_by(*, user: User) -> set[int]:
 def event_followed_by(*, user: User, event: Event) -> bool:
     """Whether the user follows one event they may see (its page's button), in two queries:
     their explicit choice, else by default as its commitments' owner or by their state."""
-    state = Q(actor_id=user.actor_id, actor__isnull=False) if user.actor_id else Q(pk__in=[])
+    state_id = liaison_state_id(user)
+    state = Q(actor_id=state_id, actor__isnull=False) if state_id else Q(pk__in=[])
     choices = list(ReminderSubscription.objects.filter(Q(event=event) | state, user=user))
     explicit = next((c for c in choices if c.event_id == event.pk), None)
     if explicit is not None:
@@ -255,15 +258,17 @@ def event_followed_by(*, user: User, event: Event) -> bool:
         by_default |= Q(commitments__owner=user) | Q(deadline_of__owner=user)
     if any(c.actor_id for c in choices):
         for lookup in ("commitments", "deadline_of"):
-            by_default |= Q(**{f"{lookup}__lead_actors": user.actor_id})
-            by_default |= Q(**{f"{lookup}__supporting_actors": user.actor_id})
+            by_default |= Q(**{f"{lookup}__lead_actors": state_id})
+            by_default |= Q(**{f"{lookup}__supporting_actors": state_id})
     return Event.objects.filter(by_default, pk=event.pk).exists()
 
 
 def follows_state(*, user: User) -> bool:
-    return ReminderSubscription.objects.filter(
-        user=user, actor_id=user.actor_id, actor__isnull=False
-    ).exists()
+    state_id = liaison_state_id(user)
+    return (
+        state_id is not None
+        and ReminderSubscription.objects.filter(user=user, actor_id=state_id).exists()
+    )
 
 
 def reminder_settings_update(

@@ -233,7 +233,7 @@ def _news_parts(reminder: Reminder) -> _Parts:
     """One change of something the reader follows, with a link that stops this follow."""
     user = reminder.recipient
     notice = Notification.objects.select_related(
-        "change__commitment", "change__update", "change__milestone"
+        "change__commitment", "change__update__reported_by", "change__milestone"
     ).get(pk=reminder.notification_id)
     commitment = notice.change.commitment
     context = {
