@@ -70,7 +70,8 @@ def test_an_officer_corrects_and_withdraws_and_a_liaison_never_reads_the_interna
     entry(page, "opened a branch").get_by_role("link", name="Withdraw").click()
     page.get_by_label("Reason", exact=True).fill(SECRET_REASON)
     page.get_by_role("button", name="Withdraw the update").click()
-    assert page.get_by_text(SECRET_REASON).is_visible()  # the secretariat reads its own reason
+    # The secretariat reads its own reason, on the update and in the change history.
+    assert page.get_by_text(f"Reason: {SECRET_REASON}").is_visible()
     assert state(page) == "In progress"  # the state falls back to the correction
 
     liaison = browser.new_context(base_url=demo.url).new_page()
