@@ -13,6 +13,7 @@ from django.utils import dateformat
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.ids import RowIdsField
 from core.roles import owner_candidates_q, user_can_own_commitments
 
 from .models import (
@@ -306,7 +307,7 @@ class OwnerField(forms.ModelChoiceField):
         forms.Field.validate(self, value)
 
 
-class ActorsField(forms.ModelMultipleChoiceField):
+class ActorsField(RowIdsField):
     def label_from_instance(self, actor: Actor) -> str:
         return actor.name
 
@@ -337,6 +338,9 @@ class CommitmentForm(forms.ModelForm):
             "supervisor": OwnerField,
             "lead_actors": ActorsField,
             "supporting_actors": ActorsField,
+            # Junk ids (a number past the integer range) are a form error, not a 500.
+            "paragraphs": RowIdsField,
+            "themes": RowIdsField,
         }
         labels = {
             "title": _("Title"),

@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from commitments.models import DOCUMENT_TEXTS, Commitment, Paragraph
+from core.ids import RowIdsField
 from core.local_time import format_day
 
 from .events import EARLIEST_EVENT_YEAR, LATEST_EVENT_YEAR, date_in_year
@@ -65,12 +66,12 @@ class EventForm(forms.ModelForm):
         required=False,
         help_text=_("Whole days before the first day, separated by commas, e.g. 30, 7, 1."),
     )
-    commitments = forms.ModelMultipleChoiceField(
+    commitments = RowIdsField(
         label=_("Commitments it concerns"),
         queryset=Commitment.objects.order_by("title"),
         required=False,
     )
-    paragraphs = forms.ModelMultipleChoiceField(
+    paragraphs = RowIdsField(
         label=_("Paragraphs it concerns"),
         # The documents' texts are long and never shown here: only their titles are read.
         queryset=Paragraph.objects.select_related("document")
