@@ -10,7 +10,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,7 +22,7 @@ from core.roles import role_gate_set, user_can_edit_record
 from . import submissions
 from .models import ReportFile, SubmittedReport
 from .submission_forms import ReportCommentForm, ReportForm, ReportReturnForm, ReportVersionForm
-from .views import INLINE_CONTENT_TYPES, READ_METHODS, allow_methods, commitment_or_404
+from .views import READ_METHODS, allow_methods, commitment_or_404, stored_file_response
 
 logger = logging.getLogger(__name__)
 
@@ -229,16 +229,7 @@ def report_file(request, pk):
         row = submissions.report_file_get(user=request.user, pk=pk)
     except ReportFile.DoesNotExist:
         raise Http404("No such file.") from None
-    try:
-        handle = row.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The file is missing from storage.") from None
-    return FileResponse(
-        handle,
-        as_attachment=row.content_type not in INLINE_CONTENT_TYPES,
-        filename=row.file.name.rsplit("/", 1)[-1],
-        content_type=row.content_type,
-    )
+    return stored_file_response(row)
 
 
 # --- The secretariat's review -----------------------------------------------------------------

@@ -344,15 +344,21 @@ def evidence_file_download(request, pk):
         evidence = selectors.evidence_file_get(user=request.user, pk=pk)
     except EvidenceFile.DoesNotExist:
         raise Http404("No such file.") from None
+    return stored_file_response(evidence)
+
+
+def stored_file_response(row) -> FileResponse:
+    """A stored file (an evidence or a report file) the caller has checked the reader may have:
+    shown in the browser if its type is one of INLINE_CONTENT_TYPES, downloaded otherwise."""
     try:
-        handle = evidence.file.open("rb")
+        handle = row.file.open("rb")
     except FileNotFoundError:
         raise Http404("The file is missing from storage.") from None
     return FileResponse(
         handle,
-        as_attachment=evidence.content_type not in INLINE_CONTENT_TYPES,
-        filename=evidence.file.name.rsplit("/", 1)[-1],
-        content_type=evidence.content_type,
+        as_attachment=row.content_type not in INLINE_CONTENT_TYPES,
+        filename=row.file.name.rsplit("/", 1)[-1],
+        content_type=row.content_type,
     )
 
 
