@@ -54,8 +54,9 @@ def overdue_since_of(commitment: Commitment, *, today: datetime.date) -> datetim
     ).overdue_since
 
 
-def deadline_due_at(*, day: datetime.date, time_zone: str) -> datetime.datetime:
-    """REMINDER_LOCAL_HOUR on `day` in the reader's zone, as UTC (as planning.local_due_at)."""
+def local_due_at(*, day: datetime.date, time_zone: str) -> datetime.datetime:
+    """REMINDER_LOCAL_HOUR on `day` in the reader's zone, as UTC (DST shifts it by an hour): when
+    every kind of reminder row is due (planning imports it from here, the earlier stage)."""
     hour = datetime.time(settings.REMINDER_LOCAL_HOUR)
     return datetime.datetime.combine(day, hour, tzinfo=zone_named(time_zone)).astimezone(UTC)
 
@@ -118,7 +119,7 @@ def _row(kind, user: User, due_on: datetime.date, commitment, since) -> Reminder
         commitment=commitment,
         overdue_since=since,
         due_on=due_on,
-        due_at=deadline_due_at(day=due_on, time_zone=user.time_zone),
+        due_at=local_due_at(day=due_on, time_zone=user.time_zone),
     )
 
 
@@ -155,7 +156,7 @@ def _milestone_rows(*, first: datetime.date, last: datetime.date) -> list[Remind
                         occurrence_date=milestone.due_on,
                         lead_days=lead,
                         due_on=due_on,
-                        due_at=deadline_due_at(day=due_on, time_zone=owner.time_zone),
+                        due_at=local_due_at(day=due_on, time_zone=owner.time_zone),
                     )
                 )
     return rows

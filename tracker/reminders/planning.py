@@ -1,6 +1,6 @@
 """Planning: which reminder rows exist, and when each is due.
 
-Owns the due moments (the reader's local hour on the day a lead time falls), the occurrences
+Owns the due days (the reader's local hour on them is deadlines.local_due_at), the occurrences
 still ahead, quiet commitments and weekly digests, and reminders_plan, which inserts the rows
 due up to REMINDER_HORIZON_DAYS ahead from the event rather than from a window: every
 reminder of an occurrence still ahead however long ago it fell due, and back to
@@ -32,7 +32,7 @@ from tracker.models import (
 from tracker.notifications import NEWS_EVERY_DAYS, overdue_changes_record
 from tracker.selectors import CLOSED_STATUSES
 
-from .deadlines import deadline_rows
+from .deadlines import deadline_rows, local_due_at
 from .following import (
     _deliverable,
     event_follower_ids,
@@ -49,12 +49,6 @@ UTC = datetime.UTC
 DIGEST_DAYS_AHEAD = 14
 # The lead times (days before an event) a reader may choose on My reminders.
 CHOOSABLE_LEAD_DAYS = (30, 7, 1, 0)
-
-
-def local_due_at(*, day: datetime.date, time_zone: str) -> datetime.datetime:
-    """REMINDER_LOCAL_HOUR on `day` in the reader's zone, as UTC (DST shifts it by an hour)."""
-    hour = datetime.time(settings.REMINDER_LOCAL_HOUR)
-    return datetime.datetime.combine(day, hour, tzinfo=zone_named(time_zone)).astimezone(UTC)
 
 
 def occurrence_starts_at(*, event: Event, date: datetime.date) -> datetime.datetime:
