@@ -11,6 +11,8 @@ urlpatterns = [
     # The language switch in the header, on the login page too; kept on a logged-in account.
     path("i18n/setlang/", language_switch, name="set_language"),
     path("admin/", admin.site.urls),
+    # The JSON API (the api app, docs/api.md).
+    path("api/v1/", include("api.urls")),
     path("", include("commitments.urls")),
     path("", include("tracker.urls")),
 ]

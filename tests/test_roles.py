@@ -104,6 +104,10 @@ EXPECTED = {
     # POST gives the person a new secret feed address: their own, so liaisons may.
     "calendar_feeds":                     ((302, 302), (200, 302), (200, 302), (200, 302)),
     # Calendar apps cannot log in: the feeds are open, the personal one behind its token.
+    # The API's schema and its browsable page describe the API, not the record (docs/api.md).
+    # A logged-in POST meets the API's own CSRF check (403) before the method's.
+    "api:schema":                         ((200, 405), (200, 403), (200, 403), (200, 403)),
+    "api:docs":                           ((200, 405), (200, 403), (200, 403), (200, 403)),
     "calendar_public_feed":               ((200, 405), (200, 405), (200, 405), (200, 405)),
     "calendar_personal_feed":             ((200, 405), (200, 405), (200, 405), (200, 405)),
     "calendar_personal_feed#unknown":     ((404, 405), (404, 405), (404, 405), (404, 405)),
@@ -191,7 +195,9 @@ LIAISON_POSTS_ALLOWED = {
 # on (the language), on to the reset link's form.
 OPEN_REDIRECTS = {"set_language", "password_reset_confirm"}
 # One-click unsubscribe (RFC 8058): mail clients post without a CSRF token.
-CSRF_EXEMPT = {"reminder_unsubscribe", "reminder_unsubscribe#forged"}
+# The API checks CSRF itself, for session-authenticated writes only (Django REST framework's
+# SessionAuthentication); token and anonymous requests carry no cookie to forge.
+CSRF_EXEMPT = {"reminder_unsubscribe", "reminder_unsubscribe#forged", "api:schema", "api:docs"}
 
 
 def client_for(role: str, world: World) -> Client:

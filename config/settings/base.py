@@ -39,9 +39,15 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # The JSON API (the api app, docs/api.md) and its OpenAPI schema; Swagger UI's files from
+    # the sidecar package, served by this site.
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "tracker",
     "commitments",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -316,6 +322,35 @@ REMINDER_HEARTBEAT_SECONDS = env.int("REMINDER_HEARTBEAT_SECONDS", default=10)
 REMINDER_HEARTBEAT_STALE_SECONDS = env.int("REMINDER_HEARTBEAT_STALE_SECONDS", default=90)
 # Links in emails (unsubscribe, the event's page) start with this.
 TRACKER_SITE_URL = env("TRACKER_SITE_URL", default="http://127.0.0.1:8000")
+
+# --- The open record (docs/public-site.md, docs/api.md) -------------------------------------
+# On: anonymous visitors read the public record (documents, commitments with their public
+# updates, actors, public events, feeds, the API's reads, the open-data bundle), exactly as a
+# liaison sees it without their state's internal events. Off: every page needs a login.
+# `make run`'s demo turns it on (config.settings.local).
+TRACKER_PUBLIC_SITE = env.bool("TRACKER_PUBLIC_SITE", default=False)
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Commitment tracker API",
+    "DESCRIPTION": (
+        "The record of what international outcome documents promised: documents, paragraphs, "
+        "commitments, status updates, milestones, actors, themes and events (docs/api.md)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 LOGGING = {
     "version": 1,

@@ -9,3 +9,5 @@ EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"
 )
 EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=VAR_DIR / "mail")
+# The demo shows the public site: anonymous visitors read the public record (docs/public-site.md).
+TRACKER_PUBLIC_SITE = env.bool("TRACKER_PUBLIC_SITE", default=True)
