@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # An ETag on every page and API read, and 304 Not Modified when If-None-Match matches it.
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # English or Russian: the language switch's cookie, else the browser's Accept-Language.
     "django.middleware.locale.LocaleMiddleware",
