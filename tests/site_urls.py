@@ -4,7 +4,10 @@
 A new URL pattern with arguments needs an entry in KWARGS saying how to reach it."""
 
 import datetime
+import zipfile
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, reverse
@@ -90,6 +93,17 @@ class World:
         self.email_change_token = accounts.email_change_token(
             user=liaison, new_email="new-address@example.org"
         )
+        self.open_data_zip = self.open_data()
+
+    def open_data(self) -> str:
+        """A published open-data zip (a stand-in: writing a real bundle for every test of the
+        roles table would cost a second each; tests/tracker/test_open_data.py writes real ones)."""
+        name = "open-data-20261212T020000Z.zip"
+        folder = Path(settings.OPEN_DATA_DIR)
+        folder.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(folder / name, "w") as archive:
+            archive.writestr("README.md", "# A stand-in bundle\n")
+        return name
 
     def password_reset(self) -> dict:
         """The liaison's reset link as of now: a log-in (force_login) changes the token."""
@@ -209,6 +223,8 @@ KWARGS = {
     "follow_toggle#private": lambda w: {"kind": "event", "key": w.private_event.slug},
     "event_detail#private": lambda w: {"slug": w.private_event.slug},
     "event_edit": lambda w: {"slug": w.event.slug},
+    "open_data_download": lambda w: {"name": w.open_data_zip},
+    "open_data_download#unknown": lambda w: {"name": "open-data-20200101T000000Z.zip"},
     "calendar_personal_feed": lambda w: {"token": w.users["liaison"].calendar_token},
     "calendar_personal_feed#unknown": lambda w: {"token": "no-such-token"},
     "reminder_resend": lambda w: {"pk": w.failed_reminder.pk},

@@ -23,6 +23,7 @@ DOWNLOADS = {
     "commitments:commitment_list?_export=xlsx",
     "commitments:document_report_pdf",
     "commitments:evidence_file",
+    "open_data_download",
 }
 
 

@@ -1,11 +1,12 @@
-"""Celery tasks: thin wrappers over tracker.reminders that take ids, never objects."""
+"""Celery tasks: thin wrappers over tracker.reminders and tracker.open_data that take ids, never
+objects."""
 
 from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from tracker import reminders
+from tracker import open_data, reminders
 
 
 @shared_task(ignore_result=True)
@@ -57,3 +58,10 @@ SEND_OPTIONS = {
 def send_reminders(reminder_ids: list[int]) -> int:
     """A chunk of claimed reminders over one SMTP connection; a retry sends only the unsent."""
     return reminders.reminders_send(reminder_ids=reminder_ids)
+
+
+@shared_task(ignore_result=True)
+def publish_open_data() -> str:
+    """Beat runs this nightly (OPEN_DATA_HOUR): the latest open-data bundle for the public page,
+    keeping the latest OPEN_DATA_KEEP dated zips (tracker.open_data)."""
+    return open_data.open_data_publish()["name"]

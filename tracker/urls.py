@@ -6,6 +6,7 @@ from . import (
     event_edit_views,
     event_views,
     notification_views,
+    open_data_views,
     profile_views,
     reminder_views,
     two_factor_views,
@@ -21,6 +22,9 @@ urlpatterns = [
     path("events/<slug:slug>/edit/", event_edit_views.event_edit, name="event_edit"),
     path("events/<slug:slug>/", event_views.event_detail, name="event_detail"),
     path("calendar/", event_views.calendar_feeds, name="calendar_feeds"),
+    # The open-data bundle: its page, and the published zips by their dated names only.
+    path("open-data/", open_data_views.open_data, name="open_data"),
+    path("open-data/<str:name>", open_data_views.open_data_download, name="open_data_download"),
     path("calendar.ics", event_views.calendar_public_feed, name="calendar_public_feed"),
     # Tokens are token_urlsafe, i.e. slugs: anything else, such as a NUL byte that PostgreSQL
     # would refuse with an error, is a 404 before it reaches the database.

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -341,6 +342,23 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# The open-data bundle (tracker.open_data, docs/open-data.md): the nightly task writes the latest
+# into OPEN_DATA_DIR at OPEN_DATA_HOUR:00 UTC and keeps the latest OPEN_DATA_KEEP dated zips; the
+# licence is the one the bundle's datapackage.json and README state.
+OPEN_DATA_DIR = env.path("OPEN_DATA_DIR", default=VAR_DIR / "open-data")
+OPEN_DATA_HOUR = env.int("OPEN_DATA_HOUR", default=2)
+OPEN_DATA_KEEP = env.int("OPEN_DATA_KEEP", default=7)
+OPEN_DATA_LICENSE = env("OPEN_DATA_LICENSE", default="CC-BY-4.0")
+OPEN_DATA_LICENSE_URL = env(
+    "OPEN_DATA_LICENSE_URL", default="https://creativecommons.org/licenses/by/4.0/"
+)
+CELERY_BEAT_SCHEDULE["publish-open-data"] = {
+    "task": "tracker.tasks.publish_open_data",
+    "schedule": crontab(minute=0, hour=OPEN_DATA_HOUR),
+    # A run that waited past the next hour is dropped: the next night's writes a fresh bundle.
+    "options": {"expires": 60 * 60},
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Commitment tracker API",
     "DESCRIPTION": (

@@ -26,6 +26,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
 CELERY_FILESYSTEM_FOLDER = Path(tempfile.gettempdir()) / f"tracker-celery-test-{os.getpid()}"
+# Published open-data bundles (tests/site_urls.World writes one), one folder per test run.
+OPEN_DATA_DIR = Path(tempfile.gettempdir()) / f"tracker-open-data-test-{os.getpid()}"
 CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(
     CELERY_BROKER_URL, CELERY_FILESYSTEM_FOLDER
 )
