@@ -499,6 +499,9 @@ class StatusUpdate(models.Model):
             models.Index(fields=["commitment", "-happened_on", "-recorded_at"]),
             # The dashboard's latest updates across the record (0.6 s at 500,000 without).
             models.Index(fields=["-happened_on", "-recorded_at", "-id"]),
+            # The Atom feeds' latest changes across the record, by when they were recorded
+            # (commitments.selectors.public_change_list).
+            models.Index(fields=["-recorded_at", "-id"], name="status_update_recorded"),
         ]
 
     def __str__(self) -> str:

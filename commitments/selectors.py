@@ -12,6 +12,7 @@ import datetime
 import hashlib
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorExact
 from django.db import connection
 from django.db.models import (
@@ -262,6 +263,31 @@ def actor_recent_updates(*, user, actor: Actor, limit: int = 10) -> QuerySet[Sta
         .filter(commitment__in=involved)
         .select_related("commitment", "author")
         .order_by(*TIMELINE_ORDER)[:limit]
+    )
+
+
+# How many changes an Atom feed lists (commitments.feeds): the latest, as feed readers expect.
+FEED_CHANGES = 50
+
+
+def public_change_list(
+    *, commitment: Commitment | None = None, actor: Actor | None = None, limit: int = FEED_CHANGES
+) -> list[StatusUpdate]:
+    """The latest changes of the public record, newest recorded first: public updates (official
+    and other sources), their corrections and withdrawals, of one commitment, of the commitments
+    an actor leads or supports, or of the whole record. Read as an anonymous visitor reads it,
+    whoever asks: a feed reader is shared (commitments.feeds)."""
+    updates = status_update_visible_list(user=AnonymousUser())
+    if commitment is not None:
+        updates = updates.filter(commitment=commitment)
+    if actor is not None:
+        # The ids as a list, as in actor_recent_updates.
+        involved = Commitment.objects.filter(commitments_of_actor(actor=actor))
+        updates = updates.filter(commitment__in=list(involved.values_list("pk", flat=True)))
+    return list(
+        updates.select_related("commitment", "amends", "reported_by").order_by(
+            "-recorded_at", "-pk"
+        )[:limit]
     )
 
 

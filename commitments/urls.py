@@ -5,6 +5,7 @@ from . import (
     amendment_views,
     commitment_edit_views,
     document_views,
+    feeds,
     milestone_views,
     report_views,
     submission_views,
@@ -17,6 +18,14 @@ urlpatterns = [
     # Before the commitment's page: "new" is no commitment's slug (services.RESERVED_SLUGS).
     path("commitments/new/", commitment_edit_views.commitment_create, name="commitment_create"),
     path("commitments/<slug:slug>/", views.commitment_detail, name="commitment_detail"),
+    # Atom feeds of the public record's changes (commitments.feeds, docs/feeds.md).
+    path("feeds/changes.atom", feeds.changes_feed, name="changes_feed"),
+    path(
+        "commitments/<slug:slug>/changes.atom",
+        feeds.commitment_changes_feed,
+        name="commitment_changes_feed",
+    ),
+    path("actors/<slug:slug>/changes.atom", feeds.actor_changes_feed, name="actor_changes_feed"),
     path(
         "commitments/<slug:slug>/updates/<int:pk>/correct/",
         amendment_views.status_update_correct,

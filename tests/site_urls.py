@@ -192,6 +192,8 @@ KWARGS = {
     "commitments:document_report": lambda w: {"short_name": w.document.short_name},
     "commitments:document_report_pdf": lambda w: {"short_name": w.document.short_name},
     "commitments:actor_detail": lambda w: {"slug": w.actor.slug},
+    "commitments:commitment_changes_feed": lambda w: {"slug": w.commitment.slug},
+    "commitments:actor_changes_feed": lambda w: {"slug": w.actor.slug},
     "commitments:status_update_correct": lambda w: {
         "slug": w.commitment.slug,
         "pk": w.public_file.update_id,

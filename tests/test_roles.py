@@ -85,6 +85,11 @@ EXPECTED = {
     "commitments:document_report_pdf":    ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:actor_list":             ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:actor_detail":           ((302, 302), (200, 403), (200, 405), (200, 405)),
+    # The Atom feeds of public changes (commitments.feeds): pages of the public record, read-only.
+    "commitments:changes_feed":           ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:commitment_changes_feed":
+                                          ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:actor_changes_feed":     ((302, 302), (200, 403), (200, 405), (200, 405)),
     # Curating actors and themes is the secretariat's: an empty form is refused (400).
     "commitments:actor_new":              ((302, 302), (403, 403), (200, 400), (200, 400)),
     "commitments:actor_edit":             ((302, 302), (403, 403), (200, 400), (200, 400)),

@@ -14,10 +14,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_noop
 
-from commitments.models import Actor, Commitment, Document, Source, StatusUpdate
+from commitments.changes import public_change_text
+from commitments.models import Actor, Commitment, Document, StatusUpdate
 from core.roles import Role
 from tracker.models import Change, Follow, Notification, ReminderSubscription, User
 
@@ -134,37 +134,14 @@ def change_text(change: Change) -> str:
     """What changed, in a line, in the active language (the list and the emails)."""
     from core.local_time import format_day
 
-    update, kind = change.update, change.kind
-    if kind in (Change.Kind.UPDATE, Change.Kind.CORRECTION) and update.source == Source.CONTRIBUTOR:
-        return _other_source_text(update, corrected=kind == Change.Kind.CORRECTION)
-    if kind in (Change.Kind.UPDATE, Change.Kind.CORRECTION):
-        figures = {"status": update.get_status_display(), "progress": update.progress}
-        if kind == Change.Kind.UPDATE:
-            return gettext("New public update: %(status)s, %(progress)s%%") % figures
-        return gettext("A public update was corrected: now %(status)s, %(progress)s%%") % figures
-    if kind == Change.Kind.WITHDRAWAL:
-        return gettext("A public update was withdrawn")
+    kind = change.kind
+    if kind in (Change.Kind.UPDATE, Change.Kind.CORRECTION, Change.Kind.WITHDRAWAL):
+        return public_change_text(change.update)
     if kind == Change.Kind.MILESTONE:
         return gettext("Milestone done: %(title)s") % {"title": change.milestone.title}
     return gettext("Overdue: something due by %(day)s is not done") % {
         "day": format_day(change.overdue_since)
     }
-
-
-def _other_source_text(update: StatusUpdate, *, corrected: bool) -> str:
-    """A contributor's published report: an other source, never the commitment's official
-    state, so no status or figure; who reported it and the opening of what they said."""
-    what = {
-        "reporter": update.reported_by.name if update.reported_by else gettext("an organisation"),
-        "said": Truncator(" ".join(update.narrative.split())).chars(OTHER_SOURCE_CHARS),
-    }
-    if corrected:
-        return gettext("Other source, corrected: reported by %(reporter)s: %(said)s") % what
-    return gettext("Other source: reported by %(reporter)s: %(said)s") % what
-
-
-# How much of an other source's report its notice quotes.
-OTHER_SOURCE_CHARS = 120
 
 
 def covering_follow(*, user_id: int, commitment: Commitment) -> Follow | None:
