@@ -90,3 +90,15 @@ def test_making_and_revoking_are_in_the_audit_trail_without_the_secret(
     assert text not in recorded and token.digest not in recorded
     trail = [s for entry in audit_entries_for(token, viewer=secretariat) for s in entry.sentences]
     assert trail[0].startswith("Revoked at set to") and trail[1] == "Created by diplomat"
+
+
+def test_the_tokens_part_of_the_profile_is_in_russian(liaison_client, liaison):
+    liaison.language = "ru"
+    liaison.save()
+    api_token_create(user=liaison, name="Old script")
+
+    page = liaison_client.post(reverse("api_token_create"), {"name": "Script"}).content.decode()
+
+    assert "Токены API" in page
+    assert "скопируйте его сейчас, больше вы его не увидите" in page
+    assert "Отозвать<span" in page and "Последнее использование" in page
