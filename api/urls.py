@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from . import write_views
+
 app_name = "api"
 urlpatterns = [
     # The OpenAPI 3 schema, and its browsable page (Swagger UI from drf-spectacular-sidecar).
@@ -17,5 +19,11 @@ urlpatterns = [
         "docs/",
         login_not_required(SpectacularSwaggerView.as_view(url_name="api:schema")),
         name="docs",
+    ),
+    # The secretariat's write: a status update, against the commitment's version it read.
+    path(
+        "commitments/<slug:slug>/updates/",
+        login_not_required(write_views.StatusUpdateCreate.as_view()),
+        name="status_update_create",
     ),
 ]

@@ -29,6 +29,7 @@ from tests.factories import (
     UserFactory,
 )
 from tracker import accounts, reminders
+from tracker.api_tokens import api_token_create
 from tracker.models import Invitation, Reminder
 from tracker.models.invitations import invitation_token_hash
 
@@ -235,6 +236,10 @@ KWARGS = {
     "account_edit": lambda w: {"pk": w.users["liaison"].pk},
     "invitation_accept": lambda w: {"token": w.invitation_token},
     "invitation_accept#used": lambda w: {"token": w.used_invitation_token},
+    "api_token_revoke": lambda w: {
+        "pk": api_token_create(user=w.users["liaison"], name="Script")[0].pk
+    },
+    "api:status_update_create": lambda w: {"slug": w.commitment.slug},
     "profile_email_confirm": lambda w: {"token": w.email_change_token},
     "profile_email_confirm#forged": lambda w: {"token": w.email_change_token[:-4] + "AAAA"},
     "password_reset_confirm": lambda w: w.password_reset(),

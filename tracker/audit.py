@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from auditlog.context import auditlog_value
 from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
 from django.conf import settings
@@ -160,6 +161,9 @@ FIELD_LABELS = {
     "replaced_at": gettext_lazy("Replaced at"),
     "tracker.invitation.user": gettext_lazy("Account"),
     "tracker.invitation.actor": gettext_lazy("Member state or organisation"),
+    # API tokens (tracker.api_tokens)
+    "prefix": gettext_lazy("Token start"),
+    "revoked_at": gettext_lazy("Revoked at"),
     # Written by tracker.two_factor: turned on, off, or reset by a manager.
     "two_factor": gettext_lazy("Two-factor authentication"),
 }
@@ -232,6 +236,21 @@ class AuditMiddleware(AuditlogMiddleware):
         if settings.AUDITLOG_DISABLE_REMOTE_ADDR:
             return None
         return client_address(request)
+
+
+def audit_actor_set(user) -> None:
+    """Record the rest of the request's changes under `user`.
+
+    For the API (api.authentication): a token is read inside the view, after AuditMiddleware
+    took request.user, anonymous then. The middleware's context (its actor and the client's
+    address) is changed in place rather than a second one opened: django-auditlog's contexts
+    do not nest (leaving an inner one would leave the outer one's receiver connected).
+    """
+    try:
+        context = auditlog_value.get()
+    except LookupError:  # outside a request: nothing to name
+        return
+    context["actor"] = user
 
 
 @dataclass(frozen=True)

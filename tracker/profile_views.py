@@ -1,29 +1,48 @@
 """Each person's own account: the profile (name, time zone, language), a confirmed change of
-email address, and Django's password change and reset views in the site's style."""
+email address, their API tokens, and Django's password change and reset views in the site's
+style."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.messages.views import SuccessMessageMixin
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core.roles import user_can_manage_accounts
 
-from . import accounts
+from . import accounts, api_tokens
 from .account_forms import TIME_ZONES, EmailChangeForm, ProfileForm, TrackerPasswordResetForm
+from .models import ApiToken
 
 
-def _profile_page(request, *, form, email_form, status: int = 200):
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=ApiToken._meta.get_field("name").max_length,
+        label=_("Name of the new token"),
+        help_text=_("What it is for, e.g. “Monthly report script”."),
+    )
+
+
+def _profile_page(
+    request, *, form=None, email_form=None, token_form=None, status: int = 200, **extra
+):
+    """The profile page; each part's form as posted (with its errors) or empty."""
+    user = request.user
     context = {
-        "form": form,
-        "email_form": email_form,
-        "can_manage_accounts": user_can_manage_accounts(request.user),
+        "form": form or ProfileForm(instance=user),
+        "email_form": email_form or EmailChangeForm(user=user),
+        "token_form": token_form or ApiTokenForm(),
+        "api_tokens": api_tokens.api_token_list(user=user),
+        "can_manage_accounts": user_can_manage_accounts(user),
         "time_zones": TIME_ZONES,
+        **extra,
     }
     return render(request, "tracker/profile.html", context, status=status)
 
@@ -66,8 +85,35 @@ def profile_email(request):
                 % {"email": new_email, "old": request.user.email},
             )
             return redirect("profile")
-    form = ProfileForm(instance=request.user)
-    return _profile_page(request, form=form, email_form=email_form, status=400)
+    return _profile_page(request, email_form=email_form, status=400)
+
+
+@require_POST
+@never_cache
+def api_token_create(request):
+    """Make a token and show it on the profile page, this once: it is stored nowhere, so the
+    answer is never kept by a browser's or a proxy's cache either."""
+    token_form = ApiTokenForm(request.POST)
+    if not token_form.is_valid():
+        return _profile_page(request, token_form=token_form, status=400)
+    token, text = api_tokens.api_token_create(
+        user=request.user, name=token_form.cleaned_data["name"]
+    )
+    return _profile_page(request, new_token=token, new_token_text=text)
+
+
+@require_POST
+def api_token_revoke(request, pk: int):
+    try:
+        token = api_tokens.api_token_revoke(user=request.user, pk=pk)
+    except ApiToken.DoesNotExist:
+        raise Http404("No such token of yours.") from None
+    messages.success(
+        request,
+        _("The token “%(name)s” is revoked: programs using it are refused from now on.")
+        % {"name": token.name},
+    )
+    return redirect(reverse("profile") + "#api-tokens-heading")
 
 
 EMAIL_CHANGE_REFUSALS = {

@@ -60,6 +60,12 @@ urlpatterns = [
     # Each person's own account.
     path("profile/", profile_views.profile, name="profile"),
     path("profile/email/", profile_views.profile_email, name="profile_email"),
+    path("profile/api-tokens/", profile_views.api_token_create, name="api_token_create"),
+    path(
+        "profile/api-tokens/<int:pk>/revoke/",
+        profile_views.api_token_revoke,
+        name="api_token_revoke",
+    ),
     path(
         "profile/email/<str:token>/",
         profile_views.profile_email_confirm,

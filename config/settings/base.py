@@ -341,6 +341,19 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # A personal API token first (api.authentication: 401 with a Bearer challenge when there
+    # is none), then the logged-in browser's session (with its CSRF check on writes).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Rate limits (api.throttling; docs/api.md#rate-limits): per token, and per client address
+    # for anonymous readers; a 429 says when to try again.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttling.TokenRateThrottle",
+        "api.throttling.AddressRateThrottle",
+    ],
+    "EXCEPTION_HANDLER": "api.throttling.api_exception_handler",
 }
 # The open-data bundle (tracker.open_data, docs/open-data.md): the nightly task writes the latest
 # into OPEN_DATA_DIR at OPEN_DATA_HOUR:00 UTC and keeps the latest OPEN_DATA_KEEP dated zips; the
@@ -359,6 +372,10 @@ CELERY_BEAT_SCHEDULE["publish-open-data"] = {
     "options": {"expires": 60 * 60},
 }
 
+# Requests allowed per API token, and per client address for anonymous API readers, as
+# "<number>/<second|minute|hour|day>".
+API_RATE_PER_TOKEN = env("API_RATE_PER_TOKEN", default="600/minute")
+API_RATE_PER_ADDRESS = env("API_RATE_PER_ADDRESS", default="120/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Commitment tracker API",
     "DESCRIPTION": (
@@ -489,6 +506,9 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "tracker.Notification"},
     # Only a hash of the link's secret is stored, and it says nothing to a reader.
     {"model": "tracker.Invitation", "exclude_fields": ["token_hash"]},
+    # API tokens made and revoked; the token itself is stored nowhere, its digest says nothing
+    # to a reader, and the minute of last use is not a change anyone made.
+    {"model": "tracker.ApiToken", "exclude_fields": ["digest", "last_used_at"]},
 )
 AUDITLOG_USE_FK_STRING_REPRESENTATION = True
 

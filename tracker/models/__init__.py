@@ -1,5 +1,6 @@
 """The tracker's own models: people, and the dates that matter (events and their reminders)."""
 
+from .api_tokens import ApiToken
 from .events import Event
 from .invitations import Invitation
 from .notifications import Change, Follow, Notification
@@ -7,6 +8,7 @@ from .reminders import Reminder, ReminderPreference, ReminderSubscription, Worke
 from .users import User
 
 __all__ = [
+    "ApiToken",
     "Change",
     "Follow",
     "Notification",

@@ -1,0 +1,65 @@
+"""Rate limits of the API (docs/api.md#rate-limits), kept on the default cache: so many
+requests per token (API_RATE_PER_TOKEN) and, for anonymous readers, per client address
+(API_RATE_PER_ADDRESS). Over the limit: 429 with `Retry-After` and a message saying when."""
+
+import datetime
+import math
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import exception_handler
+
+from tracker.models import ApiToken
+from tracker.security import client_address
+
+
+class TokenRateThrottle(SimpleRateThrottle):
+    """Requests per API token; a session or anonymous request is not counted here."""
+
+    scope = "token"
+
+    def get_rate(self) -> str:
+        # Read at each request (not once at import, as REST framework's own rates are), so a
+        # setting changed in a test or by the operator applies at once.
+        return settings.API_RATE_PER_TOKEN
+
+    def get_cache_key(self, request, view) -> str | None:
+        if not isinstance(request.auth, ApiToken):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+
+class AddressRateThrottle(SimpleRateThrottle):
+    """Requests per client address of anonymous readers (tracker.security.client_address:
+    the address the nearest trusted proxy saw, not one the client wrote)."""
+
+    scope = "address"
+
+    def get_rate(self) -> str:
+        return settings.API_RATE_PER_ADDRESS
+
+    def get_cache_key(self, request, view) -> str | None:
+        if request.user and request.user.is_authenticated:
+            return None
+        address = client_address(request._request) or "unknown"
+        return self.cache_format % {"scope": self.scope, "ident": address}
+
+
+def api_exception_handler(exc, context):
+    """REST framework's answers, with a 429 that says in words and in `Retry-After` (whole
+    seconds, at least one) when to try again."""
+    response = exception_handler(exc, context)
+    if isinstance(exc, exceptions.Throttled) and response is not None:
+        seconds = max(1, math.ceil(exc.wait or 0))
+        retry_at = timezone.now() + datetime.timedelta(seconds=seconds)
+        response["Retry-After"] = str(seconds)
+        response.data = {
+            "detail": _("Too many requests. Try again in %(seconds)s seconds, at %(moment)s UTC.")
+            % {"seconds": seconds, "moment": retry_at.strftime("%H:%M:%S")},
+            "retry_after": seconds,
+            "retry_at": retry_at.isoformat(timespec="seconds"),
+        }
+    return response
