@@ -7,15 +7,42 @@ answered 401/403 in JSON rather than sent to the login page.
 
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from . import views
 
 app_name = "api"
+
+
+def api_view(view_class, **kwargs):
+    return login_not_required(view_class.as_view(**kwargs))
+
+
 urlpatterns = [
-    # The OpenAPI 3 schema, and its browsable page (Swagger UI from drf-spectacular-sidecar).
-    path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
+    # The OpenAPI 3 schema, and its browsable page (Swagger UI from drf-spectacular-sidecar;
+    # the split view serves its start-up script as a file of its own, as the CSP wants).
+    path("schema/", api_view(SpectacularAPIView), name="schema"),
+    path("docs/", api_view(SpectacularSwaggerSplitView, url_name="api:schema"), name="docs"),
+    # The record, read (api.views).
+    path("documents/", api_view(views.DocumentList), name="document_list"),
+    path("documents/<slug:short_name>/", api_view(views.DocumentDetail), name="document_detail"),
+    path("paragraphs/", api_view(views.ParagraphList), name="paragraph_list"),
+    path("actors/", api_view(views.ActorList), name="actor_list"),
+    path("actors/<slug:slug>/", api_view(views.ActorDetail), name="actor_detail"),
+    path("themes/", api_view(views.ThemeList), name="theme_list"),
+    path("commitments/", api_view(views.CommitmentList), name="commitment_list"),
+    path("commitments/<slug:slug>/", api_view(views.CommitmentDetail), name="commitment_detail"),
     path(
-        "docs/",
-        login_not_required(SpectacularSwaggerView.as_view(url_name="api:schema")),
-        name="docs",
+        "commitments/<slug:slug>/updates/",
+        api_view(views.CommitmentUpdates),
+        name="commitment_updates",
     ),
+    path(
+        "commitments/<slug:slug>/milestones/",
+        api_view(views.CommitmentMilestones),
+        name="commitment_milestones",
+    ),
+    path("updates/", api_view(views.UpdateList), name="update_list"),
+    path("events/", api_view(views.EventList), name="event_list"),
+    path("events/<slug:slug>/", api_view(views.EventDetail), name="event_detail"),
 ]

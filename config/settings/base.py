@@ -339,6 +339,12 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # A logged-in session (its CSRF check on writes); never Basic, which would take a password
+    # past the log-in page's lockout and two-factor step.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # The pages' rules (api.permissions): the public record read, writes the secretariat's.
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.RecordPermission"],
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -352,6 +358,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Three models have a "kind" of their own: each its own named enum in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ActorKindEnum": "commitments.models.Actor.Kind",
+        "CommitmentKindEnum": "commitments.models.Commitment.Kind",
+        "EventKindEnum": "tracker.models.Event.Kind",
+    },
 }
 
 LOGGING = {
