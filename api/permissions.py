@@ -40,4 +40,3 @@ class RecordPermission(BasePermission):
         if not user.is_authenticated and not may_read_public_record(user):
             raise exceptions.NotAuthenticated(LOGIN_NEEDED)
         raise exceptions.PermissionDenied(WRITE_REFUSED)
-

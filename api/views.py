@@ -49,6 +49,12 @@ READ_ERRORS = {
 }
 NOT_FOUND = {404: OpenApiResponse(ERROR, description="No such object, or not yours to see.")}
 BAD_QUERY = {400: OpenApiResponse(FIELD_ERRORS, description="A parameter's value was refused.")}
+# Every list is paginated (api.pagination): a bad page or size is a 400, a page past the last a 404.
+LIST_ERRORS = {
+    **READ_ERRORS,
+    **BAD_QUERY,
+    404: OpenApiResponse(ERROR, description="A page past the last, or no such object."),
+}
 
 
 class RecordReadMixin:
@@ -71,7 +77,7 @@ def _found(queryset: QuerySet, **lookup):
         raise Http404 from None
 
 
-@extend_schema(tags=["documents"], responses={200: serializers.DocumentSerializer, **READ_ERRORS})
+@extend_schema(tags=["documents"], responses={200: serializers.DocumentSerializer, **LIST_ERRORS})
 class DocumentList(RecordReadMixin, generics.ListAPIView):
     """Every document, the most recently adopted first."""
 
@@ -107,7 +113,7 @@ DOCUMENT_PARAMETER = OpenApiParameter(
 @extend_schema(
     tags=["documents"],
     parameters=[DOCUMENT_PARAMETER],
-    responses={200: serializers.ParagraphSerializer, **READ_ERRORS, **BAD_QUERY},
+    responses={200: serializers.ParagraphSerializer, **LIST_ERRORS},
 )
 class ParagraphList(RecordReadMixin, generics.ListAPIView):
     """Paragraphs by document and number, each with the commitments drawn from it."""
@@ -133,7 +139,7 @@ def _no_such(thing: str, value: str) -> str:
     return _("No %(thing)s is called “%(value)s”.") % {"thing": thing, "value": value[:100]}
 
 
-@extend_schema(tags=["actors"], responses={200: serializers.ActorSerializer, **READ_ERRORS})
+@extend_schema(tags=["actors"], responses={200: serializers.ActorSerializer, **LIST_ERRORS})
 class ActorList(RecordReadMixin, generics.ListAPIView):
     """Every actor, by kind and name, with how many commitments each leads and supports."""
 
@@ -153,7 +159,7 @@ class ActorDetail(RecordReadMixin, generics.RetrieveAPIView):
         return _found(selectors.actor_list(), slug=self.kwargs["slug"])
 
 
-@extend_schema(tags=["themes"], responses={200: serializers.ThemeSerializer, **READ_ERRORS})
+@extend_schema(tags=["themes"], responses={200: serializers.ThemeSerializer, **LIST_ERRORS})
 class ThemeList(RecordReadMixin, generics.ListAPIView):
     serializer_class = serializers.ThemeSerializer
 
@@ -193,7 +199,7 @@ COMMITMENT_PARAMETERS = [
 @extend_schema(
     tags=["commitments"],
     parameters=COMMITMENT_PARAMETERS,
-    responses={200: serializers.CommitmentSerializer, **READ_ERRORS, **BAD_QUERY},
+    responses={200: serializers.CommitmentSerializer, **LIST_ERRORS},
 )
 class CommitmentList(RecordReadMixin, generics.ListAPIView):
     """The commitments table: its filters and sorting, in the state the reader may see."""
@@ -259,7 +265,7 @@ def status_updates(user) -> QuerySet[StatusUpdate]:
 
 @extend_schema(
     tags=["status updates"],
-    responses={200: serializers.StatusUpdateSerializer, **READ_ERRORS, **NOT_FOUND},
+    responses={200: serializers.StatusUpdateSerializer, **LIST_ERRORS},
 )
 class CommitmentUpdates(RecordReadMixin, generics.ListAPIView):
     """A commitment's history, newest first: the official record and other sources."""
@@ -273,7 +279,7 @@ class CommitmentUpdates(RecordReadMixin, generics.ListAPIView):
 
 @extend_schema(
     tags=["status updates"],
-    responses={200: serializers.StatusUpdateSerializer, **READ_ERRORS},
+    responses={200: serializers.StatusUpdateSerializer, **LIST_ERRORS},
 )
 class UpdateList(RecordReadMixin, generics.ListAPIView):
     """Every status update the reader may read, across the record, newest first."""
@@ -287,7 +293,7 @@ class UpdateList(RecordReadMixin, generics.ListAPIView):
 @extend_schema(
     tags=["events"],
     parameters=[OpenApiParameter("kind", OpenApiTypes.STR, enum=Event.Kind.values)],
-    responses={200: serializers.EventSerializer, **READ_ERRORS, **BAD_QUERY},
+    responses={200: serializers.EventSerializer, **LIST_ERRORS},
 )
 class EventList(RecordReadMixin, generics.ListAPIView):
     """The events the reader may see (public ones, and a liaison's state's), by first date."""
