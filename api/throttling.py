@@ -48,7 +48,7 @@ class AddressRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": address}
 
 
-def api_exception_handler(exc, context):
+def throttled_answer(exc, context):
     """REST framework's answers, with a 429 that says in words and in `Retry-After` (whole
     seconds, at least one) when to try again."""
     response = exception_handler(exc, context)

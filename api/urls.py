@@ -7,23 +7,44 @@ answered 401/403 in JSON rather than sent to the login page.
 
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import write_views
+from . import views, write_views
 
 app_name = "api"
+
+
+def api_view(view_class, **kwargs):
+    return login_not_required(view_class.as_view(**kwargs))
+
+
 urlpatterns = [
-    # The OpenAPI 3 schema, and its browsable page (Swagger UI from drf-spectacular-sidecar).
-    path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
-    path(
-        "docs/",
-        login_not_required(SpectacularSwaggerView.as_view(url_name="api:schema")),
-        name="docs",
-    ),
-    # The secretariat's write: a status update, against the commitment's version it read.
+    # The OpenAPI 3 schema, and its browsable page (Swagger UI from drf-spectacular-sidecar;
+    # the split view serves its start-up script as a file of its own, as the CSP wants).
+    path("schema/", api_view(SpectacularAPIView), name="schema"),
+    path("docs/", api_view(SpectacularSwaggerSplitView, url_name="api:schema"), name="docs"),
+    # The record, read (api.views).
+    path("documents/", api_view(views.DocumentList), name="document_list"),
+    path("documents/<slug:short_name>/", api_view(views.DocumentDetail), name="document_detail"),
+    path("paragraphs/", api_view(views.ParagraphList), name="paragraph_list"),
+    path("actors/", api_view(views.ActorList), name="actor_list"),
+    path("actors/<slug:slug>/", api_view(views.ActorDetail), name="actor_detail"),
+    path("themes/", api_view(views.ThemeList), name="theme_list"),
+    path("commitments/", api_view(views.CommitmentList), name="commitment_list"),
+    path("commitments/<slug:slug>/", api_view(views.CommitmentDetail), name="commitment_detail"),
+    # A commitment's updates: read by GET; the secretariat's POST adds one, against the
+    # commitment's version it read (api.write_views).
     path(
         "commitments/<slug:slug>/updates/",
-        login_not_required(write_views.StatusUpdateCreate.as_view()),
-        name="status_update_create",
+        api_view(write_views.CommitmentUpdates),
+        name="commitment_updates",
     ),
+    path(
+        "commitments/<slug:slug>/milestones/",
+        api_view(views.CommitmentMilestones),
+        name="commitment_milestones",
+    ),
+    path("updates/", api_view(views.UpdateList), name="update_list"),
+    path("events/", api_view(views.EventList), name="event_list"),
+    path("events/<slug:slug>/", api_view(views.EventDetail), name="event_detail"),
 ]

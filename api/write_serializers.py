@@ -13,7 +13,7 @@ from commitments.statuses import Status
 PAGE_ONLY_ARGUMENTS = ("upload", "upload_title")
 
 
-class EvidenceLinkSerializer(serializers.Serializer):
+class EvidenceLinkInputSerializer(serializers.Serializer):
     # A blank title is the form's to refuse, with the page's message.
     title = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     url = serializers.URLField(max_length=1000)
@@ -48,7 +48,7 @@ class StatusUpdateWriteSerializer(serializers.Serializer):
     visibility = serializers.ChoiceField(
         choices=StatusUpdate.Visibility.choices, default=StatusUpdate.Visibility.PUBLIC
     )
-    links = EvidenceLinkSerializer(many=True, required=False, max_length=EVIDENCE_LINK_SLOTS)
+    links = EvidenceLinkInputSerializer(many=True, required=False, max_length=EVIDENCE_LINK_SLOTS)
 
     def validate(self, attrs: dict) -> dict:
         form = StatusUpdateForm(

@@ -7,13 +7,13 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from commitments import selectors, services
 from commitments.models import Commitment
 from core.local_time import reader_today
 from core.roles import user_can_edit_record
 
+from . import views
 from .write_serializers import (
     ConflictSerializer,
     RefusalSerializer,
@@ -35,8 +35,14 @@ class MayEditRecord(permissions.BasePermission):
         return user_can_edit_record(request.user)
 
 
-class StatusUpdateCreate(APIView):
-    permission_classes = [MayEditRecord]
+class CommitmentUpdates(views.CommitmentUpdates):
+    """A commitment's updates (api.views, for every reader), and the secretariat's POST of a
+    new one: writes are checked by MayEditRecord alone."""
+
+    def get_permissions(self):
+        if self.request.method in permissions.SAFE_METHODS:
+            return super().get_permissions()
+        return [MayEditRecord()]
 
     @extend_schema(
         operation_id="commitment_status_update_create",

@@ -77,7 +77,9 @@ class MarkedWorld:
             reason=f"Corrected for an internal reason {MARKER}",
             expected_version=self.version(),
         )
-        self.public_event = EventFactory(title="Neutrality Day", start_date=datetime.date(2017, 12, 12))
+        self.public_event = EventFactory(
+            title="Neutrality Day", start_date=datetime.date(2017, 12, 12)
+        )
         self.internal_event = EventFactory(
             title=f"Internal planning {MARKER}",
             description=f"Who attends {MARKER}",

@@ -219,6 +219,13 @@ KWARGS = {
     "commitments:report_return": lambda w: {"pk": w.report.pk},
     "commitments:report_file": lambda w: {"pk": w.report.files.get().pk},
     "commitments:report_file#contributor": lambda w: {"pk": w.contributor_report.files.get().pk},
+    "api:document_detail": lambda w: {"short_name": w.document.short_name},
+    "api:actor_detail": lambda w: {"slug": w.actor.slug},
+    "api:commitment_detail": lambda w: {"slug": w.commitment.slug},
+    "api:commitment_updates": lambda w: {"slug": w.commitment.slug},
+    "api:commitment_milestones": lambda w: {"slug": w.commitment.slug},
+    "api:event_detail": lambda w: {"slug": w.event.slug},
+    "api:event_detail#private": lambda w: {"slug": w.private_event.slug},
     "event_month": lambda w: {"year": 2026, "month": 12},
     "two_factor_reset": lambda w: {"pk": w.users["liaison"].pk},
     "event_detail": lambda w: {"slug": w.event.slug},
@@ -239,7 +246,6 @@ KWARGS = {
     "api_token_revoke": lambda w: {
         "pk": api_token_create(user=w.users["liaison"], name="Script")[0].pk
     },
-    "api:status_update_create": lambda w: {"slug": w.commitment.slug},
     "profile_email_confirm": lambda w: {"token": w.email_change_token},
     "profile_email_confirm#forged": lambda w: {"token": w.email_change_token[:-4] + "AAAA"},
     "password_reset_confirm": lambda w: w.password_reset(),

@@ -340,9 +340,12 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # The pages' rules (api.permissions): the public record read, writes the secretariat's.
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.RecordPermission"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # A personal API token first (api.authentication: 401 with a Bearer challenge when there
-    # is none), then the logged-in browser's session (with its CSRF check on writes).
+    # is none), then the logged-in browser's session (with its CSRF check on writes); never
+    # Basic, which would take a password past the log-in page's lockout and two-factor step.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -353,7 +356,8 @@ REST_FRAMEWORK = {
         "api.throttling.TokenRateThrottle",
         "api.throttling.AddressRateThrottle",
     ],
-    "EXCEPTION_HANDLER": "api.throttling.api_exception_handler",
+    # Errors in JSON: a refused CSRF check explained, a 429 with Retry-After (api.exceptions).
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
 }
 # The open-data bundle (tracker.open_data, docs/open-data.md): the nightly task writes the latest
 # into OPEN_DATA_DIR at OPEN_DATA_HOUR:00 UTC and keeps the latest OPEN_DATA_KEEP dated zips; the
@@ -387,6 +391,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Three models have a "kind" of their own: each its own named enum in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ActorKindEnum": "commitments.models.Actor.Kind",
+        "CommitmentKindEnum": "commitments.models.Commitment.Kind",
+        "EventKindEnum": "tracker.models.Event.Kind",
+    },
 }
 
 LOGGING = {

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def post_empty(client):
     """An empty update: the secretariat gets 400 (let in, input refused), others are refused."""
     commitment = CommitmentFactory()
-    url = reverse("api:status_update_create", kwargs={"slug": commitment.slug})
+    url = reverse("api:commitment_updates", kwargs={"slug": commitment.slug})
     return client.post(url, {}, format="json")
 
 

@@ -34,7 +34,7 @@ def commitment(secretariat):
 
 
 def url(commitment) -> str:
-    return reverse("api:status_update_create", kwargs={"slug": commitment.slug})
+    return reverse("api:commitment_updates", kwargs={"slug": commitment.slug})
 
 
 def update(commitment, **fields) -> dict:

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def post_empty(client):
     commitment = CommitmentFactory()
-    url = reverse("api:status_update_create", kwargs={"slug": commitment.slug})
+    url = reverse("api:commitment_updates", kwargs={"slug": commitment.slug})
     return client.post(url, {}, format="json")
 
 
