@@ -314,6 +314,8 @@ def _commitment_history(request, commitment) -> str:
             # The same for everyone of the audience the cache keeps it for.
             "internal_reader": user_can_see_internal(user),
             "slug": commitment.slug,
+            # Each official update's "Cite this" line names the commitment.
+            "cite_commitment": commitment,
         }
         return render_to_string("commitments/_history.html", context, request=request)
 

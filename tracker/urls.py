@@ -7,6 +7,7 @@ from . import (
     event_views,
     notification_views,
     profile_views,
+    public_views,
     reminder_views,
     two_factor_views,
     views,
@@ -22,6 +23,9 @@ urlpatterns = [
     path("events/<slug:slug>/", event_views.event_detail, name="event_detail"),
     path("calendar/", event_views.calendar_feeds, name="calendar_feeds"),
     path("calendar.ics", event_views.calendar_public_feed, name="calendar_public_feed"),
+    # The public site's robots.txt and sitemap (tracker.public_views): open to crawlers.
+    path("robots.txt", public_views.robots_txt, name="robots_txt"),
+    path("sitemap.xml", public_views.public_sitemap, name="sitemap"),
     # Tokens are token_urlsafe, i.e. slugs: anything else, such as a NUL byte that PostgreSQL
     # would refuse with an error, is a 404 before it reaches the database.
     path(

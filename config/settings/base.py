@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # The public site's sitemap (tracker.sitemaps).
+    "django.contrib.sitemaps",
     "django_filters",
     "django_tables2",
     "csp",
