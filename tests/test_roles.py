@@ -109,6 +109,10 @@ EXPECTED = {
     "api:schema":                         ((200, 405), (200, 403), (200, 403), (200, 403)),
     "api:docs":                           ((200, 405), (200, 403), (200, 403), (200, 403)),
     "calendar_public_feed":               ((200, 405), (200, 405), (200, 405), (200, 405)),
+    # For crawlers, whatever the setting: with the public site off (as here) robots.txt keeps
+    # them out and there is no sitemap; tests/test_public_site.py has them with it on.
+    "robots_txt":                         ((200, 405), (200, 405), (200, 405), (200, 405)),
+    "sitemap":                            ((404, 405), (404, 405), (404, 405), (404, 405)),
     "calendar_personal_feed":             ((200, 405), (200, 405), (200, 405), (200, 405)),
     "calendar_personal_feed#unknown":     ((404, 405), (404, 405), (404, 405), (404, 405)),
     # Each person's own news and follows, liaisons included; POST marks read, or follows or
