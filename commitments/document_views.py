@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from core.editing import StaleVersion, changed_fields, secretariat_only
 from core.local_time import reader_today
+from core.public_site import public_record
 
 from . import selectors, services
 from .document_forms import (
@@ -24,6 +25,7 @@ from .models import Document, DocumentLink
 from .views import READ_METHODS, allow_methods, document_or_404, document_page
 
 
+@public_record
 @allow_methods(*READ_METHODS)
 def document_list(request):
     documents = selectors.document_list()

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.roles import user_can_own_commitments
 
+from .citations import paragraph_anchor
 from .statuses import Status, status_definition
 
 # The keys of an audit entry's additional_data that name the commitments a row is part of:
@@ -153,7 +154,7 @@ class Paragraph(models.Model):
         return f"¶{self.number}"
 
     def get_absolute_url(self) -> str:
-        return f"{self.document.get_absolute_url()}#p{self.number}"
+        return f"{self.document.get_absolute_url()}#{paragraph_anchor(self.number)}"
 
 
 class Actor(models.Model):

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from core.local_time import reader_today
+from core.public_site import public_record
 
 from . import reports
 from .models import Document
@@ -51,6 +52,7 @@ def _report_or_error(request, short_name: str):
     return reports.document_report(short_name=short_name, as_of=as_of), None
 
 
+@public_record
 @allow_methods(*READ_METHODS)
 def document_report(request, short_name):
     report, error = _report_or_error(request, short_name)
@@ -72,6 +74,7 @@ def report_pdf_bytes(report: reports.Report) -> bytes:
     return HTML(string=html, url_fetcher=_no_fetching).write_pdf(stylesheets=[stylesheet])
 
 
+@public_record
 @allow_methods(*READ_METHODS)
 def document_report_pdf(request, short_name):
     report, error = _report_or_error(request, short_name)

@@ -18,6 +18,7 @@ from django_tables2.export import ExportMixin
 
 from core import caching, pagination
 from core.local_time import reader_today, reader_zone
+from core.public_site import public_record
 from core.roles import user_can_edit_record, user_can_see_internal
 
 from . import exports, selectors, services, submissions
@@ -167,9 +168,10 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         return exports.RESPONSES[export_format](table, filename=filename)
 
 
-commitment_list = allow_methods(*READ_METHODS)(CommitmentListView.as_view())
+commitment_list = public_record(allow_methods(*READ_METHODS)(CommitmentListView.as_view()))
 
 
+@public_record
 @allow_methods(*READ_METHODS, "POST")
 def commitment_detail(request, slug):
     commitment = commitment_or_404(request, slug)
@@ -312,6 +314,8 @@ def _commitment_history(request, commitment) -> str:
             # The same for everyone of the audience the cache keeps it for.
             "internal_reader": user_can_see_internal(user),
             "slug": commitment.slug,
+            # Each official update's "Cite this" line names the commitment.
+            "cite_commitment": commitment,
         }
         return render_to_string("commitments/_history.html", context, request=request)
 
@@ -337,6 +341,7 @@ def _history_page_number(request, commitment) -> int:
     return min(number, max(1, math.ceil(updates / TIMELINE_PAGE_SIZE)))
 
 
+@public_record
 @allow_methods(*READ_METHODS)
 def evidence_file_download(request, pk):
     """Serve an evidence file only to someone who may read its update (liaisons: public ones)."""
@@ -362,6 +367,7 @@ def stored_file_response(row) -> FileResponse:
     )
 
 
+@public_record
 @allow_methods(*READ_METHODS)
 def document_detail(request, short_name):
     return document_page(request, document_or_404(short_name))
@@ -384,12 +390,14 @@ def document_page(request, document: Document, *, link_form=None, status: int = 
     return render(request, "commitments/document_detail.html", context, status=status)
 
 
+@public_record
 @allow_methods(*READ_METHODS)
 def actor_list(request):
     actors = selectors.actor_list()
     return render(request, "commitments/actor_list.html", {"actors": actors})
 
 
+@public_record
 @allow_methods(*READ_METHODS)
 def actor_detail(request, slug):
     user, actor = request.user, get_object_or_404(Actor, slug=slug)

@@ -19,6 +19,12 @@ def public_site_on() -> bool:
     return bool(getattr(settings, "TRACKER_PUBLIC_SITE", False))
 
 
+def public_site_context(request) -> dict:
+    """`public_site` for the templates (a context processor): base.html offers visitors the
+    public record's menu and a "Log in" link while the site is on."""
+    return {"public_site": public_site_on()}
+
+
 def may_read_public_record(user) -> bool:
     """Whether `user` may read the public record now: anyone logged in (and active), and
     anonymous visitors while the public site is on."""

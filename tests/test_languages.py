@@ -62,8 +62,34 @@ def test_the_language_switch_keeps_the_choice(secretariat_client, record):
 def test_the_login_page_offers_the_switch_to_visitors(client):
     content = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
 
-    assert 'action="/i18n/setlang/"' in content
+    # Links, not a form: a visitor's page holds no CSRF token (docs/public-site.md#caching).
+    assert 'href="/i18n/setlang/?language=en&amp;next=/login/"' in content
     assert "Мониторинг обязательств" in content
+
+
+def test_a_visitors_language_link_sets_the_cookie_and_returns_to_the_page(client):
+    response = client.get(reverse("set_language"), {"language": "ru", "next": "/login/?next=/"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/"
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "ru"
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME]["httponly"]
+    assert '<html lang="ru">' in client.get("/login/").content.decode()
+
+
+@pytest.mark.parametrize("next_url", ["https://elsewhere.example/", "//elsewhere.example/", ""])
+def test_a_language_link_never_leads_off_the_site(client, next_url):
+    response = client.get(reverse("set_language"), {"language": "ru", "next": next_url})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_a_language_link_to_a_language_not_offered_sets_nothing(client):
+    response = client.get(reverse("set_language"), {"language": "de", "next": "/login/"})
+
+    assert response.status_code == 302
+    assert settings.LANGUAGE_COOKIE_NAME not in response.cookies
 
 
 def test_russian_number_format_never_reaches_the_svg(secretariat_client, record):

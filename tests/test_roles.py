@@ -138,6 +138,10 @@ EXPECTED = {
     "api:event_detail":                   ((401, 401), (200, 403), (200, 403), (200, 403)),
     "api:event_detail#private":           ((401, 401), (404, 403), (200, 403), (200, 403)),
     "calendar_public_feed":               ((200, 405), (200, 405), (200, 405), (200, 405)),
+    # For crawlers, whatever the setting: with the public site off (as here) robots.txt keeps
+    # them out and there is no sitemap; tests/test_public_site.py has them with it on.
+    "robots_txt":                         ((200, 405), (200, 405), (200, 405), (200, 405)),
+    "sitemap":                            ((404, 405), (404, 405), (404, 405), (404, 405)),
     "calendar_personal_feed":             ((200, 405), (200, 405), (200, 405), (200, 405)),
     "calendar_personal_feed#unknown":     ((404, 405), (404, 405), (404, 405), (404, 405)),
     # Each person's own news and follows, liaisons included; POST marks read, or follows or

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from commitments.models import DOCUMENT_TEXTS, Commitment, Paragraph
 from core import caching
 from core.local_time import reader_today
+from core.public_site import public_record
 
 from .calendar_feeds import (
     calendar_build,
@@ -46,6 +47,7 @@ class EventFilterForm(forms.Form):
     kind = forms.ChoiceField(choices=[("", _("All kinds")), *Event.Kind.choices], required=False)
 
 
+@public_record
 @require_GET
 def event_list(request):
     today = reader_today(request.user)
@@ -85,6 +87,7 @@ def _month_link(first: datetime.date, months: int) -> str | None:
     return reverse("event_month", kwargs={"year": year, "month": month + 1})
 
 
+@public_record
 @require_GET
 def event_month(request, year: int, month: int):
     # The edges of the date range have no neighbouring month to show in a full grid.
@@ -111,6 +114,7 @@ def event_month(request, year: int, month: int):
     return render(request, "tracker/event_month.html", context)
 
 
+@public_record
 @require_GET
 def event_detail(request, slug: str):
     events = (

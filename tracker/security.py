@@ -10,6 +10,8 @@ import ipaddress
 from django.conf import settings
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from core.public_site import is_public_record, public_site_on
+
 
 def client_address(request) -> str | None:
     """The address the request came from, as the nearest of the trusted proxies saw it.
@@ -54,16 +56,28 @@ class PrivateCacheMiddleware:
     whatever its view said, and varies with the session cookie. A file handed over (Content-
     Disposition: exports, the PDF report, evidence files) is never stored. Static files are
     served by whitenoise before this middleware and keep their own long cache.
+
+    The one exception: a page of the public record read by an anonymous visitor while the
+    public site is on (core.public_site) is `public, max-age=TRACKER_PUBLIC_MAX_AGE`, so a shared
+    proxy may serve it to every visitor; it varies with the language (Accept-Language, the
+    language cookie) and with Cookie, as a logged-in reader's session cookie asks for their own.
+    Only when nothing on it is personal: no CSRF token asked for, no cookie set, no session.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        request.public_record_page = is_public_record(view_func)
+
     def __call__(self, request):
         response = self.get_response(request)
         user = getattr(request, "user", None)
         logged_in = user is not None and user.is_authenticated
-        if response.has_header("Content-Disposition"):
+        if not logged_in and _shared_with_every_visitor(request, response):
+            patch_cache_control(response, public=True, max_age=settings.TRACKER_PUBLIC_MAX_AGE)
+            patch_vary_headers(response, ["Accept-Language", "Cookie"])
+        elif response.has_header("Content-Disposition"):
             patch_cache_control(response, private=True, no_store=True)
         elif not response.has_header("Cache-Control"):
             patch_cache_control(response, private=True, no_cache=True)
@@ -72,3 +86,21 @@ class PrivateCacheMiddleware:
         if logged_in:
             patch_vary_headers(response, ["Cookie"])
         return response
+
+
+def _shared_with_every_visitor(request, response) -> bool:
+    """Whether an anonymous visitor's response is a public page every visitor gets alike: a
+    read of a page marked public_record, answered in full, with the public site on, and
+    nothing personal in it or with it (a CSRF token, a cookie, a session, a file handed over)."""
+    session = getattr(request, "session", None)
+    return (
+        getattr(request, "public_record_page", False)
+        and public_site_on()
+        and request.method in ("GET", "HEAD")
+        and response.status_code == 200
+        and not response.has_header("Cache-Control")
+        and not response.has_header("Content-Disposition")
+        and not response.cookies
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+        and (session is None or session.is_empty())
+    )

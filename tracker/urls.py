@@ -8,6 +8,7 @@ from . import (
     notification_views,
     open_data_views,
     profile_views,
+    public_views,
     reminder_views,
     two_factor_views,
     views,
@@ -26,6 +27,9 @@ urlpatterns = [
     path("open-data/", open_data_views.open_data, name="open_data"),
     path("open-data/<str:name>", open_data_views.open_data_download, name="open_data_download"),
     path("calendar.ics", event_views.calendar_public_feed, name="calendar_public_feed"),
+    # The public site's robots.txt and sitemap (tracker.public_views): open to crawlers.
+    path("robots.txt", public_views.robots_txt, name="robots_txt"),
+    path("sitemap.xml", public_views.public_sitemap, name="sitemap"),
     # Tokens are token_urlsafe, i.e. slugs: anything else, such as a NUL byte that PostgreSQL
     # would refuse with an error, is a 404 before it reaches the database.
     path(

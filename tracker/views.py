@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from commitments.views import READ_METHODS, allow_methods, status_legend
 from core import caching
 from core.local_time import reader_today
+from core.public_site import public_record
 from core.roles import user_may_open
 
 from . import selectors
@@ -110,6 +111,7 @@ def _url_name(path: str) -> str | None:
 
 
 # Read-only: a liaison's POST is refused with 403 like on every page of the record.
+@public_record
 @allow_methods(*READ_METHODS)
 def dashboard(request):
     """The whole record at a glance; the paragraph matrix and chart for one document at a time.

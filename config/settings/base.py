@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # The public site's sitemap (tracker.sitemaps).
+    "django.contrib.sitemaps",
     "django_filters",
     "django_tables2",
     "csp",
@@ -98,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "core.public_site.public_site_context",
             ],
         },
     },
@@ -332,6 +335,9 @@ TRACKER_SITE_URL = env("TRACKER_SITE_URL", default="http://127.0.0.1:8000")
 # liaison sees it without their state's internal events. Off: every page needs a login.
 # `make run`'s demo turns it on (config.settings.local).
 TRACKER_PUBLIC_SITE = env.bool("TRACKER_PUBLIC_SITE", default=False)
+# How long (seconds) a shared proxy or a browser may keep a public page for anonymous visitors
+# before asking again (tracker.security.PrivateCacheMiddleware, docs/public-site.md#caching).
+TRACKER_PUBLIC_MAX_AGE = env.int("TRACKER_PUBLIC_MAX_AGE", default=300)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

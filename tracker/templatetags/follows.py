@@ -16,6 +16,10 @@ def follow_button(context, target):
     """A button to follow or stop following `target`: one query (an event: two)."""
     request = context["request"]
     user = request.user
+    if not user.is_authenticated:
+        # A visitor of the public site follows nothing: no button, and no CSRF token asked
+        # for, which would set a cookie on a page every visitor shares (docs/public-site.md).
+        return {"kind": None}
     if isinstance(target, Event):
         kind = "event"
         following = reminders.event_followed_by(user=user, event=target)
