@@ -50,6 +50,14 @@ PUBLIC_EXPECTED = {
     "event_month":                        (200, 405),
     "event_detail":                       (200, 405),
     "event_detail#private":               (404, 405),
+    # Atom feeds of published changes (commitments.feeds, docs/feeds.md).
+    "commitments:changes_feed":           (200, 403),
+    "commitments:commitment_changes_feed": (200, 403),
+    "commitments:actor_changes_feed":     (200, 403),
+    # The open-data bundle's page and its published zips (tracker.open_data, docs/open-data.md).
+    "open_data":                          (200, 405),
+    "open_data_download":                 (200, 405),
+    "open_data_download#unknown":         (404, 405),
 }
 # fmt: on
 # Open to everyone whatever the setting, answering differently with it (tests below).
