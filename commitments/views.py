@@ -158,6 +158,8 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         rows = selectors.commitment_dated_list(user=self.request.user)
         if SHOW_RETIRED not in self.request.GET:  # the table's "Show retired" filter
             rows = rows.filter(retired_on__isnull=True)
+        if self.export_trigger_param in self.request.GET:  # the columns only the export has
+            rows = selectors.commitment_export_links(rows)
         return rows
 
     def create_export(self, export_format):
