@@ -99,6 +99,7 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
             "filters_and_rows": self._cached_unless_searched(request, filters_and_rows),
             "status_legend": status_legend(),
             "bad_export": requested is not None,  # a format commitments.exports does not make
+            "can_import": user_can_edit_record(request.user),
         }
         status = 200 if requested is None else 400
         return render(request, self.page_template_name, context, status=status)
