@@ -415,3 +415,19 @@ def test_a_liaison_cannot_open_or_apply_an_import(liaison_client, secretariat):
     apply_url = reverse("commitments:bulk_import_apply", args=[bulk_import.pk])
     assert liaison_client.post(apply_url).status_code == 403
     assert BulkImport.objects.get().state == BulkImport.State.PREVIEWED
+
+
+def test_the_import_pages_read_a_fixed_number_of_queries(
+    secretariat_client, secretariat, record, django_assert_max_num_queries
+):
+    rows = export_rows(secretariat_client)
+    for row in rows:
+        row["Title"] += " (renamed)"
+    extra = [dict(rows[0], ID="", Title=f"New {n}") for n in range(30)]
+    bulk_import = dry_run(secretariat, csv_bytes([*rows, *extra]))
+    assert bulk_import.rows.count() == 33
+
+    with django_assert_max_num_queries(12):
+        secretariat_client.get(bulk_import.get_absolute_url())
+    with django_assert_max_num_queries(12):
+        secretariat_client.get(reverse("commitments:bulk_import"))
