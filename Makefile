@@ -11,7 +11,7 @@ export TRACKER_SITE_URL ?= http://$(HOST):$(PORT)
 # load_demo keeps the demo accounts here; bin/run-local shows them again once the server answers.
 export DEMO_ACCOUNTS_FILE ?= var/demo-accounts.txt
 
-.PHONY: install run test lint migrate demo serve bench bench-reminders bench-tools screenshots messages
+.PHONY: install run test lint migrate demo serve bench bench-reminders bench-import bench-tools screenshots messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,7 +60,7 @@ lint: install
 
 # The performance benchmark (docs/performance.md): a scale dataset in BENCH_DATABASE_URL
 # (dropped and rebuilt), gunicorn with 2 workers on a free loopback port, wrk on every page,
-# then the reminder dispatch. Figures are printed and kept in bench/results/<timestamp>.json.
+# then the reminder dispatch and a bulk import. Figures are printed and kept in bench/results/<timestamp>.json.
 #   make bench DOCUMENTS=200 COMMITMENTS=20000 STATUS_UPDATES=500000 ...
 DOCUMENTS ?= 200
 PARAGRAPHS ?= 5000
@@ -80,6 +80,12 @@ bench-tools: install
 bench: bench-tools
 	$(BIN)/python -m bench.run $(BENCH_SIZES) --seconds $(BENCH_SECONDS)
 	$(MAKE) bench-reminders
+	$(MAKE) bench-import
+
+# A bulk import of IMPORT_ROWS rows in the export's format: its dry run and applying.
+IMPORT_ROWS ?= 10000
+bench-import: bench-tools
+	$(BIN)/python -m bench.bulk_import --rows $(IMPORT_ROWS)
 
 bench-reminders: bench-tools
 	$(BIN)/python -m bench.reminders --reminders $(REMINDERS) --users $(USERS)

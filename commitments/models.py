@@ -715,3 +715,87 @@ class ReportComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author}: {self.text[:40]}"
+
+
+class BulkImport(models.Model):
+    """A spreadsheet in the commitments export's format, planned row by row (the dry run) and,
+    once the secretariat applies it, written row by row by a Celery task
+    (commitments.bulk_import plans, services.bulk_import_apply writes). Kept afterwards: its
+    rows are the result report."""
+
+    class State(models.TextChoices):
+        PREVIEWED = "previewed", _("Dry run, not applied")
+        QUEUED = "queued", _("Waiting to be applied")
+        APPLYING = "applying", _("Being applied")
+        DONE = "done", _("Applied")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    file_name = models.CharField(max_length=255)
+    # Columns the file has that an import reads but never writes (Due, Freshness...).
+    ignored_columns = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PREVIEWED)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # Moved by the applying task after each batch of rows: the page's progress bar, and how a
+    # stalled run (a worker lost) is told from a slow one (services.bulk_imports_claim).
+    touched_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["state", "queued_at"], name="bulk_import_queue")]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("commitments:bulk_import_detail", kwargs={"pk": self.pk})
+
+
+class BulkImportRow(models.Model):
+    """One row of an imported file: what the dry run planned, and what applying it did."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("Created")
+        CHANGE = "change", _("Changed")
+        UNCHANGED = "unchanged", _("Unchanged")
+        REFUSED = "refused", _("Refused")
+
+    bulk_import = models.ForeignKey(BulkImport, on_delete=models.CASCADE, related_name="rows")
+    number = models.PositiveIntegerField(help_text="The row's line in the file, the header 1.")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    commitment = models.ForeignKey(
+        Commitment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    title = models.CharField(max_length=500, blank=True)
+    # The commitment's version the dry run read: applying refuses the row if it moved since.
+    expected_version = models.PositiveIntegerField(null=True, blank=True)
+    # What applying writes: the commitment's changed fields (row ids for links) and the status
+    # update to add, if any; and for the preview, [label, old, new] per change and notes.
+    values = models.JSONField(default=dict, blank=True)
+    update = models.JSONField(null=True, blank=True)
+    changes = models.JSONField(default=list, blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    reason = models.TextField(blank=True)
+    # Set by applying, in the same transaction as the row's writes: a row with a result is
+    # never written again (a run taken over from a lost worker skips it).
+    result = models.CharField(max_length=10, choices=Action.choices, blank=True)
+    result_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["bulk_import", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bulk_import", "number"], name="bulk_import_row_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bulk_import} row {self.number}"

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F, Min, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.text import get_valid_filename, slugify
 from django.utils.translation import gettext, ngettext
@@ -22,6 +23,8 @@ from core.local_time import format_day
 from .changes import public_change_announce
 from .models import (
     Actor,
+    BulkImport,
+    BulkImportRow,
     Commitment,
     CommitmentRelation,
     Document,
@@ -485,7 +488,8 @@ EDITABLE_FIELDS = (
 EDITABLE_LINKS = ("paragraphs", "lead_actors", "supporting_actors", "themes")
 # Slugs the URLs use for pages of their own ("/commitments/new/", "/actors/new/",
 # "/themes/new/"), so never a commitment's, an actor's or a theme's address.
-RESERVED_SLUGS = frozenset({"new"})
+# "import" is the bulk import's page ("/commitments/import/").
+RESERVED_SLUGS = frozenset({"new", "import"})
 
 
 def commitment_slug_unique(*, title: str) -> str:
@@ -911,3 +915,223 @@ def document_link_delete(*, link: DocumentLink) -> None:
     """Remove a link between documents (the audit trail keeps what it was)."""
     with transaction.atomic():
         link.delete()
+
+
+# --- Bulk import (commitments.bulk_import plans; these write) ---------------------------------
+
+
+def bulk_import_create(*, author, name: str, content: bytes, today: datetime.date) -> BulkImport:
+    """Read and plan a file (the dry run) and store the plan, which applying will write as it
+    is. FileRefused (nothing stored) for a file that cannot be imported at all."""
+    from .bulk_import import file_rows, plan_make  # it reads this module's checks
+
+    plan = plan_make(rows=file_rows(name=name, content=content), today=today)
+    with transaction.atomic():
+        bulk_import = BulkImport.objects.create(
+            created_by=author,
+            file_name=name[:255],
+            ignored_columns=plan.ignored_columns,
+            rows_total=len(plan.rows),
+        )
+        BulkImportRow.objects.bulk_create(
+            (
+                BulkImportRow(
+                    bulk_import=bulk_import,
+                    number=row.number,
+                    action=row.action,
+                    commitment=row.commitment,
+                    expected_version=row.commitment.version if row.commitment else None,
+                    title=row.title[:500],
+                    values=row.values,
+                    update=row.update,
+                    changes=row.changes,
+                    notes=row.notes,
+                    reason=row.reason,
+                )
+                for row in plan.rows
+            ),
+            batch_size=1000,
+        )
+    return bulk_import
+
+
+class BulkImportNotPending(Exception):
+    """The import was applied (or queued) already: a second apply writes nothing."""
+
+
+def bulk_import_queue(*, bulk_import: BulkImport, user) -> None:
+    """Mark a dry run to be applied; the next run of commitments.tasks.apply_bulk_imports
+    (beat, every BULK_IMPORT_POLL_SECONDS) takes it. The page never publishes to the broker."""
+    now = timezone.now()
+    queued = BulkImport.objects.filter(
+        pk=bulk_import.pk, state=BulkImport.State.PREVIEWED
+    ).update(state=BulkImport.State.QUEUED, applied_by=user, queued_at=now, touched_at=now)
+    if queued != 1:
+        raise BulkImportNotPending(bulk_import)
+    bulk_import.refresh_from_db()
+
+
+def _bulk_imports_claimable(now: datetime.datetime) -> Q:
+    stalled = now - datetime.timedelta(seconds=settings.BULK_IMPORT_STALL_SECONDS)
+    return Q(state=BulkImport.State.QUEUED) | Q(
+        state=BulkImport.State.APPLYING, touched_at__lt=stalled
+    )
+
+
+def bulk_imports_claim(*, now: datetime.datetime) -> list[int]:
+    """Claim the queued imports, and those whose run stopped moving (a worker lost), for this
+    run; each by a conditional UPDATE, so two runs never apply one import at once."""
+    waiting = BulkImport.objects.filter(_bulk_imports_claimable(now)).order_by("queued_at")
+    claimed = []
+    for pk in waiting.values_list("pk", flat=True)[:10]:
+        moved = (
+            BulkImport.objects.filter(_bulk_imports_claimable(now), pk=pk)
+            .update(state=BulkImport.State.APPLYING, touched_at=now)
+        )  # fmt: skip
+        if moved == 1:
+            claimed.append(pk)
+    return claimed
+
+
+PROGRESS_EVERY_ROWS = 20
+
+
+def bulk_import_apply(*, bulk_import_id: int) -> BulkImport:
+    """Write every row of a claimed import that has no result yet, each in its own
+    transaction, moving the progress every PROGRESS_EVERY_ROWS rows; then mark it done."""
+    bulk_import = BulkImport.objects.select_related("applied_by").get(pk=bulk_import_id)
+    done = bulk_import.rows.exclude(result="").count()
+    pending = bulk_import.rows.filter(result="").order_by("number")
+    for row in pending.iterator(chunk_size=500):
+        _bulk_import_row_apply(row=row, author=bulk_import.applied_by)
+        done += 1
+        if done % PROGRESS_EVERY_ROWS == 0:
+            BulkImport.objects.filter(pk=bulk_import_id).update(
+                rows_done=done, touched_at=timezone.now()
+            )
+    now = timezone.now()
+    BulkImport.objects.filter(pk=bulk_import_id).update(
+        rows_done=done, state=BulkImport.State.DONE, touched_at=now, finished_at=now
+    )
+    bulk_import.refresh_from_db()
+    return bulk_import
+
+
+class BulkRowRefused(Exception):
+    """Applying one row was refused; nothing of it was written."""
+
+
+class _RowTaken(Exception):
+    """Another run recorded this row's result first: this run's writes are undone."""
+
+
+def _bulk_import_row_apply(*, row: BulkImportRow, author) -> None:
+    Action = BulkImportRow.Action
+    if row.action in (Action.UNCHANGED, Action.REFUSED):
+        _bulk_import_row_result(row=row, result=row.action, reason=row.reason)
+        return
+    result = Action.CREATE if row.action == Action.CREATE else Action.CHANGE
+    try:
+        with transaction.atomic():
+            _commit_without_waiting_for_disk()
+            commitment = _bulk_import_row_write(row=row, author=author)
+            if not _bulk_import_row_result(row=row, result=result, commitment=commitment):
+                raise _RowTaken
+    except _RowTaken:
+        return
+    except (BulkRowRefused, CommitmentRetired) as refused:
+        _bulk_import_row_result(row=row, result=Action.REFUSED, reason=str(refused))
+    except EditConflict as conflict:
+        reason = gettext(
+            "The commitment was changed since the dry run (version %(then)s, now %(now)s), so "
+            "nothing of this row was written. Export again and import that file."
+        ) % {"then": row.expected_version, "now": conflict.commitment.version}
+        _bulk_import_row_result(row=row, result=Action.REFUSED, reason=reason)
+    except ValidationError as invalid:
+        _bulk_import_row_result(
+            row=row, result=Action.REFUSED, reason=" ".join(invalid.messages)
+        )
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """PostgreSQL: this row's transaction does not wait for its commit to reach the disk
+    (synchronous_commit off for it alone), a wait that is most of a row's time. A crash of the
+    server can lose the last fraction of a second of rows, their writes and result together, so
+    a taken-over run writes them again (bulk_imports_claim); the import's final UPDATE, an
+    ordinary commit, makes every row before it durable."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _bulk_import_row_result(*, row: BulkImportRow, result: str, reason: str = "", commitment=None):
+    """Record the row's result unless a run did already (the conditional UPDATE the exactly
+    once of _bulk_import_row_apply relies on); whether this run recorded it."""
+    fields = {"result": result, "result_reason": reason}
+    if commitment is not None:
+        fields["commitment"] = commitment
+    return BulkImportRow.objects.filter(pk=row.pk, result="").update(**fields) == 1
+
+
+def _bulk_import_row_write(*, row: BulkImportRow, author) -> Commitment:
+    values = _bulk_import_values(row.values)
+    if row.action == BulkImportRow.Action.CREATE:
+        if Commitment.objects.filter(title=values["title"], retired_on__isnull=True).exists():
+            raise BulkRowRefused(
+                gettext("A commitment with this title was added since the dry run: not created.")
+            )
+        commitment = commitment_create(values=values)
+        version = commitment.version
+    else:
+        commitment = Commitment.objects.filter(pk=row.commitment_id).first()
+        if commitment is None:
+            raise BulkRowRefused(gettext("The commitment was deleted since the dry run."))
+        version = row.expected_version
+        if values:
+            commitment_update(commitment=commitment, expected_version=version, values=values)
+            version = commitment.version
+    if row.update:
+        status_update_create(
+            commitment=commitment,
+            author=author,
+            status=row.update["status"],
+            progress=row.update["progress"],
+            narrative=row.update["narrative"],
+            happened_on=datetime.date.fromisoformat(row.update["happened_on"]),
+            visibility=row.update["visibility"],
+            expected_version=version,
+        )
+    return commitment
+
+
+BULK_IMPORT_LINKS = {
+    "paragraphs": Paragraph,
+    "lead_actors": Actor,
+    "supporting_actors": Actor,
+    "themes": Theme,
+}
+
+
+def _bulk_import_values(stored: dict) -> dict:
+    """A row's stored values as the commitment services take them: rows for ids (refused if
+    one was deleted since the dry run), days for ISO text."""
+    from django.contrib.auth import get_user_model
+
+    values = {}
+    for name, value in stored.items():
+        if name in BULK_IMPORT_LINKS:
+            rows = list(BULK_IMPORT_LINKS[name].objects.filter(pk__in=value))
+            if len(rows) != len(set(value)):
+                raise BulkRowRefused(
+                    gettext("Something the row names was deleted since the dry run.")
+                )
+            values[name] = rows
+        elif name == "owner":
+            values[name] = get_user_model().objects.filter(pk=value).first() if value else None
+        elif name == "target_date":
+            values[name] = datetime.date.fromisoformat(value) if value else None
+        else:
+            values[name] = value
+    return values

@@ -17,6 +17,15 @@ def person_name(user) -> str:
     return (user.get_full_name() or user.get_username()) if user else ""
 
 
+def _export_only(verbose_name, accessor="pk") -> tables.Column:
+    """A column of the export alone (the page does not show it): what a bulk import needs to
+    read a row back (commitments.bulk_import)."""
+    return tables.Column(
+        accessor=accessor, verbose_name=verbose_name, visible=False, orderable=False,
+        empty_values=(),
+    )  # fmt: skip
+
+
 class CommitmentTable(tables.Table):
     title = tables.Column(linkify=True, verbose_name=_("Title"))
     paragraphs = tables.Column(
@@ -39,6 +48,17 @@ class CommitmentTable(tables.Table):
         verbose_name=_("Owner"),
         order_by=("owner__last_name", "owner__first_name", "owner__username"),
     )
+    # The export's own columns, after the page's so those keep their letters in a spreadsheet.
+    # The commitment's slug: the stable identifier a bulk import matches rows by.
+    identifier = _export_only(_("ID"), accessor="slug")
+    document = _export_only(_("Document"))
+    supporting_actors = _export_only(_("Supporting actors"))
+    themes = _export_only(_("Themes"))
+    # Empty in the export: filled in a spreadsheet, they make a bulk import add a status update
+    # where the row's status or progress differs from the commitment's.
+    update_date = _export_only(_("Update date"))
+    update_narrative = _export_only(_("Update narrative"))
+    update_visibility = _export_only(_("Update visibility"))
 
     class Meta:
         template_name = "django_tables2/tracker_table.html"
@@ -53,6 +73,14 @@ class CommitmentTable(tables.Table):
 
     def value_title(self, record):
         return record.title
+
+    def value_identifier(self, record):
+        return record.slug
+
+    def value_document(self, record):
+        """The short names of the documents of its paragraphs (one, nearly always)."""
+        names = dict.fromkeys(p.document.short_name for p in record.paragraphs.all())
+        return "; ".join(names)
 
     # Paragraphs and actors come from the selector's prefetch: no query per row.
     def render_paragraphs(self, record):
@@ -74,6 +102,21 @@ class CommitmentTable(tables.Table):
 
     def value_lead_actors(self, record):
         return "; ".join(actor.name for actor in record.lead_actors.all())
+
+    def value_supporting_actors(self, record):
+        return "; ".join(actor.name for actor in record.supporting_actors.all())
+
+    def value_themes(self, record):
+        return "; ".join(theme.name for theme in record.themes.all())
+
+    def value_update_date(self, record):
+        return ""
+
+    def value_update_narrative(self, record):
+        return ""
+
+    def value_update_visibility(self, record):
+        return ""
 
     def render_status(self, value):
         return format_html(

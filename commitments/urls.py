@@ -3,6 +3,7 @@ from django.urls import path
 from . import (
     actor_views,
     amendment_views,
+    bulk_import_views,
     commitment_edit_views,
     document_views,
     feeds,
@@ -17,6 +18,28 @@ urlpatterns = [
     path("commitments/", views.commitment_list, name="commitment_list"),
     # Before the commitment's page: "new" is no commitment's slug (services.RESERVED_SLUGS).
     path("commitments/new/", commitment_edit_views.commitment_create, name="commitment_create"),
+    # Bulk import, before the commitment's page too: "import" is no commitment's slug either.
+    path("commitments/import/", bulk_import_views.bulk_import_upload, name="bulk_import"),
+    path(
+        "commitments/import/<int:pk>/",
+        bulk_import_views.bulk_import_detail,
+        name="bulk_import_detail",
+    ),
+    path(
+        "commitments/import/<int:pk>/apply/",
+        bulk_import_views.bulk_import_apply,
+        name="bulk_import_apply",
+    ),
+    path(
+        "commitments/import/<int:pk>/status/",
+        bulk_import_views.bulk_import_status,
+        name="bulk_import_status",
+    ),
+    path(
+        "commitments/import/<int:pk>/report.csv",
+        bulk_import_views.bulk_import_report,
+        name="bulk_import_report",
+    ),
     path("commitments/<slug:slug>/", views.commitment_detail, name="commitment_detail"),
     # Atom feeds of the public record's changes (commitments.feeds, docs/feeds.md).
     path("feeds/changes.atom", feeds.changes_feed, name="changes_feed"),

@@ -100,6 +100,7 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
             "filters_and_rows": self._cached_unless_searched(request, filters_and_rows),
             "status_legend": status_legend(),
             "bad_export": requested is not None,  # a format commitments.exports does not make
+            "can_import": user_can_edit_record(request.user),
         }
         status = 200 if requested is None else 400
         return render(request, self.page_template_name, context, status=status)
@@ -159,6 +160,8 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         rows = selectors.commitment_dated_list(user=self.request.user)
         if SHOW_RETIRED not in self.request.GET:  # the table's "Show retired" filter
             rows = rows.filter(retired_on__isnull=True)
+        if self.export_trigger_param in self.request.GET:  # the columns only the export has
+            rows = selectors.commitment_export_links(rows)
         return rows
 
     def create_export(self, export_format):

@@ -16,7 +16,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from commitments import milestones, services, submissions
-from commitments.models import CommitmentRelation, StatusUpdate
+from commitments.models import BulkImport, CommitmentRelation, StatusUpdate
 from tests.factories import (
     CommitmentFactory,
     ContributorFactory,
@@ -82,6 +82,9 @@ class World:
         self.internal_file = self.evidence(StatusUpdate.Visibility.INTERNAL)
         self.event = EventFactory(title="Neutrality Day", start_date=datetime.date(1995, 12, 12))
         self.private_event = EventFactory(title="Internal planning", is_public=False)
+        self.bulk_import = BulkImport.objects.create(
+            created_by=self.users["secretariat"], file_name="commitments.csv"
+        )
         self.failed_reminder = self.reminder(Reminder.State.FAILED)
         self.unsubscribe_token = reminders.unsubscribe_token(
             user=self.users["liaison"], scope="all"
@@ -169,6 +172,10 @@ class World:
 
 # How each URL's arguments come from the world; URLs without arguments need no entry.
 KWARGS = {
+    "commitments:bulk_import_detail": lambda w: {"pk": w.bulk_import.pk},
+    "commitments:bulk_import_apply": lambda w: {"pk": w.bulk_import.pk},
+    "commitments:bulk_import_status": lambda w: {"pk": w.bulk_import.pk},
+    "commitments:bulk_import_report": lambda w: {"pk": w.bulk_import.pk},
     "commitments:commitment_detail": lambda w: {"slug": w.commitment.slug},
     "commitments:commitment_edit": lambda w: {"slug": w.commitment.slug},
     "commitments:commitment_retire": lambda w: {"slug": w.commitment.slug},

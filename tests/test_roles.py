@@ -79,6 +79,13 @@ EXPECTED = {
     "commitments:document_import":        ((302, 302), (403, 403), (200, 400), (200, 400)),
     "commitments:document_import_apply":  ((302, 302), (403, 403), (405, 400), (405, 400)),
     "commitments:document_edit":          ((302, 302), (403, 403), (200, 400), (200, 400)),
+    # Bulk import is the secretariat's alone: a liaison is refused even a look (403). An upload
+    # without a file is refused (400); applying is a POST that redirects to the import's page.
+    "commitments:bulk_import":            ((302, 302), (403, 403), (200, 400), (200, 400)),
+    "commitments:bulk_import_detail":     ((302, 302), (403, 403), (200, 405), (200, 405)),
+    "commitments:bulk_import_apply":      ((302, 302), (403, 403), (405, 302), (405, 302)),
+    "commitments:bulk_import_status":     ((302, 302), (403, 403), (200, 405), (200, 405)),
+    "commitments:bulk_import_report":     ((302, 302), (403, 403), (200, 405), (200, 405)),
     "commitments:document_link_create":   ((302, 302), (403, 403), (405, 400), (405, 400)),
     "commitments:document_link_delete":   ((302, 302), (403, 403), (405, 302), (405, 302)),
     "commitments:document_report":        ((302, 302), (200, 403), (200, 405), (200, 405)),

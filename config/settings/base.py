@@ -277,13 +277,26 @@ def celery_transport_options(broker_url: str, folder: Path) -> dict:
 CELERY_BROKER_TRANSPORT_OPTIONS = celery_transport_options(
     CELERY_BROKER_URL, CELERY_FILESYSTEM_FOLDER
 )
+# Bulk import (commitments.bulk_import; docs/bulk-import.md): the most rows and bytes a file may
+# have; how often beat looks for an import to apply (the page only marks it: it never publishes
+# to the broker), and after how long an apply that stopped moving is taken over.
+BULK_IMPORT_MAX_ROWS = env.int("BULK_IMPORT_MAX_ROWS", default=50_000)
+BULK_IMPORT_MAX_UPLOAD_BYTES = env.int("BULK_IMPORT_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+BULK_IMPORT_POLL_SECONDS = env.int("BULK_IMPORT_POLL_SECONDS", default=5)
+BULK_IMPORT_STALL_SECONDS = env.int("BULK_IMPORT_STALL_SECONDS", default=300)
+
 CELERY_BEAT_SCHEDULE = {
     "dispatch-reminders": {
         "task": "tracker.tasks.dispatch_reminders",
         "schedule": 60.0,
         # A run that waited in the queue past the next one is dropped: the next one does its work.
         "options": {"expires": 55},
-    }
+    },
+    "apply-bulk-imports": {
+        "task": "commitments.tasks.apply_bulk_imports",
+        "schedule": float(BULK_IMPORT_POLL_SECONDS),
+        "options": {"expires": max(1, BULK_IMPORT_POLL_SECONDS - 1)},
+    },
 }
 
 # Reminders (tracker.reminders; docs/reminders.md).

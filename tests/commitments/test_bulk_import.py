@@ -1,0 +1,433 @@
+"""Bulk import in the export's format (issue 15): the round trip, the dry run, applying it,
+a second import of the same file, a version conflict, and every refusal."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.urls import reverse
+from openpyxl import Workbook
+
+from commitments import services
+from commitments.bulk_import import FileRefused
+from commitments.models import BulkImport, BulkImportRow, Commitment, StatusUpdate
+from commitments.statuses import Status
+from commitments.tasks import apply_bulk_imports
+from tests.factories import (
+    ActorFactory,
+    CommitmentFactory,
+    DocumentFactory,
+    ParagraphFactory,
+    ThemeFactory,
+    post_status_update,
+)
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date(2026, 5, 4)
+LIST_URL = reverse("commitments:commitment_list")
+Action = BulkImportRow.Action
+
+
+@pytest.fixture
+def record(secretariat):
+    """A document with five paragraphs and three commitments on it, with actors, themes,
+    owners, target dates and history; one has milestones."""
+    document = DocumentFactory(short_name="ashgabat-2020")
+    paragraphs = [ParagraphFactory(document=document, number=n) for n in range(1, 6)]
+    turkmenistan, ocha = ActorFactory(name="Turkmenistan"), ActorFactory(name="UN OCHA")
+    peace = ThemeFactory(name="Peace")
+    forum = CommitmentFactory(
+        title="Forum every five years",
+        paragraphs=paragraphs[:2],
+        lead_actors=[turkmenistan],
+        owner=secretariat,
+        target_date=datetime.date(2025, 12, 12),
+    )
+    forum.supporting_actors.set([ocha])
+    forum.themes.set([peace])
+    post_status_update(forum, secretariat, status=Status.IN_PROGRESS, progress=40)
+    office = CommitmentFactory(
+        title='=HYPERLINK("https://evil.example")', paragraphs=[paragraphs[2]]
+    )
+    CommitmentFactory(title="Day of neutrality", paragraphs=[paragraphs[3]], owner=None)
+    return {"document": document, "forum": forum, "office": office, "peace": peace}
+
+
+def export_rows(client) -> list[dict]:
+    body = b"".join(client.get(LIST_URL, {"_export": "csv"}).streaming_content)
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
+
+
+def csv_bytes(rows: list[dict]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def dry_run(user, content: bytes, name: str = "commitments.csv") -> BulkImport:
+    return services.bulk_import_create(author=user, name=name, content=content, today=TODAY)
+
+
+def apply(bulk_import: BulkImport, user) -> BulkImport:
+    services.bulk_import_queue(bulk_import=bulk_import, user=user)
+    assert apply_bulk_imports() == 1  # the Celery task's body, as a worker runs it
+    bulk_import.refresh_from_db()
+    return bulk_import
+
+
+def actions(bulk_import: BulkImport) -> dict[int, str]:
+    return dict(bulk_import.rows.values_list("number", "action"))
+
+
+def by_title(rows: list[dict], title: str) -> dict:
+    return next(row for row in rows if row["Title"] == title)
+
+
+def test_an_unchanged_export_imports_as_unchanged(secretariat_client, secretariat, record):
+    rows = export_rows(secretariat_client)
+
+    bulk_import = dry_run(secretariat, csv_bytes(rows))
+
+    assert set(actions(bulk_import).values()) == {Action.UNCHANGED}
+    assert bulk_import.rows_total == 3
+    assert bulk_import.ignored_columns == ["Due", "Last activity", "Freshness"]
+
+
+def test_an_unchanged_excel_export_imports_as_unchanged(secretariat_client, secretariat, record):
+    response = secretariat_client.get(LIST_URL, {"_export": "xlsx"})
+
+    bulk_import = dry_run(secretariat, b"".join(response), name="commitments.xlsx")
+
+    assert set(actions(bulk_import).values()) == {Action.UNCHANGED}
+
+
+def test_the_dry_run_shows_each_change_and_writes_nothing(secretariat_client, secretariat, record):
+    rows = export_rows(secretariat_client)
+    forum = by_title(rows, "Forum every five years")
+    forum.update({"Title": "Forum every five years, in Ashgabat", "Paragraphs": "1, 2, 5"})
+    forum.update({"Status": "Achieved", "Progress": "100", "Update narrative": "Held in 2025."})
+    before = Commitment.objects.get(pk=record["forum"].pk)
+
+    bulk_import = dry_run(secretariat, csv_bytes(rows))
+
+    row = bulk_import.rows.get(commitment=record["forum"])
+    assert row.action == Action.CHANGE
+    assert row.changes == [
+        ["Title", "Forum every five years", "Forum every five years, in Ashgabat"],
+        ["Paragraphs", "1, 2", "1, 2, 5"],
+        ["Status", "In progress", "Achieved"],
+        ["Progress", "40", "100"],
+    ]
+    assert row.expected_version == before.version
+    after = Commitment.objects.get(pk=record["forum"].pk)
+    assert (after.title, after.version, after.status) == (
+        before.title,
+        before.version,
+        before.status,
+    )
+
+
+def test_applying_writes_through_the_services_and_a_second_import_changes_nothing(
+    secretariat_client, secretariat, record
+):
+    rows = export_rows(secretariat_client)
+    forum = by_title(rows, "Forum every five years")
+    forum.update({"Status": "Achieved", "Progress": "100", "Update narrative": "Held in 2025.",
+                  "Update date": "2025-12-12", "Title": "Forum held every five years"})  # fmt: skip
+    new = dict.fromkeys(rows[0], "") | {
+        "Title": "Research and training centre",
+        "Document": "ashgabat-2020",
+        "Paragraphs": "5",
+        "Lead actors": "Turkmenistan",
+        "Themes": "peace",
+        "Status": "In progress",
+        "Progress": "10",
+        "Update narrative": "Premises chosen.",
+        "Target date": "2027-01-01",
+    }
+    content = csv_bytes([*rows, new])
+    version = record["forum"].version
+
+    applied = apply(dry_run(secretariat, content), secretariat)
+
+    assert applied.state == BulkImport.State.DONE and applied.rows_done == 4
+    assert dict(applied.rows.values_list("number", "result")) == {
+        2: "change", 3: "unchanged", 4: "unchanged", 5: "create"
+    }  # fmt: skip
+    forum = Commitment.objects.get(pk=record["forum"].pk)
+    assert (forum.title, forum.status, forum.progress) == (
+        "Forum held every five years",
+        "achieved",
+        100,
+    )
+    assert forum.version == version + 2  # the edit, then the update: each claims a version
+    assert forum.updates.latest().narrative == "Held in 2025."
+    assert forum.updates.latest().happened_on == datetime.date(2025, 12, 12)
+    centre = Commitment.objects.get(title="Research and training centre")
+    assert [t.name for t in centre.themes.all()] == ["Peace"]
+    assert (centre.status, centre.progress, centre.target_date) == (
+        "in_progress",
+        10,
+        datetime.date(2027, 1, 1),
+    )
+    assert centre.updates.get().author == secretariat
+    counts = (Commitment.objects.count(), StatusUpdate.objects.count())
+
+    again = apply(dry_run(secretariat, content), secretariat)
+
+    assert set(again.rows.values_list("result", flat=True)) == {Action.UNCHANGED}
+    assert (Commitment.objects.count(), StatusUpdate.objects.count()) == counts
+
+
+def test_a_row_whose_commitment_changed_since_the_dry_run_is_refused_at_apply(
+    secretariat_client, secretariat, record
+):
+    rows = export_rows(secretariat_client)
+    by_title(rows, "Forum every five years")["Title"] = "Forum, renamed by the import"
+    by_title(rows, "Day of neutrality")["Title"] = "Neutrality Day"
+    bulk_import = dry_run(secretariat, csv_bytes(rows))
+    forum = record["forum"]
+    services.commitment_update(
+        commitment=forum, expected_version=forum.version, values={"title": "Renamed meanwhile"}
+    )
+
+    applied = apply(bulk_import, secretariat)
+
+    row = applied.rows.get(commitment=forum)
+    assert row.result == Action.REFUSED
+    assert "changed since the dry run" in row.result_reason
+    assert Commitment.objects.get(pk=forum.pk).title == "Renamed meanwhile"
+    assert Commitment.objects.filter(title="Neutrality Day").exists()  # the other row went in
+
+
+def test_a_quoted_formula_in_the_export_reads_back_as_its_text(
+    secretariat_client, secretariat, record
+):
+    rows = export_rows(secretariat_client)
+    assert by_title(rows, '\'=HYPERLINK("https://evil.example")')
+
+    bulk_import = dry_run(secretariat, csv_bytes(rows))
+
+    assert bulk_import.rows.get(commitment=record["office"]).action == Action.UNCHANGED
+
+
+def refused_reason(secretariat, rows) -> str:
+    bulk_import = dry_run(secretariat, csv_bytes(rows))
+    row = bulk_import.rows.get(action=Action.REFUSED)
+    return row.reason
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"Status": "Finished"}, "“Finished” is not a status"),
+        ({"Status": "Achieved", "Update narrative": "Done.", "Update date": "2026-05-05"},
+         "in the future"),
+        ({"Status": "Achieved"}, "write what happened"),
+        ({"Paragraphs": "1, 17"}, "has no paragraph 17"),
+        ({"Document": "rio-1992"}, "No document is called “rio-1992”"),
+        ({"Lead actors": "Turkmenistan; Atlantis"}, "Unknown actors: Atlantis"),
+        ({"Themes": "Peace; Space"}, "Unknown themes: Space"),
+        ({"Title": '=HYPERLINK("https://evil.example")'}, "is a formula"),
+        ({"Progress": "+5"}, "is a formula"),
+        ({"Progress": "140"}, "not a whole number from 0 to 100"),
+        ({"ID": "no-such-commitment"}, "No commitment has the ID"),
+        ({"Target date": "12/12/2030"}, "not a day written as YYYY-MM-DD"),
+        ({"Owner": "nobody-here"}, "No user is called"),
+    ],
+)  # fmt: skip
+def test_a_bad_row_is_refused_with_its_reason_and_the_others_still_plan(
+    secretariat_client, secretariat, record, change, expected
+):
+    rows = export_rows(secretariat_client)
+    by_title(rows, "Forum every five years").update(change)
+
+    bulk_import = dry_run(secretariat, csv_bytes(rows))
+
+    refused = bulk_import.rows.get(action=Action.REFUSED)
+    assert expected in refused.reason
+    assert refused.number == 2 + [r["Title"] for r in rows].index(
+        change.get("Title", "Forum every five years")
+    )
+    assert bulk_import.rows.filter(action=Action.UNCHANGED).count() == 2
+    applied = apply(bulk_import, secretariat)
+    assert applied.rows.get(number=refused.number).result == Action.REFUSED
+    assert Commitment.objects.get(pk=record["forum"].pk).version == record["forum"].version
+
+
+def header_and_row(header: list[str]) -> bytes:
+    return (",".join(header) + "\n" + ",".join("x" for _ in header) + "\n").encode()
+
+
+def xlsx_with(rows: list[list]) -> bytes:
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("c.csv", b"", "The file is empty"),
+        ("c.csv", b"\n\n", "The file is empty"),
+        ("c.csv", "Title;Statut\n".encode("cp1252") + b"\xe9t\xe9\n", "not UTF-8 text (byte 14)"),
+        ("c.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "not a CSV or Excel"),
+        ("c.xlsx", b"Title,Status\n", "not a CSV or Excel"),
+        ("c.xlsx", b"PK\x03\x04 not really a zip", "not a CSV or Excel"),
+        ("c.csv", header_and_row(["ID", "Title", "Colour"]),
+         "unknown columns: Colour; missing columns: Document, Paragraphs, Status, Progress"),
+        ("c.csv", header_and_row(["ID", "Title", "Title", "Document", "Paragraphs", "Status",
+                                  "Progress"]), "repeated columns: Title"),
+    ],
+)  # fmt: skip
+def test_a_file_that_cannot_be_imported_is_refused_and_nothing_is_stored(
+    secretariat, name, content, expected
+):
+    with pytest.raises(FileRefused) as refused:
+        dry_run(secretariat, content, name=name)
+
+    assert expected in str(refused.value)
+    assert not BulkImport.objects.exists()
+
+
+def test_a_real_formula_in_an_excel_file_is_refused(secretariat, record):
+    header = ["ID", "Title", "Document", "Paragraphs", "Status", "Progress"]
+    content = xlsx_with([header, ["", "=1+1", "ashgabat-2020", 1, "In progress", 10]])
+
+    bulk_import = dry_run(secretariat, content, name="c.xlsx")
+
+    assert "is a formula" in bulk_import.rows.get().reason
+
+
+def test_more_rows_than_the_limit_are_refused(secretariat, settings):
+    settings.BULK_IMPORT_MAX_ROWS = 2
+    header = ["ID", "Title", "Document", "Paragraphs", "Status", "Progress"]
+    content = "\n".join([",".join(header)] + ["x,y,z,1,Achieved,100"] * 3).encode()
+
+    with pytest.raises(FileRefused, match="has 3 rows; an import takes at most 2"):
+        dry_run(secretariat, content)
+
+
+def test_a_russian_export_reads_back(secretariat, record, client):
+    secretariat.language = "ru"
+    secretariat.save()
+    client.force_login(secretariat)
+    body = b"".join(client.get(LIST_URL, {"_export": "csv"}).streaming_content).decode()
+    assert body.startswith("Название,") and "Описание обновления" in body and "В работе" in body
+
+    bulk_import = dry_run(secretariat, body.encode())
+
+    assert set(actions(bulk_import).values()) == {Action.UNCHANGED}
+
+
+# --- The pages ------------------------------------------------------------------------------------
+
+
+def test_the_pages_upload_preview_apply_and_report(secretariat_client, secretariat, record):
+    rows = export_rows(secretariat_client)
+    by_title(rows, "Day of neutrality")["Title"] = "Neutrality Day"
+    by_title(rows, "Forum every five years")["Status"] = "Unknown"
+    upload = io.BytesIO(csv_bytes(rows))
+    upload.name = "edited.csv"
+
+    response = secretariat_client.post(reverse("commitments:bulk_import"), {"file": upload})
+
+    bulk_import = BulkImport.objects.get()
+    assert response.status_code == 302 and response.url == bulk_import.get_absolute_url()
+    page = secretariat_client.get(response.url).content.decode()
+    assert "<del>Day of neutrality</del> → <ins>Neutrality Day</ins>" in page
+    assert "“Unknown” is not a status" in page
+    assert f'action="/commitments/import/{bulk_import.pk}/apply/"' in page
+    assert not Commitment.objects.filter(title="Neutrality Day").exists()
+
+    secretariat_client.post(reverse("commitments:bulk_import_apply", args=[bulk_import.pk]))
+    status = secretariat_client.get(
+        reverse("commitments:bulk_import_status", args=[bulk_import.pk])
+    )
+    assert status.json() == {"state": "queued", "done": 0, "total": 3, "finished": False}
+    running = secretariat_client.get(bulk_import.get_absolute_url()).content.decode()
+    assert '<progress id="import-progress" max="3" value="0">' in running
+    assert "js/bulk-import-progress.js" in running and "Refresh" in running
+    apply_bulk_imports()
+
+    status = secretariat_client.get(
+        reverse("commitments:bulk_import_status", args=[bulk_import.pk])
+    )
+    assert status.json()["finished"] is True
+    assert Commitment.objects.filter(title="Neutrality Day").exists()
+    report = secretariat_client.get(
+        reverse("commitments:bulk_import_report", args=[bulk_import.pk])
+    )
+    lines = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode())))
+    assert lines[0] == ["Row", "ID", "Title", "Planned", "Result", "Changes", "Reason"]
+    assert {line[4] for line in lines[1:]} == {"Changed", "Unchanged", "Refused"}
+    # Applying again queues nothing: the import was applied.
+    secretariat_client.post(reverse("commitments:bulk_import_apply", args=[bulk_import.pk]))
+    assert BulkImport.objects.get().state == BulkImport.State.DONE
+
+
+def test_an_upload_over_the_size_limit_is_refused(secretariat_client, settings):
+    settings.BULK_IMPORT_MAX_UPLOAD_BYTES = 100
+    upload = io.BytesIO(b"ID,Title\n" + b"x," * 100)
+    upload.name = "big.csv"
+
+    response = secretariat_client.post(reverse("commitments:bulk_import"), {"file": upload})
+
+    assert response.status_code == 400
+    assert "the limit is 100" in response.content.decode()
+    assert not BulkImport.objects.exists()
+
+
+def test_a_refused_file_is_shown_on_the_form(secretariat_client):
+    upload = io.BytesIO(b"%PDF-1.4 binary")
+    upload.name = "commitments.csv"
+
+    response = secretariat_client.post(reverse("commitments:bulk_import"), {"file": upload})
+
+    assert response.status_code == 400
+    assert "not a CSV or Excel" in response.content.decode()
+
+
+def test_the_table_links_the_import_for_the_secretariat_only(client, secretariat, liaison):
+    link = f'href="{reverse("commitments:bulk_import")}"'
+    client.force_login(secretariat)
+    assert link in client.get(LIST_URL).content.decode()
+    client.force_login(liaison)
+    assert link not in client.get(LIST_URL).content.decode()
+
+
+def test_a_liaison_cannot_open_or_apply_an_import(liaison_client, secretariat):
+    bulk_import = BulkImport.objects.create(created_by=secretariat, file_name="c.csv")
+
+    for url in (
+        reverse("commitments:bulk_import"),
+        bulk_import.get_absolute_url(),
+        reverse("commitments:bulk_import_report", args=[bulk_import.pk]),
+    ):
+        assert liaison_client.get(url).status_code == 403
+    apply_url = reverse("commitments:bulk_import_apply", args=[bulk_import.pk])
+    assert liaison_client.post(apply_url).status_code == 403
+    assert BulkImport.objects.get().state == BulkImport.State.PREVIEWED
+
+
+def test_the_import_pages_read_a_fixed_number_of_queries(
+    secretariat_client, secretariat, record, django_assert_max_num_queries
+):
+    rows = export_rows(secretariat_client)
+    for row in rows:
+        row["Title"] += " (renamed)"
+    extra = [dict(rows[0], ID="", Title=f"New {n}") for n in range(30)]
+    bulk_import = dry_run(secretariat, csv_bytes([*rows, *extra]))
+    assert bulk_import.rows.count() == 33
+
+    with django_assert_max_num_queries(12):
+        secretariat_client.get(bulk_import.get_absolute_url())
+    with django_assert_max_num_queries(12):
+        secretariat_client.get(reverse("commitments:bulk_import"))
