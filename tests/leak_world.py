@@ -39,6 +39,13 @@ class MarkedWorld:
             actor__name="Turkmenistan",
         )
         self.actor = self.liaison.actor
+        # A liaison of a state no commitment here concerns: reads the public record alone (the
+        # first liaison also reads their own state's internal event and their own draft).
+        self.outside_liaison = LiaisonFactory(
+            username="observer",
+            email=f"observer-{MARKER}@example.org",
+            actor__name="Austria",
+        )
         self.theme = ThemeFactory(name="Neutrality")
         self.document = DocumentFactory(short_name="ashgabat-2020")
         self.paragraph = ParagraphFactory(document=self.document, number=5)
@@ -51,6 +58,8 @@ class MarkedWorld:
         )
         self.commitment.themes.add(self.theme)
         self.public = self.update(PUBLIC, "The group met in New York.", datetime.date(2021, 3, 1))
+        upload = SimpleUploadedFile("minutes.pdf", b"%PDF-1.4 minutes", "application/pdf")
+        self.public_file = services.evidence_file_attach(update=self.public, upload=upload)
         self.internal = self.update(
             INTERNAL,
             f"Internal note {MARKER}",
