@@ -70,6 +70,7 @@ EVENTS ?= 2000
 USERS ?= 10000
 REMINDERS ?= 100000
 BENCH_SECONDS ?= 8
+BENCH_ROUNDS ?= 3
 BENCH_SIZES = --documents $(DOCUMENTS) --paragraphs $(PARAGRAPHS) --commitments $(COMMITMENTS) \
 	--status-updates $(STATUS_UPDATES) --events $(EVENTS) --users $(USERS)
 
@@ -78,7 +79,7 @@ bench-tools: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 
 bench: bench-tools
-	$(BIN)/python -m bench.run $(BENCH_SIZES) --seconds $(BENCH_SECONDS)
+	$(BIN)/python -m bench.run $(BENCH_SIZES) --seconds $(BENCH_SECONDS) --rounds $(BENCH_ROUNDS)
 	$(MAKE) bench-reminders
 	$(MAKE) bench-import
 

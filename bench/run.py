@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 import os
+import subprocess
 import sys
 import time
 import urllib.error
@@ -20,6 +21,7 @@ import environ
 
 from . import machine
 from .load import Load, LoadError, drive
+from .rounds import REFERENCE, page_summary, round_ratios, schedule
 from .server import (
     WORKERS,
     RssSampler,
@@ -32,12 +34,20 @@ from .server import (
 from .sizes import Sizes
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/tracker_bench"
+# The reference project's own database (bench/reference), on the same server.
+DEFAULT_REFERENCE_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_reference"
+REFERENCE_APP = "bench.reference.wsgi:application"
+REFERENCE_PATH = "/bench/bare/"
+ROUNDS = 3
 RESULTS_DIR = Path(__file__).with_name("results")
 PER_PAGE = 25  # commitments.views.CommitmentListView.table_pagination
 CSV_REPEATS = 3
 HANDLER = {}
-REFERENCES = ("bare login_required view", "admin change list")
+BARE = "bare login_required view"
+ADMIN = "admin change list"
 MAX_SECONDS = 60  # per page, whatever its speed
+# Issue 16's targets: the least share of the reference's requests per second.
+BARE_TARGET, LIST_TARGET, DETAIL_TARGET = 0.8, 0.5, 0.3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,29 +55,30 @@ class Page:
     name: str
     path: str
     role: str  # "secretariat", "liaison", "admin" or "" (no session)
-    target: str = ""  # which issue-6 target applies: "table", "dashboard" or ""
+    target: float = 0.0  # the least share of the reference's throughput; 0 for none
 
 
 def pages(landmarks, sizes: Sizes, calendar_token: str) -> list[Page]:
     deep = max(1, math.ceil(sizes.commitments / PER_PAGE) - 1)
     filtered = f"/commitments/?status=in_progress&theme={landmarks.theme_pk}&sort=-last_activity"
+    lists, details = LIST_TARGET, DETAIL_TARGET
     return [
-        Page("bare login_required view", "/bench/bare/", "secretariat"),
-        Page("admin change list", "/admin/commitments/commitment/", "admin"),
-        Page("dashboard (secretariat)", "/", "secretariat", "dashboard"),
-        Page("dashboard (liaison)", "/", "liaison", "dashboard"),
-        Page("table, first page (secretariat)", "/commitments/", "secretariat", "table"),
-        Page("table, first page (liaison)", "/commitments/", "liaison", "table"),
-        Page("table, filtered and sorted", filtered, "secretariat", "table"),
-        Page(f"table, deep page {deep}", f"/commitments/?page={deep}", "secretariat", "table"),
+        Page(BARE, "/bench/bare/", "secretariat", BARE_TARGET),
+        Page(ADMIN, "/admin/commitments/commitment/", "admin"),
+        Page("dashboard (secretariat)", "/", "secretariat", lists),
+        Page("dashboard (liaison)", "/", "liaison", lists),
+        Page("table, first page (secretariat)", "/commitments/", "secretariat", lists),
+        Page("table, first page (liaison)", "/commitments/", "liaison", lists),
+        Page("table, filtered and sorted", filtered, "secretariat", lists),
+        Page(f"table, deep page {deep}", f"/commitments/?page={deep}", "secretariat", lists),
         # The dashboard's "Overdue" count links to this list; sorted the longest overdue first.
-        Page("table, overdue", "/commitments/?due=overdue&sort=due", "secretariat", "table"),
-        Page("commitment, long history (secretariat)", landmarks.long_path, "secretariat"),
-        Page("commitment, long history (liaison)", landmarks.long_path, "liaison"),
+        Page("table, overdue", "/commitments/?due=overdue&sort=due", "secretariat"),
+        Page("commitment, long history (secretariat)", landmarks.long_path, "secretariat", details),
+        Page("commitment, long history (liaison)", landmarks.long_path, "liaison", details),
         Page("commitment, 50 milestones (secretariat)", landmarks.milestones_path, "secretariat"),
         Page("commitment, 50 milestones (liaison)", landmarks.milestones_path, "liaison"),
-        Page("document page", landmarks.document_path, "secretariat"),
-        Page("actor page (liaison's landing)", landmarks.actor_path, "liaison"),
+        Page("document page", landmarks.document_path, "secretariat", details),
+        Page("actor page (liaison's landing)", landmarks.actor_path, "liaison", lists),
         Page("ICS feed, public", "/calendar.ics", ""),
         Page("ICS feed, personal", f"/calendar/{calendar_token}.ics", ""),
     ]
@@ -144,9 +155,9 @@ def query_count(path: str, session_key: str) -> tuple[int, int, float]:
     return response.status_code, len(queries), time.monotonic() - started
 
 
-def page_measure(page: Page, base_url: str, sessions: dict, load: Load) -> dict:
-    from django.conf import settings
-
+def page_probe(page: Page, sessions: dict, load: Load) -> tuple[dict, Load]:
+    """Status, query counts and cold time of a page, measured in-process; and how long to drive
+    it in each round: a slow page gets time for a few requests on every connection."""
     from core import caching
 
     key = sessions.get(page.role, "")
@@ -155,24 +166,81 @@ def page_measure(page: Page, base_url: str, sessions: dict, load: Load) -> dict:
     caching.invalidate(caching.DASHBOARD, caching.CALENDAR, caching.RECORD)
     _, cold_queries, cold_seconds = query_count(page.path, key)
     status, queries, seconds = query_count(page.path, key)
-    cookie = f"{settings.SESSION_COOKIE_NAME}={key}" if key else ""
     result = {
         "page": page.name,
         "path": page.path,
         "role": page.role or "anonymous",
+        "status": status,
+        "target": page.target,
+        "queries": queries,
         "cold_ms": round(cold_seconds * 1000, 1),
         "cold_queries": cold_queries,
     }
     if status != 200:
-        return {**result, "status": status, "queries": queries, "error": f"HTTP {status}"}
-    # A slow page gets time for a few rounds of requests on every connection.
+        result["error"] = f"HTTP {status}"
     rounds = math.ceil(4 * seconds * load.connections / WORKERS)
-    load = dataclasses.replace(load, seconds=min(MAX_SECONDS, max(load.seconds, rounds)))
-    try:
-        measured = drive(base_url + page.path, cookie=cookie, load=load)
-    except LoadError as error:
-        return {**result, "status": status, "queries": queries, "error": str(error)}
-    return {**result, "status": status, "queries": queries, "seconds": load.seconds, **measured}
+    return result, dataclasses.replace(load, seconds=min(MAX_SECONDS, max(load.seconds, rounds)))
+
+
+def cookie_for(session_key: str) -> str:
+    from django.conf import settings
+
+    return f"{settings.SESSION_COOKIE_NAME}={session_key}" if session_key else ""
+
+
+def rounds_drive(page_list, probes, urls, sessions, load: Load, rounds: int) -> tuple[list, list]:
+    """Drive the reference and the pages in alternating rounds (bench.rounds.schedule); return
+    the schedule and what each step measured (None for a step that failed)."""
+    targets = {REFERENCE: (urls["reference"] + REFERENCE_PATH, cookie_for(sessions[REFERENCE]))}
+    for page in page_list:
+        targets[page.name] = (urls["tracker"] + page.path, cookie_for(sessions.get(page.role, "")))
+    drivable = [page.name for page in page_list if "error" not in probes[page.name][0]]
+    order, measured = schedule(drivable, rounds), []
+    for step, name in enumerate(order, 1):
+        url, cookie = targets[name]
+        page_load = load if name == REFERENCE else probes[name][1]
+        try:
+            measured.append(drive(url, cookie=cookie, load=page_load))
+        except LoadError as error:
+            measured.append(None)
+            print(f"    {name}: {error}", flush=True)
+        figure = measured[-1]["rps"] if measured[-1] else "failed"
+        print(f"  [{step}/{len(order)}] {name}: {figure} req/s", flush=True)
+    return order, measured
+
+
+def rounds_report(page_list, probes, order, measured) -> tuple[list[dict], dict]:
+    """Each page's result (probe, then its rounds summarised), and the reference's."""
+    rps = [m["rps"] if m else None for m in measured]
+    ratios = round_ratios(order, rps)
+    results = []
+    for page in page_list:
+        result, page_load = probes[page.name]
+        runs = [m for name, m in zip(order, measured, strict=True) if name == page.name and m]
+        if runs and ratios.get(page.name):
+            result = {**result, "seconds": page_load.seconds, **rounds_merge(runs)}
+            result.update(page_summary(ratios[page.name], [run["rps"] for run in runs]))
+        elif "error" not in result:
+            result["error"] = "every round failed: see the output above"
+        results.append(result)
+    reference_runs = [m for name, m in zip(order, measured, strict=True) if name == REFERENCE]
+    reference = rounds_merge([run for run in reference_runs if run])
+    return results, reference
+
+
+def rounds_merge(runs: list[dict]) -> dict:
+    """One page's rounds as the table shows them: the median round's figures, every round's
+    requests per second, and the non-200 answers of all rounds."""
+    ordered = sorted(runs, key=lambda run: run["rps"])
+    middle = ordered[len(ordered) // 2]
+    return {
+        "rps_median": middle["rps"],
+        "median_ms": middle["median_ms"],
+        "p95_ms": middle["p95_ms"],
+        "rounds_rps": [round(run["rps"], 1) for run in runs],
+        "non_200": sum(run["non_200"] for run in runs),
+        "socket_errors": sum(run["socket_errors"] for run in runs),
+    }
 
 
 def csv_export_measure(base_url: str, master, session_key: str, cookie_name: str) -> dict:
@@ -210,48 +278,50 @@ def csv_export_measure(base_url: str, master, session_key: str, cookie_name: str
     }
 
 
-def ratios(results: list[dict]) -> None:
-    """Add each page's throughput as a share of the bare view's and of the admin's."""
-    by_name = {r["page"]: r for r in results}
-    bare, admin = (by_name[name].get("rps") for name in REFERENCES)
+def admin_ratios(results: list[dict]) -> None:
+    """Each page's throughput as a multiple of the admin's change list, when it was driven."""
+    admin = next((r for r in results if r["page"] == ADMIN and "rps" in r), None)
     for result in results:
-        if "rps" in result:
-            result["vs_bare"] = result["rps"] / bare if bare else None
-            result["vs_admin"] = result["rps"] / admin if admin else None
+        if admin and "rps" in result:
+            result["vs_admin"] = result["rps"]["median"] / admin["rps"]["median"]
 
 
 def targets(results: list[dict], page_list: list[Page]) -> list[str]:
-    """Issue 6's throughput targets, as sentences saying which were missed."""
-    goal = {"table": 0.30, "dashboard": 0.50}
-    kind = {page.name: page.target for page in page_list}
+    """Issue 16's throughput targets, as sentences saying which were missed (by the median
+    of the rounds' ratios)."""
+    goal = {page.name: page.target for page in page_list}
     missed = []
     for result in results:
-        share = goal.get(kind.get(result["page"], ""))
-        if share is None or "rps" not in result:
-            continue
-        if result["vs_bare"] < share:
+        share = goal.get(result["page"], 0)
+        if share and "ratio" in result and result["ratio"]["median"] < share:
             missed.append(
-                f"{result['page']}: {result['vs_bare']:.0%} of the bare view < {share:.0%}"
+                f"{result['page']}: {result['ratio']['median']:.2f} of the reference < {share:.2f}"
             )
-        if result["vs_admin"] < 1:
-            missed.append(f"{result['page']}: slower than the admin ({result['vs_admin']:.2f}x)")
     return missed
 
 
 # --- Reporting -------------------------------------------------------------------------------
 
 
-def table_print(results: list[dict]) -> None:
+def table_print(results: list[dict], reference: dict) -> None:
     header = f"{'page':44} {'req/s':>8} {'median ms':>10} {'p95 ms':>8} {'queries':>8} "
-    header += f"{'vs bare':>8} {'vs admin':>9} {'cold ms':>8} {'cold q':>7}"
+    header += f"{'ratio (min-max)':>20} {'target':>7} {'cold ms':>8} {'cold q':>7}"
     print("\n" + header + "\n" + "-" * len(header))
+    if reference:
+        print(
+            f"{'reference (bench/reference)':44} {reference['rps_median']:8.1f} "
+            f"{reference['median_ms']:10.1f} {reference['p95_ms']:8.1f}  rounds "
+            f"{reference['rounds_rps']}"
+        )
     for r in results:
-        if "rps" not in r:
+        if "ratio" not in r:
             print(f"{r['page']:44} {r.get('error', 'not measured')}")
             continue
+        ratio = r["ratio"]
+        share = f"{ratio['median']:.2f} ({ratio['min']:.2f}-{ratio['max']:.2f})"
         print(
-            f"{r['page']:44} {r['rps']:8.1f} {r['median_ms']:10.1f} {r['p95_ms']:8.1f} "
-            f"{r['queries']:8d} {r['vs_bare']:8.2f} {r['vs_admin']:9.2f} "
+            f"{r['page']:44} {r['rps_median']:8.1f} {r['median_ms']:10.1f} {r['p95_ms']:8.1f} "
+            f"{r['queries']:8d} {share:>20} {r.get('target') or '':>7} "
             f"{r['cold_ms']:8.0f} {r['cold_queries']:7d}"
             + (f"  ({r['non_200']} non-200!)" if r["non_200"] else "")
         )
@@ -290,11 +360,13 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=Load.seconds, help="per page")
     parser.add_argument("--connections", type=int, default=Load.connections)
     parser.add_argument("--max-requests", type=int, default=Load.max_requests)
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="alternating, per page")
     parser.add_argument("--reuse-data", action="store_true", help="skip the dataset build")
+    parser.add_argument("--skip-csv", action="store_true", help="no CSV export at the end")
     parser.add_argument(
         "--only",
         default="",
-        help="drive only the pages whose name contains this (and the two references)",
+        help="drive only the pages whose name contains this (and the tracker's bare view)",
     )
     return parser.parse_args(argv)
 
@@ -315,10 +387,11 @@ def main(argv: list[str] | None = None) -> int:
     call_command("collectstatic", verbosity=0, interactive=False)
     build_seconds = None if args.reuse_data else dataset_build(sizes, args.seed)
     landmarks, sessions, token = session_setup(sizes)
+    sessions[REFERENCE] = reference_prepare()
     page_list = [
         page
         for page in pages(landmarks, sizes, token)
-        if args.only in page.name or page.name in REFERENCES
+        if args.only in page.name or page.name == BARE
     ]
     load = Load(seconds=args.seconds, connections=args.connections, max_requests=args.max_requests)
     report = {
@@ -327,28 +400,63 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": dataclasses.asdict(sizes),
         "dataset_build_seconds": build_seconds,
         "load": dataclasses.asdict(load),
+        "rounds": args.rounds,
         "server": {"gunicorn_workers": WORKERS, "settings": "config.settings.bench"},
+        "reference": {"app": REFERENCE_APP, "path": REFERENCE_PATH},
     }
-    serve_and_measure(env, page_list, sessions, report)
+    serve_and_measure(env, page_list, sessions, report, csv=not args.skip_csv)
     print(f"\nResults written to {results_write(report)}")
     return 0
 
 
-def serve_and_measure(env: dict, page_list: list[Page], sessions: dict, report: dict) -> None:
-    """Drive every page, then the CSV export; the report is saved after each step, so a run
-    cut short (a database restart, the time running out) keeps what it measured."""
+def reference_prepare() -> str:
+    """Rebuild the reference project's database and return its user's session key; in a
+    process of its own, as it runs with its own settings module."""
+    url = os.environ.get("BENCH_REFERENCE_DATABASE_URL", DEFAULT_REFERENCE_DATABASE_URL)
+    database_recreate(url)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.reference.prepare"],
+        env={**os.environ, "BENCH_REFERENCE_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def reference_env() -> dict:
+    url = os.environ.get("BENCH_REFERENCE_DATABASE_URL", DEFAULT_REFERENCE_DATABASE_URL)
+    return {
+        "DJANGO_SETTINGS_MODULE": "bench.reference.settings",
+        "BENCH_REFERENCE_DATABASE_URL": url,
+    }
+
+
+def serve_and_measure(
+    env: dict, page_list: list[Page], sessions: dict, report: dict, *, csv: bool = True
+) -> None:
+    """Drive the reference and every page in alternating rounds, then the CSV export; the
+    report is saved after each step, so a run cut short keeps what it measured."""
     from django.conf import settings
     from django.db import connections
 
-    connections.close_all()  # gunicorn's workers open their own
     load = Load(**report["load"])
-    report["pages"] = []
-    with gunicorn(env) as (base_url, master):
-        for page in page_list:
-            print(f"  driving {page.name} ...", flush=True)
-            report["pages"].append(page_measure(page, base_url, sessions, load))
-            print(f"    {report['pages'][-1]}", flush=True)
-            results_write(report)
+    probes = {}
+    for page in page_list:
+        probes[page.name] = page_probe(page, sessions, load)
+        print(f"  {page.name}: {probes[page.name][0]}", flush=True)
+    connections.close_all()  # gunicorn's workers open their own
+    with (
+        gunicorn(env) as (base_url, _),
+        gunicorn(reference_env(), REFERENCE_APP) as (reference_url, _),
+    ):
+        urls = {"tracker": base_url, "reference": reference_url}
+        order, measured = rounds_drive(page_list, probes, urls, sessions, load, report["rounds"])
+    report["pages"], report["reference_rounds"] = rounds_report(page_list, probes, order, measured)
+    results_write(report)
+    report["csv_export"] = {"error": "not measured (--skip-csv)"}
+    if not csv:
+        return report_finish(report, page_list)
     # Fresh workers: after the other pages a worker's heap is already large enough to hide
     # what the export itself needs.
     print("  exporting CSV ...", flush=True)
@@ -363,9 +471,9 @@ def serve_and_measure(env: dict, page_list: list[Page], sessions: dict, report: 
 
 
 def report_finish(report: dict, page_list: list[Page]) -> None:
-    ratios(report["pages"])
+    admin_ratios(report["pages"])
     missed = report["targets_missed"] = targets(report["pages"], page_list)
-    table_print(report["pages"])
+    table_print(report["pages"], report["reference_rounds"])
     csv_print(report["csv_export"])
     measured = {page.name for page in page_list if page.target}
     if missed:

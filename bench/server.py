@@ -40,12 +40,13 @@ def wait_until_up(base_url: str, process: subprocess.Popen, timeout: float = 60)
 
 
 @contextmanager
-def gunicorn(env: dict):
-    """Serve config.wsgi with the bench settings; yield (base URL, master process)."""
+def gunicorn(env: dict, app: str = "config.wsgi:application"):
+    """Serve the tracker (or the reference, bench.reference.wsgi) with the bench's gunicorn
+    settings; yield (base URL, master process)."""
     port = free_port()
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
-        "config.wsgi:application",
+        app,
         f"--workers={WORKERS}",
         f"--bind=127.0.0.1:{port}",
         "--timeout=120",

@@ -37,3 +37,20 @@ def latency_summary(samples_us: Sequence[float], elapsed_us: float) -> dict:
         "median_ms": median(samples_us) / 1000,
         "p95_ms": percentile(samples_us, 95) / 1000,
     }
+
+
+def spread(samples: Sequence[float]) -> dict:
+    """Median, quartiles (the medians of the lower and upper halves) and extremes of a few
+    rounds' figures: how much a ratio moved within one run."""
+    ordered = sorted(samples)
+    if not ordered:
+        raise ValueError("no samples: the page was never measured")
+    half = len(ordered) // 2
+    lower, upper = ordered[: max(half, 1)], ordered[len(ordered) - max(half, 1) :]
+    return {
+        "median": median(ordered),
+        "q1": median(lower),
+        "q3": median(upper),
+        "min": float(ordered[0]),
+        "max": float(ordered[-1]),
+    }

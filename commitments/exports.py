@@ -18,9 +18,13 @@ import csv
 import datetime
 import tempfile
 from collections.abc import Iterator
+from itertools import islice
 
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.encoding import force_str
+from django.utils.functional import Promise
 from django_tables2 import A, Column, DateColumn, DateTimeColumn
 from django_tables2.rows import BoundRow
 from django_tables2.utils import signature
@@ -36,8 +40,9 @@ def table_export_rows(table) -> Iterator[list]:
     columns = _exported_columns(table)
     yield _header(columns)
     readers = [_cell_reader(table, column) for column in columns]
+    labels = {}
     for record, row in _records(table):
-        yield [_cell_value(read(record, row)) for read in readers]
+        yield [_cell_value(read(record, row), labels) for read in readers]
 
 
 def _exported_columns(table) -> list:
@@ -50,11 +55,80 @@ def _header(columns) -> list:
 
 def _records(table) -> Iterator[tuple[object, BoundRow]]:
     # table.data.data is the queryset after the filters and the table's ordering.
-    for record in table.data.data.iterator(chunk_size=CHUNK_SIZE):
-        yield record, BoundRow(record, table=table)
+    queryset = table.data.data
+    lookups = queryset._prefetch_related_lookups
+    records = queryset.prefetch_related(None).iterator(chunk_size=CHUNK_SIZE)
+    while chunk := list(islice(records, CHUNK_SIZE)):
+        _prefetch(chunk, lookups)
+        for record in chunk:
+            yield record, BoundRow(record, table=table)
 
 
-def _cell_value(value):
+def _prefetch(records: list, lookups) -> None:
+    """The queryset's prefetches for one chunk: each many-to-many one read as (record, related)
+    pairs and the related rows once each, in the lookup's own order, and set as the records'
+    prefetched lists; any other lookup through Django's prefetch_related_objects.
+
+    Django's own prefetch builds a related manager and a filtered queryset for every record
+    and a related object for every pair (a paragraph and its document for each link): 45% of
+    a 20,000-row export. Here a chunk costs the same two queries per lookup, and `.all()` on
+    the records' managers returns the lists as it returned the prefetched querysets."""
+    others = []
+    for lookup in lookups:
+        field = _many_to_many(records[0], lookup)
+        if field is None:
+            others.append(lookup)
+            continue
+        _prefetch_many_to_many(records, field, _lookup_queryset(lookup, field))
+    if others:
+        prefetch_related_objects(records, *others)
+
+
+def _many_to_many(record, lookup):
+    """The forward many-to-many field a plain lookup (no `__`, no to_attr) names, or None."""
+    name = lookup.prefetch_through if isinstance(lookup, Prefetch) else lookup
+    if "__" in name or getattr(lookup, "to_attr", None):
+        return None
+    try:
+        field = record._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return field if field.many_to_many and not field.auto_created else None
+
+
+def _lookup_queryset(lookup, field):
+    queryset = lookup.queryset if isinstance(lookup, Prefetch) else None
+    return queryset if queryset is not None else field.related_model._default_manager.all()
+
+
+def _prefetch_many_to_many(records: list, field, queryset) -> None:
+    through = field.remote_field.through
+    source, target = field.m2m_column_name(), field.m2m_reverse_name()
+    by_pk = {record.pk: record for record in records}
+    pairs = list(
+        through._default_manager.filter(**{f"{source}__in": by_pk}).values_list(source, target)
+    )
+    related = list(queryset.filter(pk__in={pk for _, pk in pairs}))  # the lookup's order
+    rank = {obj.pk: index for index, obj in enumerate(related)}
+    lists = {pk: [] for pk in by_pk}
+    for record_pk, related_pk in pairs:
+        if related_pk in rank:  # the lookup's queryset may leave some out
+            lists[record_pk].append(related_pk)
+    for record_pk, record in by_pk.items():
+        ordered = sorted(lists[record_pk], key=rank.__getitem__)
+        cache = record.__dict__.setdefault("_prefetched_objects_cache", {})
+        cache[field.name] = [related[rank[pk]] for pk in ordered]
+
+
+def _cell_value(value, labels: dict):
+    """The cell's text (numbers stay numbers), neutralised against formulas. A translated label
+    (a status, a freshness) is one lazy string shared by many rows: translated once per export
+    into `labels`, keyed by the lazy string's identity, which the entry keeps alive."""
+    if isinstance(value, Promise):
+        known = labels.get(id(value))
+        if known is None:
+            known = labels[id(value)] = (value, _spreadsheet_safe(str(value)))
+        return known[1]
     return _spreadsheet_safe(force_str(value, strings_only=True))
 
 
@@ -198,8 +272,8 @@ def _xlsx_reader(table, bound_column):
     """A date column's own value (a date, which Excel shows and sorts as one); any other column
     as the CSV has it."""
     if not _is_date(bound_column.column):
-        read = _cell_reader(table, bound_column)
-        return lambda record, row: _cell_value(read(record, row))
+        read, labels = _cell_reader(table, bound_column), {}
+        return lambda record, row: _cell_value(read(record, row), labels)
     accessor = A(bound_column.accessor)
 
     def read_date(record, row):

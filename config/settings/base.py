@@ -59,7 +59,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # An ETag on every page and API read, and 304 Not Modified when If-None-Match matches it.
     "django.middleware.http.ConditionalGetMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, saving an unchanged session only when its expiry must slide (core.sessions).
+    "core.sessions.SlidingSessionMiddleware",
     # English or Russian: the language switch's cookie, else the browser's Accept-Language.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -464,9 +465,13 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 # The admin lists devices without their secrets.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
-# A session ends after this many seconds without a request; every request starts the count anew.
+# A session ends after this many seconds without a request; a request starts the count anew
+# (to within SESSION_REFRESH_SECONDS below).
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", default=60 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+# Not saved on every request: core.sessions saves an unchanged session when its expiry was last
+# moved more than this many seconds ago, so it ends 0-60 s before SESSION_COOKIE_AGE of idleness.
+SESSION_ENGINE = "core.sessions"
+SESSION_REFRESH_SECONDS = env.int("DJANGO_SESSION_REFRESH_SECONDS", default=60)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True  # no page script reads it: forms carry the token
 # The language switch's cookie (tracker.language): no script reads it either, and it is sent

@@ -1,6 +1,6 @@
 import pytest
 
-from bench.stats import latency_summary, median, percentile
+from bench.stats import latency_summary, median, percentile, spread
 
 
 def test_median_of_an_odd_count_is_the_middle_sample():
@@ -35,3 +35,16 @@ def test_no_samples_is_an_error_not_a_zero():
 def test_summary_converts_microseconds_and_counts_requests_per_second():
     summary = latency_summary([1000, 3000, 2000, 4000], elapsed_us=2_000_000)
     assert summary == {"requests": 4, "rps": 2.0, "median_ms": 2.5, "p95_ms": 4.0}
+
+
+def test_spread_of_an_odd_count_gives_quartiles_of_the_outer_halves():
+    assert spread([5, 1, 3, 9, 7]) == {"median": 5, "q1": 2.0, "q3": 8.0, "min": 1, "max": 9}
+
+
+def test_spread_of_one_round_is_that_round_everywhere():
+    assert spread([0.8]) == {"median": 0.8, "q1": 0.8, "q3": 0.8, "min": 0.8, "max": 0.8}
+
+
+def test_spread_of_no_rounds_is_an_error():
+    with pytest.raises(ValueError):
+        spread([])

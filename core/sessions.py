@@ -1,0 +1,56 @@
+"""Sessions that slide without a write on every request.
+
+The idle timeout (SESSION_COOKIE_AGE, sliding: docs/security.md#sessions) used to be kept by
+saving the session on every request (SESSION_SAVE_EVERY_REQUEST): BEGIN, UPDATE, COMMIT before
+any page started, and half of the tracker's bare view's time (docs/performance.md). Now a
+session is saved when it changed, as Django does anyway, or when its expiry was last moved more
+than SESSION_REFRESH_SECONDS ago. A session therefore ends between SESSION_COOKIE_AGE minus
+that interval and SESSION_COOKIE_AGE after its last request, instead of exactly at the latter.
+
+Why not a cache-backed store: the session row in the database is what logout, a password change
+and deactivation act on at once (logout deletes it; the user row is read on every request),
+and a cached copy could outlive a lost cache invalidation (core.caching's breaker).
+"""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.sessions.backends import db
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.utils import timezone
+
+
+class SessionStore(db.SessionStore):
+    """Django's database sessions, remembering the expiry the row had when it was read."""
+
+    stored_expiry: datetime.datetime | None = None
+
+    def _get_session_from_db(self):
+        session = super()._get_session_from_db()
+        self.stored_expiry = session.expire_date if session else None
+        return session
+
+
+def session_expiry_stale(session) -> bool:
+    """Whether this session's expiry was last moved more than SESSION_REFRESH_SECONDS ago."""
+    stored = getattr(session, "stored_expiry", None)
+    if stored is None or session.get_expire_at_browser_close():
+        return False  # a new session is saved as modified; a browser-close one never slides
+    moved_at = stored - datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    return timezone.now() - moved_at > datetime.timedelta(seconds=settings.SESSION_REFRESH_SECONDS)
+
+
+class SlidingSessionMiddleware(SessionMiddleware):
+    """SessionMiddleware that saves an unchanged session only when its expiry must slide
+    (used instead of SESSION_SAVE_EVERY_REQUEST: config.settings.base)."""
+
+    @staticmethod
+    def expiry_must_slide(session) -> bool:
+        used = session.accessed and not session.is_empty()
+        return used and not session.modified and session_expiry_stale(session)
+
+    def process_response(self, request, response):
+        session = getattr(request, "session", None)
+        if session is not None and self.expiry_must_slide(session):
+            session.modified = True  # SessionMiddleware saves it and renews the cookie
+        return super().process_response(request, response)
