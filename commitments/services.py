@@ -1018,6 +1018,9 @@ def bulk_import_apply(*, bulk_import_id: int) -> BulkImport:
     pending = bulk_import.rows.filter(result="").order_by("number").iterator(chunk_size=500)
     saved_at = time.monotonic()
     with caching.invalidations_deferred() as flush:
+        # A run taking over from a lost worker follows writes whose invalidation was lost
+        # with it: the end of every run tells every family.
+        caching.invalidate(*caching.FAMILIES)
         while chunk := list(itertools.islice(pending, BULK_IMPORT_CHUNK_ROWS)):
             known = _BulkImportKnown(chunk)
             for row in chunk:

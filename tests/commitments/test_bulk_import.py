@@ -17,6 +17,7 @@ from commitments.bulk_import import FileRefused
 from commitments.models import Actor, BulkImport, BulkImportRow, Commitment, StatusUpdate
 from commitments.statuses import Status
 from commitments.tasks import apply_bulk_imports
+from core import caching
 from tests.factories import (
     ActorFactory,
     CommitmentFactory,
@@ -517,3 +518,15 @@ def test_the_cached_table_shows_the_import_once_it_is_applied(
     page = secretariat_client.get(LIST_URL).content.decode()
     assert "International Day of Neutrality" in page
     assert "Day of neutrality" not in page
+
+
+def test_a_taken_over_run_tells_the_cache_even_with_no_row_left_to_write(
+    secretariat_client, secretariat, record
+):
+    bulk_import = dry_run(secretariat, csv_bytes(export_rows(secretariat_client)))
+    bulk_import.rows.update(result=Action.UNCHANGED)  # a lost worker wrote every row
+    before = caching.generation(caching.RECORD)
+
+    assert apply(bulk_import, secretariat).state == BulkImport.State.DONE
+
+    assert caching.generation(caching.RECORD) != before
