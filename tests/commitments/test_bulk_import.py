@@ -530,3 +530,32 @@ def test_a_taken_over_run_tells_the_cache_even_with_no_row_left_to_write(
     assert apply(bulk_import, secretariat).state == BulkImport.State.DONE
 
     assert caching.generation(caching.RECORD) != before
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign key is checked when the row commits
+def test_an_actor_deleted_after_its_chunk_was_read_refuses_that_row_only(secretariat, monkeypatch):
+    document = DocumentFactory(short_name="ashgabat-2020")
+    ParagraphFactory(document=document, number=1)
+    ActorFactory(name="Turkmenistan")
+    gone = ActorFactory(name="UN OCHA")
+    out = io.StringIO()
+    csv.writer(out).writerows([
+        SPEED_HEADER,
+        ["", "Research centre", "ashgabat-2020", "1", "UN OCHA", "", "Not started", "0", ""],
+        ["", "Forum", "ashgabat-2020", "1", "Turkmenistan", "", "Not started", "0", ""],
+    ])  # fmt: skip
+    bulk_import = dry_run(secretariat, out.getvalue().encode())
+    read = services._BulkImportKnown.__init__
+
+    def read_then_delete(self, rows):
+        read(self, rows)
+        Actor.objects.filter(pk=gone.pk).delete()  # by someone else, before the rows are written
+
+    monkeypatch.setattr(services._BulkImportKnown, "__init__", read_then_delete)
+    apply(bulk_import, secretariat)
+
+    results = dict(bulk_import.rows.values_list("title", "result"))
+    assert results == {"Research centre": Action.REFUSED, "Forum": Action.CREATE}
+    assert list(Commitment.objects.values_list("title", flat=True)) == ["Forum"]
+    refused = bulk_import.rows.get(title="Research centre")
+    assert "nothing of this row was written" in refused.result_reason
