@@ -1,13 +1,15 @@
 """Writes to the record. Each function is one transaction; views, forms and tasks call these."""
 
 import datetime
+import itertools
 import mimetypes
+import time
 from pathlib import Path
 
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Min, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import filesizeformat
@@ -516,11 +518,15 @@ def _split_values(values: dict) -> tuple[dict, dict]:
     return columns, links
 
 
-def _linked(commitment: Commitment, links: dict) -> None:
+def _linked(commitment: Commitment, links: dict, *, new: bool = False) -> None:
     # set() sends m2m_changed: the audit trail records the links, and commitments.receivers
-    # keeps first_paragraph_number in step with the paragraphs.
+    # keeps first_paragraph_number in step with the paragraphs. A new commitment has no links
+    # to compare with: add() skips set()'s read of them, and an empty list costs nothing.
     for name, rows in links.items():
-        getattr(commitment, name).set(rows)
+        if not new:
+            getattr(commitment, name).set(rows)
+        elif rows:
+            getattr(commitment, name).add(*rows)
 
 
 # The latest day a plan may name (a target or due date): later ones are typing slips, and
@@ -573,7 +579,7 @@ def commitment_create(*, values: dict) -> Commitment:
         commitment.slug = commitment_slug_unique(title=commitment.title)
         commitment.full_clean()
         commitment.save()  # tracker makes the target-date event on post_save
-        _linked(commitment, links)
+        _linked(commitment, links, new=True)
     return commitment
 
 
@@ -993,28 +999,67 @@ def bulk_imports_claim(*, now: datetime.datetime) -> list[int]:
     return claimed
 
 
-PROGRESS_EVERY_ROWS = 20
+# Progress is saved (and the pages' cache told) at most this often: a second of rows is what a
+# reader of the progress bar or of a cached page can be behind by.
+PROGRESS_EVERY_SECONDS = 1.0
+# Rows read at a time; what they name (commitments, paragraphs, actors, themes) is read with
+# them in one query per kind, not per row (_BulkImportKnown).
+BULK_IMPORT_CHUNK_ROWS = 200
 
 
 def bulk_import_apply(*, bulk_import_id: int) -> BulkImport:
     """Write every row of a claimed import that has no result yet, each in its own
-    transaction, moving the progress every PROGRESS_EVERY_ROWS rows; then mark it done."""
+    transaction, moving the progress every PROGRESS_EVERY_SECONDS; then mark it done.
+
+    The pages' cache is told once a progress step rather than by each row's writes
+    (caching.invalidations_deferred), and for the last time when the run ends."""
     bulk_import = BulkImport.objects.select_related("applied_by").get(pk=bulk_import_id)
     done = bulk_import.rows.exclude(result="").count()
-    pending = bulk_import.rows.filter(result="").order_by("number")
-    for row in pending.iterator(chunk_size=500):
-        _bulk_import_row_apply(row=row, author=bulk_import.applied_by)
-        done += 1
-        if done % PROGRESS_EVERY_ROWS == 0:
-            BulkImport.objects.filter(pk=bulk_import_id).update(
-                rows_done=done, touched_at=timezone.now()
-            )
+    pending = bulk_import.rows.filter(result="").order_by("number").iterator(chunk_size=500)
+    saved_at = time.monotonic()
+    with caching.invalidations_deferred() as flush:
+        # A run taking over from a lost worker follows writes whose invalidation was lost
+        # with it: the end of every run tells every family.
+        caching.invalidate(*caching.FAMILIES)
+        while chunk := list(itertools.islice(pending, BULK_IMPORT_CHUNK_ROWS)):
+            known = _BulkImportKnown(chunk)
+            for row in chunk:
+                _bulk_import_row_apply(row=row, author=bulk_import.applied_by, known=known)
+                done += 1
+                if time.monotonic() - saved_at >= PROGRESS_EVERY_SECONDS:
+                    _bulk_import_progress_save(bulk_import_id, done=done)
+                    flush()
+                    saved_at = time.monotonic()
     now = timezone.now()
     BulkImport.objects.filter(pk=bulk_import_id).update(
         rows_done=done, state=BulkImport.State.DONE, touched_at=now, finished_at=now
     )
     bulk_import.refresh_from_db()
     return bulk_import
+
+
+def _bulk_import_progress_save(bulk_import_id: int, *, done: int) -> None:
+    BulkImport.objects.filter(pk=bulk_import_id).update(rows_done=done, touched_at=timezone.now())
+
+
+class _BulkImportKnown:
+    """What a chunk of rows names, read in one query per kind. A row naming one that is gone
+    is refused; one deleted after this read fails that row's commit (a foreign key), and the
+    row is refused then (_bulk_import_row_apply)."""
+
+    def __init__(self, rows: list[BulkImportRow]):
+        changed = [row.commitment_id for row in rows if row.action == BulkImportRow.Action.CHANGE]
+        self.commitments = Commitment.objects.in_bulk(changed) if changed else {}
+        self.links = {}
+        for model in {*BULK_IMPORT_LINKS.values()}:
+            ids = {
+                pk
+                for row in rows
+                for name, value in (row.values or {}).items()
+                if BULK_IMPORT_LINKS.get(name) is model
+                for pk in value
+            }
+            self.links[model] = model.objects.in_bulk(ids) if ids else {}
 
 
 class BulkRowRefused(Exception):
@@ -1025,7 +1070,7 @@ class _RowTaken(Exception):
     """Another run recorded this row's result first: this run's writes are undone."""
 
 
-def _bulk_import_row_apply(*, row: BulkImportRow, author) -> None:
+def _bulk_import_row_apply(*, row: BulkImportRow, author, known: _BulkImportKnown) -> None:
     Action = BulkImportRow.Action
     if row.action in (Action.UNCHANGED, Action.REFUSED):
         _bulk_import_row_result(row=row, result=row.action, reason=row.reason)
@@ -1034,13 +1079,21 @@ def _bulk_import_row_apply(*, row: BulkImportRow, author) -> None:
     try:
         with transaction.atomic():
             _commit_without_waiting_for_disk()
-            commitment = _bulk_import_row_write(row=row, author=author)
+            commitment = _bulk_import_row_write(row=row, author=author, known=known)
             if not _bulk_import_row_result(row=row, result=result, commitment=commitment):
                 raise _RowTaken
     except _RowTaken:
         return
     except (BulkRowRefused, CommitmentRetired) as refused:
         _bulk_import_row_result(row=row, result=Action.REFUSED, reason=str(refused))
+    except Commitment.DoesNotExist:  # deleted after the chunk was read (a conflict's reload)
+        _bulk_import_row_result(row=row, result=Action.REFUSED, reason=_row_gone_message())
+    except IntegrityError:  # the commit found a row it links deleted, or its address taken
+        reason = gettext(
+            "Something the row names was deleted, or its ID taken, while it was written: "
+            "nothing of this row was written. Import the file again."
+        )
+        _bulk_import_row_result(row=row, result=Action.REFUSED, reason=reason)
     except EditConflict as conflict:
         reason = gettext(
             "The commitment was changed since the dry run (version %(then)s, now %(now)s), so "
@@ -1075,8 +1128,12 @@ def _bulk_import_row_result(*, row: BulkImportRow, result: str, reason: str = ""
     return BulkImportRow.objects.filter(pk=row.pk, result="").update(**fields) == 1
 
 
-def _bulk_import_row_write(*, row: BulkImportRow, author) -> Commitment:
-    values = _bulk_import_values(row.values)
+def _row_gone_message() -> str:
+    return gettext("The commitment was deleted since the dry run.")
+
+
+def _bulk_import_row_write(*, row: BulkImportRow, author, known: _BulkImportKnown) -> Commitment:
+    values = _bulk_import_values(row.values, known=known)
     if row.action == BulkImportRow.Action.CREATE:
         if Commitment.objects.filter(title=values["title"], retired_on__isnull=True).exists():
             raise BulkRowRefused(
@@ -1085,9 +1142,10 @@ def _bulk_import_row_write(*, row: BulkImportRow, author) -> Commitment:
         commitment = commitment_create(values=values)
         version = commitment.version
     else:
-        commitment = Commitment.objects.filter(pk=row.commitment_id).first()
+        # Read with its chunk: a write since is caught by the version claims below.
+        commitment = known.commitments.get(row.commitment_id)
         if commitment is None:
-            raise BulkRowRefused(gettext("The commitment was deleted since the dry run."))
+            raise BulkRowRefused(_row_gone_message())
         version = row.expected_version
         if values:
             commitment_update(commitment=commitment, expected_version=version, values=values)
@@ -1114,7 +1172,7 @@ BULK_IMPORT_LINKS = {
 }
 
 
-def _bulk_import_values(stored: dict) -> dict:
+def _bulk_import_values(stored: dict, *, known: _BulkImportKnown) -> dict:
     """A row's stored values as the commitment services take them: rows for ids (refused if
     one was deleted since the dry run), days for ISO text."""
     from django.contrib.auth import get_user_model
@@ -1122,7 +1180,8 @@ def _bulk_import_values(stored: dict) -> dict:
     values = {}
     for name, value in stored.items():
         if name in BULK_IMPORT_LINKS:
-            rows = list(BULK_IMPORT_LINKS[name].objects.filter(pk__in=value))
+            found = known.links[BULK_IMPORT_LINKS[name]]
+            rows = [found[pk] for pk in dict.fromkeys(value) if pk in found]
             if len(rows) != len(set(value)):
                 raise BulkRowRefused(
                     gettext("Something the row names was deleted since the dry run.")

@@ -18,9 +18,11 @@ checking that no loss is marked (one query per page served from the cache), and 
 that finds Redis answering again bumps every family and clears the mark.
 """
 
+import contextvars
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from django.conf import settings
@@ -67,9 +69,44 @@ def _bump_now(*families: str) -> bool:
 
 
 def invalidate(*families: str) -> None:
-    """Forget every cached entry of the families, now and once the transaction commits."""
+    """Forget every cached entry of the families, now and once the transaction commits (or,
+    inside invalidations_deferred, when its flush runs)."""
+    deferred = _deferred.get()
+    if deferred is not None:
+        deferred.update(families)
+    else:
+        _send(families)
+
+
+def _send(families: tuple[str, ...]) -> None:
     _bump_now(*families)
     transaction.on_commit(lambda: _bump_after_commit(families))
+
+
+# The families noted by invalidate() inside invalidations_deferred, or None outside it.
+_deferred: contextvars.ContextVar[set | None] = contextvars.ContextVar("deferred", default=None)
+
+
+@contextmanager
+def invalidations_deferred() -> Iterator[Callable[[], None]]:
+    """Note invalidations instead of sending them, and send each family once: when the
+    flush handed over is called, and when the block ends (an error too). For a long run of
+    small transactions (a bulk import: seven bumps a row otherwise); until a flush, pages may
+    show the record as it was before the run's last writes, never after the block ends."""
+    noted: set[str] = set()
+    token = _deferred.set(noted)
+
+    def flush() -> None:
+        families = tuple(sorted(noted))
+        noted.clear()
+        if families:
+            _send(families)
+
+    try:
+        yield flush
+    finally:
+        _deferred.reset(token)
+        flush()
 
 
 def _bump_after_commit(families: tuple[str, ...]) -> None:

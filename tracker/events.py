@@ -369,6 +369,8 @@ def commitment_saved(sender, instance: Commitment, **kwargs) -> None:
     """
     if kwargs.get("raw"):
         return
+    if kwargs.get("created") and instance.target_date is None:
+        return  # nothing is due and no event can be linked to it yet: nothing to sync
     commitment_deadline_event_sync(commitment=instance)
 
 

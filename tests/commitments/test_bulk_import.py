@@ -6,14 +6,18 @@ import datetime
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import Workbook
 
 from commitments import services
 from commitments.bulk_import import FileRefused
-from commitments.models import BulkImport, BulkImportRow, Commitment, StatusUpdate
+from commitments.models import Actor, BulkImport, BulkImportRow, Commitment, StatusUpdate
 from commitments.statuses import Status
 from commitments.tasks import apply_bulk_imports
+from core import caching
 from tests.factories import (
     ActorFactory,
     CommitmentFactory,
@@ -431,3 +435,127 @@ def test_the_import_pages_read_a_fixed_number_of_queries(
         secretariat_client.get(bulk_import.get_absolute_url())
     with django_assert_max_num_queries(12):
         secretariat_client.get(reverse("commitments:bulk_import"))
+
+
+# --- The cost of applying, row by row -----------------------------------------------------------
+
+# Queries to apply one more row of each kind (SQLite, as the tests run; PostgreSQL adds one,
+# SET LOCAL synchronous_commit, to the rows that write). What a row names is read once for its
+# chunk of rows (services._BulkImportKnown), and the pages' cache is told once a progress step,
+# so these stay what the services themselves write: docs/bulk-import.md, "Limits and speed".
+QUERIES_PER_ROW = {"created": 27, "changed": 19, "status update": 23, "unchanged": 1}
+SPEED_HEADER = ["ID", "Title", "Document", "Paragraphs", "Lead actors", "Themes", "Status",
+                "Progress", "Update narrative"]  # fmt: skip
+
+
+def speed_rows(kind: str, count: int, start: int) -> list[list[str]]:
+    """`count` rows of one kind, about commitments c-<start>... (made by the test)."""
+    rows = []
+    for n in range(start, start + count):
+        slug, title = f"c-{n}", f"Commitment {n}"
+        row = [slug, title, "ashgabat-2020", str(n), "Turkmenistan", "Peace"]
+        row += ["Not started", "0", ""]
+        if kind == "created":
+            row[:2] = ["", f"New commitment {n}"]
+        elif kind == "changed":
+            row[1] = f"{title}, renamed"
+        elif kind == "status update":
+            row[6:] = ["In progress", "10", "Work began."]
+        rows.append(row)
+    return rows
+
+
+def queries_to_apply(secretariat, rows, capture_on_commit) -> int:
+    out = io.StringIO()
+    csv.writer(out).writerows([SPEED_HEADER, *rows])
+    bulk_import = dry_run(secretariat, out.getvalue().encode())
+    services.bulk_import_queue(bulk_import=bulk_import, user=secretariat)
+    [claimed] = services.bulk_imports_claim(now=timezone.now())
+    # The work after each row's commit (notifying followers, the cache) counts too.
+    with CaptureQueriesContext(connection) as queries, capture_on_commit(execute=True):
+        services.bulk_import_apply(bulk_import_id=claimed)
+    assert set(bulk_import.rows.values_list("result", flat=True)) != {Action.REFUSED}
+    return len(queries)
+
+
+@pytest.mark.parametrize("kind", QUERIES_PER_ROW)
+def test_each_more_row_of_a_kind_costs_a_fixed_number_of_queries(
+    secretariat, kind, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(services, "PROGRESS_EVERY_SECONDS", 3600)  # progress is by time, not row
+    document = DocumentFactory(short_name="ashgabat-2020")
+    ActorFactory(name="Turkmenistan")
+    theme = ThemeFactory(name="Peace")
+    for n in range(1, 9):
+        paragraph = ParagraphFactory(document=document, number=n)
+        commitment = CommitmentFactory(
+            slug=f"c-{n}", title=f"Commitment {n}", paragraphs=[paragraph],
+            lead_actors=[Actor.objects.get(name="Turkmenistan")],
+        )  # fmt: skip
+        commitment.themes.set([theme])
+
+    def applied(count: int, start: int) -> int:
+        rows = speed_rows(kind, count, start=start)
+        return queries_to_apply(secretariat, rows, django_capture_on_commit_callbacks)
+
+    applied(1, start=1)  # the first row of a run reads what the process keeps (content types)
+    one, four = applied(1, start=2), applied(4, start=3)
+
+    # PostgreSQL: each row that writes sets synchronous_commit for its transaction.
+    writes = connection.vendor == "postgresql" and kind != "unchanged"
+    assert (four - one) / 3 == QUERIES_PER_ROW[kind] + writes
+
+
+def test_the_cached_table_shows_the_import_once_it_is_applied(
+    secretariat_client, secretariat, record
+):
+    rows = export_rows(secretariat_client)
+    by_title(rows, "Day of neutrality")["Title"] = "International Day of Neutrality"
+    assert "Day of neutrality" in secretariat_client.get(LIST_URL).content.decode()  # cached
+
+    apply(dry_run(secretariat, csv_bytes(rows)), secretariat)
+
+    page = secretariat_client.get(LIST_URL).content.decode()
+    assert "International Day of Neutrality" in page
+    assert "Day of neutrality" not in page
+
+
+def test_a_taken_over_run_tells_the_cache_even_with_no_row_left_to_write(
+    secretariat_client, secretariat, record
+):
+    bulk_import = dry_run(secretariat, csv_bytes(export_rows(secretariat_client)))
+    bulk_import.rows.update(result=Action.UNCHANGED)  # a lost worker wrote every row
+    before = caching.generation(caching.RECORD)
+
+    assert apply(bulk_import, secretariat).state == BulkImport.State.DONE
+
+    assert caching.generation(caching.RECORD) != before
+
+
+@pytest.mark.django_db(transaction=True)  # the foreign key is checked when the row commits
+def test_an_actor_deleted_after_its_chunk_was_read_refuses_that_row_only(secretariat, monkeypatch):
+    document = DocumentFactory(short_name="ashgabat-2020")
+    ParagraphFactory(document=document, number=1)
+    ActorFactory(name="Turkmenistan")
+    gone = ActorFactory(name="UN OCHA")
+    out = io.StringIO()
+    csv.writer(out).writerows([
+        SPEED_HEADER,
+        ["", "Research centre", "ashgabat-2020", "1", "UN OCHA", "", "Not started", "0", ""],
+        ["", "Forum", "ashgabat-2020", "1", "Turkmenistan", "", "Not started", "0", ""],
+    ])  # fmt: skip
+    bulk_import = dry_run(secretariat, out.getvalue().encode())
+    read = services._BulkImportKnown.__init__
+
+    def read_then_delete(self, rows):
+        read(self, rows)
+        Actor.objects.filter(pk=gone.pk).delete()  # by someone else, before the rows are written
+
+    monkeypatch.setattr(services._BulkImportKnown, "__init__", read_then_delete)
+    apply(bulk_import, secretariat)
+
+    results = dict(bulk_import.rows.values_list("title", "result"))
+    assert results == {"Research centre": Action.REFUSED, "Forum": Action.CREATE}
+    assert list(Commitment.objects.values_list("title", flat=True)) == ["Forum"]
+    refused = bulk_import.rows.get(title="Research centre")
+    assert "nothing of this row was written" in refused.result_reason
