@@ -2,13 +2,19 @@
 or `Authorization: Token <token>`. First in REST_FRAMEWORK's authentication classes, so an
 anonymous request is answered 401 with a `WWW-Authenticate: Bearer` challenge."""
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import (
+    BaseAuthentication,
+    SessionAuthentication,
+    get_authorization_header,
+)
 
 from tracker import api_tokens
 from tracker.audit import audit_actor_set
+from tracker.two_factor import session_owes_second_step
 
 KEYWORDS = (b"bearer", b"token")
 TOKEN_REFUSED = _(
@@ -52,4 +58,30 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "description": "A personal API token, made on your profile page (docs/api.md).",
+        }
+
+
+class VerifiedSessionAuthentication(SessionAuthentication):
+    """The logged-in browser's session, once it has entered its two-factor code (or set up the
+    app it must have): until then the API reads it as no one, as the pages send it to the step
+    it owes (tracker.two_factor.TwoFactorMiddleware)."""
+
+    def authenticate(self, request):
+        if session_owes_second_step(request._request):
+            return None
+        return super().authenticate(request)
+
+
+class VerifiedSessionScheme(OpenApiAuthenticationExtension):
+    """How the schema names the browser's session: its cookie."""
+
+    target_class = VerifiedSessionAuthentication
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "A logged-in browser session that has entered its two-factor code.",
         }

@@ -85,7 +85,16 @@ RECORD_MODELS = (
 # Models of the record's apps that are no part of it: which worker processes are alive now
 # (tracker.workers). Restored reminders held by a process of the old server are put back by
 # the claim timeout, their `claimed_at` being old.
-LEFT_OUT_MODELS = ("tracker.WorkerHeartbeat",)
+LEFT_OUT_MODELS = (
+    "tracker.WorkerHeartbeat",
+    # Credentials for programs: a restored archive must not bring back a token its person
+    # revoked since, nor carry working ones to another server; people make new ones.
+    "tracker.ApiToken",
+    # A bulk import's dry run and result report: working papers, not the record (what it
+    # changed is in the record and its audit trail).
+    "commitments.BulkImport",
+    "commitments.BulkImportRow",
+)
 USER_MODEL = "tracker.User"
 EVIDENCE_FILE_MODEL = "commitments.EvidenceFile"
 MANIFEST = "manifest.json"

@@ -37,6 +37,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from core.ids import ascii_digits
+from core.public_site import is_public_record
 from core.roles import (
     SUPERUSER_ACCOUNT_PROTECTED,
     user_can_change_account,
@@ -295,9 +296,21 @@ def _url_name(request) -> str | None:
         return None
 
 
+def session_owes_second_step(request) -> bool:
+    """Whether this logged-in session still owes its two-factor code, or its required set-up:
+    until then it reads nothing of the record as its person (not the pages, not the API)."""
+    user = request.user
+    if not user.is_authenticated:
+        return False
+    if user.two_factor_enabled and not user.is_verified():
+        return True
+    return not user.two_factor_enabled and bool(request.session.get(REQUIRED_SESSION_KEY))
+
+
 class TwoFactorMiddleware:
     """Until a session has entered its code, or a manager has set it up, every page but those
-    that settle it (and those that need no login) sends them to the step they owe."""
+    that settle it (and those that need no login, unless they are pages of the public record:
+    a logged-in person reads those with their role's view) sends them to the step they owe."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -307,7 +320,9 @@ class TwoFactorMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         user = request.user
-        if not user.is_authenticated or not getattr(view_func, "login_required", True):
+        if not user.is_authenticated:
+            return None
+        if not getattr(view_func, "login_required", True) and not is_public_record(view_func):
             return None
         name = _url_name(request)
         if user.two_factor_enabled and not user.is_verified():

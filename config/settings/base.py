@@ -368,7 +368,7 @@ REST_FRAMEWORK = {
     # Basic, which would take a password past the log-in page's lockout and two-factor step.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "api.authentication.VerifiedSessionAuthentication",
     ],
     # Rate limits (api.throttling; docs/api.md#rate-limits): per token, and per client address
     # for anonymous readers; a 429 says when to try again.

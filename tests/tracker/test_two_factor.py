@@ -16,7 +16,13 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.factories import LiaisonFactory, SecretariatFactory, UserFactory, two_factor_app
+from tests.factories import (
+    LiaisonFactory,
+    SecretariatFactory,
+    StatusUpdateFactory,
+    UserFactory,
+    two_factor_app,
+)
 from tracker import two_factor as tf
 from tracker.models import User
 
@@ -413,3 +419,41 @@ def test_the_two_factor_page_reads_in_a_fixed_number_of_queries(
         response = client.get(reverse("two_factor"))
 
     assert response.context["state"].recovery_codes_left == recovery_codes
+
+
+# --- The public record and the API wait for the code too --------------------------------------
+
+
+@pytest.mark.parametrize("public_site", [False, True])
+def test_a_session_owing_its_code_reads_no_public_record_page_as_its_person(
+    client, person, frozen, settings, public_site
+):
+    """The pages of the public record are open to visitors, but a session that gave only the
+    password is sent to the code step there too: it would read them with its role's view."""
+    settings.TRACKER_PUBLIC_SITE = public_site
+    user, _app = person
+    password_login(client, user)
+
+    for name in ("dashboard", "commitments:commitment_list", "event_list"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302, name
+        assert response.url.startswith(reverse("two_factor_verify")), name
+
+
+@pytest.mark.parametrize("public_site", [False, True])
+def test_a_session_owing_its_code_is_no_one_to_the_api(client, frozen, settings, public_site):
+    """The API's session authentication reads a session that owes its code as no one: 401
+    while the record is private, the public record alone (as any visitor) while it is public."""
+    settings.TRACKER_PUBLIC_SITE = public_site
+    officer = SecretariatFactory(username="officer")
+    app = two_factor_app(officer)
+    StatusUpdateFactory(narrative="An internal note", visibility="internal")
+    password_login(client, officer)
+
+    owing = client.get("/api/v1/updates/")
+    enter_code(client, code_for(app.key, at=NOW))
+    verified = client.get("/api/v1/updates/")
+
+    assert owing.status_code == (200 if public_site else 401)
+    assert "An internal note" not in owing.content.decode()
+    assert "An internal note" in verified.content.decode()
