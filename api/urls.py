@@ -5,8 +5,10 @@ views are exempt from LoginRequiredMiddleware (`login_not_required`), as a JSON 
 answered 401/403 in JSON rather than sent to the login page.
 """
 
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
+from django.views.decorators.cache import never_cache
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views, write_views
@@ -18,11 +20,24 @@ def api_view(view_class, **kwargs):
     return login_not_required(view_class.as_view(**kwargs))
 
 
+def swagger_ui(view):
+    """Swagger UI's stylesheet draws its icons (copy, expand, the arrows) as data: SVG images:
+    this page alone may load images from data: URIs; every other page keeps img-src 'self'
+    (tests/api/test_permissions.py checks both). Never cached: a 304 is made afresh by
+    ConditionalGetMiddleware, without this page's policy, and a browser could keep the
+    strict one it carries."""
+    return csp_update({"img-src": ["data:"]})(never_cache(view))
+
+
 urlpatterns = [
     # The OpenAPI 3 schema, and its browsable page (Swagger UI from drf-spectacular-sidecar;
     # the split view serves its start-up script as a file of its own, as the CSP wants).
     path("schema/", api_view(SpectacularAPIView), name="schema"),
-    path("docs/", api_view(SpectacularSwaggerSplitView, url_name="api:schema"), name="docs"),
+    path(
+        "docs/",
+        swagger_ui(api_view(SpectacularSwaggerSplitView, url_name="api:schema")),
+        name="docs",
+    ),
     # The record, read (api.views).
     path("documents/", api_view(views.DocumentList), name="document_list"),
     path("documents/<slug:short_name>/", api_view(views.DocumentDetail), name="document_detail"),

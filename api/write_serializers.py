@@ -13,22 +13,39 @@ from commitments.statuses import Status
 PAGE_ONLY_ARGUMENTS = ("upload", "upload_title")
 
 
+MILESTONES_COMPUTE_PROGRESS = _(
+    "This commitment has milestones, so its progress is computed from them: send the update "
+    "without progress (and without progress_reason). Nothing was written."
+)
+
+
 class EvidenceLinkInputSerializer(serializers.Serializer):
     # A blank title is the form's to refuse, with the page's message.
     title = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     url = serializers.URLField(max_length=1000)
 
 
-class StatusUpdateWriteSerializer(serializers.Serializer):
-    """A new status update. Needs context: `today` (the poster's) and `has_milestones`."""
-
-    version = serializers.IntegerField(
+def version_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
         min_value=1,
         help_text=_(
             "The commitment's version when you read it: if it changed since, nothing is "
             "written and the answer is 409 with the current version."
         ),
     )
+
+
+class VersionSentSerializer(serializers.Serializer):
+    """The version alone, checked before the rest of the input (api.write_views): a stale
+    one is a conflict whatever else the input would be refused for."""
+
+    version = version_field()
+
+
+class StatusUpdateWriteSerializer(serializers.Serializer):
+    """A new status update. Needs context: `today` (the poster's) and `has_milestones`."""
+
+    version = version_field()
     status = serializers.ChoiceField(choices=Status.choices)
     progress = serializers.IntegerField(
         min_value=0,
@@ -51,6 +68,10 @@ class StatusUpdateWriteSerializer(serializers.Serializer):
     links = EvidenceLinkInputSerializer(many=True, required=False, max_length=EVIDENCE_LINK_SLOTS)
 
     def validate(self, attrs: dict) -> dict:
+        if self.context["has_milestones"] and attrs.get("progress") is not None:
+            # The form's own message speaks to a page opened before the milestones were
+            # added; a client sending a figure is told what to send instead.
+            raise serializers.ValidationError({"progress": [MILESTONES_COMPUTE_PROGRESS]})
         form = StatusUpdateForm(
             self._form_data(attrs),
             today=self.context["today"],

@@ -19,6 +19,7 @@ from .write_serializers import (
     RefusalSerializer,
     StatusUpdatePostedSerializer,
     StatusUpdateWriteSerializer,
+    VersionSentSerializer,
 )
 
 
@@ -62,6 +63,11 @@ class CommitmentUpdates(views.CommitmentUpdates):
         commitment = _commitment_or_404(request.user, slug)
         if commitment.is_retired:
             return _conflict(services.retired_refusal_message(commitment), commitment)
+        sent_version = _version_sent(request.data)
+        if sent_version is not None and sent_version != commitment.version:
+            # Before the input's own checks: whatever else it would be refused for, what the
+            # client read is out of date (the service checks again, in its UPDATE).
+            return _conflict(_stale_message(sent_version, commitment), commitment)
         milestones = selectors.commitment_milestones(user=request.user, commitment=commitment)
         context = {"today": reader_today(request.user), "has_milestones": bool(milestones)}
         serializer = StatusUpdateWriteSerializer(data=request.data, context=context)
@@ -74,12 +80,8 @@ class CommitmentUpdates(views.CommitmentUpdates):
             return _conflict(str(refusal), refusal.commitment)
         except services.EditConflict as conflict:
             current = conflict.commitment  # reloaded by the service: what the other write left
-            message = _(
-                "The commitment changed after you read it (you sent version %(sent)s; it is now "
-                "%(current)s), so nothing was written. Read it again and post against the "
-                "current version."
-            ) % {"sent": serializer.validated_data["expected_version"], "current": current.version}
-            return _conflict(message, current)
+            sent = serializer.validated_data["expected_version"]
+            return _conflict(_stale_message(sent, current), current)
         except services.ProgressRefused as refusal:  # milestones changed since the check
             return Response({"non_field_errors": refusal.messages}, status=400)
         commitment.refresh_from_db(fields=["version"])
@@ -92,6 +94,21 @@ def _commitment_or_404(user, slug: str) -> Commitment:
         return selectors.commitment_get(user=user, slug=slug)
     except Commitment.DoesNotExist:
         raise Http404(_("No commitment has this address.")) from None
+
+
+def _version_sent(data) -> int | None:
+    """The version the client says it read, if it sent a usable one; anything else is left
+    to StatusUpdateWriteSerializer to refuse with its message."""
+    version = VersionSentSerializer(data=data)
+    return version.validated_data["version"] if version.is_valid() else None
+
+
+def _stale_message(sent: int, current: Commitment) -> str:
+    return _(
+        "The commitment changed after you read it (you sent version %(sent)s; it is now "
+        "%(current)s), so nothing was written. Read it again and post against the "
+        "current version."
+    ) % {"sent": sent, "current": current.version}
 
 
 def _conflict(message: str, commitment: Commitment) -> Response:

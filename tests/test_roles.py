@@ -176,7 +176,7 @@ EXPECTED = {
     "profile":                            ((302, 302), (200, 400), (200, 400), (200, 400)),
     "profile_email":                      ((302, 302), (405, 400), (405, 400), (405, 400)),
     # Their own API tokens: an empty name is refused (400); revoking another's token is 404.
-    "api_token_create":                   ((302, 302), (405, 400), (405, 400), (405, 400)),
+    "api_token_create":                   ((302, 302), (302, 400), (302, 400), (302, 400)),
     "api_token_revoke":                   ((302, 302), (405, 302), (405, 404), (405, 404)),
     # The signed link to a new address: GET asks to confirm, POST changes it.
     "profile_email_confirm":              ((200, 200), (200, 200), (200, 200), (200, 200)),

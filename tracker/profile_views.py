@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.roles import user_can_manage_accounts
 
@@ -88,11 +88,22 @@ def profile_email(request):
     return _profile_page(request, email_form=email_form, status=400)
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
 def api_token_create(request):
-    """Make a token and show it on the profile page, this once: it is stored nowhere, so the
-    answer is never kept by a browser's or a proxy's cache either."""
+    """Make a token and show it at the top of the profile page, this once: it is stored
+    nowhere, so the answer is never kept by a browser's or a proxy's cache either. A GET (the
+    address reloaded from the address bar) goes back to the tokens: the token is not shown
+    again."""
+    if request.method != "POST":
+        messages.info(
+            request,
+            _(
+                "A new token is shown only once, on the page that made it. If you did not "
+                "copy it, revoke it and make another."
+            ),
+        )
+        return redirect(reverse("profile") + "#api-tokens-heading")
     token_form = ApiTokenForm(request.POST)
     if not token_form.is_valid():
         return _profile_page(request, token_form=token_form, status=400)

@@ -78,3 +78,28 @@ def test_the_docs_page_runs_only_the_sites_own_scripts(db, client):
     assert "//cdn" not in page and "https://" not in page
     script = client.get(reverse("api:docs") + "?script=")
     assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
+
+
+def img_src(response) -> str:
+    directives = dict(
+        part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";")
+    )
+    return directives["img-src"]
+
+
+def test_only_the_docs_page_may_draw_data_images(db, client):
+    """Swagger UI's icons are data: SVG images: allowed on its page, nowhere else."""
+    docs = client.get(reverse("api:docs"))
+    assert img_src(docs) == "'self' data:"
+    assert "script-src 'self';" in docs["Content-Security-Policy"]  # nothing else widened
+    for other in (reverse("api:schema"), reverse("login"), reverse("api:document_list")):
+        assert img_src(client.get(other)) == "'self'", other
+
+
+def test_the_docs_page_is_never_answered_304_with_the_strict_policy(db, client):
+    """ConditionalGetMiddleware's 304 would carry the site's policy, not the page's: the page
+    is not cached, so there is nothing to revalidate."""
+    docs = client.get(reverse("api:docs"))
+    assert "no-store" in docs["Cache-Control"] and not docs.has_header("ETag")
+    again = client.get(reverse("api:docs"), headers={"if-none-match": "*"})
+    assert again.status_code == 200 and img_src(again) == "'self' data:"

@@ -139,8 +139,43 @@ def test_a_figure_is_refused_where_milestones_compute_it(secretariat, commitment
     )
 
     assert typed.status_code == 400
-    assert "computed from them" in typed.json()["non_field_errors"][0]
+    refusal = typed.json()["progress"][0]
+    assert "computed from them" in refusal and "send the update without" in refusal
+    assert "now has" not in refusal  # nothing changed since the client read it
     assert computed.status_code == 201, computed.json()
+
+
+def test_a_stale_version_is_409_even_with_a_figure_milestones_now_compute(secretariat, commitment):
+    """The version is checked first: a client whose copy is out of date learns that it
+    changed (409), not that its figure is refused (400)."""
+    read_version = commitment.version
+    milestones.milestone_create(commitment=commitment, author=secretariat, title="Office", weight=1)
+    post_status_update(commitment, secretariat, progress=None, narrative="Someone else's.")
+    commitment.refresh_from_db()
+    before = StatusUpdate.objects.count()
+
+    response = token_client(secretariat).post(
+        url(commitment), update(commitment, version=read_version), format="json"
+    )
+
+    assert response.status_code == 409, response.json()
+    assert response.json()["current_version"] == commitment.version
+    assert StatusUpdate.objects.count() == before
+
+
+def test_a_stale_version_is_409_whatever_else_is_refused(secretariat, commitment):
+    read_version = commitment.version
+    post_status_update(commitment, secretariat, narrative="Someone else's update.")
+    commitment.refresh_from_db()
+
+    response = token_client(secretariat).post(
+        url(commitment),
+        update(commitment, version=read_version, happened_on="2026-03-11"),
+        format="json",
+    )
+
+    assert response.status_code == 409, response.json()
+    assert response.json()["current_version"] == commitment.version
 
 
 def test_a_retired_commitment_refuses_the_update(secretariat, commitment):

@@ -33,6 +33,34 @@ def test_a_token_is_shown_once_and_then_only_its_start(liaison_client, liaison):
     assert "Monthly report" in later and f"ctk_{token.prefix}…" in later
 
 
+def test_a_new_token_is_shown_at_the_top_of_the_profile(liaison_client):
+    page = liaison_client.post(reverse("api_token_create"), {"name": "Script"}).content.decode()
+
+    top = page.index('id="new-api-token"')
+    assert top < page.index("<section"), "the new token is below a part of the profile"
+    assert top > page.index("<h1>")
+
+
+def test_reloading_the_address_goes_back_to_the_tokens_without_showing_one(
+    liaison_client, liaison
+):
+    api_token_create(user=liaison, name="Script")
+
+    response = liaison_client.get(reverse("api_token_create"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("profile") + "#api-tokens-heading"
+    assert "no-store" in response["Cache-Control"]
+    page = liaison_client.get(response["Location"]).content.decode()
+    assert "shown only once" in page and 'id="new-api-token"' not in page
+
+
+def test_the_page_says_revoking_is_immediate(liaison_client):
+    page = liaison_client.get(reverse("profile")).content.decode()
+
+    assert "Revoking a token is immediate and cannot be undone" in page
+
+
 def test_a_token_needs_a_name(liaison_client, liaison):
     response = liaison_client.post(reverse("api_token_create"), {"name": "  "})
 
