@@ -265,8 +265,19 @@ def _row_cells(row: list[str], columns: dict[str, int]) -> dict:
         try:
             cells[name] = cell_text(raw)
         except RowRefused as refused:
-            return {"_refused": f"{_column_label(name)}: {refused}"}
+            reason = f"{_column_label(name)}: {refused}"
+            return {"_refused": reason, "_read_as": _read_as(row, columns)}
     return cells
+
+
+def _read_as(row: list[str], columns: dict[str, int]) -> str:
+    """A refused row's title as read from the file (or its ID), so that its user can find it:
+    kept as text, shown escaped on the page and made safe in the report."""
+    for name in ("title", "identifier"):
+        index = columns.get(name)
+        if index is not None and index < len(row) and row[index].strip():
+            return row[index].strip()
+    return ""
 
 
 def _split(text: str) -> list[str]:
@@ -336,7 +347,7 @@ def _owners(names: set[str]) -> dict[str, list]:
 
 
 def _row_plan(number, cells, lookup, today, seen) -> PlannedRow:
-    title = cells.get("title", "")
+    title = cells.get("title", "") or cells.get("_read_as", "")
     try:
         if "_refused" in cells:
             raise RowRefused(cells["_refused"])

@@ -7,8 +7,11 @@ import csv
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
@@ -59,7 +62,12 @@ def bulk_import_upload(request):
                 form.add_error("file", str(refused))
             else:
                 return redirect(bulk_import)
-    context = {"form": form, "imports": selectors.bulk_import_recent_list()}
+    context = {
+        "form": form,
+        "imports": selectors.bulk_import_recent_list(),
+        "max_rows": number_format(settings.BULK_IMPORT_MAX_ROWS, force_grouping=True),
+        "max_size": filesizeformat(settings.BULK_IMPORT_MAX_UPLOAD_BYTES),
+    }
     status = 400 if form.is_bound else 200
     return render(request, "commitments/bulk_import_upload.html", context, status=status)
 
@@ -71,12 +79,16 @@ ROWS_SHOWN = 500  # of a dry run on its page; the report has them all
 @require_GET
 def bulk_import_detail(request, pk):
     bulk_import = get_object_or_404(BulkImport, pk=pk)
+    counts = selectors.bulk_import_counts(bulk_import=bulk_import)
     context = {
         "bulk_import": bulk_import,
-        "counts": selectors.bulk_import_counts(bulk_import=bulk_import),
+        "counts": counts,
+        # Before applying, counts are the planned actions (selectors.bulk_import_counts).
+        "nothing_to_apply": "" if counts["create"] or counts["change"] else _nothing_to_apply(),
         "rows": selectors.bulk_import_rows(bulk_import=bulk_import)[:ROWS_SHOWN],
         "rows_shown": ROWS_SHOWN,
         "applied": bulk_import.state == BulkImport.State.DONE,
+        "queued": bulk_import.state == BulkImport.State.QUEUED,
         "running": bulk_import.state in (BulkImport.State.QUEUED, BulkImport.State.APPLYING),
     }
     return render(request, "commitments/bulk_import_detail.html", context)
@@ -87,9 +99,19 @@ def bulk_import_detail(request, pk):
 def bulk_import_apply(request, pk):
     bulk_import = get_object_or_404(BulkImport, pk=pk)
     # Applied or being applied already: its page says so, and nothing is queued twice.
-    with contextlib.suppress(services.BulkImportNotPending):
-        services.bulk_import_queue(bulk_import=bulk_import, user=request.user)
+    try:
+        with contextlib.suppress(services.BulkImportNotPending):
+            services.bulk_import_queue(bulk_import=bulk_import, user=request.user)
+    except services.BulkImportNothingToApply:
+        messages.error(request, _nothing_to_apply())
     return redirect(bulk_import)
+
+
+def _nothing_to_apply() -> str:
+    return gettext(
+        "Nothing to apply: every row was refused or is unchanged. Correct the file and upload "
+        "it again."
+    )
 
 
 @secretariat_only

@@ -799,3 +799,19 @@ class BulkImportRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bulk_import} row {self.number}"
+
+    @property
+    def update_visibility_label(self) -> str:
+        """Who will see the status update the row adds: it decides whether visitors see it."""
+        if not self.update:
+            return ""
+        return str(StatusUpdate.Visibility(self.update["visibility"]).label)
+
+    @property
+    def update_summary(self) -> str:
+        """The status update the row adds, in a line (the dry run, the report): when, who sees
+        it, what happened."""
+        if not self.update:
+            return ""
+        update = self.update
+        return f"{update['happened_on']}, {self.update_visibility_label}: {update['narrative']}"

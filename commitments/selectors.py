@@ -449,7 +449,8 @@ def bulk_import_rows(*, bulk_import: BulkImport) -> QuerySet[BulkImportRow]:
 def bulk_import_report_rows(*, bulk_import: BulkImport):
     """The result report's header, then one list per row (commitments.bulk_import_views)."""
     yield [
-        _("Row"), _("ID"), _("Title"), _("Planned"), _("Result"), _("Changes"), _("Reason"),
+        _("Row"), _("ID"), _("Title"), _("Planned"), _("Result"), _("Changes"),
+        _("Status update"), _("Reason"),
     ]  # fmt: skip
     rows = bulk_import.rows.select_related("commitment").order_by("number")
     for row in rows.iterator(chunk_size=1000):
@@ -461,5 +462,6 @@ def bulk_import_report_rows(*, bulk_import: BulkImport):
             row.get_action_display(),
             row.get_result_display(),
             changes,
+            row.update_summary,
             row.result_reason or row.reason,
         ]

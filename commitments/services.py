@@ -961,13 +961,24 @@ def bulk_import_create(*, author, name: str, content: bytes, today: datetime.dat
     return bulk_import
 
 
+# The planned actions that write: a dry run with none of them has nothing to apply.
+BULK_IMPORT_WRITING = (BulkImportRow.Action.CREATE, BulkImportRow.Action.CHANGE)
+
+
 class BulkImportNotPending(Exception):
     """The import was applied (or queued) already: a second apply writes nothing."""
 
 
+class BulkImportNothingToApply(Exception):
+    """Every row of the dry run was refused or unchanged: applying it would write nothing."""
+
+
 def bulk_import_queue(*, bulk_import: BulkImport, user) -> None:
     """Mark a dry run to be applied; the next run of commitments.tasks.apply_bulk_imports
-    (beat, every BULK_IMPORT_POLL_SECONDS) takes it. The page never publishes to the broker."""
+    (beat, every BULK_IMPORT_POLL_SECONDS) takes it. The page never publishes to the broker.
+    A dry run with no row to create or change is refused (BulkImportNothingToApply)."""
+    if not bulk_import.rows.filter(action__in=BULK_IMPORT_WRITING).exists():
+        raise BulkImportNothingToApply(bulk_import)
     now = timezone.now()
     queued = BulkImport.objects.filter(
         pk=bulk_import.pk, state=BulkImport.State.PREVIEWED

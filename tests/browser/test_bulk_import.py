@@ -7,10 +7,10 @@ import io
 
 import pytest
 
-from commitments.models import Commitment, Theme
+from commitments.models import BulkImport, Commitment, Theme
 from commitments.tasks import apply_bulk_imports
 from tests.browser.conftest import axe_violations, log_in, screenshot
-from tests.browser.test_curating import fits_a_phone
+from tests.browser.test_curating import PHONE, fits_a_phone
 
 pytestmark = pytest.mark.browser
 
@@ -63,14 +63,22 @@ def test_an_officer_exports_edits_imports_and_applies(page, tmp_path):
     counts = page.locator("ul.bulk-import-counts").inner_text()
     assert "Created: 1" in counts and "Changed: 3" in counts and "Refused: 0" in counts
     assert page.locator("ins", has_text=RENAMED).is_visible()
-    assert page.get_by_text("Adds a status update:").count() == 1
+    assert page.get_by_text("Adds a status update (Visible to liaisons):").count() == 1
     assert axe_violations(page) == []
     assert fits_a_phone(page)
     screenshot(page, "bulk-import-dry-run")
     assert not Commitment.objects.filter(title=RENAMED).exists()  # nothing written yet
 
     page.get_by_role("button", name="Apply this import").click()
-    assert page.locator("progress#import-progress").is_visible()
+    # Queued: one state, the wait; the bar shows once a worker applies it.
+    assert page.get_by_text("Waiting for a worker…").is_visible()
+    assert not page.locator("progress#import-progress").is_visible()
+    # A worker takes it: the script swaps the wait for the bar (then the run is left queued
+    # again for the task below to claim).
+    BulkImport.objects.update(state=BulkImport.State.APPLYING)
+    page.locator("progress#import-progress").wait_for(state="visible")
+    assert not page.get_by_text("Waiting for a worker…").is_visible()
+    BulkImport.objects.update(state=BulkImport.State.QUEUED)
     apply_bulk_imports()  # what beat's next run does in the worker
     page.get_by_role("heading", name="Result").wait_for()  # the script saw it finish
 
@@ -85,3 +93,35 @@ def test_an_officer_exports_edits_imports_and_applies(page, tmp_path):
     assert Commitment.objects.get(slug=slug).themes.filter(name=theme).exists()
     page.goto("/commitments/?q=network")
     assert page.locator("table.commitments tbody tr", has_text=NEW_TITLE).count() == 1
+
+
+def test_on_a_phone_each_row_is_a_card_with_its_reason_in_view(page, tmp_path):
+    """At 390 px the dry run's rows are cards: the refusal reason (the table's last column)
+    is on screen without scrolling sideways."""
+    first, second = Commitment.objects.select_related().prefetch_related("paragraphs__document")[:2]
+    header = ["ID", "Title", "Document", "Paragraphs", "Status", "Progress"]
+    rows = [header]
+    for commitment, status in ((first, "Finished"), (second, "Not started")):
+        paragraphs = list(commitment.paragraphs.all())
+        rows.append([commitment.slug, f"{commitment.title}, renamed",
+                     paragraphs[0].document.short_name,
+                     ", ".join(str(p.number) for p in paragraphs), status,
+                     str(commitment.progress)])  # fmt: skip
+    edited = tmp_path / "edited.csv"
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    edited.write_text(out.getvalue(), encoding="utf-8")
+    log_in(page, "secretariat")
+    page.set_viewport_size(PHONE)
+    page.goto("/commitments/import/")
+    page.get_by_label("File").set_input_files(str(edited))
+    page.get_by_role("button", name="Dry run").click()
+
+    reason = page.locator(".bulk-import-rows .errorlist", has_text="“Finished” is not a status")
+    box = reason.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    table = page.locator(".table-scroll:has(.bulk-import-rows)")
+    assert table.evaluate("box => box.scrollWidth <= box.clientWidth")
+    assert axe_violations(page) == []
+    screenshot(page, "bulk-import-dry-run-phone")

@@ -181,9 +181,11 @@ def test_applying_writes_through_the_services_and_a_second_import_changes_nothin
     assert centre.updates.get().author == secretariat
     counts = (Commitment.objects.count(), StatusUpdate.objects.count())
 
-    again = apply(dry_run(secretariat, content), secretariat)
+    again = dry_run(secretariat, content)
 
-    assert set(again.rows.values_list("result", flat=True)) == {Action.UNCHANGED}
+    assert set(again.rows.values_list("action", flat=True)) == {Action.UNCHANGED}
+    with pytest.raises(services.BulkImportNothingToApply):
+        services.bulk_import_queue(bulk_import=again, user=secretariat)
     assert (Commitment.objects.count(), StatusUpdate.objects.count()) == counts
 
 
@@ -258,8 +260,8 @@ def test_a_bad_row_is_refused_with_its_reason_and_the_others_still_plan(
         change.get("Title", "Forum every five years")
     )
     assert bulk_import.rows.filter(action=Action.UNCHANGED).count() == 2
-    applied = apply(bulk_import, secretariat)
-    assert applied.rows.get(number=refused.number).result == Action.REFUSED
+    with pytest.raises(services.BulkImportNothingToApply):  # the other rows are unchanged
+        services.bulk_import_queue(bulk_import=bulk_import, user=secretariat)
     assert Commitment.objects.get(pk=record["forum"].pk).version == record["forum"].version
 
 
@@ -370,11 +372,149 @@ def test_the_pages_upload_preview_apply_and_report(secretariat_client, secretari
         reverse("commitments:bulk_import_report", args=[bulk_import.pk])
     )
     lines = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode())))
-    assert lines[0] == ["Row", "ID", "Title", "Planned", "Result", "Changes", "Reason"]
+    assert lines[0] == [
+        "Row", "ID", "Title", "Planned", "Result", "Changes", "Status update", "Reason"
+    ]  # fmt: skip
     assert {line[4] for line in lines[1:]} == {"Changed", "Unchanged", "Refused"}
     # Applying again queues nothing: the import was applied.
     secretariat_client.post(reverse("commitments:bulk_import_apply", args=[bulk_import.pk]))
     assert BulkImport.objects.get().state == BulkImport.State.DONE
+
+
+def report_lines(client, bulk_import: BulkImport) -> list[list[str]]:
+    report = client.get(reverse("commitments:bulk_import_report", args=[bulk_import.pk]))
+    return list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode())))
+
+
+def test_the_dry_run_and_the_report_say_who_will_see_each_status_update(
+    secretariat_client, secretariat, record
+):
+    rows = export_rows(secretariat_client)
+    by_title(rows, "Forum every five years").update(
+        {"Status": "Stalled", "Update narrative": "Host withdrew.", "Update visibility": "internal"}
+    )
+    new = dict.fromkeys(rows[0], "") | {
+        "Title": "Research centre", "Document": "ashgabat-2020", "Paragraphs": "5",
+        "Status": "In progress", "Progress": "10", "Update narrative": "Premises chosen.",
+    }  # fmt: skip
+    bulk_import = dry_run(secretariat, csv_bytes([*rows, new]))
+
+    page = secretariat_client.get(bulk_import.get_absolute_url()).content.decode()
+
+    assert "Adds a status update (Internal to the secretariat): 2026-05-04, Host withdrew." in page
+    assert "Adds a status update (Visible to liaisons): 2026-05-04, Premises chosen." in page
+    lines = {line[2]: line for line in report_lines(secretariat_client, bulk_import)}
+    assert lines["Forum every five years"][6] == (
+        "2026-05-04, Internal to the secretariat: Host withdrew."
+    )
+    assert lines["Research centre"][6] == "2026-05-04, Visible to liaisons: Premises chosen."
+    assert lines["Day of neutrality"][6] == ""
+
+
+def test_a_queued_import_says_it_waits_for_a_worker_and_nothing_else(
+    secretariat_client, secretariat, record
+):
+    rows = export_rows(secretariat_client)
+    by_title(rows, "Day of neutrality")["Title"] = "Neutrality Day"
+    bulk_import = dry_run(secretariat, csv_bytes(rows))
+    services.bulk_import_queue(bulk_import=bulk_import, user=secretariat)
+
+    queued = secretariat_client.get(bulk_import.get_absolute_url()).content.decode()
+    BulkImport.objects.filter(pk=bulk_import.pk).update(state=BulkImport.State.APPLYING)
+    applying = secretariat_client.get(bulk_import.get_absolute_url()).content.decode()
+
+    assert '<p class="bulk-import-waiting">Waiting for a worker…</p>' in queued
+    assert '<div class="bulk-import-applying" hidden>' in queued
+    assert "Waiting to be applied" not in queued
+    assert '<p class="bulk-import-waiting" hidden>' in applying
+    assert '<div class="bulk-import-applying">' in applying
+    assert "Being applied" not in applying
+
+
+def test_a_dry_run_with_nothing_to_write_offers_no_apply_and_refuses_one(
+    secretariat_client, secretariat, record
+):
+    rows = export_rows(secretariat_client)
+    by_title(rows, "Forum every five years")["Status"] = "Unknown"
+    bulk_import = dry_run(secretariat, csv_bytes(rows))
+
+    page = secretariat_client.get(bulk_import.get_absolute_url()).content.decode()
+    response = secretariat_client.post(
+        reverse("commitments:bulk_import_apply", args=[bulk_import.pk]), follow=True
+    )
+
+    assert "Nothing to apply: every row was refused or is unchanged." in page
+    assert "Apply this import" not in page
+    assert "Nothing to apply" in response.content.decode()
+    bulk_import.refresh_from_db()
+    assert (bulk_import.state, bulk_import.applied_by, bulk_import.queued_at) == (
+        BulkImport.State.PREVIEWED, None, None
+    )  # fmt: skip
+    assert apply_bulk_imports() == 0
+
+
+def test_a_refused_formula_row_shows_its_title_as_read_as_text(
+    secretariat_client, secretariat, record
+):
+    rows = export_rows(secretariat_client)
+    forum = by_title(rows, "Forum every five years")
+    forum.update({"Title": '=HYPERLINK("https://evil.example","Forum")', "Progress": "+5"})
+    bulk_import = dry_run(secretariat, csv_bytes(rows))
+
+    row = bulk_import.rows.get(action=Action.REFUSED)
+    page = secretariat_client.get(bulk_import.get_absolute_url()).content.decode()
+
+    assert row.title == '=HYPERLINK("https://evil.example","Forum")'
+    assert '<td data-label="Commitment">=HYPERLINK(&quot;https://evil.example&quot;' in page
+    lines = report_lines(secretariat_client, bulk_import)
+    [line] = [line for line in lines if line[3] == "Refused"]
+    assert line[2] == '\'=HYPERLINK("https://evil.example","Forum")'
+
+
+def test_a_refused_formula_row_without_a_title_shows_its_id(secretariat, record):
+    header = ["ID", "Title", "Document", "Paragraphs", "Status", "Progress"]
+    content = csv_bytes_rows([header, [record["forum"].slug, "", "ashgabat-2020", "1", "=1", "5"]])
+
+    bulk_import = dry_run(secretariat, content)
+
+    assert bulk_import.rows.get().title == record["forum"].slug
+
+
+def csv_bytes_rows(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode()
+
+
+def test_the_result_shows_each_title_as_it_is_now_and_strikes_the_old_one(
+    secretariat_client, secretariat, record
+):
+    rows = export_rows(secretariat_client)
+    by_title(rows, "Day of neutrality")["Title"] = "Neutrality Day"
+    by_title(rows, "Forum every five years")["Lead actors"] = "UN OCHA"
+    applied = apply(dry_run(secretariat, csv_bytes(rows)), secretariat)
+
+    page = secretariat_client.get(applied.get_absolute_url()).content.decode()
+
+    day = Commitment.objects.get(title="Neutrality Day")
+    forum = record["forum"]
+    day_link = f'<a href="{day.get_absolute_url()}">Neutrality Day</a>'
+    assert f"{day_link} <del>Day of neutrality</del>" in page
+    assert f'<a href="{forum.get_absolute_url()}">Forum every five years</a></td>' in page
+
+
+def test_the_upload_page_explains_the_format_the_dry_run_and_the_limits(
+    secretariat_client, settings
+):
+    settings.BULK_IMPORT_MAX_ROWS = 50000
+    settings.BULK_IMPORT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+    page = secretariat_client.get(reverse("commitments:bulk_import")).content.decode()
+
+    assert "How the import reads a file" in page
+    assert "a row with a commitment's ID updates that commitment" in page
+    assert "Dry run: uploading writes nothing." in page
+    assert "at most 50,000 rows and 20.0\xa0MB a file" in page
 
 
 def test_an_upload_over_the_size_limit_is_refused(secretariat_client, settings):
@@ -465,11 +605,19 @@ def speed_rows(kind: str, count: int, start: int) -> list[list[str]]:
     return rows
 
 
+def queued_as_it_is(bulk_import: BulkImport, user) -> None:
+    """Queued without bulk_import_queue's check that some row writes: what a run does with
+    rows that write nothing is measured too."""
+    BulkImport.objects.filter(pk=bulk_import.pk).update(
+        state=BulkImport.State.QUEUED, applied_by=user, queued_at=timezone.now()
+    )
+
+
 def queries_to_apply(secretariat, rows, capture_on_commit) -> int:
     out = io.StringIO()
     csv.writer(out).writerows([SPEED_HEADER, *rows])
     bulk_import = dry_run(secretariat, out.getvalue().encode())
-    services.bulk_import_queue(bulk_import=bulk_import, user=secretariat)
+    queued_as_it_is(bulk_import, secretariat)  # unchanged rows alone are not offered to apply
     [claimed] = services.bulk_imports_claim(now=timezone.now())
     # The work after each row's commit (notifying followers, the cache) counts too.
     with CaptureQueriesContext(connection) as queries, capture_on_commit(execute=True):
@@ -525,9 +673,12 @@ def test_a_taken_over_run_tells_the_cache_even_with_no_row_left_to_write(
 ):
     bulk_import = dry_run(secretariat, csv_bytes(export_rows(secretariat_client)))
     bulk_import.rows.update(result=Action.UNCHANGED)  # a lost worker wrote every row
+    queued_as_it_is(bulk_import, secretariat)
     before = caching.generation(caching.RECORD)
 
-    assert apply(bulk_import, secretariat).state == BulkImport.State.DONE
+    assert apply_bulk_imports() == 1
+    bulk_import.refresh_from_db()
+    assert bulk_import.state == BulkImport.State.DONE
 
     assert caching.generation(caching.RECORD) != before
 
