@@ -431,3 +431,30 @@ def test_the_sitemap_lists_the_public_record_at_the_sites_address(public_world):
     assert {f"{SITE_URL}{path}" for path in wanted} <= locations
     assert f"{SITE_URL}{public_world.internal_event.get_absolute_url()}" not in locations
     assert all(location.startswith(SITE_URL) for location in locations)
+
+
+# --- Every link a visitor sees leads somewhere they may read ----------------------------------
+
+
+def visible_links(page: str) -> set[str]:
+    """The site's own links on a page, without the page's own anchors."""
+    hrefs = re.findall(r'href="(/[^"#]*)', page)
+    return {href.replace("&amp;", "&") for href in hrefs}
+
+
+def test_every_link_a_visitor_sees_leads_somewhere_they_may_read(public_world):
+    """A visitor following a link of the public record is never asked to log in, except by the
+    "Log in" link itself."""
+    client, login = Client(), reverse("login")
+    links = set()
+    for url in public_world.pages().values():
+        response = client.get(url)
+        if "<main>" in streamed(response):
+            links |= visible_links(streamed(response))
+    asked_to_log_in = {}
+    for link in sorted(links - {login} - {x for x in links if x.startswith(login + "?")}):
+        response = client.get(link)
+        if response.status_code == 302 and response.url.startswith(login):
+            asked_to_log_in[link] = response.url
+    assert asked_to_log_in == {}
+    assert reverse("calendar_public_feed") in links
