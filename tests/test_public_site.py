@@ -458,3 +458,37 @@ def test_every_link_a_visitor_sees_leads_somewhere_they_may_read(public_world):
             asked_to_log_in[link] = response.url
     assert asked_to_log_in == {}
     assert reverse("calendar_public_feed") in links
+
+
+# --- What the site is ------------------------------------------------------------------------
+
+
+def test_the_dashboard_says_what_is_tracked_and_offers_a_visitor_to_log_in(public_world):
+    other = DocumentFactory(short_name="un-resolution", title="A resolution on neutrality")
+    ParagraphFactory(document=other, number=1)
+    page = Client().get(reverse("dashboard")).content.decode()
+    intro = re.search(r'<p class="site-intro">(.*?)</p>', page, flags=re.S).group(1)
+
+    assert "The public record of what these documents promise" in intro
+    for document in (public_world.document, other):  # from the record
+        assert f'<a href="{document.get_absolute_url()}">{document.title}</a>' in intro
+    offer = re.search(r'<p class="login-offer">(.*?)</p>', page, flags=re.S).group(1)
+    assert f'href="{reverse("login")}?next=/"' in offer
+
+
+def test_the_dashboards_intro_names_a_few_documents_and_counts_the_rest(db, secretariat_client):
+    for number in range(5):
+        ParagraphFactory(document=DocumentFactory(short_name=f"doc-{number}"), number=1)
+    page = secretariat_client.get(reverse("dashboard")).content.decode()
+    intro = re.search(r'<p class="site-intro">(.*?)</p>', page, flags=re.S).group(1)
+
+    assert intro.startswith("The record of what")  # the secretariat reads internal updates too
+    assert intro.count('<a href="/documents/doc-') == 3
+    assert "and 2 more" in intro
+    assert 'class="login-offer"' not in page
+
+
+def test_the_dashboards_intro_is_in_russian(public_world):
+    page = Client().get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+
+    assert "Публичная запись" in page
