@@ -492,3 +492,16 @@ def test_the_dashboards_intro_is_in_russian(public_world):
     page = Client().get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
 
     assert "Публичная запись" in page
+
+
+def test_each_paragraph_has_its_own_cite_line(public_world, time_machine):
+    time_machine.move_to(datetime.datetime(2026, 3, 5, 10, tzinfo=datetime.UTC))
+    ParagraphFactory(document=public_world.document, number=6)
+    page = Client().get(public_world.document.get_absolute_url()).content.decode()
+    folded = re.findall(r'<details class="cite-paragraph">(.*?)</details>', page, flags=re.S)
+
+    assert len(folded) == 2
+    for number, cite in zip((5, 6), folded, strict=True):
+        address = f"{SITE_URL}/documents/ashgabat-2020/#para-{number}"
+        assert f'<a href="{address}">{address}</a>' in cite
+        assert f"paragraph {number}." in cite and "retrieved 5 March 2026" in cite
