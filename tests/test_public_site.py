@@ -7,6 +7,7 @@ import datetime
 import re
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import resolve, reverse
@@ -61,7 +62,7 @@ PUBLIC_EXPECTED = {
 }
 # fmt: on
 # Open to everyone whatever the setting, answering differently with it (tests below).
-SITE_FILES = {"robots_txt", "sitemap"}
+SITE_FILES = {"robots_txt", "sitemap", "favicon"}
 # The API decides anonymous reads itself, with the same setting (tests/api).
 API_PREFIX = "api:"
 
@@ -505,3 +506,16 @@ def test_each_paragraph_has_its_own_cite_line(public_world, time_machine):
         address = f"{SITE_URL}/documents/ashgabat-2020/#para-{number}"
         assert f'<a href="{address}">{address}</a>' in cite
         assert f"paragraph {number}." in cite and "retrieved 5 March 2026" in cite
+
+
+# --- The icon ----------------------------------------------------------------------------------
+
+
+def test_every_page_names_the_sites_icon_and_favicon_ico_is_found(public_world, settings):
+    page = Client().get(reverse("dashboard")).content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+
+    response = Client().get("/favicon.ico")
+    assert response.status_code == 302 and response.url == "/static/favicon.ico"
+    for icon in ("favicon.ico", "favicon.svg"):  # real files, which collectstatic serves
+        assert finders.find(icon), icon
