@@ -258,12 +258,15 @@ def public_world(db, settings, tmp_path, site_on):
 
 def main_content(response) -> str:
     """What a page says, without what legitimately differs between a visitor and a liaison:
-    the header (menu, user, language), CSRF tokens and the follow buttons."""
+    the header (menu, user, language), CSRF tokens, the follow buttons, the dashboard's offer to
+    log in and the events' calendar link (a visitor's is the public feed, a liaison's their own)."""
     content = streamed(response)
     if "<main>" not in content:
         return content  # a download: compared whole
     main = content[content.index("<main>") : content.index("</main>")]
     main = re.sub(r'<form class="follow".*?</form>', "", main, flags=re.S)
+    main = re.sub(r'<p class="login-offer">.*?</p>', "", main, flags=re.S)
+    main = re.sub(r'<span class="calendar-link">.*?</span>', "", main, flags=re.S)
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", main)
 
 
