@@ -9,12 +9,14 @@ reported, never a person's name or address. Addresses start with TRACKER_SITE_UR
 emails', never with the request's Host.
 """
 
+import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html, linebreaks
@@ -68,7 +70,9 @@ class ChangesFeed(Feed):
         return selectors.public_change_list()
 
     def item_title(self, item: StatusUpdate) -> str:
-        return f"{item.commitment.title}: {public_change_text(item)}"
+        """Opens with the day it happened: a reader must not take an update of 2021, recorded
+        today (as the demo's all are), for today's news."""
+        return f"{format_day(entry_day(item))}: {item.commitment.title}: {public_change_text(item)}"
 
     def item_link(self, item: StatusUpdate) -> str:
         # A withdrawal is shown on the update it withdraws.
@@ -97,6 +101,14 @@ class ChangesFeed(Feed):
     def item_description(self, item: StatusUpdate) -> str:
         """The entry's summary, as HTML: what the commitment's page says of it to a visitor."""
         return "".join(part for part in entry_summary(item) if part)
+
+
+def entry_day(item: StatusUpdate) -> datetime.date:
+    """The day an update happened; a correction or withdrawal happened when it was recorded
+    (its summary names the day of the update it amends)."""
+    if item.amendment == StatusUpdate.Amendment.NONE:
+        return item.happened_on
+    return timezone.localdate(item.recorded_at)  # the site's zone: a feed is for everyone
 
 
 def entry_summary(item: StatusUpdate):

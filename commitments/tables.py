@@ -26,6 +26,11 @@ def _export_only(verbose_name, accessor="pk") -> tables.Column:
     )  # fmt: skip
 
 
+# The export's columns a bulk import reads a new status update from: the secretariat's round
+# trip, left out of everyone else's export (empty there, and of no use to a reader).
+UPDATE_COLUMNS = ("update_date", "update_narrative", "update_visibility")
+
+
 class CommitmentTable(tables.Table):
     title = tables.Column(linkify=True, verbose_name=_("Title"))
     paragraphs = tables.Column(
@@ -55,7 +60,8 @@ class CommitmentTable(tables.Table):
     supporting_actors = _export_only(_("Supporting actors"))
     themes = _export_only(_("Themes"))
     # Empty in the export: filled in a spreadsheet, they make a bulk import add a status update
-    # where the row's status or progress differs from the commitment's.
+    # where the row's status or progress differs from the commitment's. Only the secretariat
+    # imports, so only its export has them (UPDATE_COLUMNS, views.CommitmentListView).
     update_date = _export_only(_("Update date"))
     update_narrative = _export_only(_("Update narrative"))
     update_visibility = _export_only(_("Update visibility"))

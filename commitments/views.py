@@ -28,7 +28,7 @@ from .forms import RelationForm, StatusUpdateForm
 from .models import Actor, Commitment, Document, EvidenceFile
 from .progress import milestone_sums
 from .statuses import DEFINITIONS, Status
-from .tables import CommitmentTable
+from .tables import UPDATE_COLUMNS, CommitmentTable
 
 logger = logging.getLogger(__name__)
 READ_METHODS = ("GET", "HEAD")
@@ -163,6 +163,12 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         if self.export_trigger_param in self.request.GET:  # the columns only the export has
             rows = selectors.commitment_export_links(rows)
         return rows
+
+    def get_table_kwargs(self):
+        kwargs = super().get_table_kwargs()
+        if not user_can_edit_record(self.request.user):
+            kwargs["exclude"] = UPDATE_COLUMNS
+        return kwargs
 
     def create_export(self, export_format):
         """Stream the rows (commitments.exports) instead of tablib's export built in memory."""

@@ -382,3 +382,28 @@ def test_serve_runs_web_worker_and_beat_and_stops_them_together(tmp_path, serve_
     if not stopped:
         os.killpg(process.pid, signal.SIGKILL)  # leave nothing running for the next test
     assert stopped, log.read_text()
+
+
+# --- Every setting is documented ---------------------------------------------------------------
+
+
+def documented(name: str, text: str) -> bool:
+    """Named whole, or as a table row's shorthand: `DJANGO_SECURE_HSTS_SECONDS`,
+    `_INCLUDE_SUBDOMAINS` stands for DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS."""
+    if f"{name}" in text:
+        return True
+    parts = name.split("_")
+    return any(
+        f"`_{'_'.join(parts[i:])}`" in text and "_".join(parts[:i]) in text
+        for i in range(1, len(parts))
+    )
+
+
+@pytest.mark.parametrize("where", ["docs/deployment.md", ".env.example"])
+def test_every_environment_variable_the_settings_read_is_documented(where):
+    text = (ROOT / where).read_text()
+    names = set()
+    for module in ("base", "local", "production"):
+        names |= set(env_calls(ROOT / f"config/settings/{module}.py"))
+
+    assert sorted(name for name in names if not documented(name, text)) == []

@@ -7,6 +7,7 @@ import datetime
 import re
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import resolve, reverse
@@ -61,7 +62,7 @@ PUBLIC_EXPECTED = {
 }
 # fmt: on
 # Open to everyone whatever the setting, answering differently with it (tests below).
-SITE_FILES = {"robots_txt", "sitemap"}
+SITE_FILES = {"robots_txt", "sitemap", "favicon"}
 # The API decides anonymous reads itself, with the same setting (tests/api).
 API_PREFIX = "api:"
 
@@ -257,12 +258,15 @@ def public_world(db, settings, tmp_path, site_on):
 
 def main_content(response) -> str:
     """What a page says, without what legitimately differs between a visitor and a liaison:
-    the header (menu, user, language), CSRF tokens and the follow buttons."""
+    the header (menu, user, language), CSRF tokens, the follow buttons, the dashboard's offer to
+    log in and the events' calendar link (a visitor's is the public feed, a liaison's their own)."""
     content = streamed(response)
     if "<main>" not in content:
         return content  # a download: compared whole
     main = content[content.index("<main>") : content.index("</main>")]
     main = re.sub(r'<form class="follow".*?</form>', "", main, flags=re.S)
+    main = re.sub(r'<p class="login-offer">.*?</p>', "", main, flags=re.S)
+    main = re.sub(r'<span class="calendar-link">.*?</span>', "", main, flags=re.S)
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", main)
 
 
@@ -431,3 +435,90 @@ def test_the_sitemap_lists_the_public_record_at_the_sites_address(public_world):
     assert {f"{SITE_URL}{path}" for path in wanted} <= locations
     assert f"{SITE_URL}{public_world.internal_event.get_absolute_url()}" not in locations
     assert all(location.startswith(SITE_URL) for location in locations)
+
+
+# --- Every link a visitor sees leads somewhere they may read ----------------------------------
+
+
+def visible_links(page: str) -> set[str]:
+    """The site's own links on a page, without the page's own anchors."""
+    hrefs = re.findall(r'href="(/[^"#]*)', page)
+    return {href.replace("&amp;", "&") for href in hrefs}
+
+
+def test_every_link_a_visitor_sees_leads_somewhere_they_may_read(public_world):
+    """A visitor following a link of the public record is never asked to log in, except by the
+    "Log in" link itself."""
+    client, login = Client(), reverse("login")
+    links = set()
+    for url in public_world.pages().values():
+        response = client.get(url)
+        if "<main>" in streamed(response):
+            links |= visible_links(streamed(response))
+    asked_to_log_in = {}
+    for link in sorted(links - {login} - {x for x in links if x.startswith(login + "?")}):
+        response = client.get(link)
+        if response.status_code == 302 and response.url.startswith(login):
+            asked_to_log_in[link] = response.url
+    assert asked_to_log_in == {}
+    assert reverse("calendar_public_feed") in links
+
+
+# --- What the site is ------------------------------------------------------------------------
+
+
+def test_the_dashboard_says_what_is_tracked_and_offers_a_visitor_to_log_in(public_world):
+    other = DocumentFactory(short_name="un-resolution", title="A resolution on neutrality")
+    ParagraphFactory(document=other, number=1)
+    page = Client().get(reverse("dashboard")).content.decode()
+    intro = re.search(r'<p class="site-intro">(.*?)</p>', page, flags=re.S).group(1)
+
+    assert "The public record of what these documents promise" in intro
+    for document in (public_world.document, other):  # from the record
+        assert f'<a href="{document.get_absolute_url()}">{document.title}</a>' in intro
+    offer = re.search(r'<p class="login-offer">(.*?)</p>', page, flags=re.S).group(1)
+    assert f'href="{reverse("login")}?next=/"' in offer
+
+
+def test_the_dashboards_intro_names_a_few_documents_and_counts_the_rest(db, secretariat_client):
+    for number in range(5):
+        ParagraphFactory(document=DocumentFactory(short_name=f"doc-{number}"), number=1)
+    page = secretariat_client.get(reverse("dashboard")).content.decode()
+    intro = re.search(r'<p class="site-intro">(.*?)</p>', page, flags=re.S).group(1)
+
+    assert intro.startswith("The record of what")  # the secretariat reads internal updates too
+    assert intro.count('<a href="/documents/doc-') == 3
+    assert "and 2 more" in intro
+    assert 'class="login-offer"' not in page
+
+
+def test_the_dashboards_intro_is_in_russian(public_world):
+    page = Client().get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+
+    assert "Публичная запись" in page
+
+
+def test_each_paragraph_has_its_own_cite_line(public_world, time_machine):
+    time_machine.move_to(datetime.datetime(2026, 3, 5, 10, tzinfo=datetime.UTC))
+    ParagraphFactory(document=public_world.document, number=6)
+    page = Client().get(public_world.document.get_absolute_url()).content.decode()
+    folded = re.findall(r'<details class="cite-paragraph">(.*?)</details>', page, flags=re.S)
+
+    assert len(folded) == 2
+    for number, cite in zip((5, 6), folded, strict=True):
+        address = f"{SITE_URL}/documents/ashgabat-2020/#para-{number}"
+        assert f'<a href="{address}">{address}</a>' in cite
+        assert f"paragraph {number}." in cite and "retrieved 5 March 2026" in cite
+
+
+# --- The icon ----------------------------------------------------------------------------------
+
+
+def test_every_page_names_the_sites_icon_and_favicon_ico_is_found(public_world, settings):
+    page = Client().get(reverse("dashboard")).content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+
+    response = Client().get("/favicon.ico")
+    assert response.status_code == 302 and response.url == "/static/favicon.ico"
+    for icon in ("favicon.ico", "favicon.svg"):  # real files, which collectstatic serves
+        assert finders.find(icon), icon

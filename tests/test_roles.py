@@ -149,6 +149,8 @@ EXPECTED = {
     # them out and there is no sitemap; tests/test_public_site.py has them with it on.
     "robots_txt":                         ((200, 405), (200, 405), (200, 405), (200, 405)),
     "sitemap":                            ((404, 405), (404, 405), (404, 405), (404, 405)),
+    # The site's icon, for every browser whatever the setting: sent to the static file.
+    "favicon":                            ((302, 405), (302, 405), (302, 405), (302, 405)),
     "calendar_personal_feed":             ((200, 405), (200, 405), (200, 405), (200, 405)),
     "calendar_personal_feed#unknown":     ((404, 405), (404, 405), (404, 405), (404, 405)),
     # Each person's own news and follows, liaisons included; POST marks read, or follows or
@@ -237,7 +239,7 @@ LIAISON_POSTS_ALLOWED = {
 }
 # Open to visitors and redirecting elsewhere than to the login page: back to the page they were
 # on (the language), on to the reset link's form.
-OPEN_REDIRECTS = {"set_language", "password_reset_confirm"}
+OPEN_REDIRECTS = {"set_language", "password_reset_confirm", "favicon"}
 # One-click unsubscribe (RFC 8058): mail clients post without a CSRF token.
 # The API checks CSRF itself, for session-authenticated writes only (Django REST framework's
 # SessionAuthentication); token and anonymous requests carry no cookie to forge.

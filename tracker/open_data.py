@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tracker.open_data_tables import ACTORS, TABLES, Table
 
@@ -173,7 +173,18 @@ def _readme_table(table: Table) -> list[str]:
     for f in table.fields:
         required = "yes" if f.required else "no"
         lines.append(f"| {f.name} | {f.type} | {required} | {f.description} |")
+    for f in table.fields:
+        lines += _readme_values(f)
     return lines
+
+
+def _readme_values(field) -> list[str]:
+    """A coded field's allowed values and what each means, in English like the rest."""
+    if not field.values:
+        return []
+    with translation.override("en"):
+        meanings = [f"- `{value}`: {meaning}" for value, meaning in field.values]
+    return ["", f"Values of {field.name}:", "", *meanings]
 
 
 def _sha256(path: Path) -> str:

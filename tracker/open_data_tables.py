@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from commitments.models import (
     Actor,
@@ -29,7 +31,7 @@ from commitments.models import (
     Theme,
 )
 from commitments.selectors import status_update_visible_list
-from commitments.statuses import Status
+from commitments.statuses import DEFINITIONS
 from tracker.events import events_visible_to
 from tracker.models import Event
 
@@ -50,10 +52,16 @@ class Field:
     read: Callable
     required: bool = False
     unique: bool = False
-    enum: tuple[str, ...] = ()
+    # A coded field's allowed values, each with its meaning: the schema's enum, the README's
+    # and the page's list of what each value means.
+    values: tuple[tuple[str, str], ...] = ()
     minimum: int | None = None
     maximum: int | None = None
     format: str = "default"
+
+    @property
+    def enum(self) -> tuple[str, ...]:
+        return tuple(value for value, _ in self.values)
 
     def constraints(self) -> dict:
         found = {"required": self.required}
@@ -137,8 +145,17 @@ def paragraph_ref(paragraph: Paragraph) -> str:
     return f"{paragraph.document.short_name}:{paragraph.number}"
 
 
-def choices(model_choices) -> tuple[str, ...]:
-    return tuple(value for value in model_choices.values if value)
+def choices(model_choices) -> tuple[tuple[str, str], ...]:
+    """A model's choices with their labels (translated when shown), the empty one left out."""
+    return tuple((value, label) for value, label in model_choices.choices if value)
+
+
+def status_choices() -> tuple[tuple[str, str], ...]:
+    """Each status with the definition readers see beside it (commitments.statuses)."""
+    return tuple(
+        (status.value, format_lazy("{}: {}", status.label, gettext_lazy(raw)))
+        for status, raw in dict.items(DEFINITIONS)
+    )
 
 
 # --- Documents and paragraphs ---------------------------------------------------------------
@@ -273,7 +290,7 @@ ACTORS = Table(
             "What it is: member_state, un_body, group or organisation.",
             attr("kind"),
             required=True,
-            enum=choices(Actor.Kind),
+            values=choices(Actor.Kind),
         ),
         Field(
             "iso_code",
@@ -339,7 +356,7 @@ COMMITMENTS = Table(
             "deliverable (done once), recurring (e.g. every year) or ongoing (a policy).",
             attr("kind"),
             required=True,
-            enum=choices(Commitment.Kind),
+            values=choices(Commitment.Kind),
         ),
         Field(
             "status",
@@ -348,7 +365,7 @@ COMMITMENTS = Table(
             "has none).",
             attr("public_status"),
             required=True,
-            enum=choices(Status),
+            values=status_choices(),
         ),
         Field(
             "progress",
@@ -457,7 +474,10 @@ COMMITMENT_ACTORS = Table(
             "lead (leads it) or supporting (supports it).",
             lambda row: row[2],
             required=True,
-            enum=("lead", "supporting"),
+            values=(
+                ("lead", gettext_lazy("leads it")),
+                ("supporting", gettext_lazy("supports it")),
+            ),
         ),
     ),
     _commitment_actors,
@@ -534,7 +554,7 @@ STATUS_UPDATES = Table(
             "contributor (a published report of another organisation, shown apart).",
             attr("source"),
             required=True,
-            enum=choices(Source),
+            values=choices(Source),
         ),
         Field(
             "reported_by_actor_id",
@@ -568,7 +588,7 @@ STATUS_UPDATES = Table(
             "Empty for an update; correction (replaces the update in amends_id) or withdrawal "
             "(takes the update in amends_id back).",
             attr("amendment"),
-            enum=choices(StatusUpdate.Amendment),
+            values=choices(StatusUpdate.Amendment),
         ),
         Field(
             "amends_id",
@@ -595,7 +615,7 @@ STATUS_UPDATES = Table(
             "string",
             "The status it gives the commitment (empty for a withdrawal).",
             lambda u: None if _withdrawal(u) else u.status,
-            enum=choices(Status),
+            values=status_choices(),
         ),
         Field(
             "progress",
@@ -747,7 +767,7 @@ EVENTS = Table(
             "What sort of date it is.",
             attr("kind"),
             required=True,
-            enum=choices(Event.Kind),
+            values=choices(Event.Kind),
         ),
         Field(
             "rule",
@@ -756,7 +776,7 @@ EVENTS = Table(
             "every_n_years (every interval_years years from start_date).",
             attr("rule"),
             required=True,
-            enum=choices(Event.Rule),
+            values=choices(Event.Rule),
         ),
         Field(
             "start_date",

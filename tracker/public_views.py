@@ -1,6 +1,7 @@
-"""robots.txt and the sitemap of the public site (docs/public-site.md#robots-and-sitemap).
+"""robots.txt and the sitemap of the public site (docs/public-site.md#robots-and-sitemap), and
+/favicon.ico.
 
-Both are open to everyone (crawlers do not log in). While the public site is off, robots.txt
+All are open to everyone (crawlers do not log in). While the public site is off, robots.txt
 asks crawlers to keep out of everything and the sitemap is not there (404).
 """
 
@@ -8,6 +9,8 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.sitemaps.views import sitemap
 from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -55,3 +58,11 @@ def public_sitemap(request):
     if not public_site_on():
         raise Http404("The public site is off: there is no sitemap.")
     return sitemap(request, sitemaps=SITEMAPS)
+
+
+@login_not_required
+@require_GET
+def favicon(request):
+    """Browsers ask /favicon.ico whatever the page links: sent to the static icon (its hashed
+    name in production), not a 404 on every visit. Not permanent: the hash changes with it."""
+    return redirect(static("favicon.ico"))

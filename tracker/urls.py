@@ -30,6 +30,7 @@ urlpatterns = [
     # The public site's robots.txt and sitemap (tracker.public_views): open to crawlers.
     path("robots.txt", public_views.robots_txt, name="robots_txt"),
     path("sitemap.xml", public_views.public_sitemap, name="sitemap"),
+    path("favicon.ico", public_views.favicon, name="favicon"),
     # Tokens are token_urlsafe, i.e. slugs: anything else, such as a NUL byte that PostgreSQL
     # would refuse with an error, is a 404 before it reaches the database.
     path(

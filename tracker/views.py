@@ -15,7 +15,7 @@ from commitments.views import READ_METHODS, allow_methods, status_legend
 from core import caching
 from core.local_time import reader_today
 from core.public_site import public_record
-from core.roles import user_may_open
+from core.roles import reader_audience, user_may_open
 
 from . import selectors
 
@@ -110,6 +110,11 @@ def _url_name(path: str) -> str | None:
 # --- Dashboard -------------------------------------------------------------------------------
 
 
+# The dashboard's opening line names this many documents by title, then "and N more": a
+# programme may have hundreds.
+INTRO_DOCUMENTS = 3
+
+
 # Read-only: a liaison's POST is refused with 403 like on every page of the record.
 @public_record
 @allow_methods(*READ_METHODS)
@@ -124,11 +129,15 @@ def dashboard(request):
 
     def render_content() -> str:
         document = selectors.dashboard_document(requested=requested)
+        documents = selectors.dashboard_documents()
         aggregates = selectors.dashboard_aggregates(user=user, document=document, today=today)
         lists = selectors.dashboard_lists(user=user, today=today)
         context = {
             "today": today,
-            "documents": selectors.dashboard_documents(),
+            "documents": documents,
+            "intro_documents": documents[:INTRO_DOCUMENTS],
+            "more_documents": max(0, len(documents) - INTRO_DOCUMENTS),
+            "public_record_only": reader_audience(user) == "public",
             "document": document,
             "unknown_document": bool(requested) and str(document and document.pk) != requested,
             "status_counts": aggregates.status_counts,

@@ -58,19 +58,22 @@ def sideways_overflow(page) -> dict | None:
     )
 
 
+MENU_LINKS = ".site-menu .main-menu a"
+
+
 def menu_links(page) -> list[str]:
-    return page.locator(".site-menu nav a").evaluate_all("links => links.map(a => a.pathname)")
+    return page.locator(MENU_LINKS).evaluate_all("links => links.map(a => a.pathname)")
 
 
 def open_the_menu(page) -> None:
     toggle = page.locator(".site-menu > summary")
     assert toggle.is_visible()
-    assert page.locator(".site-menu nav a").first.is_hidden()  # folded until asked for
+    assert page.locator(".site-menu .main-menu a").first.is_hidden()  # folded until asked for
     toggle.click()
 
 
 def assert_menu_reachable(page) -> None:
-    for link in page.locator(".site-menu nav a, .site-menu button").all():
+    for link in page.locator(".site-menu .main-menu a, .site-menu button").all():
         assert link.is_visible(), link.inner_text()
         box = link.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], link.inner_text()
@@ -90,7 +93,7 @@ def test_on_a_phone_no_page_scrolls_sideways_and_the_menu_reaches_everything(ope
     if username == "secretariat":
         screenshot(page, "phone-menu")
     menu = menu_links(page)
-    page.locator(".site-menu nav a").last.click()  # the last item: the one that ran off screen
+    page.locator(MENU_LINKS).last.click()  # the last item: the one that ran off screen
     page.wait_for_load_state()
     assert page.url.endswith(menu[-1])
 
@@ -173,7 +176,7 @@ def test_on_a_laptop_the_header_is_one_line(open_page, username, language):
     assert page.locator(".site-menu > summary").is_hidden()
     rows = page.evaluate(
         """() => [...document.querySelectorAll(
-                ".site-header .brand, .site-menu nav a, .logout > span, .logout button,"
+                ".site-header .brand, .site-menu .main-menu a, .logout > span, .logout button,"
                 + " .language-switch select, .language-switch button")]
             .filter(el => el.offsetParent !== null)
             .map(el => {
@@ -220,3 +223,43 @@ def test_on_a_phone_a_long_url_in_what_people_typed_breaks_instead_of_widening_t
         if overflow := sideways_overflow(page):
             found[path] = overflow
     assert found == {}
+
+
+# --- A visitor of the public site (docs/public-site.md) --------------------------------------
+
+LAPTOP_1280 = {"width": 1280, "height": 800}
+
+
+def right_edges(page, selector: str) -> list[float]:
+    return page.locator(selector).evaluate_all(
+        "els => els.filter(el => el.offsetParent !== null)"
+        ".map(el => el.getBoundingClientRect().right)"
+    )
+
+
+def test_on_a_laptop_a_visitors_header_ends_at_the_right_edge(open_page, settings):
+    settings.TRACKER_PUBLIC_SITE = True
+    page = open_page(LAPTOP_1280)
+    page.goto("/")
+    screenshot(page, "visitor-header-laptop")
+
+    login = page.locator(".site-header .login-link").bounding_box()
+    languages = right_edges(page, ".site-header .language-switch > *")
+    assert login["x"] + login["width"] > LAPTOP_1280["width"] - 40, login
+    # The language links sit just before "Log in", not in the middle of the header.
+    assert login["x"] - max(languages) < 40, (languages, login)
+    assert sideways_overflow(page) is None
+
+
+def test_on_a_phone_a_visitor_sees_log_in_and_the_menu_is_left_aligned(open_page, settings):
+    settings.TRACKER_PUBLIC_SITE = True
+    page = open_page(PHONE)
+    page.goto("/")
+
+    assert page.locator(".site-header .login-link").is_visible()  # not folded in the menu
+    open_the_menu(page)
+    screenshot(page, "visitor-menu-phone")
+    menu_left = page.locator(".site-menu .main-menu a").first.bounding_box()["x"]
+    language_left = page.locator(".site-menu .language-switch > *").first.bounding_box()["x"]
+    assert abs(language_left - menu_left) < 2, (language_left, menu_left)
+    assert sideways_overflow(page) is None

@@ -274,3 +274,30 @@ def test_a_cell_lists_its_paragraphs_and_actors_in_the_tables_order(secretariat_
         ("2, 5, 9", "Austria; Mongolia; Zambia"),
         ("5", "Zambia"),
     ]
+
+
+READERS_COLUMNS = ["ID", "Document", "Supporting actors", "Themes"]
+SECRETARIAT_COLUMNS = ["Update date", "Update narrative", "Update visibility"]
+
+
+@pytest.mark.parametrize("export_format", ["csv", "xlsx"])
+@pytest.mark.parametrize("reader", ["anonymous", "liaison", "secretariat"])
+def test_only_the_secretariats_export_has_the_bulk_import_update_columns(
+    client, request, settings, reader, export_format
+):
+    """The update columns are the secretariat's round trip (a bulk import); the identifying
+    columns serve every reader."""
+    settings.TRACKER_PUBLIC_SITE = True
+    if reader != "anonymous":
+        client.force_login(request.getfixturevalue(reader))
+    make_rows(1)
+
+    _, body, _ = download(client, {"_export": export_format})
+
+    if export_format == "csv":
+        header = next(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    else:
+        header = list(next(load_workbook(io.BytesIO(body), read_only=True).active.values))
+    assert all(column in header for column in READERS_COLUMNS)
+    has_update_columns = [column in header for column in SECRETARIAT_COLUMNS]
+    assert has_update_columns == [reader == "secretariat"] * 3

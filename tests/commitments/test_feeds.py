@@ -106,7 +106,8 @@ def test_the_site_feed_lists_public_changes_newest_first(client, record, public_
     assert list(found) == [str(u.pk) for u in public]  # newest recorded first, nothing else
     assert text(feed, "id") == "https://tracker.example.net/feeds/changes.atom"
     opened = found[str(record.opened.pk)]
-    assert text(opened, "title") == "UN OCHA office: New public update: In progress, 40%"
+    day = f"{record.opened.happened_on.day} {record.opened.happened_on:%B %Y}"
+    assert text(opened, "title") == f"{day}: UN OCHA office: New public update: In progress, 40%"
     assert text(opened, "id").startswith("tag:tracker.example.net,")
     assert opened.find(f"{ATOM}link").get("href") == (
         f"https://tracker.example.net/commitments/un-ocha-office/#update-{record.opened.pk}"
@@ -123,7 +124,7 @@ def test_corrections_withdrawals_and_other_sources_read_as_on_the_pages(
     assert "corrected: now Achieved, 100%" in text(correction, "title")
     assert "PUBLIC-REASON-4d2" in text(correction, "summary")  # the secretariat made it public
     withdrawal = found[str(record.withdrawal.pk)]
-    assert text(withdrawal, "title") == "Research centre: A public update was withdrawn"
+    assert text(withdrawal, "title").endswith(": Research centre: A public update was withdrawn")
     assert "was withdrawn" in text(withdrawal, "summary")
     assert withdrawal.find(f"{ATOM}link").get("href").endswith(f"#update-{record.mistaken.pk}")
     other = found[str(record.other.pk)]
@@ -219,6 +220,14 @@ def test_the_pages_point_to_their_feeds(client, record, page):
         assert f'<a href="{feed_url}" type="application/atom+xml">Atom feed</a>' in html
 
 
+def test_every_page_shows_a_link_to_the_whole_records_feed(client, record, public_site):
+    """In the footer, for visitors and every role: the <link> in the head is for programs."""
+    html = client.get(reverse("commitments:document_list")).content.decode()
+    footer = html[html.index('<footer class="site-footer">') :]
+
+    assert '<a href="/feeds/changes.atom" type="application/atom+xml">' in footer
+
+
 def test_a_feed_is_in_the_readers_language(client, record, public_site):
     response = client.get("/feeds/changes.atom", HTTP_ACCEPT_LANGUAGE="ru")
     feed = atom(response)
@@ -230,3 +239,23 @@ def test_a_reader_asking_again_with_the_etag_gets_not_modified(client, record, p
     first = client.get("/feeds/changes.atom")
     again = client.get("/feeds/changes.atom", HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 304
+
+
+def test_an_entry_says_the_day_it_happened_not_the_day_it_was_recorded(
+    client, record, public_site, time_machine
+):
+    """An update of 2021 recorded today (as the demo's are) is not today's news; a correction
+    or withdrawal happened the day it was recorded."""
+    time_machine.move_to(datetime.datetime(2026, 3, 5, 10, tzinfo=datetime.UTC))
+    officer, office = record.officer, record.office
+    old = post(office, officer, narrative="Met in 2021.", happened_on=datetime.date(2021, 4, 16))
+    old.commitment.refresh_from_db()
+    withdraw(old, officer, reason="A mistake.")
+
+    found = entries(atom(client.get("/feeds/changes.atom")))
+    assert text(found[str(old.pk)], "title").startswith("16 April 2021: UN OCHA office: ")
+    withdrawal = [
+        e for e in found.values() if "office: A public update was withdrawn" in text(e, "title")
+    ][0]
+    assert text(withdrawal, "title").startswith("5 March 2026: UN OCHA office: ")
+    assert "The update of 16 April 2021 was withdrawn." in text(withdrawal, "summary")

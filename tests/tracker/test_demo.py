@@ -23,6 +23,7 @@ from commitments.statuses import Status
 from core.roles import Role
 from tracker.demo import DemoDataError, demo_data_read, demo_load, demo_password_choose
 from tracker.models import Event, User
+from tracker.open_data import open_data_latest
 
 PASSWORD = "demo-password-for-tests"
 EXPECTED_COMMITMENTS = {
@@ -67,6 +68,25 @@ def logs_in(username: str, password: str) -> bool:
 @pytest.fixture
 def loaded(db, monkeypatch):
     return load(monkeypatch)
+
+
+def test_the_demo_publishes_an_open_data_bundle_for_the_page(db, monkeypatch, settings, tmp_path):
+    settings.OPEN_DATA_DIR = tmp_path / "open-data"
+    printed = load(monkeypatch)
+
+    latest = open_data_latest()
+    assert latest is not None, "the Open data page would say no bundle is published"
+    assert (settings.OPEN_DATA_DIR / latest["name"]).exists()
+    assert f"Open data: published {latest['name']}" in printed
+
+
+def test_the_demo_loads_even_where_no_bundle_can_be_published(db, monkeypatch, settings, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    settings.OPEN_DATA_DIR = tmp_path / "a-file" / "open-data"
+
+    load(monkeypatch)
+
+    assert Commitment.objects.exists()
 
 
 def test_the_seed_document_is_imported_with_its_sixteen_paragraphs_and_both_titles(loaded):

@@ -256,6 +256,38 @@ def test_the_readme_defines_every_field_and_the_zip_holds_every_file(bundle):
         assert set(archive.namelist()) == files
 
 
+def test_the_readme_lists_every_coded_fields_values_with_their_meaning(bundle):
+    """From the same definitions as the schema's enum, not typed twice."""
+    readme = (bundle / "README.md").read_text()
+    package = json.loads((bundle / "datapackage.json").read_text())
+    coded = 0
+    for resource in package["resources"]:
+        section = readme[readme.index(f"## {resource['name']}\n") :]
+        for field in resource["schema"]["fields"]:
+            for value in field["constraints"].get("enum", []):
+                assert f"\n- `{value}`: " in section, (resource["name"], field["name"], value)
+                coded += 1
+    assert coded > 20
+    assert "- `achieved`: Achieved: What was asked for exists or took place, with evidence." in (
+        readme
+    )
+    for coded in ("- `member_state`: Member state", "- `yearly`: ", "- `lead`: leads it"):
+        assert coded in readme
+
+
+def test_the_page_lists_a_coded_fields_values_and_the_command_with_the_venv(
+    client, settings, tmp_path
+):
+    settings.OPEN_DATA_DIR = tmp_path
+    settings.TRACKER_PUBLIC_SITE = True
+
+    text = client.get(reverse("open_data")).content.decode()
+
+    assert "<li><code>in_progress</code>: In progress: Work has begun" in text
+    assert '<table class="table open-data-fields">' in text
+    assert "<code>.venv/bin/python manage.py export_open_data --publish</code>" in text
+
+
 def test_an_export_replaces_an_earlier_bundle_whole(bundle, record):
     (bundle / "stale.csv").write_text("left from before")
 
