@@ -18,13 +18,18 @@ export, say about it. So an export imported unchanged changes nothing.
 import csv
 import datetime
 import io
+import unicodedata
 import zipfile
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from xml.etree import ElementTree
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q, Value
 from django.db.models.functions import Concat, Trim
+from django.template.defaultfilters import filesizeformat
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -55,6 +60,19 @@ COMPUTED = ("due", "last_activity", "freshness")
 # that start so carry a leading quote (exports._spreadsheet_safe).
 FORMULA_SIGNS = ("=", "+", "-", "@")
 XLSX_MAGIC = b"PK\x03\x04"
+# An Excel file is a zip of XML parts; a tiny one can declare millions of cells or strings, or
+# unpack to gigabytes (a "zip bomb"). So its zip is looked into before openpyxl reads anything.
+XLSX_MAX_PARTS = 100  # an export has 10
+XLSX_MAX_RATIO = 100  # unpacked size / packed size: a spreadsheet's XML packs 5 to 20 times
+XLSX_RATIO_FROM = 1024 * 1024  # a part smaller than this may pack as tightly as it likes
+XLSX_UNPACKED_PER_UPLOAD_BYTE = 5  # the parts together: at most 5 times the upload limit
+EXCEL_MAX_ROWS = 1_048_576  # Excel's own limits: no sheet has a row or column beyond them
+EXCEL_MAX_COLUMNS = 16_384
+HEADER_WITHIN = 100  # the header is the first row with text, among the sheet's first rows
+COLUMN_MARGIN = 5  # columns a header may have beyond the export's (refused by name)
+SHARED_STRINGS_TYPE = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+)
 
 
 class FileRefused(Exception):
@@ -88,7 +106,8 @@ class RowRefused(Exception):
 
 
 def file_rows(*, name: str, content: bytes) -> list[list[str]]:
-    """The file's rows (header first) as text cells, or FileRefused."""
+    """The file's rows with text (header first) as text cells, or FileRefused. At most the
+    limit and one more row is read: a longer file is refused without reading the rest."""
     if not content.strip():
         raise FileRefused(gettext("The file is empty: export the table, edit it, upload that."))
     if content.startswith(XLSX_MAGIC):
@@ -97,18 +116,22 @@ def file_rows(*, name: str, content: bytes) -> list[list[str]]:
         raise FileRefused(_not_a_spreadsheet())
     else:
         rows = _csv_rows(content)
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise FileRefused(gettext("The file is empty: export the table, edit it, upload that."))
     if len(rows) - 1 > settings.BULK_IMPORT_MAX_ROWS:
         raise FileRefused(
             gettext(
-                "The file has %(rows)s rows; an import takes at most %(limit)s. Split it into "
-                "several files."
+                "The file has more than %(limit)s rows; an import takes at most %(limit)s. "
+                "Split it into several files."
             )
-            % {"rows": len(rows) - 1, "limit": settings.BULK_IMPORT_MAX_ROWS}
+            % {"limit": settings.BULK_IMPORT_MAX_ROWS}
         )
     return rows
+
+
+def max_columns() -> int:
+    """The most columns a header may have: the export's, and a few more to name as unknown."""
+    return len(CommitmentTable.base_columns) + COLUMN_MARGIN
 
 
 def _not_a_spreadsheet() -> str:
@@ -120,6 +143,37 @@ def _not_a_spreadsheet() -> str:
 
 def _looks_binary(content: bytes) -> bool:
     return b"\x00" in content[:4096] or content.startswith(b"%PDF")
+
+
+def _has_text(row: Iterable[str]) -> bool:
+    return any(cell.strip() for cell in row)
+
+
+def _kept(rows: Iterable[list[str]], *, read: int = 0) -> list[list[str]]:
+    """The rows with text, in order, until the file holds `read` (those read already) and these
+    together more than the header and the limit: the rest is never read."""
+    kept = []
+    for row in rows:
+        if _has_text(row):
+            kept.append(row)
+            if read + len(kept) > settings.BULK_IMPORT_MAX_ROWS + 1:
+                break
+    return kept
+
+
+def _header_width(header: list[str]) -> int:
+    """How many columns the header has, up to its last with text; FileRefused past the bound,
+    naming the count rather than every column."""
+    width = max(index + 1 for index, cell in enumerate(header) if cell.strip())
+    if width > max_columns():
+        raise FileRefused(
+            gettext(
+                "The header row has %(count)s columns; the export's has %(export)s. Start from "
+                "an export of the commitments table and keep its header row."
+            )
+            % {"count": width, "export": len(CommitmentTable.base_columns)}
+        )
+    return width
 
 
 def _csv_rows(content: bytes) -> list[list[str]]:
@@ -134,16 +188,30 @@ def _csv_rows(content: bytes) -> list[list[str]]:
             % {"position": error.start + 1}
         ) from None
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        rows = _kept(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
         raise FileRefused(
             gettext("The CSV file cannot be read (%(error)s).") % {"error": error}
         ) from None
-    return _limited(rows)
+    if not rows:
+        return rows
+    width = _header_width(rows[0])
+    return [row[:width] for row in rows]
 
 
-def _limited(rows: list) -> list:
-    return rows[: settings.BULK_IMPORT_MAX_ROWS + 2]  # the header, the limit, one to say so
+# openpyxl raises these (and zipfile, zlib and the XML parser beneath it) on a file that is not
+# a workbook, or a damaged one.
+XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    ElementTree.ParseError,
+    EOFError,
+    KeyError,
+    IndexError,
+    ValueError,
+    TypeError,
+    AttributeError,
+)
 
 
 def _xlsx_rows(content: bytes) -> list[list[str]]:
@@ -151,17 +219,119 @@ def _xlsx_rows(content: bytes) -> list[list[str]]:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
+        _xlsx_zip_check(content)
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-        sheet = workbook.worksheets[0]
-        rows = []
-        for row in sheet.iter_rows(values_only=True):
-            rows.append([_xlsx_text(value) for value in row])
-            if len(rows) > settings.BULK_IMPORT_MAX_ROWS + 1:
-                break
-        workbook.close()
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, IndexError, ValueError):
+        try:
+            return _xlsx_sheet_rows(workbook.worksheets[0])
+        finally:
+            workbook.close()
+    except (InvalidFileException, *XLSX_ERRORS):
         raise FileRefused(_not_a_spreadsheet()) from None
-    return rows
+
+
+def _xlsx_sheet_rows(sheet) -> list[list[str]]:
+    """The first sheet's rows with text, each as wide as the header at most: a cell the sheet
+    does not hold is never made (openpyxl would fill in every cell up to the size the file
+    declares, 16,384 columns a row)."""
+    sheet.reset_dimensions()  # the declared size is only the file's word
+    header, header_at = None, 0
+    # The header row alone is read as wide as it is, to count its columns.
+    first_rows = sheet.iter_rows(max_row=HEADER_WITHIN, max_col=None, values_only=True)
+    for number, row in enumerate(first_rows, start=1):
+        if len(row) > EXCEL_MAX_COLUMNS:
+            raise ValueError("a column beyond Excel's last")
+        if _has_text(cells := [_xlsx_text(value) for value in row]):
+            header, header_at = cells, number
+            break
+    if header is None:
+        return []
+    width = _header_width(header)
+    data = (
+        [_xlsx_text(value) for value in row]
+        for row in sheet.iter_rows(
+            min_row=header_at + 1, max_row=EXCEL_MAX_ROWS, max_col=width, values_only=True
+        )
+    )
+    return [header[:width], *_kept(data, read=1)]
+
+
+def _xlsx_zip_check(content: bytes) -> None:
+    """FileRefused for a zip no spreadsheet program writes: too many parts, a part packed
+    absurdly tightly (a zip bomb), more unpacked than an import reads, or more shared strings
+    than the rows can hold. Read before openpyxl loads anything."""
+    if (_zip_entries(content) or 0) > XLSX_MAX_PARTS:
+        raise FileRefused(_not_a_spreadsheet())
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        parts = archive.infolist()
+        for part in parts:
+            if part.file_size > XLSX_RATIO_FROM and (
+                part.file_size > XLSX_MAX_RATIO * part.compress_size
+            ):
+                raise FileRefused(
+                    gettext(
+                        "This Excel file's part “%(part)s” unpacks to over %(ratio)s times its "
+                        "packed size, which no spreadsheet program writes. Export the table "
+                        "again, edit it, and upload that file."
+                    )
+                    % {"part": part.filename[:60], "ratio": XLSX_MAX_RATIO}
+                )
+        unpacked = sum(part.file_size for part in parts)
+        limit = XLSX_UNPACKED_PER_UPLOAD_BYTE * settings.BULK_IMPORT_MAX_UPLOAD_BYTES
+        if unpacked > limit:
+            raise FileRefused(
+                gettext(
+                    "This Excel file unpacks to %(size)s; an import reads at most %(limit)s. "
+                    "Split it into several files."
+                )
+                % {"size": filesizeformat(unpacked), "limit": filesizeformat(limit)}
+            )
+        strings = _shared_strings_part(archive)
+        if strings is not None:
+            _shared_strings_check(archive, strings)
+
+
+def _zip_entries(content: bytes) -> int | None:
+    """How many parts the zip's end record says it has, read before the zip's directory is."""
+    end = content.rfind(b"PK\x05\x06", max(0, len(content) - 22 - 0xFFFF))
+    if end < 0 or end + 22 > len(content):
+        return None
+    return int.from_bytes(content[end + 10 : end + 12], "little")
+
+
+def _local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _shared_strings_part(archive: zipfile.ZipFile) -> str | None:
+    """The part holding the workbook's shared strings, found as openpyxl finds it."""
+    with archive.open("[Content_Types].xml") as source:
+        for element in ElementTree.parse(source).getroot():
+            if element.get("ContentType") == SHARED_STRINGS_TYPE:
+                return element.get("PartName", "").lstrip("/")
+    return None
+
+
+def _shared_strings_check(archive: zipfile.ZipFile, name: str) -> None:
+    """FileRefused when the workbook shares more strings than its rows could hold (openpyxl
+    keeps every one in memory), counted without keeping them."""
+    limit = (settings.BULK_IMPORT_MAX_ROWS + 1) * max_columns()
+    count, root = 0, None
+    with archive.open(name) as source:
+        for event, element in ElementTree.iterparse(source, events=("start", "end")):
+            if root is None:
+                root = element
+            if event == "end" and _local_name(element.tag) == "si":
+                count += 1
+                if count > limit:
+                    raise FileRefused(
+                        gettext(
+                            "This Excel file holds more than %(limit)s texts; %(rows)s rows of "
+                            "the export's columns hold fewer. Export the table again, edit it, "
+                            "and upload that file."
+                        )
+                        % {"limit": limit, "rows": settings.BULK_IMPORT_MAX_ROWS}
+                    )
+                root.clear()  # what was counted is let go
 
 
 def _xlsx_text(value) -> str:
@@ -179,18 +349,29 @@ def _xlsx_text(value) -> str:
 
 def cell_text(raw: str) -> str:
     """A cell's text: a quote the export put before a formula sign taken off again; a real
-    formula refused (RowRefused)."""
-    if raw.startswith("'") and raw[1:].startswith(FORMULA_STARTS):
-        return raw[1:].strip()
-    if raw.startswith(FORMULA_SIGNS):
+    formula refused (RowRefused), also behind the spaces or invisible characters a spreadsheet
+    skips before it (" =1+1", a tab then "=2+2")."""
+    seen = _as_a_spreadsheet_sees(raw)
+    if seen.startswith("'") and seen[1:].startswith(FORMULA_STARTS):
+        return seen[1:].strip()
+    if seen.startswith(FORMULA_SIGNS):
         raise RowRefused(
             gettext(
                 "“%(cell)s” is a formula; the import takes values only. Type the value, or put "
                 "a quote (') before it to keep it as text."
             )
-            % {"cell": raw[:60]}
+            % {"cell": seen[:60]}
         )
     return raw.strip()
+
+
+def _as_a_spreadsheet_sees(text: str) -> str:
+    """The text without what comes before its first visible character: spaces of every kind,
+    tabs, line breaks, control and format characters (a zero-width space, a byte order mark)."""
+    for index, character in enumerate(text):
+        if not (character.isspace() or unicodedata.category(character) in ("Cc", "Cf")):
+            return text[index:]
+    return ""
 
 
 # --- The columns --------------------------------------------------------------------------------

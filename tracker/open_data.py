@@ -35,6 +35,14 @@ MANIFEST = "latest.json"
 DATAPACKAGE = "datapackage.json"
 README = "README.md"
 PACKAGE_NAME = "commitment-tracker-open-data"
+# The files are for programs first: a value is written exactly as the record holds it, never
+# altered for a spreadsheet (a quote before "=1+1" would be data the Table Schema does not have).
+SPREADSHEET_NOTE = (
+    "Values are exactly as the tracker holds them: a text starting with =, +, - or @ (a title "
+    "such as \"=1+1\") is not made safe for spreadsheet programs, which may run it as a "
+    "formula. Open a CSV file in a spreadsheet through its text import, with the columns as "
+    "text, or read the JSON files."
+)
 
 
 class OpenDataError(Exception):
@@ -158,6 +166,8 @@ def _readme(created: str, counts: dict) -> str:
         "(YYYY-MM-DDTHH:MM:SSZ), true and false are written so. The JSON files hold the same "
         "rows as lists of objects with the same names (numbers and true/false as JSON values, "
         "empty cells as null), except actors.json: Popolo organizations.",
+        "",
+        SPREADSHEET_NOTE,
     ]
     for table in TABLES:
         lines += _readme_table(table)

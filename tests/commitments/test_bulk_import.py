@@ -221,6 +221,38 @@ def test_a_quoted_formula_in_the_export_reads_back_as_its_text(
     assert bulk_import.rows.get(commitment=record["office"]).action == Action.UNCHANGED
 
 
+@pytest.mark.parametrize(
+    "title", [" =1+1", "\t=2+2", "\n+3", "\u00a0=4+4", "\u200b@SUM(A1)", " \t -5+5"]
+)
+def test_a_formula_behind_spaces_or_invisible_characters_is_refused_and_never_stored(
+    secretariat_client, secretariat, record, title
+):
+    rows = export_rows(secretariat_client)
+    rows.append({**by_title(rows, "Day of neutrality"), "ID": "", "Title": title + " Forum"})
+    xlsx_rows = [list(rows[0]), *(list(row.values()) for row in rows)]
+
+    for content, name in ((csv_bytes(rows), "c.csv"), (xlsx_with(xlsx_rows), "c.xlsx")):
+        bulk_import = dry_run(secretariat, content, name=name)
+
+        refused = bulk_import.rows.get(action=Action.REFUSED)
+        assert refused.number == len(rows) + 1
+        assert "is a formula" in refused.reason
+        assert refused.title == title.strip() + " Forum"
+        with pytest.raises(services.BulkImportNothingToApply):  # the other rows are unchanged
+            services.bulk_import_queue(bulk_import=bulk_import, user=secretariat)
+    assert not Commitment.objects.filter(title__endswith=" Forum").exists()
+
+
+def test_a_quoted_formula_behind_a_space_reads_back_as_its_text(secretariat, record):
+    header = ["ID", "Title", "Document", "Paragraphs", "Status", "Progress"]
+    content = xlsx_with([header, ["", " '=1+1 Forum", "ashgabat-2020", 1, "Not started", 0]])
+
+    bulk_import = dry_run(secretariat, content, name="c.xlsx")
+
+    assert bulk_import.rows.get().action == Action.CREATE
+    assert bulk_import.rows.get().title == "=1+1 Forum"
+
+
 def refused_reason(secretariat, rows) -> str:
     bulk_import = dry_run(secretariat, csv_bytes(rows))
     row = bulk_import.rows.get(action=Action.REFUSED)
@@ -317,7 +349,7 @@ def test_more_rows_than_the_limit_are_refused(secretariat, settings):
     header = ["ID", "Title", "Document", "Paragraphs", "Status", "Progress"]
     content = "\n".join([",".join(header)] + ["x,y,z,1,Achieved,100"] * 3).encode()
 
-    with pytest.raises(FileRefused, match="has 3 rows; an import takes at most 2"):
+    with pytest.raises(FileRefused, match="has more than 2 rows; an import takes at most 2"):
         dry_run(secretariat, content)
 
 

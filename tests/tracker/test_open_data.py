@@ -288,6 +288,18 @@ def test_the_page_lists_a_coded_fields_values_and_the_command_with_the_venv(
     assert "<code>.venv/bin/python manage.py export_open_data --publish</code>" in text
 
 
+def test_a_text_like_a_formula_is_written_exactly_and_the_readme_says_so(record, tmp_path):
+    CommitmentFactory(title="=1+1 for the record")
+    target = tmp_path / "bundle"
+    call_command("export_open_data", str(target), stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+    titles = {row["title"] for row in csv_rows(target, "commitments")}
+    assert "=1+1 for the record" in titles  # as the record holds it, for programs
+    json_titles = {row["title"] for row in json.loads((target / "commitments.json").read_text())}
+    assert titles == json_titles
+    assert "is not made safe for spreadsheet programs" in (target / "README.md").read_text()
+
+
 def test_an_export_replaces_an_earlier_bundle_whole(bundle, record):
     (bundle / "stale.csv").write_text("left from before")
 
