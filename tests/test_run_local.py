@@ -1,6 +1,7 @@
 """`make run` (bin/run-local): the address and the demo accounts are the last thing on screen
-once the server answers, and Ctrl-C stops the web app, the worker (with its pool) and beat
-within seconds (a warm shutdown alone kept the worker for over a minute)."""
+once the server answers, Ctrl-C stops the web app, the worker (with its pool) and beat
+within seconds (a warm shutdown alone kept the worker for over a minute), and a worker that
+dies is started again, with a line on screen (one died silently of kombu issue #1551)."""
 
 import contextlib
 import os
@@ -66,6 +67,7 @@ def run_local(tmp_path, transactional_db, smtp_sink):  # noqa: F811
         "RUN_LOCAL_LOG_DIR": str(tmp_path / "log"),
         "DEMO_ACCOUNTS_FILE": str(tmp_path / "accounts.txt"),
         "TRACKER_SITE_URL": f"http://127.0.0.1:{port}",
+        "RUN_LOCAL_RESTART_SECONDS": "2",
     }
     output = tmp_path / "screen.txt"
     with output.open("w") as screen:
@@ -114,3 +116,36 @@ def test_the_address_and_accounts_are_the_last_lines_once_the_server_answers(run
     assert "Starting development server" in (run_local.logs / "web.log").read_text()
     os.killpg(run_local.pid, signal.SIGINT)
     run_local.wait(timeout=30)
+
+
+def the_worker(session: int) -> int:
+    """The worker's main process: it leads a process group of its own (its pool is in it)."""
+    found = []
+    for pid in session_processes(session):
+        with contextlib.suppress(OSError):  # gone meanwhile (the script's `sleep`, say)
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if os.getpgid(pid) == pid and b"\0worker\0" in command:
+                found.append(pid)
+    [pid] = found
+    return pid
+
+
+def test_a_worker_that_dies_is_restarted_with_a_line_on_screen(run_local):
+    worker_log = run_local.logs / "worker.log"
+    wait_for(lambda: "Open http" in run_local.screen.read_text(), "the server", run_local.screen)
+    wait_for(lambda: " ready." in worker_log.read_text(), "the worker", worker_log)
+    first = the_worker(run_local.pid)
+
+    os.killpg(first, signal.SIGKILL)  # the worker and its pool, gone at once
+    wait_for(lambda: "Restarted the worker" in run_local.screen.read_text(), "a restart",
+             run_local.screen)  # fmt: skip
+    wait_for(lambda: worker_log.read_text().count(" ready.") == 2, "the new worker", worker_log)
+
+    assert the_worker(run_local.pid) != first
+    screen = run_local.screen.read_text()
+    assert "The worker stopped (exit status 137)" in screen
+    assert f"Why it stopped: {worker_log}" in screen
+    # Ctrl-C still stops everything, the new worker too.
+    os.killpg(run_local.pid, signal.SIGINT)
+    assert run_local.wait(timeout=30) == 130
+    wait_for(lambda: not session_processes(run_local.pid), "everything to stop", run_local.screen)
