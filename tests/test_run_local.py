@@ -1,9 +1,11 @@
 """`make run` (bin/run-local): the address and the demo accounts are the last thing on screen
-once the server answers, and Ctrl-C stops the web app, the worker (with its pool) and beat
-within seconds (a warm shutdown alone kept the worker for over a minute)."""
+once the server answers, Ctrl-C stops the web app, the worker (with its pool) and beat
+within seconds (a warm shutdown alone kept the worker for over a minute), and a worker that
+dies is started again, with a line on screen (one died silently of kombu issue #1551)."""
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -53,9 +55,10 @@ def wait_for(condition, what: str, output: Path) -> None:
 
 
 @pytest.fixture
-def run_local(tmp_path, transactional_db, smtp_sink):  # noqa: F811
+def run_local(request, tmp_path, transactional_db, smtp_sink):  # noqa: F811
     """bin/run-local on a free port on the test database, its mail to the SMTP sink, leading a
-    session of its own as a terminal's shell would start it; what it writes is in tmp_path."""
+    session of its own as a terminal's shell would start it; what it writes is in tmp_path.
+    A test may give more environment as the fixture's parameter (indirect)."""
     port = free_port()
     (tmp_path / "accounts.txt").write_text(ACCOUNTS)
     environment = {
@@ -66,6 +69,8 @@ def run_local(tmp_path, transactional_db, smtp_sink):  # noqa: F811
         "RUN_LOCAL_LOG_DIR": str(tmp_path / "log"),
         "DEMO_ACCOUNTS_FILE": str(tmp_path / "accounts.txt"),
         "TRACKER_SITE_URL": f"http://127.0.0.1:{port}",
+        "RUN_LOCAL_RESTART_SECONDS": "2",
+        **getattr(request, "param", {}),
     }
     output = tmp_path / "screen.txt"
     with output.open("w") as screen:
@@ -114,3 +119,55 @@ def test_the_address_and_accounts_are_the_last_lines_once_the_server_answers(run
     assert "Starting development server" in (run_local.logs / "web.log").read_text()
     os.killpg(run_local.pid, signal.SIGINT)
     run_local.wait(timeout=30)
+
+
+def the_worker(session: int) -> int:
+    """The worker's main process: it leads a process group of its own (its pool is in it)."""
+    found = []
+    for pid in session_processes(session):
+        with contextlib.suppress(OSError):  # gone meanwhile (the script's `sleep`, say)
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if os.getpgid(pid) == pid and b"\0worker\0" in command:
+                found.append(pid)
+    [pid] = found
+    return pid
+
+
+def test_a_worker_that_dies_is_restarted_with_a_line_on_screen(run_local):
+    worker_log = run_local.logs / "worker.log"
+    wait_for(lambda: "Open http" in run_local.screen.read_text(), "the server", run_local.screen)
+    wait_for(lambda: " ready." in worker_log.read_text(), "the worker", worker_log)
+    first = the_worker(run_local.pid)
+
+    os.killpg(first, signal.SIGKILL)  # the worker and its pool, gone at once
+    wait_for(lambda: "Restarted the worker" in run_local.screen.read_text(), "a restart",
+             run_local.screen)  # fmt: skip
+    wait_for(lambda: worker_log.read_text().count(" ready.") == 2, "the new worker", worker_log)
+
+    assert the_worker(run_local.pid) != first
+    screen = run_local.screen.read_text()
+    assert "The worker stopped (exit status 137)" in screen
+    assert f"Why it stopped: {worker_log}" in screen
+    # Ctrl-C still stops everything, the new worker too.
+    os.killpg(run_local.pid, signal.SIGINT)
+    assert run_local.wait(timeout=30) == 130
+    wait_for(lambda: not session_processes(run_local.pid), "everything to stop", run_local.screen)
+
+
+@pytest.mark.parametrize(
+    "run_local", [{"CELERY_LOG_LEVEL": "NO-SUCH-LEVEL", "RUN_LOCAL_RESTART_SECONDS": "5"}],
+    indirect=True,
+)  # fmt: skip
+def test_a_worker_that_cannot_start_is_retried_every_few_seconds_not_in_a_loop(run_local):
+    # Worker and beat both refuse the log level and stop within a second or two, every time.
+    wait_for(lambda: "Open http" in run_local.screen.read_text(), "the server", run_local.screen)
+    time.sleep(8)
+    screen = run_local.screen.read_text()
+    assert re.search(r"The worker stopped \(exit status 2\) after \d s; restarting it in 5 s\.",
+                     screen)  # fmt: skip
+    assert "The beat stopped (exit status 2)" in screen
+    assert f"Why it stopped: {run_local.logs / 'worker.log'}" in screen
+    assert 1 <= screen.count("Restarted the worker") <= 3  # once every 5 s, not in a loop
+    assert "NO-SUCH-LEVEL" in (run_local.logs / "worker.log").read_text()
+    os.killpg(run_local.pid, signal.SIGINT)
+    assert run_local.wait(timeout=30) == 130
