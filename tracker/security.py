@@ -61,7 +61,10 @@ class PrivateCacheMiddleware:
     public site is on (core.public_site) is `public, max-age=TRACKER_PUBLIC_MAX_AGE`, so a shared
     proxy may serve it to every visitor; it varies with the language (Accept-Language, the
     language cookie) and with Cookie, as a logged-in reader's session cookie asks for their own.
-    Only when nothing on it is personal: no CSRF token asked for, no cookie set, no session.
+    Only when nothing on it is personal: no CSRF token asked for, no session, and no cookie set
+    or deleted. It stands outside the session, CSRF and language middleware
+    (config.settings.base MIDDLEWARE) so that response.cookies holds every cookie they set: a
+    stale session cookie, deleted in the answer, makes it private like any other cookie.
     """
 
     def __init__(self, get_response):

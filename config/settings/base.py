@@ -59,6 +59,11 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # An ETag on every page and API read, and 304 Not Modified when If-None-Match matches it.
     "django.middleware.http.ConditionalGetMiddleware",
+    # Responses are private to their reader unless their view says otherwise (tracker.security).
+    # Outside the session, CSRF and language middleware, so it sees every cookie they set or
+    # delete (a stale session cookie is deleted on a public page); inside ConditionalGet, so a
+    # 304 carries the same Cache-Control.
+    "tracker.security.PrivateCacheMiddleware",
     # Django's, saving an unchanged session only when its expiry must slide (core.sessions).
     "core.sessions.SlidingSessionMiddleware",
     # English or Russian: the language switch's cookie, else the browser's Accept-Language.
@@ -70,8 +75,6 @@ MIDDLEWARE = [
     "tracker.language.UserLanguageMiddleware",
     # A form too big to read: a page that says so (before the CSRF check reads it).
     "tracker.middleware.FormTooLargeMiddleware",
-    # Responses are private to their reader unless their view says otherwise (tracker.security).
-    "tracker.security.PrivateCacheMiddleware",
     # Changes made during a request are recorded in the audit trail under the request's user,
     # with the client's address (tracker.security.client_address).
     "tracker.audit.AuditMiddleware",
