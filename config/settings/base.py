@@ -362,7 +362,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only, a body nested too deeply refused as 400 rather than a 500 (api.parsers).
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.NestingLimitedJSONParser"],
     # The pages' rules (api.permissions): the public record read, writes the secretariat's.
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.RecordPermission"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
