@@ -355,6 +355,9 @@ TRACKER_PUBLIC_SITE = env.bool("TRACKER_PUBLIC_SITE", default=False)
 # How long (seconds) a shared proxy or a browser may keep a public page for anonymous visitors
 # before asking again (tracker.security.PrivateCacheMiddleware, docs/public-site.md#caching).
 TRACKER_PUBLIC_MAX_AGE = env.int("TRACKER_PUBLIC_MAX_AGE", default=300)
+# The table's exports and PDF reports an anonymous visitor may start per minute, per client
+# address (core.public_downloads, docs/public-site.md#downloads); 0 turns the limit off.
+TRACKER_PUBLIC_DOWNLOADS_PER_MINUTE = env.int("TRACKER_PUBLIC_DOWNLOADS_PER_MINUTE", default=10)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
