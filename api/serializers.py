@@ -25,6 +25,7 @@ from commitments.models import (
 )
 from commitments.statuses import Status
 from commitments.tables import person_name
+from core.roles import person_shown
 from tracker.models import Event
 
 
@@ -42,13 +43,15 @@ extend_schema_field({"type": "string", "format": "uri"})(PageUrlField)
 
 
 class PersonField(serializers.Field):
-    """A person by display name (full name, else username): never an email."""
+    """A person by display name (core.roles.person_shown: the full name, else the username for
+    the secretariat and a word for their role for everyone else): never an email."""
 
     def __init__(self, **kwargs):
         super().__init__(read_only=True, **kwargs)
 
     def to_representation(self, user) -> str:
-        return person_name(user)
+        request = self.context.get("request")
+        return person_shown(user, reader=request.user if request is not None else None)
 
 
 extend_schema_field({"type": "string", "nullable": True})(PersonField)

@@ -10,11 +10,11 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from core import pagination
+from core.roles import person_shown
 
 from . import deadlines, selectors
 from .models import Commitment, Paragraph
 from .statuses import Status
-from .tables import person_name
 
 # Django's message for a wrong choice of a list of rows, which does not repeat the value (the
 # table shows every invalid value as filters.INVALID); Django translates it.
@@ -24,12 +24,21 @@ NOT_A_CHOICE = {
 
 
 class OwnerChoiceField(django_filters.fields.ModelChoiceField):
+    reader = None  # who reads the table (OwnerChoiceFilter.field)
+
     def label_from_instance(self, user) -> str:
-        return person_name(user)
+        return person_shown(user, reader=self.reader)
 
 
 class OwnerChoiceFilter(django_filters.ModelChoiceFilter):
     field_class = OwnerChoiceField
+
+    @property
+    def field(self):
+        field = super().field
+        request = self.get_request()
+        field.reader = request.user if request is not None else None
+        return field
 
 
 class ParagraphChoiceField(django_filters.fields.ModelChoiceField):

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from core.local_time import reader_today
+from core.public_downloads import limited_download
 from core.public_site import public_record
 
 from . import reports
@@ -76,6 +77,7 @@ def report_pdf_bytes(report: reports.Report) -> bytes:
 
 @public_record
 @allow_methods(*READ_METHODS)
+@limited_download
 def document_report_pdf(request, short_name):
     report, error = _report_or_error(request, short_name)
     if error:

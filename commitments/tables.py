@@ -7,6 +7,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
+from core.roles import person_shown
+
 from . import deadlines
 from .statuses import Status, status_definition
 
@@ -185,10 +187,14 @@ class CommitmentTable(tables.Table):
         return queryset.order_by(last, "title"), True
 
     def render_owner(self, value):
-        return person_name(value)
+        return self._owner_shown(value)
 
     def value_owner(self, value):
-        return person_name(value)
+        return self._owner_shown(value)
+
+    def _owner_shown(self, owner) -> str:
+        """The secretariat's word for an owner without a full name, for everyone else."""
+        return person_shown(owner, reader=getattr(getattr(self, "request", None), "user", None))
 
 
 def deadline_text(record, *, day) -> str:

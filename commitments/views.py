@@ -18,6 +18,7 @@ from django_tables2.export import ExportMixin
 
 from core import caching, pagination
 from core.local_time import reader_today, reader_zone
+from core.public_downloads import download_refusal
 from core.public_site import public_record
 from core.roles import user_can_edit_record, user_can_see_internal
 
@@ -87,6 +88,8 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         the same state, language and query (selectors.record_cache_parts) until a write; on a
         hit nothing is filtered, counted or read. An export streams instead."""
         requested = request.GET.get(self.export_trigger_param)
+        if requested in self.export_formats and (refusal := download_refusal(request)):
+            return refusal  # a visitor over the downloads' limit: nothing built
         # From here on the page (its filters, rows, links and cache key) reads only what the
         # query string validly asks for: junk in it cannot fail the page or grow the cache.
         request.GET = self._validated_query(request)

@@ -49,6 +49,29 @@ def user_can_see_internal(user) -> bool:
     return user_can_edit_record(user)
 
 
+# What a reader who is not the secretariat reads for a person without a full name (person_shown).
+ROLE_WORDS = {
+    Role.SECRETARIAT: _("the secretariat"),
+    Role.LIAISON: _("a member-state liaison"),
+    Role.CONTRIBUTOR: _("a contributor"),
+}
+
+
+def person_shown(person, *, reader) -> str:
+    """A person's name as `reader` may read it: their full name; without one, their login name
+    for the secretariat only. Anyone else (liaisons, contributors, the public site's visitors)
+    reads a word for their role: a login name shown to the world helps guess passwords, and an
+    invited person's login name is their email address."""
+    if person is None:
+        return ""
+    if full_name := person.get_full_name():
+        return full_name
+    if reader is not None and user_can_see_internal(reader):
+        return person.get_username()
+    role = Role.SECRETARIAT if person.is_superuser else person.role
+    return str(ROLE_WORDS.get(role, ROLE_WORDS[Role.SECRETARIAT]))
+
+
 def user_can_own_commitments(user) -> bool:
     """A commitment's owner is secretariat staff: owner reminders (a commitment gone quiet, the
     digest's quiet list, the events of owned commitments) carry its internal state. Asked when an

@@ -388,6 +388,20 @@ def test_every_public_page_is_public_for_visitors_and_private_for_liaisons(publi
         assert "public" not in directives(liaison.get(url)), name
 
 
+def test_a_response_that_deletes_a_stale_session_cookie_is_not_public(public_world):
+    """A visitor whose session has ended still sends its cookie: the answer deletes it, and a
+    shared proxy that kept that answer would delete every later visitor's cookie too."""
+    client = Client()
+    client.cookies["sessionid"] = "abcdefghijklmnopqrstuvwxyz012345"
+
+    response = client.get(public_world.commitment.get_absolute_url())
+
+    assert response.status_code == 200
+    assert response.cookies["sessionid"].value == ""  # deleted by the session middleware
+    assert "public" not in directives(response)
+    assert "private" in directives(response)
+
+
 def test_with_the_site_off_nothing_is_public(world):
     response = Client().get(reverse("commitments:document_list"))
     assert "public" not in directives(response)
@@ -417,6 +431,25 @@ def test_robots_opens_the_public_pages_and_names_the_sitemap(public_world):
         assert f"Disallow: {private}" in lines
     assert "Disallow: /" not in lines
     assert f"Sitemap: {SITE_URL}/sitemap.xml" in lines
+
+
+def robots_disallows(lines: list[str], path: str) -> bool:
+    """Whether a Disallow line matches `path` as the big crawlers read it: from the start of
+    the path and query, `*` for any run of characters, `$` for the end."""
+    rules = [line.removeprefix("Disallow: ") for line in lines if line.startswith("Disallow: ")]
+    patterns = [re.escape(rule).replace(r"\*", ".*").replace(r"\$", "$") for rule in rules]
+    return any(re.match(pattern, path) for pattern in patterns)
+
+
+def test_robots_keeps_crawlers_off_every_export_link(public_world):
+    """The table's export links carry its filters first: `_export=` is anywhere in the query."""
+    lines = Client().get("/robots.txt").content.decode().splitlines()
+    table = reverse("commitments:commitment_list")
+
+    for export in ("?_export=csv", "?status=in_progress&_export=csv", "?q=water&_export=xlsx"):
+        assert robots_disallows(lines, table + export), export
+    assert not robots_disallows(lines, table + "?status=in_progress")
+    assert not robots_disallows(lines, public_world.document.get_absolute_url())
 
 
 def test_the_sitemap_lists_the_public_record_at_the_sites_address(public_world):

@@ -35,7 +35,9 @@ ROBOTS_DISALLOWED = (
     "/calendar/",
     "/i18n/",
     "/api/",
-    "/*?_export=",
+    # Exports, wherever `_export=` stands in the query: the table's links put its filters first
+    # (/commitments/?status=in_progress&_export=csv).
+    "/*_export=",
 )
 
 

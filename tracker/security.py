@@ -1,51 +1,18 @@
 """Where a request comes from, and which responses may be kept by caches (docs/security.md).
 
-client_address() is the one answer to "who sent this request": django-axes locks log-ins by
-(account, this address) and the audit trail records it (tracker.audit.AuditMiddleware).
+client_address() is the one answer to "who sent this request" (core.addresses, so that the
+record's downloads can limit visitors by it too): django-axes locks log-ins by (account, this
+address) and the audit trail records it (tracker.audit.AuditMiddleware).
 PrivateCacheMiddleware keeps the tracker's pages out of shared caches.
 """
-
-import ipaddress
 
 from django.conf import settings
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from core.addresses import client_address
 from core.public_site import is_public_record, public_site_on
 
-
-def client_address(request) -> str | None:
-    """The address the request came from, as the nearest of the trusted proxies saw it.
-
-    Each of the settings.TRACKER_TRUSTED_PROXY_COUNT proxies in front of the tracker appends the
-    address it was connected from to X-Forwarded-For (nginx: $proxy_add_x_forwarded_for), so the
-    client is that many entries from the right. Entries further left were sent by the client and
-    can say anything: they are never read. Without a trusted proxy the header is ignored.
-
-    django-ipware is not used: it counts proxies inside the header (the last one is only in
-    REMOTE_ADDR here) and picks among headers by how routable an address looks, so the locked
-    address would depend on the address itself.
-    """
-    count = settings.TRACKER_TRUSTED_PROXY_COUNT
-    hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-    connected = _address(request.META.get("REMOTE_ADDR", ""))
-    if count > 0 and len(hops) >= count:
-        # A header shorter than the chain, or an entry that is no address, did not come
-        # through every trusted proxy: the address that connected is the one we know.
-        return _address(hops[-count]) or connected
-    return connected
-
-
-def _address(text: str) -> str | None:
-    """An IP address in its standard spelling, without a port; None if `text` is none."""
-    text = text.strip()
-    if text.startswith("[") and "]" in text:  # [2001:db8::1]:443
-        text = text[1 : text.index("]")]
-    elif text.count(":") == 1:  # 203.0.113.9:51234
-        text = text.split(":")[0]
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        return None
+__all__ = ["PrivateCacheMiddleware", "client_address"]
 
 
 class PrivateCacheMiddleware:
@@ -61,7 +28,10 @@ class PrivateCacheMiddleware:
     public site is on (core.public_site) is `public, max-age=TRACKER_PUBLIC_MAX_AGE`, so a shared
     proxy may serve it to every visitor; it varies with the language (Accept-Language, the
     language cookie) and with Cookie, as a logged-in reader's session cookie asks for their own.
-    Only when nothing on it is personal: no CSRF token asked for, no cookie set, no session.
+    Only when nothing on it is personal: no CSRF token asked for, no session, and no cookie set
+    or deleted. It stands outside the session, CSRF and language middleware
+    (config.settings.base MIDDLEWARE) so that response.cookies holds every cookie they set: a
+    stale session cookie, deleted in the answer, makes it private like any other cookie.
     """
 
     def __init__(self, get_response):

@@ -59,6 +59,11 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # An ETag on every page and API read, and 304 Not Modified when If-None-Match matches it.
     "django.middleware.http.ConditionalGetMiddleware",
+    # Responses are private to their reader unless their view says otherwise (tracker.security).
+    # Outside the session, CSRF and language middleware, so it sees every cookie they set or
+    # delete (a stale session cookie is deleted on a public page); inside ConditionalGet, so a
+    # 304 carries the same Cache-Control.
+    "tracker.security.PrivateCacheMiddleware",
     # Django's, saving an unchanged session only when its expiry must slide (core.sessions).
     "core.sessions.SlidingSessionMiddleware",
     # English or Russian: the language switch's cookie, else the browser's Accept-Language.
@@ -70,8 +75,6 @@ MIDDLEWARE = [
     "tracker.language.UserLanguageMiddleware",
     # A form too big to read: a page that says so (before the CSRF check reads it).
     "tracker.middleware.FormTooLargeMiddleware",
-    # Responses are private to their reader unless their view says otherwise (tracker.security).
-    "tracker.security.PrivateCacheMiddleware",
     # Changes made during a request are recorded in the audit trail under the request's user,
     # with the client's address (tracker.security.client_address).
     "tracker.audit.AuditMiddleware",
@@ -352,6 +355,9 @@ TRACKER_PUBLIC_SITE = env.bool("TRACKER_PUBLIC_SITE", default=False)
 # How long (seconds) a shared proxy or a browser may keep a public page for anonymous visitors
 # before asking again (tracker.security.PrivateCacheMiddleware, docs/public-site.md#caching).
 TRACKER_PUBLIC_MAX_AGE = env.int("TRACKER_PUBLIC_MAX_AGE", default=300)
+# The table's exports and PDF reports an anonymous visitor may start per minute, per client
+# address (core.public_downloads, docs/public-site.md#downloads); 0 turns the limit off.
+TRACKER_PUBLIC_DOWNLOADS_PER_MINUTE = env.int("TRACKER_PUBLIC_DOWNLOADS_PER_MINUTE", default=10)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -359,7 +365,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only, a body nested too deeply refused as 400 rather than a 500 (api.parsers).
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.NestingLimitedJSONParser"],
     # The pages' rules (api.permissions): the public record read, writes the secretariat's.
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.RecordPermission"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -237,3 +237,16 @@ def test_the_write_is_in_the_audit_trail_under_the_tokens_owner(secretariat, com
     assert any(sentence.endswith("by officer") and "Progress" in sentence for sentence in trail), (
         trail
     )
+
+
+def test_json_nested_too_deeply_is_400_with_a_message_and_writes_nothing(secretariat, commitment):
+    client = token_client(secretariat)
+    version = commitment.version
+    body = "[" * 100_000 + "]" * 100_000
+
+    response = client.post(url(commitment), body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+    commitment.refresh_from_db()
+    assert commitment.version == version

@@ -3,8 +3,9 @@ a liaison), the commitments list's filters, sorting and pages, 400s and 404s, ET
 
 import pytest
 from django.core.management import call_command
-from django.urls import reverse
+from django.urls import get_resolver, reverse
 
+from api.parsers import NestingLimitedJSONParser
 from commitments.models import StatusUpdate
 from tests.api.conftest import INTERNAL_EVENT, INTERNAL_NARRATIVE, INTERNAL_REASON, MARKERS, _update
 from tests.factories import CommitmentFactory, ParagraphFactory
@@ -215,3 +216,19 @@ def test_an_internal_update_leaves_a_liaisons_etag_alone(record, liaison_client)
 def test_the_schema_is_valid_without_a_warning(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", tmp_path / "s.yaml")
     assert "/api/v1/commitments/{slug}/updates/" in (tmp_path / "s.yaml").read_text()
+
+
+def test_every_api_address_reads_bodies_with_the_nesting_limited_parser():
+    """A body too deep for the json module is a 400 wherever it is posted (api.parsers)."""
+    patterns = get_resolver().url_patterns
+    api_views = [
+        entry.callback
+        for include in patterns
+        if getattr(include, "namespace", None) == "api"
+        for entry in include.url_patterns
+    ]
+    classes = [view.view_class for view in api_views if hasattr(view, "view_class")]
+    assert len(classes) == len(api_views) > 10
+    for view_class in classes:
+        assert view_class().get_parsers(), view_class
+        assert all(isinstance(p, NestingLimitedJSONParser) for p in view_class().get_parsers())

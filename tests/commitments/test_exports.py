@@ -1,6 +1,7 @@
 import csv
 import datetime
 import io
+from types import SimpleNamespace
 
 import django_tables2 as tables
 import pytest
@@ -47,8 +48,9 @@ def download(client, params) -> tuple[object, bytes, int]:
 
 
 def table_values(user, order_by) -> list[list[str]]:
-    """What django-tables2's own export would write: the table's as_values()."""
+    """What django-tables2's own export would write for `user`: the table's as_values()."""
     table = CommitmentTable(commitment_dated_list(user=user), order_by=order_by)
+    table.request = SimpleNamespace(user=user)  # as RequestConfig sets it: the owners' names
     return [[str(value) for value in row] for row in table.as_values()]
 
 
