@@ -5,7 +5,8 @@ MARKER is in: an internal status update (narrative, progress reason, evidence li
 address, evidence file title), the internal reason of a withdrawn public update and of a
 corrected one, an internal event (title, description), a report still in draft and a comment
 on a submitted report, and every user's email address. Everything else is ordinary public
-record that the pages, feeds, API and bundle do show."""
+record that the pages, feeds, API and bundle do show, a retired commitment among it. Used by
+tests/test_public_record_leaks.py and tests/test_public_site.py."""
 
 import datetime
 
@@ -41,10 +42,12 @@ class MarkedWorld:
         self.actor = self.liaison.actor
         # A liaison of a state no commitment here concerns: reads the public record alone (the
         # first liaison also reads their own state's internal event and their own draft).
+        # In UTC, so that their pages read the same days as an anonymous visitor's.
         self.outside_liaison = LiaisonFactory(
             username="observer",
             email=f"observer-{MARKER}@example.org",
             actor__name="Austria",
+            time_zone="UTC",
         )
         self.theme = ThemeFactory(name="Neutrality")
         self.document = DocumentFactory(short_name="ashgabat-2020")
@@ -68,7 +71,9 @@ class MarkedWorld:
             links=[(f"Internal source {MARKER}", f"https://example.org/{MARKER}")],
         )
         upload = SimpleUploadedFile("note.pdf", b"%PDF-1.4 note", "application/pdf")
-        services.evidence_file_attach(update=self.internal, upload=upload, title=f"File {MARKER}")
+        self.internal_file = services.evidence_file_attach(
+            update=self.internal, upload=upload, title=f"File {MARKER}"
+        )
         withdrawn = self.update(PUBLIC, "A meeting that did not happen.", datetime.date(2021, 5, 1))
         self.withdrawal = services.status_update_withdraw(
             update=withdrawn,
@@ -106,6 +111,14 @@ class MarkedWorld:
             },
         )
         self.draft_report = draft
+        self.retired = CommitmentFactory(title="An old promise", paragraphs=[self.paragraph])
+        services.commitment_retire(
+            commitment=self.retired,
+            expected_version=self.retired.version,
+            reason="Merged into the group.",
+            retired_by=self.secretariat,
+            retired_on=datetime.date(2022, 1, 1),
+        )
 
     def version(self) -> int:
         self.commitment.refresh_from_db()

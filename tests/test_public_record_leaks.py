@@ -158,6 +158,9 @@ def test_no_public_page_shows_an_internal_field(world, reader):
         response = client.get(url)
         assert response.status_code == 200, url
         assert MARKER not in text_of(response), f"{reader} read the marker at {url}"
+    # The same pages do show the public record: the public update and the correction.
+    page = client.get(world.commitment.get_absolute_url()).content.decode()
+    assert "The group met in New York." in page and "The group had 41 members." in page
 
 
 def api_get_paths(client) -> list[str]:
