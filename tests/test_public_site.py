@@ -17,7 +17,7 @@ from tests.factories import (
     DocumentFactory,
     ParagraphFactory,
 )
-from tests.leak_world import MARKER, MarkedWorld
+from tests.leak_world import MarkedWorld
 from tests.site_urls import World, url_for
 from tests.test_roles import EXPECTED, ROLES, client_for, give_csrf_token
 
