@@ -4,6 +4,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -51,9 +52,10 @@ class FilesystemChannel(filesystem.Channel):
 
     def _get(self, queue):
         wanted = f"{queue}.msg"
-        for name in sorted(os.listdir(self.data_folder_in)):
-            if name.partition(".")[2] != wanted:
-                continue
+        names = [
+            name for name in os.listdir(self.data_folder_in) if name.partition(".")[2] == wanted
+        ]
+        for name in sorted(names, key=_queue_order):
             path = os.path.join(self.data_folder_in, name)
             try:
                 message = loads(bytes_to_str(_read_unlocked(path)))
@@ -90,6 +92,16 @@ class FilesystemChannel(filesystem.Channel):
             age,
             path,
         )
+
+
+def _queue_order(name: str) -> tuple[int, str]:
+    """Oldest first: by the number a name starts with ("<stamp>_<id>.<queue>.msg"), not as text.
+
+    As text, "1000_..." would come before "999_..." and a message could wait behind later ones.
+    A name without a number (not written by a tracker or kombu writer) comes last.
+    """
+    stamp = name.partition("_")[0]
+    return (int(stamp), name) if stamp.isdigit() else (sys.maxsize, name)
 
 
 def _read_unlocked(path: str) -> bytes:

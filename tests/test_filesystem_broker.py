@@ -65,8 +65,17 @@ def test_a_message_locked_by_its_writer_is_left_for_the_next_poll(channel):
     assert channel._get(QUEUE) == {"body": "complete"}
 
 
+def test_messages_are_taken_oldest_first_by_their_number_not_as_text(channel):
+    # As text "1000_..." sorts before "999_...": the older message would wait behind the newer.
+    for stamp, body in ((1000, "newer"), (999, "older"), (10, "oldest")):
+        (channel.folder / f"{stamp}_{body}.{QUEUE}.msg").write_text(json.dumps({"body": body}))
+    taken = [channel._get(QUEUE)["body"] for _ in range(3)]
+    assert taken == ["oldest", "older", "newer"]
+
+
 def test_a_message_unreadable_past_the_grace_is_set_aside_with_an_error(channel, caplog):
-    broken = channel.folder / f"1_broken.{QUEUE}.msg"
+    # Older than any message _put writes now, so the reader meets it first, whatever the clock.
+    broken = channel.folder / f"0_broken.{QUEUE}.msg"
     broken.write_text("")
     stale = time.time() - UNREADABLE_GRACE_SECONDS - 1
     os.utime(broken, (stale, stale))
