@@ -980,9 +980,9 @@ def bulk_import_queue(*, bulk_import: BulkImport, user) -> None:
     if not bulk_import.rows.filter(action__in=BULK_IMPORT_WRITING).exists():
         raise BulkImportNothingToApply(bulk_import)
     now = timezone.now()
-    queued = BulkImport.objects.filter(
-        pk=bulk_import.pk, state=BulkImport.State.PREVIEWED
-    ).update(state=BulkImport.State.QUEUED, applied_by=user, queued_at=now, touched_at=now)
+    queued = BulkImport.objects.filter(pk=bulk_import.pk, state=BulkImport.State.PREVIEWED).update(
+        state=BulkImport.State.QUEUED, applied_by=user, queued_at=now, touched_at=now
+    )
     if queued != 1:
         raise BulkImportNotPending(bulk_import)
     bulk_import.refresh_from_db()
@@ -1112,9 +1112,7 @@ def _bulk_import_row_apply(*, row: BulkImportRow, author, known: _BulkImportKnow
         ) % {"then": row.expected_version, "now": conflict.commitment.version}
         _bulk_import_row_result(row=row, result=Action.REFUSED, reason=reason)
     except ValidationError as invalid:
-        _bulk_import_row_result(
-            row=row, result=Action.REFUSED, reason=" ".join(invalid.messages)
-        )
+        _bulk_import_row_result(row=row, result=Action.REFUSED, reason=" ".join(invalid.messages))
 
 
 def _commit_without_waiting_for_disk() -> None:

@@ -39,7 +39,7 @@ PACKAGE_NAME = "commitment-tracker-open-data"
 # altered for a spreadsheet (a quote before "=1+1" would be data the Table Schema does not have).
 SPREADSHEET_NOTE = (
     "Values are exactly as the tracker holds them: a text starting with =, +, - or @ (a title "
-    "such as \"=1+1\") is not made safe for spreadsheet programs, which may run it as a "
+    'such as "=1+1") is not made safe for spreadsheet programs, which may run it as a '
     "formula. Open a CSV file in a spreadsheet through its text import, with the columns as "
     "text, or read the JSON files."
 )

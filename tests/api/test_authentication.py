@@ -98,9 +98,7 @@ def test_last_use_is_recorded_at_most_once_a_minute(secretariat):
         assert ApiToken.objects.get(pk=token.pk).last_used_at == start
         clock.shift(datetime.timedelta(seconds=2))
         post_empty(client_with(text))
-    assert ApiToken.objects.get(pk=token.pk).last_used_at == start + datetime.timedelta(
-        seconds=61
-    )
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == start + datetime.timedelta(seconds=61)
 
 
 def test_only_a_digest_of_the_token_is_stored(secretariat):

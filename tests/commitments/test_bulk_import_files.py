@@ -184,7 +184,7 @@ def test_a_long_excel_file_is_refused_without_reading_past_the_limit(settings, c
 
 def test_blank_rows_do_not_count_and_hide_no_row_past_them(settings):
     settings.BULK_IMPORT_MAX_ROWS = 2
-    content = ("\n".join([",".join(HEADER), ",,,,,", "", " , ", "a,b,c,1,d,2", "e,f,g,1,h,3"]))
+    content = "\n".join([",".join(HEADER), ",,,,,", "", " , ", "a,b,c,1,d,2", "e,f,g,1,h,3"])
 
     rows = file_rows(name="c.csv", content=content.encode())
 

@@ -41,9 +41,7 @@ def test_a_new_token_is_shown_at_the_top_of_the_profile(liaison_client):
     assert top > page.index("<h1>")
 
 
-def test_reloading_the_address_goes_back_to_the_tokens_without_showing_one(
-    liaison_client, liaison
-):
+def test_reloading_the_address_goes_back_to_the_tokens_without_showing_one(liaison_client, liaison):
     api_token_create(user=liaison, name="Script")
 
     response = liaison_client.get(reverse("api_token_create"))

@@ -41,7 +41,6 @@ class Command(BaseCommand):
         if options["accounts_file"]:
             accounts_write(options["accounts_file"], lines)
 
-
     def open_data_publish(self) -> None:
         """The Open data page's first bundle, so a newcomer can download one at once instead
         of waiting for the nightly task. The demo stands without it: a failure only warns."""
