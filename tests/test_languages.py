@@ -215,6 +215,18 @@ def test_every_message_in_the_russian_catalogue_is_translated():
     assert (missing, fuzzy) == ([], [])
 
 
+def test_every_plural_in_the_russian_catalogue_has_all_four_forms():
+    """Django's Russian rule has four forms (the fourth for fractions): `msgfmt -c` refuses a
+    catalogue where a plural message has three, and gettext would fall back to English."""
+    catalogue = polib.pofile(str(settings.LOCALE_PATHS[0] / "ru" / "LC_MESSAGES" / "django.po"))
+    short = [
+        entry.msgid
+        for entry in catalogue
+        if entry.msgid_plural and sorted(entry.msgstr_plural) != [0, 1, 2, 3]
+    ]
+    assert short == []
+
+
 def test_a_commitment_page_and_its_form_are_in_russian_but_not_the_record(secretariat_client):
     paragraph = ParagraphFactory(number=3, text="Welcomed the establishment of the centre")
     commitment = CommitmentFactory(paragraphs=[paragraph], title="Regional centre")
