@@ -8,7 +8,7 @@ import pytest
 
 from bench.cold_http import Writer, cold_rounds, update_payload
 from commitments.models import StatusUpdate
-from tests.factories import CommitmentFactory, SecretariatFactory
+from tests.factories import CommitmentFactory, SecretariatFactory, post_status_update
 from tracker.api_tokens import api_token_create
 
 DAY = datetime.date(2024, 5, 2)
@@ -26,13 +26,15 @@ def writer(live_server, officer):
 
 def test_the_writer_finds_the_version_from_the_conflict_and_keeps_it(writer):
     commitment = CommitmentFactory()
+    post_status_update(commitment, commitment.owner)  # version 2: the writer's 1 is stale
     commitment.refresh_from_db()
-    assert commitment.version > 0
+    assert commitment.version == 2
 
     assert writer.post(commitment.slug) and writer.post(commitment.slug)
 
-    updates = StatusUpdate.objects.filter(commitment=commitment)
+    updates = StatusUpdate.objects.filter(commitment=commitment, narrative__startswith="Bench")
     assert updates.count() == writer.posted == 2
+    assert writer.versions[commitment.slug] == 4
     assert set(updates.values_list("visibility", flat=True)) == {"public"}
     assert writer.failures == []
 

@@ -28,9 +28,12 @@ PLAN = {
             ],
         },
         {
-            "Node Type": "Index Scan",
-            "Relation Name": "commitments_commitment",
-            "Plan Rows": 25,
+            "Node Type": "Nested Loop",
+            "Plans": [
+                {"Node Type": "Index Scan", "Relation Name": "commitments_commitment"},
+                {"Node Type": "Bitmap Heap Scan", "Relation Name": "commitments_statusupdate"},
+                {"Node Type": "Index Only Scan", "Relation Name": "commitments_statusupdate"},
+            ],
         },
     ],
 }
