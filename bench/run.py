@@ -688,7 +688,8 @@ def serve_and_measure(
     probes = {}
     for page in page_list:
         probes[page.name] = page_probe(page, sessions, load)
-        shown = {k: v for k, v in probes[page.name][0].items() if k != "explain"}
+        shown = {k: v for k, v in probes[page.name][0].items() if k not in ("explain", "seq_scans")}
+        shown["seq_scans"] = len(probes[page.name][0]["seq_scans"])
         print(f"  {page.name}: {shown}", flush=True)
     connections.close_all()  # gunicorn's workers open their own
     public = any(page.site == PUBLIC for page in page_list)
