@@ -67,8 +67,18 @@ COLD_ROUNDS = 5
 CONCURRENT_PAGES = ("dashboard (secretariat)", "table, first page (secretariat)")
 CONCURRENT = Load(seconds=30, connections=64, max_requests=1_000_000)
 # One turn of each page before its rounds, not counted: a fresh worker's first requests load
-# templates and open connections (a first round measured 0.08 of the reference, the next 0.30).
+# templates and open connections (a first round measured 0.08 of the reference, the next 0.30),
+# and the first after the probes' invalidations computes the page (warm_up_load: long enough).
 WARM_UP = Load(seconds=1, connections=2, max_requests=20)
+
+
+def warm_up_load(cold_ms: float) -> Load:
+    """The warm-up turn of a page whose cold request took `cold_ms` in-process: time for each
+    of the two connections to get a cold answer, on a machine up to three times slower."""
+    seconds = math.ceil(3 * cold_ms / 1000) + WARM_UP.seconds
+    return dataclasses.replace(WARM_UP, seconds=min(MAX_SECONDS, seconds))
+
+
 # In the sessions dict, beside each role's session: each role's API token, the commitment the
 # writer posts to (one of the liaison's actor's, so it is on the actor page), the writer's day.
 TOKENS, COLD_SLUG, WRITE_DAY = "tokens", "cold slug", "write day"
@@ -299,8 +309,9 @@ def rounds_drive(page_list, probes, urls, sessions, load: Load, rounds: int) -> 
         url, cookie, authorization = targets[name]
         if name not in warmed:
             warmed.add(name)
+            cold_ms = 0 if name == REFERENCE else probes[name][0].get("cold_ms", 0)
             try:
-                drive(url, cookie=cookie, authorization=authorization, load=WARM_UP)
+                drive(url, cookie=cookie, authorization=authorization, load=warm_up_load(cold_ms))
             except LoadError as error:
                 print(f"    {name}, warming up: {error}", flush=True)
         page_load = load if name == REFERENCE else probes[name][1]

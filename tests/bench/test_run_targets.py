@@ -65,6 +65,10 @@ def test_the_pages_other_issues_added_each_have_a_target():
     assert pages["commitment, long history (secretariat)"].writes_to == "c-00000"
 
 
+def warming(load) -> bool:
+    return load.max_requests == run.WARM_UP.max_requests
+
+
 def test_each_page_is_warmed_up_once_before_its_rounds_and_that_turn_is_not_counted(
     monkeypatch,
 ):
@@ -72,20 +76,20 @@ def test_each_page_is_warmed_up_once_before_its_rounds_and_that_turn_is_not_coun
 
     def drive(url, *, cookie="", authorization="", load):
         calls.append((url, load))
-        return {"rps": 100.0 if load is not run.WARM_UP else -1.0}
+        return {"rps": -1.0 if warming(load) else 100.0}
 
     monkeypatch.setattr(run, "drive", drive)
     monkeypatch.setattr(run, "cookie_for", lambda key: key)
     page = Page("page", "/p/", "secretariat")
-    probes = {"page": ({}, run.Load(seconds=1))}
+    probes = {"page": ({"cold_ms": 2500.0}, run.Load(seconds=1))}
     urls = {"tracker": "http://t", "reference": "http://r"}
     sessions = {run.REFERENCE: "r", "secretariat": "s"}
 
     order, measured = run.rounds_drive([page], probes, urls, sessions, run.Load(), rounds=2)
 
-    warm = [url for url, load in calls if load is run.WARM_UP]
-    assert warm == ["http://r/bench/bare/", "http://t/p/"]
-    assert calls[0][1] is run.WARM_UP and calls[2][1] is run.WARM_UP  # before each first turn
+    warm = [(url, load.seconds) for url, load in calls if warming(load)]
+    assert warm == [("http://r/bench/bare/", 1), ("http://t/p/", 9)]  # 3 × 2.5 s, and 1
+    assert warming(calls[0][1]) and warming(calls[2][1])  # before each one's first turn
     assert len(measured) == len(order) == 5
     assert all(step["rps"] == 100.0 for step in measured)
 
