@@ -536,6 +536,8 @@ def concurrent_print(measured: list[dict]) -> None:
 
 
 def seq_scans_print(results: list[dict]) -> None:
+    """One line per page whose cold queries scan a large table whole: which queries, which
+    tables, and the most rows the planner expects from such a scan."""
     flagged = [r for r in results if r.get("seq_scans")]
     explained = sum(len(r.get("explain", [])) for r in results)
     if not flagged:
@@ -543,11 +545,13 @@ def seq_scans_print(results: list[dict]) -> None:
         return
     print(f"\nQuery plans: {explained} explained; sequential scans of large tables (cold):")
     for r in flagged:
+        queries = sorted({scan["query"] for scan in r["seq_scans"]})
+        rows: dict[str, int] = {}
         for scan in r["seq_scans"]:
-            print(
-                f"  {r['page']}: query {scan['query']}, {scan['table']} "
-                f"(~{scan['rows']} rows): {scan['sql'][:90]}"
-            )
+            rows[scan["table"]] = max(rows.get(scan["table"], 0), scan["rows"] or 0)
+        tables = ", ".join(f"{table} (~{most} rows)" for table, most in sorted(rows.items()))
+        numbers = ", ".join(map(str, queries))
+        print(f"  {r['page']}: queries {numbers} of {r['cold_queries']}: {tables}")
 
 
 def csv_print(export: dict) -> None:
