@@ -27,7 +27,8 @@ class Load:
 
 
 def parse_wrk_output(output: str) -> dict:
-    """The result line of bench/wrk.lua, summarised: rps, median, p95, non-200 responses."""
+    """The result line of bench/wrk.lua, summarised: rps, median, p95, p99, non-200 responses
+    and socket errors (connect, read, write, timeout)."""
     for line in output.splitlines():
         if line.startswith(MARKER):
             raw = json.loads(line[len(MARKER) :])
@@ -38,8 +39,9 @@ def parse_wrk_output(output: str) -> dict:
     raise LoadError(f"wrk printed no result line:\n{output[-2000:]}")
 
 
-def drive(url: str, *, cookie: str = "", load: Load = Load()) -> dict:
-    """Drive one URL with wrk, one connection per thread (wrk.lua's latencies rely on it)."""
+def drive(url: str, *, cookie: str = "", authorization: str = "", load: Load = Load()) -> dict:
+    """Drive one URL with wrk, one connection per thread (wrk.lua's latencies rely on it),
+    with a session cookie or an Authorization header (an API token) if given."""
     if shutil.which("wrk") is None:
         raise LoadError("wrk is not installed: `apt-get install wrk` (make bench does it)")
     command = [
@@ -51,7 +53,12 @@ def drive(url: str, *, cookie: str = "", load: Load = Load()) -> dict:
         f"--script={LUA_SCRIPT}",
         url,
     ]
-    env = {**os.environ, "BENCH_COOKIE": cookie, "BENCH_MAX_REQUESTS": str(load.max_requests)}
+    env = {
+        **os.environ,
+        "BENCH_COOKIE": cookie,
+        "BENCH_AUTHORIZATION": authorization,
+        "BENCH_MAX_REQUESTS": str(load.max_requests),
+    }
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=load.seconds + 60
     )

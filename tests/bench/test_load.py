@@ -14,9 +14,11 @@ needs_wrk = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not i
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     cookies = []
+    authorizations = []
 
     def do_GET(self):
         self.cookies.append(self.headers.get("Cookie"))
+        self.authorizations.append(self.headers.get("Authorization"))
         status = 404 if self.path == "/missing" else 200
         self.send_response(status)
         self.send_header("Content-Length", "2")
@@ -33,6 +35,7 @@ def server():
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     Handler.cookies = []
+    Handler.authorizations = []
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
 
@@ -50,6 +53,14 @@ def test_it_stops_each_connection_after_its_request_budget(server):
 
 
 @needs_wrk
+def test_it_sends_an_api_token_as_the_authorization_header(server):
+    drive(f"{server}/", authorization="Bearer ctk_x", load=Load(seconds=1, connections=1,
+          max_requests=2))  # fmt: skip
+    assert set(Handler.authorizations) == {"Bearer ctk_x"}
+    assert set(Handler.cookies) == {None}
+
+
+@needs_wrk
 def test_it_counts_responses_that_are_not_200(server):
     result = drive(f"{server}/missing", load=Load(seconds=1, connections=1, max_requests=3))
     assert result["non_200"] == result["requests"] >= 3
@@ -63,6 +74,7 @@ def test_the_result_line_is_summarised_with_the_statistics_functions():
         "rps": 10.0,
         "median_ms": 3.0,
         "p95_ms": 5.0,
+        "p99_ms": 5.0,
         "non_200": 1,
         "socket_errors": 0,
     }
