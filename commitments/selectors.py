@@ -306,16 +306,40 @@ def document_get(*, short_name: str) -> Document:
     """A document with its paragraphs, the commitments each gives rise to, and its links to
     other documents both ways (links_from: what it does to others; links_to: what others do
     to it)."""
-    commitments = Commitment.objects.order_by("title")
-    paragraphs = Paragraph.objects.order_by("number").prefetch_related(
-        Prefetch("commitments", queryset=commitments)
+    return (
+        _document_with_links()
+        .prefetch_related(Prefetch("paragraphs", queryset=_paragraphs_with_commitments()))
+        .get(short_name=short_name)
     )
+
+
+def document_page_get(*, short_name: str) -> Document:
+    """A document with its links both ways, for its page, which takes its paragraphs from the
+    cache (document_paragraph_list)."""
+    return _document_with_links().get(short_name=short_name)
+
+
+def document_paragraph_list(*, document: Document) -> QuerySet[Paragraph]:
+    """The document's paragraphs in order, each with the commitments it gives rise to (and
+    `document` as its own, not read again for each paragraph's address)."""
+    return _with_commitments(document.paragraphs.order_by("number"))
+
+
+def _document_with_links() -> QuerySet[Document]:
     links = DocumentLink.objects.order_by("kind", "pk")
     return Document.objects.prefetch_related(
-        Prefetch("paragraphs", queryset=paragraphs),
         Prefetch("links_from", queryset=links.select_related("to_document")),
         Prefetch("links_to", queryset=links.select_related("from_document")),
-    ).get(short_name=short_name)
+    )
+
+
+def _paragraphs_with_commitments() -> QuerySet[Paragraph]:
+    return _with_commitments(Paragraph.objects.order_by("number"))
+
+
+def _with_commitments(paragraphs: QuerySet[Paragraph]) -> QuerySet[Paragraph]:
+    commitments = Commitment.objects.order_by("title")
+    return paragraphs.prefetch_related(Prefetch("commitments", queryset=commitments))
 
 
 def document_list() -> QuerySet[Document]:

@@ -387,7 +387,7 @@ def document_detail(request, short_name):
 
 def document_or_404(short_name: str) -> Document:
     try:
-        return selectors.document_get(short_name=short_name)
+        return selectors.document_page_get(short_name=short_name)
     except Document.DoesNotExist:
         raise Http404("No such document.") from None
 
@@ -396,10 +396,32 @@ def document_page(request, document: Document, *, link_form=None, status: int = 
     """The document's page; for the secretariat with the form that links it to another and
     the paragraphs' "track as a commitment" boxes."""
     curating = user_can_edit_record(request.user)
-    context = {"document": document, "curating": curating}
+    context = {
+        "document": document,
+        "curating": curating,
+        "paragraphs": _document_paragraphs(request, document, curating=curating),
+    }
     if curating:
         context["link_form"] = link_form or DocumentLinkForm()
     return render(request, "commitments/document_detail.html", context, status=status)
+
+
+def _document_paragraphs(request, document: Document, *, curating: bool) -> str:
+    """The paragraphs with what each is tracked as, rendered; from the cache, the same for
+    every reader with the same audience, language and day (each "Cite" line's retrieval day).
+    It holds no form token: the secretariat's boxes send a GET."""
+
+    def render_paragraphs() -> str:
+        context = {
+            "document": document,
+            "paragraphs": selectors.document_paragraph_list(document=document),
+            "curating": curating,
+        }
+        return render_to_string("commitments/_document_paragraphs.html", context, request=request)
+
+    details = (document.pk, curating, reader_today(request.user))
+    parts = selectors.record_cache_parts(user=request.user, page="document", details=details)
+    return caching.cached_html(caching.RECORD, parts, render_paragraphs)
 
 
 @public_record

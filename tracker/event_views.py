@@ -150,15 +150,21 @@ def _feed_response(request, *, events, name: str, audience: tuple) -> HttpRespon
     Calendar apps poll: with the ETag an unchanged feed costs them a 304 and no body.
     """
 
-    def build() -> bytes:
-        return calendar_build(
-            events=events, name=name, host=request.get_host(), url_for=request.build_absolute_uri
-        )
-
     # The feed's links and UIDs name the site as this request reached it, and its category
     # labels are in the request's language. Only the site's own names are kept in the cache:
-    # any Host a client sends (another port, other letter case) would otherwise add an entry.
-    if not _site_host(request.get_host()):
+    # any Host a client sends (another port, other letter case) would otherwise add entries.
+    keep = _site_host(request.get_host())
+
+    def build() -> bytes:
+        return calendar_build(
+            events=events,
+            name=name,
+            host=request.get_host(),
+            url_for=request.build_absolute_uri,
+            keep_events=keep,
+        )
+
+    if not keep:
         body = build()
     else:
         key = (*audience, request.build_absolute_uri("/"), get_language())

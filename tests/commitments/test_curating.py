@@ -298,7 +298,7 @@ def test_a_retired_commitments_owner_gets_no_quiet_reminders(db, secretariat):
 
 def relate(client, source, target, kind=DEPENDS_ON):
     url = reverse("commitments:commitment_relation_add", kwargs={"slug": source.slug})
-    return client.post(url, {"to_commitment": target.pk, "kind": kind})
+    return client.post(url, {"to_commitment": target.slug, "kind": kind})
 
 
 def test_a_relation_is_shown_both_ways_and_can_be_removed(secretariat_client):
@@ -315,6 +315,53 @@ def test_a_relation_is_shown_both_ways_and_can_be_removed(secretariat_client):
     )
     assert secretariat_client.post(url).status_code == 302
     assert not CommitmentRelation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "named",
+    [
+        lambda target: f"http://tracker.example/commitments/{target.slug}/?page=2#update-3",
+        lambda target: target.get_absolute_url(),
+        lambda target: f"  {target.slug} ",
+    ],
+    ids=["whole address", "path", "ID"],
+)
+def test_the_other_commitment_is_named_by_its_address_or_its_id(secretariat_client, named):
+    centre, forum = CommitmentFactory(title="Centre"), CommitmentFactory(title="Forum")
+    url = reverse("commitments:commitment_relation_add", kwargs={"slug": forum.slug})
+
+    response = secretariat_client.post(url, {"to_commitment": named(centre), "kind": DEPENDS_ON})
+
+    assert response.status_code == 302
+    relation = CommitmentRelation.objects.get()
+    assert (relation.from_commitment, relation.to_commitment) == (forum, centre)
+
+
+@pytest.mark.parametrize(
+    "text", ["no-such-commitment", "/actors/centre/", "/commitments/", "http://x/commitments/nope/"]
+)
+def test_an_unknown_id_or_address_is_refused_and_nothing_is_added(secretariat_client, text):
+    forum = CommitmentFactory(title="Forum")
+    CommitmentFactory(title="Centre", slug="centre")
+    url = reverse("commitments:commitment_relation_add", kwargs={"slug": forum.slug})
+
+    response = secretariat_client.post(url, {"to_commitment": text, "kind": DEPENDS_ON})
+
+    assert response.status_code == 400
+    assert "No commitment has the ID or address" in response.content.decode()
+    assert not CommitmentRelation.objects.exists()
+
+
+def test_the_relation_form_does_not_list_every_commitment(secretariat_client):
+    """The secretariat's page of a commitment was 1.3 MB at 20,000 commitments: the form
+    listed all of them (issue 16)."""
+    forum = CommitmentFactory(title="Forum")
+    others = [CommitmentFactory(title=f"Listed nowhere on the forum's page {n}") for n in range(3)]
+
+    html = secretariat_client.get(forum.get_absolute_url()).content.decode()
+
+    assert 'name="to_commitment"' in html
+    assert "Listed nowhere" not in html and not any(other.slug in html for other in others)
 
 
 def test_superseded_reads_both_ways(db):

@@ -87,7 +87,7 @@ def test_the_retired_refusal_writes_the_day_as_the_site_does(retired):
 
 def relate(client, source, target, kind=DEPENDS_ON):
     url = reverse("commitments:commitment_relation_add", kwargs={"slug": source.slug})
-    return client.post(url, {"to_commitment": target.pk, "kind": kind})
+    return client.post(url, {"to_commitment": target.slug, "kind": kind})
 
 
 def test_nothing_can_depend_on_a_retired_commitment(secretariat_client, retired):
