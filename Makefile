@@ -88,7 +88,7 @@ IMPORT_ROWS ?= 10000
 bench-import: bench-tools
 	$(BIN)/python -m bench.bulk_import --rows $(IMPORT_ROWS)
 
-# The table's CSV and Excel exports of every commitment in BENCH_EXPORTS_DATABASE_URL (the pages'
+# The table's CSV and Excel exports of every commitment in BENCH_DATABASE_URL (the pages'
 # dataset by default): time, CPU and peak memory, EXPORT_RUNS runs each, alternating.
 EXPORT_RUNS ?= 3
 bench-exports: bench-tools
