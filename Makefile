@@ -11,7 +11,7 @@ export TRACKER_SITE_URL ?= http://$(HOST):$(PORT)
 # load_demo keeps the demo accounts here; bin/run-local shows them again once the server answers.
 export DEMO_ACCOUNTS_FILE ?= var/demo-accounts.txt
 
-.PHONY: install run test lint migrate demo serve bench bench-reminders bench-import bench-tools screenshots messages
+.PHONY: install run test lint migrate demo serve bench bench-reminders bench-import bench-exports bench-tools screenshots messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -87,6 +87,12 @@ bench: bench-tools
 IMPORT_ROWS ?= 10000
 bench-import: bench-tools
 	$(BIN)/python -m bench.bulk_import --rows $(IMPORT_ROWS)
+
+# The table's CSV and Excel exports of every commitment in BENCH_DATABASE_URL (the pages'
+# dataset by default): time, CPU and peak memory, EXPORT_RUNS runs each, alternating.
+EXPORT_RUNS ?= 3
+bench-exports: bench-tools
+	$(BIN)/python -m bench.exports --runs $(EXPORT_RUNS)
 
 bench-reminders: bench-tools
 	$(BIN)/python -m bench.reminders --reminders $(REMINDERS) --users $(USERS)

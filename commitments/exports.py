@@ -2,16 +2,16 @@
 
 django-tables2's TableExport builds the whole file in memory through tablib, after evaluating
 the whole queryset. Here the rows come from the table's own filtered and ordered queryset in
-chunks (`.iterator(chunk_size=...)`, which keeps its prefetches, so each chunk costs a fixed
-number of queries), and each row gets the same cell values as the table's `as_values()`
-(the `value_*` methods, called without django-tables2's per-cell signature inspection). CSV
-is written as it is read; Excel goes through openpyxl's write-only workbook into a temporary
-file, so memory stays flat too (but for one small hyperlink record per linked cell, which
-openpyxl keeps until the sheet is closed).
+chunks, each chunk costing a fixed number of queries. The commitments table's own columns are
+read as tuples (commitments.export_rows: no model object per row); any other table's cells are
+the table's `as_values()` ones (the `value_*` methods, called without django-tables2's per-cell
+signature inspection). CSV is written as it is read; Excel goes through XlsxWriter's
+constant-memory mode into a temporary file, row by row, so memory stays flat too.
 
 The Excel file has what a spreadsheet reader expects beyond the CSV's text: dates as dates (the
 date columns' own values, not their ISO text), column widths, and the cells of a linked column
-(the title) as hyperlinks to the page the table links to, as do cells holding a web address.
+(the title) as hyperlinks to the page the table links to, as do cells holding a web address:
+the first MAX_LINKS of them, Excel's limit for a sheet.
 """
 
 import csv
@@ -31,6 +31,8 @@ from django_tables2.utils import signature
 
 from core.local_time import local_wall_time, reader_zone
 
+from . import export_rows
+
 CHUNK_SIZE = 500
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -39,10 +41,28 @@ def table_export_rows(table) -> Iterator[list]:
     """The header, then one list of cell values per record, as the table would export them."""
     columns = _exported_columns(table)
     yield _header(columns)
-    readers = [_cell_reader(table, column) for column in columns]
+    names = [column.name for column in columns]
     labels = {}
+    if export_rows.handles(table, names):
+        for _, cells in export_rows.rows(table, names, chunk_size=CHUNK_SIZE):
+            yield [_csv_cell(value, labels) for value in cells]
+        return
+    readers = [_cell_reader(table, column) for column in columns]
     for record, row in _records(table):
         yield [_cell_value(read(record, row), labels) for read in readers]
+
+
+def _csv_cell(value, labels: dict):
+    """A commitments table's cell (commitments.export_rows) as its value method gives it: a
+    date as its ISO text."""
+    kind = value.__class__
+    if kind is str:
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
+    if kind is int or value is None:
+        return value
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return _cell_value(value, labels)
 
 
 def _exported_columns(table) -> list:
@@ -196,29 +216,43 @@ class _Echo:
 
 
 def csv_response(table, *, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    lines = (writer.writerow(row) for row in table_export_rows(table))
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(_csv_parts(table), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def xlsx_response(table, *, filename: str, title: str = "Commitments") -> FileResponse:
-    from openpyxl import Workbook  # only the Excel export needs it
+def _csv_parts(table) -> Iterator[str]:
+    """The CSV's text a chunk of rows at a time (one write to the client per chunk, not per
+    row)."""
+    writer = csv.writer(_Echo())
+    rows = table_export_rows(table)
+    while lines := [writer.writerow(row) for row in islice(rows, CHUNK_SIZE)]:
+        yield "".join(lines)
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title)
-    for row in _xlsx_rows(table, sheet):
-        sheet.append(row)
+
+def xlsx_response(table, *, filename: str, title: str = "Commitments") -> FileResponse:
+    import xlsxwriter  # only the Excel export needs it
+
     # Deleted when the response closes it, after the last byte is sent.
     handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (the response closes it)
-    workbook.save(handle)
+    # constant_memory: each row is written out when the next begins. Every value is written by
+    # its type (write_string...), so a text such as "'=1+1" is never taken for a formula.
+    workbook = xlsxwriter.Workbook(handle, XLSX_OPTIONS)
+    sheet = workbook.add_worksheet(title)
+    _xlsx_write(table, workbook, sheet)
+    workbook.close()
     handle.seek(0)
     return FileResponse(
         handle, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE
     )
 
 
+XLSX_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_numbers": False,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+}
 # Widths in characters (Excel's unit): a header is never cut, and the kinds of column whose
 # content is known get room for it. Rows stream, so the widths cannot be measured from them.
 DATE_WIDTH = 12
@@ -226,32 +260,77 @@ TEXT_WIDTH = 18
 LINKED_WIDTH = 60  # the title: long, and the cell a reader clicks
 DATE_FORMAT = "yyyy-mm-dd"
 WEB_ADDRESS = ("https://", "http://")
+# Excel's limit of hyperlinks in one sheet (XlsxWriter's too); the cells after it are text, as
+# is a cell whose link is not a web address (a table without a request links its pages by
+# their path alone, which a spreadsheet cannot open).
+MAX_LINKS = 65_530
 
 
-def _xlsx_rows(table, sheet) -> Iterator[list]:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
+def _xlsx_write(table, workbook, sheet) -> None:
     columns = _exported_columns(table)
-    for index, column in enumerate(columns, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = _width(column)
-    bold = Font(bold=True)
-    yield [_styled(WriteOnlyCell(sheet, value=header), font=bold) for header in _header(columns)]
+    for index, column in enumerate(columns):
+        sheet.set_column(index, index, _width(column))
+    bold = workbook.add_format({"bold": True})
+    day = workbook.add_format({"num_format": DATE_FORMAT})
+    moment = workbook.add_format({"num_format": f"{DATE_FORMAT} hh:mm"})
+    for index, header in enumerate(_header(columns)):
+        sheet.write_string(0, index, header, bold)
+    links = 0
+    for number, (values, targets) in enumerate(_xlsx_rows(table, columns), 1):
+        for index, (value, target) in enumerate(zip(values, targets, strict=True)):
+            if value is None or value == "":
+                continue  # a blank cell
+            if target and target.startswith(WEB_ADDRESS) and links < MAX_LINKS:
+                links += 1
+                sheet.write_url(number, index, target, string=str(value))
+            elif isinstance(value, str):
+                sheet.write_string(number, index, value)
+            elif isinstance(value, bool):
+                sheet.write_boolean(number, index, value)
+            elif isinstance(value, int | float):
+                sheet.write_number(number, index, value)
+            elif isinstance(value, datetime.date):
+                shown = moment if isinstance(value, datetime.datetime) else day
+                sheet.write_datetime(number, index, value, shown)
+            else:
+                sheet.write_string(number, index, str(value))
+
+
+def _xlsx_rows(table, columns) -> Iterator[tuple[list, list]]:
+    """Each row's cell values (dates as dates) and the address each cell links to, if any."""
+    names = [column.name for column in columns]
+    if export_rows.handles(table, names):
+        yield from _commitment_xlsx_rows(table, columns, names)
+        return
     readers = [_xlsx_reader(table, column) for column in columns]
     links = [_link_reader(table, column) for column in columns]
     for record, row in _records(table):
         values = [read(record, row) for read in readers]
-        yield [
-            _xlsx_cell(WriteOnlyCell, sheet, value, link(record, value))
-            for value, link in zip(values, links, strict=True)
+        yield values, [link(record, value) for value, link in zip(values, links, strict=True)]
+
+
+def _commitment_xlsx_rows(table, columns, names) -> Iterator[tuple[list, list]]:
+    """As _xlsx_rows, for the commitments table's own columns (commitments.export_rows): the
+    title links to the commitment's page, as the table links it."""
+    request = getattr(table, "request", None)
+    url = export_rows.commitment_url(getattr(request, "build_absolute_uri", None))
+    linked = [column.column.link is not None for column in columns]
+    dates = [_is_date(column.column) for column in columns]
+    labels = {}
+    for row, cells in export_rows.rows(table, names, chunk_size=CHUNK_SIZE):
+        values = [
+            cell if is_date else _csv_cell(cell, labels)
+            for cell, is_date in zip(cells, dates, strict=True)
         ]
+        targets = [
+            url(row.slug) if link else _web_address(value)
+            for value, link in zip(values, linked, strict=True)
+        ]
+        yield values, targets
 
 
-def _styled(cell, **style):
-    for name, value in style.items():
-        setattr(cell, name, value)
-    return cell
+def _web_address(value) -> str | None:
+    return value if isinstance(value, str) and value.startswith(WEB_ADDRESS) else None
 
 
 def _width(bound_column) -> int:
@@ -297,26 +376,9 @@ def _link_reader(table, bound_column):
         if link is not None:
             url = link.compose_url(record=record, bound_column=bound_column)
             return request.build_absolute_uri(url) if request is not None else url
-        if isinstance(value, str) and value.startswith(WEB_ADDRESS):
-            return value
-        return None
+        return _web_address(value)
 
     return target
-
-
-def _xlsx_cell(cell_class, sheet, value, target: str | None):
-    """A plain value as it is; a date with its format, a link as a hyperlink."""
-    if value is None or value == "":
-        return value
-    cell = cell_class(sheet, value=value)
-    if isinstance(value, datetime.datetime):
-        cell.number_format = f"{DATE_FORMAT} hh:mm"
-    elif isinstance(value, datetime.date):
-        cell.number_format = DATE_FORMAT
-    if target:
-        cell.hyperlink = target
-        cell.style = "Hyperlink"
-    return cell
 
 
 RESPONSES = {"csv": csv_response, "xlsx": xlsx_response}
