@@ -435,6 +435,10 @@ def actor_list(request):
 @allow_methods(*READ_METHODS)
 def actor_detail(request, slug):
     user, actor = request.user, get_object_or_404(Actor, slug=slug)
+    if user.is_authenticated and user.actor_id == actor.pk:
+        # A liaison's landing: the menu's link to their own state (base.html) needs this row,
+        # just read, not a second read of it.
+        user.actor = actor
 
     def render_record() -> str:
         context = {

@@ -76,6 +76,20 @@ def test_a_page_is_checked_again_before_a_browser_shows_it_from_its_cache(client
     assert directives(response) == {"private", "no-cache"}
 
 
+def test_a_page_with_a_csrf_token_gets_no_etag_it_could_never_match(client, world):
+    """Its token is masked anew each time, so no two answers are alike: hashing the page for an
+    ETag would be work for nothing (tracker.security.ConditionalGetMiddleware)."""
+    client.force_login(world.users["liaison"])
+    first, second = client.get(reverse("dashboard")), client.get(reverse("dashboard"))
+
+    assert first.status_code == second.status_code == 200
+    assert "csrfmiddlewaretoken" in first.content.decode()
+    assert first.content != second.content
+    assert not first.has_header("ETag") and not second.has_header("ETag")
+    # Pages without a token keep theirs, with 304: tests/test_public_site.py (a visitor's page),
+    # tests/api/test_views.py (the API's reads).
+
+
 @pytest.mark.parametrize("who", ["liaison", "secretariat"])
 def test_exports_and_evidence_files_are_never_stored(client, world, who):
     client.force_login(world.users[who])

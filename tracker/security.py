@@ -3,16 +3,18 @@
 client_address() is the one answer to "who sent this request" (core.addresses, so that the
 record's downloads can limit visitors by it too): django-axes locks log-ins by (account, this
 address) and the audit trail records it (tracker.audit.AuditMiddleware).
-PrivateCacheMiddleware keeps the tracker's pages out of shared caches.
+PrivateCacheMiddleware keeps the tracker's pages out of shared caches; ConditionalGetMiddleware
+gives a page an ETag only when it can ever be answered with 304.
 """
 
 from django.conf import settings
+from django.middleware.http import ConditionalGetMiddleware as DjangoConditionalGetMiddleware
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from core.addresses import client_address
 from core.public_site import is_public_record, public_site_on
 
-__all__ = ["PrivateCacheMiddleware", "client_address"]
+__all__ = ["ConditionalGetMiddleware", "PrivateCacheMiddleware", "client_address"]
 
 
 class PrivateCacheMiddleware:
@@ -74,3 +76,23 @@ def _shared_with_every_visitor(request, response) -> bool:
         and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
         and (session is None or session.is_empty())
     )
+
+
+class ConditionalGetMiddleware(DjangoConditionalGetMiddleware):
+    """Django's ETag and 304 Not Modified, without hashing a page that hands out a CSRF token.
+
+    Django masks the token anew each time a page asks for it (every logged-in page has one in
+    its logout and language forms), so such a page is never the same twice and its ETag could
+    never match: hashing it (85 KB for the dashboard, 0.13 ms a request) bought nothing. A
+    response that sets the CSRF cookie is one that asked for the token (CsrfViewMiddleware sets
+    it each time, inside this middleware). Pages without one keep their ETag and their 304: the
+    public site's pages for visitors, the API's reads, the feeds.
+    """
+
+    def process_response(self, request, response):
+        if settings.CSRF_COOKIE_NAME in response.cookies and not response.has_header("ETag"):
+            response.csrf_token_in_page = True
+        return super().process_response(request, response)
+
+    def needs_etag(self, response) -> bool:
+        return not getattr(response, "csrf_token_in_page", False) and super().needs_etag(response)

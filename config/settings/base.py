@@ -57,8 +57,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # An ETag on every page and API read, and 304 Not Modified when If-None-Match matches it.
-    "django.middleware.http.ConditionalGetMiddleware",
+    # An ETag on every page and API read that can repeat (not one with a CSRF token, masked anew
+    # each time: tracker.security), and 304 Not Modified when If-None-Match matches it.
+    "tracker.security.ConditionalGetMiddleware",
     # Responses are private to their reader unless their view says otherwise (tracker.security).
     # Outside the session, CSRF and language middleware, so it sees every cookie they set or
     # delete (a stale session cookie is deleted on a public page); inside ConditionalGet, so a

@@ -60,6 +60,23 @@ def test_the_second_request_is_served_from_the_cache(
     assert "Group of Friends of Neutrality" in table_part(second)
 
 
+def test_a_table_of_several_cached_parts_reads_the_loss_record_once(
+    secretariat_client, commitment, django_assert_num_queries
+):
+    """A page number asks for the cached row count, a theme for the cached theme ids, then the
+    cached rows: three entries, one check that no invalidation was lost."""
+    theme = ThemeFactory(name="Preventive diplomacy")
+    commitment.themes.add(theme)
+    query = {"page": "2", "theme": theme.pk}
+    first = secretariat_client.get(LIST_URL, query)
+
+    with django_assert_num_queries(CACHED_TABLE_QUERIES):
+        second = secretariat_client.get(LIST_URL, query)
+
+    assert table_part(second) == table_part(first)
+    assert "Group of Friends of Neutrality" in rows(second)
+
+
 def test_a_status_update_shows_on_the_next_table(secretariat_client, secretariat, commitment):
     assert "In progress" not in rows(secretariat_client.get(LIST_URL))
 
@@ -225,6 +242,26 @@ def test_an_actors_page_is_cached_per_audience_and_shows_a_new_update_at_once(
     )
 
     assert "Public step." in actor_record(client.get(state.get_absolute_url()))
+
+
+# Session, user, the actor, the loss record (core.caching._cache_trusted) and whether the
+# reader follows the actor; the menu's link to the liaison's own state reuses the actor read.
+CACHED_STATE_PAGE_QUERIES = 5
+
+
+def test_a_liaisons_own_state_page_reads_the_state_once(
+    client, liaison, commitment, django_assert_num_queries
+):
+    state = liaison.actor
+    commitment.lead_actors.add(state)
+    client.force_login(liaison)
+    client.get(state.get_absolute_url())
+
+    with django_assert_num_queries(CACHED_STATE_PAGE_QUERIES):
+        page = client.get(state.get_absolute_url())
+
+    assert "Group of Friends of Neutrality" in actor_record(page)
+    assert f'<a href="{state.get_absolute_url()}">Turkmenistan</a>' in page.content.decode()
 
 
 def test_a_readers_language_or_calendar_link_change_keeps_the_cached_pages(secretariat):
