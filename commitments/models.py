@@ -365,7 +365,12 @@ class StatusUpdateQuerySet(models.QuerySet):
         since, and not a withdrawal itself. What every "latest update" reads (the current
         state, the report, the charts, the recent lists, search): a contributor's update is
         never the commitment's state, so it is left out here (see other_sources)."""
-        return self.filter(amended_by__isnull=True, source=Source.OFFICIAL).exclude(
+        # NOT EXISTS rather than amended_by__isnull: Django writes that as a LEFT JOIN with
+        # "id IS NULL" on the joined row, which PostgreSQL estimates at one row and so joins
+        # every update to its commitment and author before sorting (the dashboard's latest
+        # updates took 3.7-6 s at 500,000 updates); NOT EXISTS is an anti-join it estimates.
+        amendments = StatusUpdate.objects.filter(amends=models.OuterRef("pk"))
+        return self.filter(~models.Exists(amendments), source=Source.OFFICIAL).exclude(
             amendment=StatusUpdate.Amendment.WITHDRAWAL
         )
 
