@@ -535,6 +535,40 @@ class StatusUpdate(models.Model):
         return self.reason if internal_reader or self.reason_public else ""
 
 
+class AchievedSpan(models.Model):
+    """Days a commitment stood achieved, as one audience reads its history: from the update in
+    effect that made it achieved to the next one that did not (ended_on None: achieved still).
+    The secretariat's spans read every update in effect, the public's (liaisons, visitors) the
+    public ones only. The dashboard's "achieved over time" sums them (+1 from started_on, -1
+    from ended_on) instead of a window query over every update.
+
+    Derived from the history, never edited: services.achieved_spans_refresh rewrites one
+    commitment's spans with each status update, correction and withdrawal (under the version
+    claim that orders that commitment's writes, so concurrent writers to other commitments
+    never wait on these rows), and every commitment's after a restore or bulk rows.
+    """
+
+    class Audience(models.TextChoices):  # as core.roles.reader_audience names them
+        SECRETARIAT = "secretariat"
+        PUBLIC = "public"
+
+    commitment = models.ForeignKey(
+        Commitment, on_delete=models.CASCADE, related_name="achieved_spans"
+    )
+    audience = models.CharField(max_length=12, choices=Audience.choices)
+    started_on = models.DateField()
+    ended_on = models.DateField(null=True)
+
+    class Meta:
+        indexes = [
+            # tracker.chart_selectors reads one audience's days from the index alone.
+            models.Index(fields=["audience", "started_on", "ended_on"], name="achieved_span_days")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commitment_id} achieved {self.started_on} to {self.ended_on or 'now'}"
+
+
 class EvidenceLink(CommitmentPart, models.Model):
     commitment_paths = ("update.commitment_id",)
 
