@@ -634,7 +634,17 @@ class Milestone(CommitmentPart, models.Model):
                 condition=models.Q(weight__gte=1), name="milestone_weight_positive"
             )
         ]
-        indexes = [models.Index(fields=["due_on"], name="milestone_due_on")]
+        indexes = [
+            models.Index(fields=["due_on"], name="milestone_due_on"),
+            # commitments.deadlines._undone_milestone_due: each commitment's earliest undone
+            # milestone, asked once per commitment by the dashboard's deadline counts and the
+            # table's due filter; without it PostgreSQL walked milestone_due_on for each.
+            models.Index(
+                fields=["commitment", "due_on"],
+                condition=models.Q(done_on__isnull=True, due_on__isnull=False),
+                name="milestone_undone_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
