@@ -3,10 +3,11 @@
 Deterministic for a seed, so two runs measure the same data. Each commitment's version counts
 its generated updates, as services.status_update_create raises it once per update; what a
 commitment copies from its history and paragraphs (status, progress, last activity, their
-public_* twins, first paragraph number) is computed by services.commitments_copies_refresh
-once every row is in, as the services keep it (days are distinct within a commitment, so
-"latest" never depends on recorded_at). The second commitment has MILESTONES milestones, half
-of them done, so its progress is the rule's figure (commitments.progress).
+public_* twins, first paragraph number, the days each stood achieved: AchievedSpan) is computed
+by services.commitments_copies_refresh once every row is in, as the services keep it (days
+are distinct within a commitment, so "latest" never depends on recorded_at). The second
+commitment has MILESTONES milestones, half of them done, so its progress is the rule's figure
+(commitments.progress).
 """
 
 import datetime

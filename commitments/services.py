@@ -22,6 +22,7 @@ from core import caching
 from core.editing import StaleVersion, version_claim
 from core.local_time import format_day
 
+from .achieved_spans import achieved_spans_refresh
 from .changes import public_change_announce
 from .models import (
     Actor,
@@ -165,6 +166,7 @@ def _status_update_append(
             EvidenceLink.objects.create(update=row, title=title, url=url)
         before = {field: getattr(commitment, field) for field in AUDITED_STATE_FIELDS}
         commitment_current_state_refresh(commitment=commitment)
+        achieved_spans_refresh(commitment_ids=[commitment.pk])
         _state_change_audit(commitment=commitment, before=before, author=row.author)
         # The refresh above is an UPDATE no signal reports: the cached pages are told here.
         caching.invalidate(caching.DASHBOARD, caching.RECORD)
@@ -352,11 +354,14 @@ def commitment_current_state_refresh(*, commitment: Commitment) -> None:
 def commitments_copies_refresh() -> int:
     """Recompute, for every commitment at once (one UPDATE), what it copies from elsewhere:
     its state and public state from its history, its first paragraph number from its
-    paragraphs. For a restore, and for rows written in bulk (make bench): an archive made
-    before a copy existed leaves it at its default. Returns how many commitments it touched."""
-    return Commitment.objects.update(
+    paragraphs, and the days each stood achieved (AchievedSpan). For a restore, and for rows
+    written in bulk (make bench): an archive made before a copy existed leaves it at its
+    default. Returns how many commitments it touched."""
+    touched = Commitment.objects.update(
         **_copied_state(), first_paragraph_number=_first_paragraph_number()
     )
+    achieved_spans_refresh()
+    return touched
 
 
 def _copied_state() -> dict:

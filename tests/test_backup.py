@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from commitments import services
-from commitments.models import Commitment, EvidenceFile, StatusUpdate
+from commitments.models import AchievedSpan, Commitment, EvidenceFile, StatusUpdate
 from tracker import reminders
 from tracker.backup import (
     FORMAT_VERSION,
@@ -93,6 +93,12 @@ def manifest_of(data: bytes) -> dict:
     return manifest
 
 
+def achieved_spans() -> set[tuple]:
+    """Each commitment's days achieved per audience, by slug (ids change on a restore)."""
+    fields = ("audience", "commitment__slug", "started_on", "ended_on")
+    return set(AchievedSpan.objects.values_list(*fields))
+
+
 def database_empty() -> None:
     call_command("flush", interactive=False, verbosity=0)
 
@@ -108,6 +114,8 @@ def test_demo_record_round_trips_through_an_empty_database(transactional_db, med
     record_build()
     first = export_bytes()
     counts = record_row_counts()
+    spans = achieved_spans()
+    assert {audience for audience, *_ in spans} == {"secretariat", "public"}
     assert counts["commitments.Paragraph"] == 16
     assert counts["tracker.Reminder"] > 0 and counts["auditlog.LogEntry"] > 0
     assert counts["commitments.EvidenceFile"] == 1 and counts["tracker.Event"] > 0
@@ -123,6 +131,8 @@ def test_demo_record_round_trips_through_an_empty_database(transactional_db, med
     assert manifest_of(second) == manifest_of(first)
     assert after["files/" + EvidenceFile.objects.get().file.name] == PDF
     assert record_row_counts() == counts
+    # Not in the archive (derived from the history), rebuilt for the dashboard's chart.
+    assert achieved_spans() == spans
 
 
 def test_an_archive_made_before_the_public_state_was_kept_restores_it(transactional_db, media):

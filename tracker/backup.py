@@ -94,6 +94,8 @@ LEFT_OUT_MODELS = (
     # changed is in the record and its audit trail).
     "commitments.BulkImport",
     "commitments.BulkImportRow",
+    # Derived from the history: a restore rebuilds it (services.commitments_copies_refresh).
+    "commitments.AchievedSpan",
 )
 USER_MODEL = "tracker.User"
 EVIDENCE_FILE_MODEL = "commitments.EvidenceFile"

@@ -1,5 +1,6 @@
 """Figures for the dashboard's charts: aggregates in a fixed number of queries (four), whatever
-the number of commitments or updates, computed in the database rather than over every row.
+the number of commitments or updates, computed in the database rather than over every row, the
+achieved series from spans kept with each write (commitments.achieved_spans).
 Liaisons get the state of public updates only, like the rest of the dashboard
 (commitments.selectors decides what each user may see).
 """
@@ -8,15 +9,14 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Avg, Count, F, Min, Window
-from django.db.models.functions import Lead
+from django.db.models import Avg, Count, Min
 from django.utils.translation import gettext as _
 
 from commitments import charts, history
 from commitments import selectors as commitment_selectors
-from commitments.models import Document
-from commitments.statuses import Status
+from commitments.models import AchievedSpan, Document
 from core.local_time import format_day
+from core.roles import reader_audience
 
 
 @dataclass
@@ -55,21 +55,18 @@ def chart_paragraph_progress(*, user, document: Document) -> charts.BarChart:
     )
 
 
-# Each visible update still in effect (commitments.models.StatusUpdateQuerySet.in_effect)
-# holds from its day until the commitment's next visible update (LEAD over
-# the timeline's order). Counting +1 on the day an "achieved" update starts to hold and -1 on
-# the day it stops gives, summed up to a day, how many commitments stood achieved then; the
-# database returns one row per day with a change, not one per update.
+# Each commitment's days achieved, as the reader's audience reads its history, are kept as
+# spans (commitments.models.AchievedSpan, rewritten with each write of its history): counting
+# +1 on the day a span starts and -1 on the day it ends gives, summed up to a day, how many
+# commitments stood achieved then. The database returns one row per day with a change, from
+# the spans' index, instead of a window over every update (0.8-2 s at 500,000 updates).
 ACHIEVED_CHANGES_SQL = """
-WITH visible AS ({visible})
 SELECT day, SUM(change) FROM (
-    SELECT happened_on AS day, 1 AS change FROM visible WHERE status = %s
+    SELECT started_on AS day, 1 AS change FROM {table} WHERE audience = %s
     UNION ALL
-    SELECT next_on AS day, -1 AS change FROM visible WHERE status = %s AND next_on IS NOT NULL
-    UNION ALL
-    SELECT MIN(happened_on) AS day, 0 AS change FROM visible
+    SELECT ended_on AS day, -1 AS change FROM {table}
+    WHERE audience = %s AND ended_on IS NOT NULL
 ) AS changes
-WHERE day IS NOT NULL
 GROUP BY day
 ORDER BY day
 """
@@ -82,21 +79,19 @@ def _as_date(value) -> datetime.date:
 
 def _achieved_changes(*, user) -> list[tuple[datetime.date, int]]:
     """(day, change in the number of achieved commitments) for each day that has one (one query)."""
-    timeline = [F("happened_on").asc(), F("recorded_at").asc(), F("pk").asc()]
-    next_on = Window(Lead("happened_on"), partition_by=[F("commitment_id")], order_by=timeline)
-    visible = (
-        commitment_selectors.status_update_in_effect_list(user=user)
-        .annotate(next_on=next_on)
-        .order_by()
-        .values("happened_on", "next_on", "status")
-    )
-    sql, params = visible.query.sql_with_params()
+    audience = reader_audience(user)
     with connection.cursor() as cursor:
         cursor.execute(
-            ACHIEVED_CHANGES_SQL.format(visible=sql),
-            (*params, Status.ACHIEVED.value, Status.ACHIEVED.value),
+            ACHIEVED_CHANGES_SQL.format(table=AchievedSpan._meta.db_table), (audience, audience)
         )
         return [(_as_date(day), int(change)) for day, change in cursor.fetchall()]
+
+
+def _first_day(*, user) -> datetime.date | None:
+    """The day of the earliest update the user may read that still holds: where the chart
+    starts when no document has an adoption date (one query, read from the timeline index)."""
+    updates = commitment_selectors.status_update_in_effect_list(user=user)
+    return updates.order_by("happened_on").values_list("happened_on", flat=True).first()
 
 
 def _count_by_month(
@@ -113,10 +108,11 @@ def _count_by_month(
 
 
 def chart_achieved_over_time(*, user, today: datetime.date, total: int) -> charts.LineChart:
-    """Commitments achieved at each month's end since the earliest adoption (two queries)."""
+    """Commitments achieved at each month's end since the earliest adoption (two queries; a
+    third when no document has an adoption date)."""
     start = Document.objects.aggregate(first=Min("adopted_on"))["first"]
     changes = _achieved_changes(user=user)
-    start = start or (changes[0][0] if changes else today)
+    start = start or _first_day(user=user) or today
     monthly = _count_by_month(changes, start=start, end=today)
     return charts.achieved_over_time(
         monthly, chart_id="chart-achieved", total=total, since=format_day(start)

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from bench.generator import MILESTONES, Sizes, generate, session_for
 from commitments import deadlines
 from commitments.models import (
+    AchievedSpan,
     Actor,
     Commitment,
     Document,
@@ -22,6 +23,7 @@ from commitments.progress import progress_from_weights
 from commitments.selectors import commitment_dated_list
 from core import caching
 from core.roles import Role
+from tests.commitments.test_achieved_spans import assert_kept
 from tracker.models import Event, User
 
 TINY = Sizes(
@@ -78,6 +80,13 @@ def test_the_tables_order_is_each_commitments_lowest_paragraph_number(landmarks)
     assert lowest.count() == TINY.commitments
     for commitment in lowest:
         assert commitment.first_paragraph_number == commitment.lowest
+
+
+def test_the_days_each_commitment_stood_achieved_are_kept(landmarks):
+    """The updates go in as bulk rows, past the services: the dashboard's achieved series
+    (AchievedSpan) is rebuilt with the other copies."""
+    assert AchievedSpan.objects.filter(audience="secretariat").exists()
+    assert_kept()
 
 
 def test_no_commitment_has_two_updates_on_one_day(landmarks):

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from commitments import charts, history
 from commitments import selectors as commitment_selectors
-from commitments.models import StatusUpdate
+from commitments.models import Document, StatusUpdate
 from commitments.statuses import Status
 from tests.factories import (
     CommitmentFactory,
@@ -170,13 +170,85 @@ def test_achieved_over_time_in_sql_agrees_with_replaying_the_history(record, sec
             post(commitment, secretariat, day, status, 50, visibility)
 
     for user in (secretariat, liaison):
-        rows = list(
-            commitment_selectors.status_update_visible_list(user=user)
-            .order_by("happened_on", "recorded_at", "pk")
-            .values_list("commitment_id", "happened_on", "status", "progress", named=True)
-        )
-        replayed = history.count_by_month(
-            rows, start=record.adopted_on, end=TODAY, status=Status.ACHIEVED
-        )
         chart = chart_selectors.chart_achieved_over_time(user=user, today=TODAY, total=5)
-        assert chart.rows == [(f"{day:%B %Y}", str(count)) for day, count in replayed]
+        assert chart.rows == replayed_rows(user, start=record.adopted_on)
+
+
+def replayed_rows(user, *, start: datetime.date) -> list[tuple[str, str]]:
+    """The chart's rows replayed in Python from the updates in effect the user may read."""
+    rows = list(
+        commitment_selectors.status_update_in_effect_list(user=user)
+        .order_by("happened_on", "recorded_at", "pk")
+        .values_list("commitment_id", "happened_on", "status", "progress", named=True)
+    )
+    replayed = history.count_by_month(rows, start=start, end=TODAY, status=Status.ACHIEVED)
+    return [(f"{day:%B %Y}", str(count)) for day, count in replayed]
+
+
+def test_achieved_over_time_agrees_with_replaying_what_each_audience_reads(
+    record, secretariat, liaison
+):
+    """The chart sums the spans kept with each write (commitments.achieved_spans); replayed
+    here from the updates in effect: corrections, withdrawals, internal notes, two updates of a
+    day, achieved then not, and a commitment deleted since."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from commitments import services
+
+    paragraph = record.paragraphs.first()
+    a, b, c, gone = (CommitmentFactory(paragraphs=[paragraph]) for _ in range(4))
+    post(a, secretariat, datetime.date(2021, 5, 1), Status.ACHIEVED, 100)
+    post(a, secretariat, datetime.date(2021, 5, 1), Status.STALLED, 50)
+    post(a, secretariat, datetime.date(2022, 7, 9), Status.ACHIEVED, 100, "internal")
+    wrong = post(b, secretariat, datetime.date(2021, 9, 1), Status.ACHIEVED, 100)
+    post(b, secretariat, datetime.date(2023, 2, 1), Status.IN_PROGRESS, 60)
+    services.status_update_correct(
+        update=wrong, author=secretariat, status=Status.STALLED, progress=20,
+        narrative="Not yet.", reason="Misread.", expected_version=b.version,
+    )  # fmt: skip
+    post(c, secretariat, datetime.date(2022, 1, 1), Status.ACHIEVED, 100)
+    undone = post(c, secretariat, datetime.date(2024, 4, 4), Status.IN_PROGRESS, 50)
+    services.status_update_withdraw(
+        update=undone, author=secretariat, reason="Wrong one.", expected_version=c.version
+    )
+    post(gone, secretariat, datetime.date(2021, 1, 1), Status.ACHIEVED, 100)
+    gone.delete()
+
+    for user in (secretariat, liaison, AnonymousUser()):
+        chart = chart_selectors.chart_achieved_over_time(user=user, today=TODAY, total=6)
+        assert chart.rows == replayed_rows(user, start=record.adopted_on)
+    assert dict(chart.rows)["January 2021"] == "0"  # the deleted commitment's span went too
+    assert chart.rows[-1] == ("November 2026", "2")  # the first from before 2020, and c
+
+
+def test_achieved_over_time_starts_at_the_first_update_without_an_adoption_date(secretariat):
+    commitment = CommitmentFactory()
+    post(commitment, secretariat, datetime.date(2025, 10, 3), Status.IN_PROGRESS, 10)
+    post(commitment, secretariat, datetime.date(2026, 1, 9), Status.ACHIEVED, 100)
+    Document.objects.update(adopted_on=None)  # a document entered without its date
+
+    chart = chart_selectors.chart_achieved_over_time(user=secretariat, today=TODAY, total=1)
+
+    assert chart.rows[0] == ("October 2025", "0")
+    assert dict(chart.rows)["January 2026"] == "1"
+
+
+def test_the_achieved_series_queries_do_not_grow_with_the_updates(
+    record, secretariat, django_assert_num_queries
+):
+    def chart_queries() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            chart_selectors.chart_achieved_over_time(user=secretariat, today=TODAY, total=1)
+        return len(queries)
+
+    few = chart_queries()
+    for n in range(30):
+        commitment = CommitmentFactory(paragraphs=[record.paragraphs.first()])
+        for year in (2021, 2022, 2023):
+            status = Status.ACHIEVED if (n + year) % 2 else Status.STALLED
+            post(commitment, secretariat, datetime.date(year, 3, 3), status, 50)
+
+    assert chart_queries() == few == 2
