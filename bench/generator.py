@@ -311,10 +311,11 @@ def generate(sizes: Sizes, *, seed: int = 2020, bar: bool = True) -> Landmarks:
         milestoned = commitments[1 % len(commitments)]
         rows = milestone_rows(milestoned, end=end)
         bulk_insert(Milestone, rows, total=MILESTONES, bar=bar)
-        # Links and updates went in as bulk rows, past the services and receivers that keep
-        # each commitment's copies of them. The planner is told first how big the tables now
-        # are: it still counts them as empty, and with no statistics it refreshes 200,000
-        # commitments by reading every status update for each (hours, not a minute, at 10x).
+        # Links, updates and milestones went in as bulk rows, past the services and receivers
+        # that keep each commitment's copies of them. The planner is told first how big the
+        # tables now are: it still counts them as empty, and with no statistics it refreshes
+        # 200,000 commitments by reading every status update for each (hours, not a minute,
+        # at 10x).
         tables_analyze([Commitment, StatusUpdate, Milestone, Paragraph])
         commitments_copies_refresh()
         events = bulk_insert(Event, event_rows(sizes, end, rng), total=sizes.events, bar=bar)

@@ -9,7 +9,7 @@ class CommitmentsConfig(AppConfig):
         from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
         from . import receivers
-        from .models import Commitment, Paragraph
+        from .models import Commitment, Milestone, Paragraph
 
         # Commitment.first_paragraph_number follows its paragraphs (commitments.receivers).
         m2m_changed.connect(
@@ -25,4 +25,11 @@ class CommitmentsConfig(AppConfig):
         )
         post_delete.connect(
             receivers.paragraph_deleted, sender=Paragraph, dispatch_uid="first_paragraph_deleted"
+        )
+        # Commitment.undone_milestone_due_on follows its milestones (commitments.receivers).
+        post_save.connect(
+            receivers.milestone_saved, sender=Milestone, dispatch_uid="undone_milestone_saved"
+        )
+        post_delete.connect(
+            receivers.milestone_deleted, sender=Milestone, dispatch_uid="undone_milestone_deleted"
         )

@@ -43,6 +43,7 @@ from django.db.models.functions import (
     Least,
     TruncDate,
 )
+from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
 
 from .models import DEFAULT_REPORTING_CADENCE_MONTHS, Milestone
@@ -81,15 +82,11 @@ def due_soon_days() -> int:
 # --- In the database -------------------------------------------------------------------------
 
 
-def _undone_milestone_due(*, before: datetime.date | None = None, from_day=None) -> Subquery:
-    """The earliest due date of the commitment's undone milestones in a range."""
+def _undone_milestone_due(*, from_day: datetime.date) -> Subquery:
+    """The earliest due date of the commitment's undone milestones from a day on."""
     undone = Milestone.objects.filter(
-        commitment=OuterRef("pk"), done_on__isnull=True, due_on__isnull=False
+        commitment=OuterRef("pk"), done_on__isnull=True, due_on__gte=from_day
     )
-    if before is not None:
-        undone = undone.filter(due_on__lt=before)
-    if from_day is not None:
-        undone = undone.filter(due_on__gte=from_day)
     return Subquery(undone.order_by("due_on").values("due_on")[:1], output_field=DateField())
 
 
@@ -102,33 +99,58 @@ def _earliest(a, b):
 def deadline_annotations(*, today: datetime.date, status_field: str = "shown_status") -> dict:
     """overdue_since (date or null), next_due (the earliest date still ahead, or null),
     due_date (overdue_since, else next_due: the table's sort) and deadline (OVERDUE,
-    DUE_SOON or ""), on the state in status_field."""
+    DUE_SOON or ""), on the state in status_field.
+
+    The milestones' dates come from Commitment.undone_milestone_due_on, the earliest undone
+    one's: it is the overdue one if before today, else the next one ahead. Only next_due of a
+    commitment with a missed milestone needs a milestone subquery (a later one may be ahead),
+    run once for such a row and for no other; due_date and deadline read the expressions
+    without it, as a later annotation's reference repeats the whole earlier expression."""
     not_finished = ~finished(status_field)
+    first_milestone = F("undone_milestone_due_on")
     missed_target = Case(
         When(target_date__lt=today, then=F("target_date")), output_field=DateField()
     )
     ahead_target = Case(
         When(target_date__gte=today, then=F("target_date")), output_field=DateField()
     )
+    missed_milestone = Case(
+        When(undone_milestone_due_on__lt=today, then=first_milestone), output_field=DateField()
+    )
+    ahead_milestone = Case(
+        When(undone_milestone_due_on__gte=today, then=first_milestone), output_field=DateField()
+    )
     overdue_since = Case(
-        When(
-            not_finished,
-            then=_earliest(missed_target, _undone_milestone_due(before=today)),
-        ),
+        When(not_finished, then=_earliest(missed_target, missed_milestone)),
         output_field=DateField(),
     )
-    next_due = Case(
-        When(not_finished, then=_earliest(ahead_target, _undone_milestone_due(from_day=today))),
+    # next_due where no milestone was missed: all that due_date and deadline need.
+    next_due_unless_missed = Case(
+        When(not_finished, then=_earliest(ahead_target, ahead_milestone)),
+        output_field=DateField(),
+    )
+    # CASE runs a branch's subquery only for the rows that take it; each branch has one.
+    ahead_after_missed = _undone_milestone_due(from_day=today)
+    next_after_missed = Case(
+        When(
+            target_date__gte=today,
+            then=Least(F("target_date"), Coalesce(ahead_after_missed, F("target_date"))),
+        ),
+        default=ahead_after_missed,
         output_field=DateField(),
     )
     soon_end = today + datetime.timedelta(days=due_soon_days())
     return {
         "overdue_since": overdue_since,
-        "next_due": next_due,
-        "due_date": Coalesce(F("overdue_since"), F("next_due"), output_field=DateField()),
+        "next_due": Case(
+            When(not_finished & Q(undone_milestone_due_on__lt=today), then=next_after_missed),
+            default=next_due_unless_missed,
+            output_field=DateField(),
+        ),
+        "due_date": Coalesce(overdue_since, next_due_unless_missed, output_field=DateField()),
         "deadline": Case(
             When(overdue_since__isnull=False, then=Value(OVERDUE)),
-            When(next_due__lte=soon_end, then=Value(DUE_SOON)),
+            When(LessThanOrEqual(next_due_unless_missed, soon_end), then=Value(DUE_SOON)),
             default=Value(""),
             output_field=CharField(),
         ),

@@ -250,6 +250,10 @@ class Commitment(models.Model):
     # read from an index instead of a subquery per commitment. commitments.apps keeps it in
     # step when paragraphs are linked, unlinked, renumbered or deleted.
     first_paragraph_number = models.PositiveIntegerField(null=True, editable=False)
+    # The earliest due date among its milestones not done (null: none has one): the deadline
+    # annotations read it instead of a subquery per commitment (commitments.deadlines).
+    # commitments.receivers keeps it in step when milestones are saved or deleted.
+    undone_milestone_due_on = models.DateField(null=True, editable=False)
     # Raised by every write; a form posted against an older version is refused as a conflict.
     version = models.PositiveIntegerField(default=1)
     # How often the record expects news of it; empty: the default for its kind

@@ -1,8 +1,9 @@
 """Keeps Commitment.first_paragraph_number (the table's default order) in step with the
-paragraphs a commitment comes from; connected in commitments.apps."""
+paragraphs a commitment comes from, and Commitment.undone_milestone_due_on (the deadlines'
+milestone date) with its milestones; connected in commitments.apps."""
 
-from .models import Commitment, Paragraph
-from .services import commitments_first_paragraph_refresh
+from .models import Commitment, Milestone, Paragraph
+from .services import commitments_first_paragraph_refresh, commitments_undone_milestone_due_refresh
 
 LINK_CHANGES = ("post_add", "post_remove", "post_clear", "pre_clear")
 
@@ -36,3 +37,17 @@ def paragraph_deleting(sender, instance: Paragraph, **kwargs) -> None:
 def paragraph_deleted(sender, instance: Paragraph, **kwargs) -> None:
     ids = getattr(instance, "_unlinked_commitment_ids", ())
     commitments_first_paragraph_refresh(commitment_ids=ids)
+
+
+def milestone_saved(sender, instance: Milestone, **kwargs) -> None:
+    """A milestone added, its due date moved, marked done or not done. A restore's raw rows
+    are left to services.commitments_copies_refresh, which tracker.backup runs after them."""
+    if not kwargs.get("raw"):
+        commitments_undone_milestone_due_refresh(commitment_ids=[instance.commitment_id])
+
+
+def milestone_deleted(sender, instance: Milestone, origin=None, **kwargs) -> None:
+    """A milestone deleted, unless with its commitment (nothing left to keep)."""
+    deleting = getattr(origin, "model", type(origin))
+    if deleting is not Commitment:
+        commitments_undone_milestone_due_refresh(commitment_ids=[instance.commitment_id])

@@ -354,11 +354,14 @@ def commitment_current_state_refresh(*, commitment: Commitment) -> None:
 def commitments_copies_refresh() -> int:
     """Recompute, for every commitment at once (one UPDATE), what it copies from elsewhere:
     its state and public state from its history, its first paragraph number from its
-    paragraphs, and the days each stood achieved (AchievedSpan). For a restore, and for rows
-    written in bulk (make bench): an archive made before a copy existed leaves it at its
-    default. Returns how many commitments it touched."""
+    paragraphs, its earliest undone milestone's due date from its milestones, and the days
+    each stood achieved (AchievedSpan). For a restore, and for rows written in bulk (make
+    bench): an archive made before a copy existed leaves it at its default. Returns how many
+    commitments it touched."""
     touched = Commitment.objects.update(
-        **_copied_state(), first_paragraph_number=_first_paragraph_number()
+        **_copied_state(),
+        first_paragraph_number=_first_paragraph_number(),
+        undone_milestone_due_on=undone_milestone_due(),
     )
     achieved_spans_refresh()
     return touched
@@ -391,6 +394,23 @@ def _copied_state() -> dict:
 def _first_paragraph_number() -> Subquery:
     lowest = Paragraph.objects.filter(commitments=OuterRef("pk")).order_by("number")
     return Subquery(lowest.values("number")[:1])
+
+
+def undone_milestone_due() -> Subquery:
+    """The earliest due date of the commitment's milestones not done (null if none has one)."""
+    undone = Milestone.objects.filter(
+        commitment=OuterRef("pk"), done_on__isnull=True, due_on__isnull=False
+    )
+    return Subquery(undone.order_by("due_on").values("due_on")[:1])
+
+
+def commitments_undone_milestone_due_refresh(*, commitment_ids) -> int:
+    """Set Commitment.undone_milestone_due_on from the milestones each commitment has now, in
+    one UPDATE; returns how many rows it touched. The pages' cache is told by the milestone
+    services (commitments.milestones), which write milestones."""
+    return Commitment.objects.filter(pk__in=list(commitment_ids)).update(
+        undone_milestone_due_on=undone_milestone_due()
+    )
 
 
 def commitments_first_paragraph_refresh(*, commitment_ids) -> int:
