@@ -51,7 +51,7 @@ def dataset_build(*, reminders: int, users: int, events: int) -> None:
     from django.utils import timezone
 
     from commitments.models import Actor
-    from tracker.models import Event, Reminder, ReminderSubscription, User
+    from tracker.models import Event, Reminder, ReminderPreference, ReminderSubscription, User
 
     from .generator import actor_rows, bulk_insert, user_rows
 
@@ -65,6 +65,11 @@ def dataset_build(*, reminders: int, users: int, events: int) -> None:
     pairs = recipient_pairs(event_list, people, reminders)
     subscriptions = (ReminderSubscription(user=user, event=event) for event, user in pairs)
     bulk_insert(ReminderSubscription, subscriptions, total=len(pairs), bar=True)
+    # The events have no lead times of their own (above), so each reader chooses this one:
+    # without it every row would be skipped as a lead time its reader no longer wants.
+    readers = {user.pk: user for _, user in pairs}.values()
+    choices = (ReminderPreference(user=user, event_lead_days=[LEAD_DAYS]) for user in readers)
+    bulk_insert(ReminderPreference, choices, total=len(readers), bar=True)
     bulk_insert(Reminder, due_rows(pairs, day), total=len(pairs), bar=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # fresh statistics, as autovacuum would give a real server
