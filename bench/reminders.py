@@ -1,6 +1,8 @@
 """`make bench-reminders`: N reminders due at once, sent by one Celery worker to a local sink.
 
-    python -m bench.reminders [--reminders 100000 --users 10000 --events 2000 --concurrency 1]
+The worker runs as many processes as docker-compose.yml ships (Celery's default: one per CPU).
+
+    python -m bench.reminders [--reminders 100000 --users 10000 --events 2000 --concurrency 2]
 
 Rebuilds its own database, BENCH_REMINDERS_DATABASE_URL (default tracker_bench_reminders, so
 the pages' dataset in BENCH_DATABASE_URL survives), with only what reminders need (users,
@@ -252,7 +254,10 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--reminders", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=Sizes.users)
     parser.add_argument("--events", type=int, default=Sizes.events)
-    parser.add_argument("--concurrency", type=int, default=1, help="worker processes")
+    # What bin/worker runs, and so docker-compose.yml: Celery's default, a process per CPU.
+    parser.add_argument(
+        "--concurrency", type=int, default=os.cpu_count(), help="worker processes (one per CPU)"
+    )
     return parser.parse_args(argv)
 
 
