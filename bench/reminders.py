@@ -1,6 +1,8 @@
 """`make bench-reminders`: N reminders due at once, sent by one Celery worker to a local sink.
 
-    python -m bench.reminders [--reminders 100000 --users 10000 --events 2000 --concurrency 1]
+The worker runs as many processes as docker-compose.yml ships (Celery's default: one per CPU).
+
+    python -m bench.reminders [--reminders 100000 --users 10000 --events 2000 --concurrency 2]
 
 Rebuilds its own database, BENCH_REMINDERS_DATABASE_URL (default tracker_bench_reminders, so
 the pages' dataset in BENCH_DATABASE_URL survives), with only what reminders need (users,
@@ -51,7 +53,7 @@ def dataset_build(*, reminders: int, users: int, events: int) -> None:
     from django.utils import timezone
 
     from commitments.models import Actor
-    from tracker.models import Event, Reminder, ReminderSubscription, User
+    from tracker.models import Event, Reminder, ReminderPreference, ReminderSubscription, User
 
     from .generator import actor_rows, bulk_insert, user_rows
 
@@ -65,6 +67,11 @@ def dataset_build(*, reminders: int, users: int, events: int) -> None:
     pairs = recipient_pairs(event_list, people, reminders)
     subscriptions = (ReminderSubscription(user=user, event=event) for event, user in pairs)
     bulk_insert(ReminderSubscription, subscriptions, total=len(pairs), bar=True)
+    # The events have no lead times of their own (above), so each reader chooses this one:
+    # without it every row would be skipped as a lead time its reader no longer wants.
+    readers = {user.pk: user for _, user in pairs}.values()
+    choices = (ReminderPreference(user=user, event_lead_days=[LEAD_DAYS]) for user in readers)
+    bulk_insert(ReminderPreference, choices, total=len(readers), bar=True)
     bulk_insert(Reminder, due_rows(pairs, day), total=len(pairs), bar=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # fresh statistics, as autovacuum would give a real server
@@ -247,7 +254,10 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--reminders", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=Sizes.users)
     parser.add_argument("--events", type=int, default=Sizes.events)
-    parser.add_argument("--concurrency", type=int, default=1, help="worker processes")
+    # What bin/worker runs, and so docker-compose.yml: Celery's default, a process per CPU.
+    parser.add_argument(
+        "--concurrency", type=int, default=os.cpu_count(), help="worker processes (one per CPU)"
+    )
     return parser.parse_args(argv)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, IntegerField, Q, QuerySet, Value
+from django.db.models import F, Q, QuerySet
 from django.utils import dateformat
 from django.utils.text import slugify
 from django.utils.translation import gettext, pgettext_lazy
@@ -292,37 +292,67 @@ def _event_audience(user) -> tuple:
     return ("state", liaison_state_id(user))
 
 
-# Audiences asked in one statement: SQLite allows at most 500 terms in a compound SELECT, and
-# each term repeats the event ids (SQLite takes at most 32,766 parameters, PostgreSQL 65,535).
-AUDIENCES_PER_QUERY = 100
+# Event ids per statement (SQLite takes at most 32,766 parameters, PostgreSQL 65,535).
 IDS_PER_QUERY = 5000
+
+
+def _events_concerning(event_ids: list[int], states: set) -> dict[int, set[int]]:
+    """For each of `states` (actor ids), which of `event_ids` concern a commitment it leads or
+    supports: the liaison's half of events_visible_to."""
+    concerning: dict[int, set[int]] = defaultdict(set)
+    for role in ("lead_actors", "supporting_actors"):
+        pairs = (
+            Event.objects.filter(pk__in=event_ids, **{f"commitments__{role}__in": states})
+            .values_list("pk", f"commitments__{role}")
+            .order_by()
+        )
+        for event_id, state in pairs:
+            concerning[state].add(event_id)
+    return concerning
+
+
+def _visible_to_audience(audience: tuple, existing: set, public: set, concerning: dict) -> set:
+    """events_visible_to's rule for one audience (_event_audience), on facts read once."""
+    if audience == ("secretariat",):
+        return existing
+    return public | concerning.get(audience[1], set())
+
+
+def _event_facts(event_ids: list[int], states: set) -> tuple[set, set, dict[int, set[int]]]:
+    """(the ids among `event_ids` that exist, those public, the ids each of `states`
+    concerns), IDS_PER_QUERY events per statement."""
+    existing, public, concerning = set(), set(), defaultdict(set)
+    for start in range(0, len(event_ids), IDS_PER_QUERY):
+        chunk = event_ids[start : start + IDS_PER_QUERY]
+        rows = Event.objects.filter(pk__in=chunk).values_list("pk", "is_public").order_by()
+        for event_id, is_public in rows:
+            existing.add(event_id)
+            if is_public:
+                public.add(event_id)
+        if states:
+            for state, found in _events_concerning(chunk, states).items():
+                concerning[state] |= found
+    return existing, public, concerning
 
 
 def event_ids_visible_to_each(*, users: Iterable, event_ids: Iterable[int]) -> dict[int, set[int]]:
     """For each user (by pk), which of `event_ids` they may see now: the rule of
-    events_visible_to, which `/events/<slug>/` answers 404 by, asked once per audience (role,
-    a liaison's state), many audiences to a UNION query. Reminders ask it when they plan, claim
-    and send; an audience here must change with that rule."""
-    event_ids = set(event_ids)
-    by_audience: dict[tuple, list] = defaultdict(list)
-    for user in users:
-        by_audience[_event_audience(user)].append(user)
-    audiences = list(by_audience.values())
-    seen: dict[int, set[int]] = defaultdict(set)
-    step = max(1, min(AUDIENCES_PER_QUERY, IDS_PER_QUERY // max(len(event_ids), 1)))
-    for start in range(0, len(audiences) if event_ids else 0, step):
-        chunk = audiences[start : start + step]
-        queries = [
-            events_visible_to(user=members[0])
-            .filter(pk__in=event_ids)
-            .order_by()
-            .annotate(audience=Value(start + n, output_field=IntegerField()))
-            .values_list("pk", "audience")
-            for n, members in enumerate(chunk)
-        ]
-        for event_id, index in queries[0].union(*queries[1:], all=True):
-            seen[index].add(event_id)
-    return {user.pk: seen[index] for index, members in enumerate(audiences) for user in members}
+    events_visible_to, which `/events/<slug>/` answers 404 by, applied per audience (role, a
+    liaison's state) to facts read once for all of them (which events exist and are public,
+    which states each concerns): three statements per IDS_PER_QUERY events however many
+    audiences. Reminders ask it when they plan, claim and, for every group of emails, just
+    before sending (a UNION term per audience cost more than writing the emails). An audience
+    here and _visible_to_audience must change with events_visible_to
+    (tests/tracker/test_reminder_visibility.py compares them)."""
+    audiences = {user.pk: _event_audience(user) for user in users}
+    states = {audience[1] for audience in audiences.values() if audience[0] == "state"} - {None}
+    ids = sorted(set(event_ids)) if audiences else []
+    existing, public, concerning = _event_facts(ids, states)
+    seen = {
+        audience: _visible_to_audience(audience, existing, public, concerning)
+        for audience in set(audiences.values())
+    }
+    return {pk: set(seen[audience]) for pk, audience in audiences.items()}
 
 
 def _deadline_slug(commitment: Commitment) -> str:

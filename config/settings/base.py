@@ -327,8 +327,10 @@ REMINDER_DISPATCH_SECONDS = env.int("REMINDER_DISPATCH_SECONDS", default=40)
 # Reminders one send task sends over one SMTP connection; each task pays for its Celery
 # message, its connection and its rows' query, spread over more reminders by a bigger chunk.
 REMINDER_SEND_CHUNK_SIZE = env.int("REMINDER_SEND_CHUNK_SIZE", default=200)
-# Rows of a chunk moved to `sending` in one UPDATE; each is still marked `sent` on its own.
-REMINDER_SEND_GROUP_SIZE = env.int("REMINDER_SEND_GROUP_SIZE", default=10)
+# Rows of a chunk moved to `sending` in one UPDATE; each is still marked `sent` on its own. A
+# group's move, its readers' check (what they may see) and its wait for the disk are paid once
+# per group: 10 cost a worker 0.25 ms of CPU a message more than 50, and PostgreSQL 0.2 ms.
+REMINDER_SEND_GROUP_SIZE = env.int("REMINDER_SEND_GROUP_SIZE", default=50)
 # Longer than EMAIL_TIMEOUT and REMINDER_RETRY_BACKOFF_MAX, or a slow send would look dead;
 # a send group stops starting SMTP calls after half of it (tracker.reminders._sending_budget).
 REMINDER_CLAIM_TIMEOUT_SECONDS = env.int("REMINDER_CLAIM_TIMEOUT_SECONDS", default=600)

@@ -10,6 +10,8 @@ import datetime
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from commitments.models import Commitment
@@ -531,6 +533,28 @@ def test_what_reminders_count_as_visible_is_what_the_pages_show(db, monkeypatch,
         page_rule = set(events_module.events_visible_to(user=reader).values_list("pk", flat=True))
         assert seen[reader.pk] == page_rule
     assert len({frozenset(ids) for ids in seen.values()}) == 4
+
+
+@pytest.mark.parametrize("states", [1, 12])
+def test_what_reminders_count_as_visible_takes_three_selects_however_many_states(db, states):
+    # Asked for every group of emails just before sending, whose readers are of many states:
+    # no statement, nor UNION term, per state.
+    actors = [ActorFactory() for _ in range(states)]
+    led, supported = CommitmentFactory(lead_actors=actors[:1]), CommitmentFactory()
+    supported.supporting_actors.set(actors[-1:])
+    events = [make_event(commitments=[led, supported], is_public=False), make_event()]
+    readers = [LiaisonFactory(actor=actor) for actor in actors] + [SecretariatFactory()]
+
+    with CaptureQueriesContext(connection) as queries:
+        seen = events_module.event_ids_visible_to_each(
+            users=readers, event_ids=[e.pk for e in events]
+        )
+
+    assert sum(query["sql"].count("SELECT") for query in queries) == 3
+
+    for reader in readers:
+        page_rule = set(events_module.events_visible_to(user=reader).values_list("pk", flat=True))
+        assert seen[reader.pk] == page_rule
 
 
 def user_form(page) -> dict:
