@@ -584,8 +584,27 @@ class EvidenceLink(CommitmentPart, models.Model):
         return self.title
 
 
+# A file system takes at most 255 bytes per name, and a Cyrillic letter is two of them: a long
+# name from the uploader's computer (saved as it came) failed with "File name too long" and the
+# page answered 503. The stored name keeps its extension and at most this many bytes in all,
+# leaving room for the suffix the storage adds to a name already taken; the title the person
+# gave is kept whole in the record.
+STORED_FILE_NAME_BYTES = 150
+
+
+def stored_file_name(filename: str) -> str:
+    """The upload's own name, cut to STORED_FILE_NAME_BYTES of UTF-8 without splitting a
+    character, its extension (if short) kept."""
+    stem, dot, extension = filename.rpartition(".")
+    if not dot or not stem or len(extension.encode()) > 16:
+        stem, dot, extension = filename, "", ""
+    room = STORED_FILE_NAME_BYTES - len(f"{dot}{extension}".encode())
+    stem = stem.encode()[:room].decode(errors="ignore").strip() or "file"
+    return f"{stem}{dot}{extension}"
+
+
 def evidence_upload_to(instance: "EvidenceFile", filename: str) -> str:
-    return f"evidence/{instance.update.commitment_id}/{filename}"
+    return f"evidence/{instance.update.commitment_id}/{stored_file_name(filename)}"
 
 
 class EvidenceFile(CommitmentPart, models.Model):
@@ -735,7 +754,7 @@ class ReportLink(models.Model):
 
 
 def report_upload_to(instance: "ReportFile", filename: str) -> str:
-    return f"reports/{instance.report.commitment_id}/{filename}"
+    return f"reports/{instance.report.commitment_id}/{stored_file_name(filename)}"
 
 
 class ReportFile(models.Model):

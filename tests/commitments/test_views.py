@@ -485,6 +485,26 @@ def test_an_evidence_file_is_stored_outside_the_code(secretariat_client, commitm
     assert (media_root / evidence.file.name).is_file()
 
 
+@pytest.mark.parametrize(
+    "name",
+    # The third cuts inside a two-byte letter.
+    ["Резолюция " * 30 + ".pdf", "r" * 300 + ".pdf", "a" + "я" * 200 + ".pdf"],
+)
+def test_an_evidence_file_with_a_name_too_long_for_the_disk_is_kept(
+    secretariat_client, commitment, media_root, name
+):
+    data = form_data(commitment, evidence_file=upload(name), evidence_file_title="Resolution")
+
+    response = secretariat_client.post(commitment.get_absolute_url(), data)
+
+    assert response.status_code == 302
+    evidence = EvidenceFile.objects.get()
+    stored = evidence.file.name.rpartition("/")[2]
+    assert len(stored.encode()) <= 160 and stored.startswith(name[:5])
+    assert stored.endswith(".pdf")
+    assert (media_root / evidence.file.name).read_bytes().startswith(b"%PDF")
+
+
 def test_a_file_too_big_is_refused_with_a_clear_message(secretariat_client, commitment, settings):
     settings.EVIDENCE_MAX_UPLOAD_BYTES = 50
     data = form_data(commitment, evidence_file=upload(size=51))
