@@ -16,7 +16,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
-from core import caching, pagination
+from core import caching, page_cache, pagination
 from core.local_time import reader_today, reader_zone
 from core.public_downloads import download_refusal
 from core.public_site import public_record
@@ -92,7 +92,10 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
             return refusal  # a visitor over the downloads' limit: nothing built
         # From here on the page (its filters, rows, links and cache key) reads only what the
         # query string validly asks for: junk in it cannot fail the page or grow the cache.
+        asked = request.META.get("QUERY_STRING", "")
         request.GET = self._validated_query(request)
+        if "q" not in request.GET and asked == request.GET.urlencode():
+            page_cache.query_canonical(request)  # its own address: the page may be kept whole
         if requested in self.export_formats:
             return super().get(request, *args, **kwargs)
 
@@ -180,7 +183,11 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         return exports.RESPONSES[export_format](table, filename=filename)
 
 
-commitment_list = public_record(allow_methods(*READ_METHODS)(CommitmentListView.as_view()))
+commitment_list = public_record(
+    allow_methods(*READ_METHODS)(
+        page_cache.cached_page("commitment_list", caching.RECORD)(CommitmentListView.as_view())
+    )
+)
 
 
 @public_record
@@ -433,6 +440,7 @@ def actor_list(request):
 
 @public_record
 @allow_methods(*READ_METHODS)
+@page_cache.cached_page("actor_detail", caching.RECORD)
 def actor_detail(request, slug):
     user, actor = request.user, get_object_or_404(Actor, slug=slug)
     if user.is_authenticated and user.actor_id == actor.pk:

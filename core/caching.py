@@ -198,6 +198,28 @@ def cached(family: str, parts: tuple, compute: Callable[[], T]) -> T:
     return value
 
 
+def reader_family(pk) -> str:
+    """The family of one reader's whole pages (core.page_cache): what they follow shows in the
+    pages' buttons, and changes without any write to the record."""
+    return f"reader-{pk}"
+
+
+def entry_with_tokens(families: Sequence[str], key: str):
+    """The entry kept under key if it was kept with every family's current token, else None;
+    and those current tokens, to keep a new entry with. One round trip (MGET), then the loss
+    record as for cached()."""
+    token_keys = [_generation_key(family) for family in families]
+    found = cache.get_many([*token_keys, key])
+    tokens = tuple(
+        found.get(token_key) or generation(family)
+        for token_key, family in zip(token_keys, families, strict=True)
+    )
+    entry = found.get(key)
+    if entry is not None and entry[0] == tokens and _cache_trusted():
+        return entry[1], tokens
+    return None, tokens
+
+
 def cached_html(family: str, parts: tuple, render: Callable[[], str]) -> SafeString:
     """A page's part rendered by render() from the tracker's own templates (which escape what
     they show), kept as text like cached(), and handed back as HTML to put in the page."""
@@ -301,3 +323,15 @@ def connect_receivers() -> None:
         m2m_changed.connect(
             _receiver(families), sender=through, weak=False, dispatch_uid=f"cache-{name}"
         )
+    # What a reader follows: the follow buttons on their kept pages (core.page_cache).
+    for signal in (post_save, post_delete):
+        signal.connect(
+            _follow_changed,
+            sender=apps.get_model("tracker.Follow"),
+            weak=False,
+            dispatch_uid="cache-follow",
+        )
+
+
+def _follow_changed(instance, **kwargs) -> None:
+    invalidate(reader_family(instance.user_id))

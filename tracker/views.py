@@ -12,7 +12,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext_lazy as _
 
 from commitments.views import READ_METHODS, allow_methods, status_legend
-from core import caching
+from core import caching, page_cache
 from core.local_time import reader_today
 from core.public_site import public_record
 from core.roles import reader_audience, user_may_open
@@ -118,6 +118,7 @@ INTRO_DOCUMENTS = 3
 # Read-only: a liaison's POST is refused with 403 like on every page of the record.
 @public_record
 @allow_methods(*READ_METHODS)
+@page_cache.cached_page("dashboard", caching.DASHBOARD, caching.RECORD)
 def dashboard(request):
     """The whole record at a glance; the paragraph matrix and chart for one document at a time.
 
@@ -153,6 +154,8 @@ def dashboard(request):
         return render_to_string("tracker/_dashboard_content.html", context, request=request)
 
     parts = selectors.dashboard_content_parts(user=user, today=today, requested=requested)
+    if requested and parts[-1] == requested and request.GET.urlencode() == f"document={requested}":
+        page_cache.query_canonical(request)  # a recorded document's page, kept as addressed
     context = {
         "content": caching.cached_html(caching.DASHBOARD, parts, render_content),
         "status_legend": status_legend(),

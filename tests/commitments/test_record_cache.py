@@ -244,9 +244,9 @@ def test_an_actors_page_is_cached_per_audience_and_shows_a_new_update_at_once(
     assert "Public step." in actor_record(client.get(state.get_absolute_url()))
 
 
-# Session, user, the actor, the loss record (core.caching._cache_trusted) and whether the
-# reader follows the actor; the menu's link to the liaison's own state reuses the actor read.
-CACHED_STATE_PAGE_QUERIES = 5
+# Session, user and the loss record (core.caching._cache_trusted): the whole page is kept for
+# its reader (core.page_cache), the actor and whether they follow it with it.
+CACHED_STATE_PAGE_QUERIES = 3
 
 
 def test_a_liaisons_own_state_page_reads_the_state_once(
