@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import pagination
 from core.roles import person_shown
+from core.widgets import QuickSelect
 
 from . import deadlines, selectors
 from .models import Commitment, Paragraph
@@ -51,6 +52,7 @@ class ParagraphChoiceFilter(django_filters.ModelChoiceFilter):
 
 
 class CommitmentFilter(django_filters.FilterSet):
+    # Every dropdown is a QuickSelect: its ~700 options written out without a template each.
     q = django_filters.CharFilter(
         label=_("Search"),
         method="filter_text",
@@ -62,6 +64,7 @@ class CommitmentFilter(django_filters.FilterSet):
         label=_("Status"),
         choices=Status.choices,
         empty_label=_("Any status"),
+        widget=QuickSelect,
         error_messages=NOT_A_CHOICE,
     )
     actor = django_filters.ModelChoiceFilter(
@@ -69,12 +72,14 @@ class CommitmentFilter(django_filters.FilterSet):
         queryset=lambda request: selectors.filter_choices_actors(),
         method="filter_actor",
         empty_label=_("Any actor"),
+        widget=QuickSelect,
     )
     document = django_filters.ModelChoiceFilter(
         label=_("Document"),
         queryset=lambda request: selectors.filter_choices_documents(),
         method="filter_document",
         empty_label=_("Any document"),
+        widget=QuickSelect,
         help_text=_("Choose a document and apply to pick one of its paragraphs."),
     )
     paragraph = ParagraphChoiceFilter(
@@ -85,22 +90,26 @@ class CommitmentFilter(django_filters.FilterSet):
             paragraph=request and request.GET.get("paragraph"),
         ),
         empty_label=_("Any paragraph"),
+        widget=QuickSelect,
     )
     theme = django_filters.ModelChoiceFilter(
         field_name="themes",
         label=_("Theme"),
         queryset=lambda request: selectors.filter_choices_themes(),
         empty_label=_("Any theme"),
+        widget=QuickSelect,
     )
     owner = OwnerChoiceFilter(
         label=_("Owner"),
         queryset=lambda request: selectors.filter_choices_owners(),
         empty_label=_("Anyone"),
+        widget=QuickSelect,
     )
     kind = django_filters.ChoiceFilter(
         label=_("Kind"),
         choices=Commitment.Kind.choices,
         empty_label=_("Any kind"),
+        widget=QuickSelect,
         error_messages=NOT_A_CHOICE,
     )
     # deadline and freshness: selectors.commitment_dated_list annotates them for the reader's day.
@@ -109,12 +118,14 @@ class CommitmentFilter(django_filters.FilterSet):
         label=_("Due"),
         choices=list(deadlines.DEADLINE_LABELS.items()),
         empty_label=_("Any due date"),
+        widget=QuickSelect,
         error_messages=NOT_A_CHOICE,
     )
     freshness = django_filters.ChoiceFilter(
         label=_("Freshness"),
         choices=list(deadlines.FRESHNESS_LABELS.items()),
         empty_label=_("Any freshness"),
+        widget=QuickSelect,
         error_messages=NOT_A_CHOICE,
     )
 

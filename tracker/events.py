@@ -7,7 +7,7 @@ reminders (tracker.reminders) ask for the occurrences of a window when they need
 import calendar
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -174,9 +174,15 @@ def event_occurrences(
     with `overlapping`, also one that began earlier and is still on at `start` (the pages show
     an event on every day it covers; reminders count from the first day, so they ask for
     beginnings only, and each occurrence is planned once)."""
+    return list(_occurrences_in(event=event, start=start, end=end, overlapping=overlapping))
+
+
+def _occurrences_in(
+    *, event: Event, start: datetime.date, end: datetime.date, overlapping: bool
+) -> Iterator[Occurrence]:
+    """event_occurrences, one at a time, in date order."""
     if not event_dates_usable(event):
-        return []
-    occurrences = []
+        return
     for year in _candidate_years(event=event, start=start, end=end):
         date = date_in_year(day=event.start_date, year=year)
         if date < event.start_date or (event.until and date > event.until) or date > end:
@@ -184,8 +190,7 @@ def event_occurrences(
         occurrence = _occurrence(event=event, date=date)
         first = occurrence.date if not overlapping else occurrence.last_day
         if start <= first and occurrence.date <= end:
-            occurrences.append(occurrence)
-    return occurrences
+            yield occurrence
 
 
 def _occurrence_sort_key(occurrence: Occurrence) -> tuple:
@@ -228,6 +233,20 @@ def occurrences_between(
         )
     ]
     return sorted(occurrences, key=_occurrence_sort_key)
+
+
+def next_occurrences(
+    *, start: datetime.date, end: datetime.date, events: QuerySet, overlapping: bool = False
+) -> list[Occurrence]:
+    """The first occurrence of each of `events` from `start` to `end` (with `overlapping`, one
+    still on at `start` counts), sorted as occurrences_between sorts: its first occurrence of
+    each event, without working out the later ones (the dashboard's 2,000 events over five
+    years were some 6,000 occurrences, to keep 2,000). One query."""
+    firsts = (
+        next(_occurrences_in(event=event, start=start, end=end, overlapping=overlapping), None)
+        for event in events_in_window(start=start, end=end, events=events)
+    )
+    return sorted((first for first in firsts if first is not None), key=_occurrence_sort_key)
 
 
 def event_next_occurrences(

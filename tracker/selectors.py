@@ -246,11 +246,7 @@ def dashboard_upcoming_occurrences(*, user, today: datetime.date) -> list[events
     """
     visible = events.events_visible_to(user=user).filter(deadline_of__isnull=True)
     end = datetime.date(today.year + EVENT_HORIZON_YEARS, 12, 31)
-    next_of_each: dict[int, events.Occurrence] = {}
-    occurrences = events.occurrences_between(start=today, end=end, events=visible, overlapping=True)
-    for occurrence in occurrences:
-        next_of_each.setdefault(occurrence.event.pk, occurrence)
-    return list(next_of_each.values())
+    return events.next_occurrences(start=today, end=end, events=visible, overlapping=True)
 
 
 def _occurrence_item(occurrence: events.Occurrence, today: datetime.date) -> DatedItem:

@@ -19,6 +19,7 @@ from tracker.events import (
     event_occurrences,
     event_rule_text,
     events_visible_to,
+    next_occurrences,
     occurrences_between,
     ordinal,
 )
@@ -307,6 +308,26 @@ def test_next_occurrences_of_a_five_yearly_event():
     )
     found = event_next_occurrences(event=forum, today=D(2025, 12, 13), count=3)
     assert dates(found) == [D(2030, 12, 12), D(2035, 12, 12), D(2040, 12, 12)]
+
+
+def test_next_occurrences_is_each_events_first_in_the_order_of_occurrences_between():
+    """What the dashboard lists: the first of each event's occurrences, sorted as all of them
+    are, worked out without the later ones."""
+    EventFactory(title="Yearly", start_date=D(2017, 12, 12))
+    EventFactory(title="Five-yearly", rule=Event.Rule.EVERY_N_YEARS, interval_years=5,
+                 start_date=D(2015, 12, 12))  # fmt: skip
+    EventFactory(title="Once, over", rule=Event.Rule.ONCE, start_date=D(2020, 1, 1))
+    EventFactory(title="Under way", start_date=D(2010, 6, 28), end_date=D(2010, 7, 3))
+    EventFactory(title="Timed", start_date=D(2019, 7, 1), start_time=datetime.time(9, 0))
+    EventFactory(title="Ended", start_date=D(2010, 3, 1), until=D(2024, 12, 31))
+    start, end = D(2025, 7, 1), D(2030, 12, 31)
+    every = occurrences_between(start=start, end=end, events=Event.objects.all(), overlapping=True)
+    first_of_each = {}
+    for occurrence in every:
+        first_of_each.setdefault(occurrence.event.pk, occurrence)
+    found = next_occurrences(start=start, end=end, events=Event.objects.all(), overlapping=True)
+    assert found == list(first_of_each.values())
+    assert [o.event.title for o in found] == ["Under way", "Timed", "Five-yearly", "Yearly"]
 
 
 # Demo events ------------------------------------------------------------------------

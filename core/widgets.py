@@ -1,0 +1,57 @@
+"""Form widgets written out in Python rather than through Django's widget templates.
+
+Django renders every <option> of a <select> through two template includes (the option and its
+attributes): for the commitments table's filters, about 700 options, that was most of a cold
+table page's rendering. `QuickSelect` writes the very same markup (tests/core/test_widgets.py
+compares it with Django's own) from the same context, with no template.
+"""
+
+from django import forms
+from django.utils.formats import localize
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeData, mark_safe
+
+
+def _shown(value) -> str:
+    """A value as `{{ value }}` shows it: localized, then escaped unless already safe."""
+    value = localize(value)
+    return conditional_escape(value if isinstance(value, str) else str(value))
+
+
+def _formatted(value) -> str:
+    """A value as `{{ value|stringformat:'s' }}` shows it (a safe string stays unescaped;
+    stringformat spells a tuple as str() does)."""
+    return value if isinstance(value, SafeData) else conditional_escape(str(value))
+
+
+def _attrs(attrs: dict) -> str:
+    """django/forms/widgets/attrs.html: ` name="value"`, a bare name for True, none for False."""
+    parts = []
+    for name, value in attrs.items():
+        if value is False:
+            continue
+        parts.append(f" {_shown(name)}")
+        if value is not True:
+            parts.append(f'="{_formatted(value)}"')
+    return "".join(parts)
+
+
+class QuickSelect(forms.Select):
+    """forms.Select, its markup byte for byte the same as django/forms/widgets/select.html and
+    select_option.html make (the option template ends with a line break: kept)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [f'<select name="{_shown(widget["name"])}"{_attrs(widget["attrs"])}>']
+        for group_name, group_choices, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(f'\n  <optgroup label="{_shown(group_name)}">')
+            for option in group_choices:
+                value, label = _formatted(option["value"]), _shown(option["label"])
+                parts.append(
+                    f'\n  <option value="{value}"{_attrs(option["attrs"])}>{label}</option>\n'
+                )
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))
