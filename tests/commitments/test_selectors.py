@@ -129,3 +129,13 @@ def test_the_actor_index_counts_each_commitment_once(db):
     counted = selectors.actor_list().get(pk=actor.pk)
 
     assert (counted.lead_count, counted.supporting_count) == (3, 1)
+
+
+def test_the_actor_index_counts_without_joining_both_link_tables(db):
+    """Joining the lead and the supporting links together gives each actor (leads x supports)
+    rows to count: 280 ms for 250 actors on the benchmark's data. A subquery per table does not."""
+    sql = str(selectors.actor_list().query)
+
+    assert "JOIN" not in sql
+    assert sql.count("commitments_commitment_lead_actors") == 1
+    assert sql.count("commitments_commitment_supporting_actors") == 1
