@@ -52,8 +52,11 @@ def gunicorn(env: dict, app: str = "config.wsgi:application"):
         "--timeout=120",
         "--log-level=warning",
     ]
-    process = subprocess.Popen(command, cwd=BASE_DIR, env={**os.environ, **env})
     base_url = f"http://127.0.0.1:{port}"
+    # The site's own address, as a deployment sets it: a calendar feed is kept in the cache only
+    # when asked for at that address (tracker.event_views), so without it every feed was rebuilt.
+    site = {"TRACKER_SITE_URL": base_url}
+    process = subprocess.Popen(command, cwd=BASE_DIR, env={**os.environ, **site, **env})
     try:
         wait_until_up(base_url, process)
         yield base_url, process
