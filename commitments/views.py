@@ -92,10 +92,9 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
             return refusal  # a visitor over the downloads' limit: nothing built
         # From here on the page (its filters, rows, links and cache key) reads only what the
         # query string validly asks for: junk in it cannot fail the page or grow the cache.
-        asked = request.META.get("QUERY_STRING", "")
         request.GET = self._validated_query(request)
-        if "q" not in request.GET and asked == request.GET.urlencode():
-            page_cache.query_canonical(request)  # its own address: the page may be kept whole
+        if "q" not in request.GET:
+            page_cache.query_canonical(request, request.GET.urlencode())  # kept if asked as such
         if requested in self.export_formats:
             return super().get(request, *args, **kwargs)
 

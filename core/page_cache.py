@@ -45,10 +45,12 @@ _CSRF_FIELD = re.compile(r'(name="csrfmiddlewaretoken" value=")[A-Za-z0-9]{64}("
 _KEPT_HEADERS = ("Content-Type", "Content-Language", "Vary")
 
 
-def query_canonical(request) -> None:
-    """Mark the request's query string as one its view validated as is: the page may be kept
-    under it. Without this, only an address without a query string is kept."""
-    request.page_query_canonical = True
+def query_canonical(request, canonical: str) -> None:
+    """The query string the view reads the page from, written its one way: the page is kept only
+    when the address asked for is exactly that (not a variant that parses the same, with extra
+    "&" or %-escapes, each of which would be a key of its own). Without this, only an address
+    without a query string is kept."""
+    request.page_query_canonical = canonical
 
 
 def reader_digest(user) -> str:
@@ -92,6 +94,7 @@ def _may_use(request) -> bool:
 
 
 def _may_keep(request, response) -> bool:
+    asked = request.META.get("QUERY_STRING", "")
     return (
         response.status_code == 200
         and not response.streaming
@@ -99,9 +102,7 @@ def _may_keep(request, response) -> bool:
         and not response.cookies
         and not response.has_header("Content-Disposition")
         and not getattr(get_messages(request), "added_new", False)
-        and (
-            not request.META.get("QUERY_STRING") or getattr(request, "page_query_canonical", False)
-        )
+        and asked in ("", getattr(request, "page_query_canonical", ""))
     )
 
 
@@ -117,8 +118,12 @@ def _served(request, entry: dict) -> HttpResponse:
     return response
 
 
-def _kept(request, response) -> dict:
+def _kept(request, response) -> dict | None:
+    """The entry to keep; None when the page's own text holds a hole's marker (a title that
+    quotes it), which serving would replace with a token or a nonce."""
     body = response.content.decode(response.charset)
+    if CSRF_HOLE in body or NONCE_HOLE in body:
+        return None
     body = _CSRF_FIELD.sub(rf"\g<1>{CSRF_HOLE}\g<2>", body)
     nonce = getattr(request, "_csp_nonce", None)
     if isinstance(nonce, str):
@@ -144,8 +149,8 @@ def cached_page(name: str, *families: str):
             if entry is not None:
                 return _served(request, entry)
             response = view(request, *args, **kwargs)
-            if _may_keep(request, response):
-                cache.set(key, (tokens, _kept(request, response)), settings.TRACKER_CACHE_TIMEOUT)
+            if _may_keep(request, response) and (kept := _kept(request, response)):
+                cache.set(key, (tokens, kept), settings.TRACKER_CACHE_TIMEOUT)
             return response
 
         return wrapper

@@ -154,8 +154,8 @@ def dashboard(request):
         return render_to_string("tracker/_dashboard_content.html", context, request=request)
 
     parts = selectors.dashboard_content_parts(user=user, today=today, requested=requested)
-    if requested and parts[-1] == requested and request.GET.urlencode() == f"document={requested}":
-        page_cache.query_canonical(request)  # a recorded document's page, kept as addressed
+    if requested and parts[-1] == requested:
+        page_cache.query_canonical(request, f"document={requested}")  # a document's own address
     context = {
         "content": caching.cached_html(caching.DASHBOARD, parts, render_content),
         "status_legend": status_legend(),

@@ -8,7 +8,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import CommitmentFactory, LiaisonFactory, SecretariatFactory
+from core import page_cache
+from tests.factories import (
+    CommitmentFactory,
+    DocumentFactory,
+    LiaisonFactory,
+    ParagraphFactory,
+    SecretariatFactory,
+)
 from tracker.models import User
 
 DASHBOARD = reverse("dashboard")
@@ -154,3 +161,43 @@ def test_junk_in_the_address_or_a_search_is_never_kept(secretariat_client, commi
 
     page(secretariat_client, f"{TABLE}?sort=status")
     assert len(kept) == 1
+
+
+@pytest.fixture
+def kept_keys(monkeypatch):
+    """The keys of whole pages kept during the test."""
+    keys = []
+    keep = page_cache.cache.set
+
+    def noted(key, *args, **kwargs):
+        if key.startswith("tracker:page:"):
+            keys.append(key)
+        return keep(key, *args, **kwargs)
+
+    monkeypatch.setattr(page_cache.cache, "set", noted)
+    return keys
+
+
+def test_an_address_that_only_parses_as_the_canonical_one_is_not_kept(liaison_client, kept_keys):
+    """Extra "&" or %-escapes read as the same page: kept each under its own key, they would let
+    anyone fill the cache with copies of one page."""
+    document = DocumentFactory()
+    CommitmentFactory(paragraphs=[ParagraphFactory(document=document)])
+    pk = str(document.pk)
+    escaped = "".join(f"%{ord(c):02X}" for c in pk)
+    dashboard = [f"document={pk}", f"document={pk}&", f"&document={pk}", f"document={escaped}"]
+    table = ["sort=status", "sort=status&", "s%6Frt=status", "sort=status&&"]
+    for query in dashboard:
+        assert liaison_client.get(f"{DASHBOARD}?{query}").status_code == 200
+    for query in table:
+        assert liaison_client.get(f"{TABLE}?{query}").status_code == 200
+
+    assert len(set(kept_keys)) == 2  # the one canonical address of each
+
+
+@pytest.mark.parametrize("hole", ["@@tracker-page-csrf-token@@", "@@tracker-page-csp-nonce@@"])
+def test_a_record_quoting_a_holes_marker_is_shown_as_written(liaison_client, db, hole):
+    CommitmentFactory(title=f"Report back {hole} by 2026")
+
+    for _ in range(2):  # rendered, then (were it kept) served from the cache
+        assert f"Report back {hole} by 2026" in page(liaison_client, TABLE)
