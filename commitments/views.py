@@ -184,7 +184,9 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
 
 commitment_list = public_record(
     allow_methods(*READ_METHODS)(
-        page_cache.cached_page("commitment_list", caching.RECORD)(CommitmentListView.as_view())
+        visitor_pages.kept_for_visitors("commitment_list", caching.RECORD)(
+            page_cache.cached_page("commitment_list", caching.RECORD)(CommitmentListView.as_view())
+        )
     )
 )
 
@@ -444,6 +446,7 @@ def actor_list(request):
 
 @public_record
 @allow_methods(*READ_METHODS)
+@visitor_pages.kept_for_visitors("actor_detail", caching.RECORD)
 @page_cache.cached_page("actor_detail", caching.RECORD)
 def actor_detail(request, slug):
     user, actor = request.user, get_object_or_404(Actor, slug=slug)

@@ -12,6 +12,7 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory
+from django.urls import reverse
 
 from commitments import milestones, services
 from commitments.models import Commitment, Document, DocumentLink, StatusUpdate
@@ -40,6 +41,19 @@ def document_url(world) -> str:
     return world.document.get_absolute_url()
 
 
+def record_pages(world) -> list[str]:
+    """Every page kept for visitors, as the marked record has them."""
+    return [
+        reverse("dashboard"),
+        reverse("commitments:commitment_list"),
+        reverse("commitments:commitment_list") + "?retired=on",
+        world.actor.get_absolute_url(),
+        commitment_url(world),
+        world.retired.get_absolute_url(),
+        document_url(world),
+    ]
+
+
 def visitor_page(url: str, client=None) -> str:
     response = (client or Client()).get(url)
     assert response.status_code == 200
@@ -54,12 +68,12 @@ def kept_pages() -> dict[str, str]:
 
 
 def test_a_kept_page_costs_a_visitor_one_query_and_reads_the_same(world, django_assert_num_queries):
-    for url in (commitment_url(world), document_url(world)):
+    for url in record_pages(world):
         first = visitor_page(url)
         with django_assert_num_queries(KEPT_PAGE_QUERIES):
             again = visitor_page(url)
-        assert again == first
-    assert len(kept_pages()) == 2
+        assert again == first, url
+    assert len(kept_pages()) == len(record_pages(world))
 
 
 def test_a_kept_page_is_built_from_the_public_record_alone(world):
@@ -68,7 +82,7 @@ def test_a_kept_page_is_built_from_the_public_record_alone(world):
     form's token."""
     secretariat = Client()
     secretariat.force_login(world.secretariat)
-    urls = [commitment_url(world), world.retired.get_absolute_url(), document_url(world)]
+    urls = record_pages(world)
     assert MARKER in visitor_page(commitment_url(world), secretariat)
     for url in urls:
         visitor_page(url, secretariat)
@@ -323,3 +337,21 @@ def test_a_write_shows_on_the_next_visitors_page(world, write):
 
     assert shown not in pages[url]
     assert shown in visitor_page(url)
+
+
+@pytest.mark.parametrize(
+    "name", ["dashboard", "commitments:commitment_list", "commitments:actor_detail"]
+)
+def test_a_write_shows_on_the_next_visitors_list(world, name):
+    url = world.actor.get_absolute_url() if "actor" in name else reverse(name)
+    before = visitor_page(url)
+    assert visitor_page(url) == before  # kept
+
+    services.commitment_update(
+        commitment=world.commitment,
+        expected_version=world.version(),
+        values={"title": "A group renamed"},
+    )
+
+    assert "A group renamed" not in before
+    assert "A group renamed" in visitor_page(url)
