@@ -16,7 +16,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
-from core import caching, page_cache, pagination
+from core import caching, page_cache, pagination, visitor_pages
 from core.local_time import reader_today, reader_zone
 from core.public_downloads import download_refusal
 from core.public_site import public_record
@@ -184,13 +184,16 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
 
 commitment_list = public_record(
     allow_methods(*READ_METHODS)(
-        page_cache.cached_page("commitment_list", caching.RECORD)(CommitmentListView.as_view())
+        visitor_pages.kept_for_visitors("commitment_list", caching.RECORD)(
+            page_cache.cached_page("commitment_list", caching.RECORD)(CommitmentListView.as_view())
+        )
     )
 )
 
 
 @public_record
 @allow_methods(*READ_METHODS, "POST")
+@visitor_pages.kept_for_visitors("commitment", caching.RECORD)
 def commitment_detail(request, slug):
     commitment = commitment_or_404(request, slug)
     today = reader_today(request.user)
@@ -356,7 +359,10 @@ def _history_page_number(request, commitment) -> int:
         user=request.user, page="history-count", details=(commitment.pk,)
     )
     updates = caching.cached(caching.RECORD, parts, count)
-    return min(number, max(1, math.ceil(updates / TIMELINE_PAGE_SIZE)))
+    number = min(number, max(1, math.ceil(updates / TIMELINE_PAGE_SIZE)))
+    if number > 1:  # the first page's own address has no query string
+        page_cache.query_canonical(request, f"page={number}")
+    return number
 
 
 @public_record
@@ -387,6 +393,7 @@ def stored_file_response(row) -> FileResponse:
 
 @public_record
 @allow_methods(*READ_METHODS)
+@visitor_pages.kept_for_visitors("document", caching.RECORD)
 def document_detail(request, short_name):
     return document_page(request, document_or_404(short_name))
 
@@ -439,6 +446,7 @@ def actor_list(request):
 
 @public_record
 @allow_methods(*READ_METHODS)
+@visitor_pages.kept_for_visitors("actor_detail", caching.RECORD)
 @page_cache.cached_page("actor_detail", caching.RECORD)
 def actor_detail(request, slug):
     user, actor = request.user, get_object_or_404(Actor, slug=slug)

@@ -260,6 +260,7 @@ SOURCES = {
     CALENDAR: ("commitments.Commitment", "tracker.Event"),
     RECORD: (
         "commitments.Document",  # the document filter; a re-import changes what `q` finds
+        "commitments.DocumentLink",  # a document's page lists its links (core.visitor_pages)
         "commitments.Paragraph",
         "commitments.Commitment",
         "commitments.CommitmentRelation",  # a commitment's page lists its relations

@@ -12,7 +12,7 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext_lazy as _
 
 from commitments.views import READ_METHODS, allow_methods, status_legend
-from core import caching, page_cache
+from core import caching, page_cache, visitor_pages
 from core.local_time import reader_today
 from core.public_site import public_record
 from core.roles import reader_audience, user_may_open
@@ -118,6 +118,7 @@ INTRO_DOCUMENTS = 3
 # Read-only: a liaison's POST is refused with 403 like on every page of the record.
 @public_record
 @allow_methods(*READ_METHODS)
+@visitor_pages.kept_for_visitors("dashboard", caching.DASHBOARD, caching.RECORD)
 @page_cache.cached_page("dashboard", caching.DASHBOARD, caching.RECORD)
 def dashboard(request):
     """The whole record at a glance; the paragraph matrix and chart for one document at a time.
