@@ -16,7 +16,36 @@ from tracker.models import ApiToken
 from tracker.security import client_address
 
 
-class TokenRateThrottle(SimpleRateThrottle):
+class WindowRateThrottle(SimpleRateThrottle):
+    """So many requests per window of the rate's period (a clock minute for "/minute"), counted
+    by one number in the cache: REST framework's own throttle keeps a list of every request's
+    time within the period, read, unpickled, pickled and written again on each request (15,000
+    of them for a script at 250 requests a second: 1.8 ms a request), and two processes
+    reading it at once each write back their own, losing a count. A window's count is added
+    (SET NX, with the window's time to live) or incremented. Retry-After: the window's end."""
+
+    def allow_request(self, request, view) -> bool:
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.get_rate())
+        self.now = self.timer()
+        window = int(self.now // self.duration)
+        self.window_end = (window + 1) * self.duration
+        count = self._counted(f"{key}:{window}")
+        # None: the cache cannot count (Redis away, core.cache_backends): let the request in.
+        return count is None or count <= self.num_requests
+
+    def _counted(self, key: str) -> int | None:
+        if self.cache.add(key, 1, self.duration + 1):
+            return 1
+        return self.cache.incr(key)
+
+    def wait(self) -> float:
+        return self.window_end - self.now
+
+
+class TokenRateThrottle(WindowRateThrottle):
     """Requests per API token; a session or anonymous request is not counted here."""
 
     scope = "token"
@@ -32,7 +61,7 @@ class TokenRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
 
 
-class AddressRateThrottle(SimpleRateThrottle):
+class AddressRateThrottle(WindowRateThrottle):
     """Requests per client address of anonymous readers (tracker.security.client_address:
     the address the nearest trusted proxy saw, not one the client wrote)."""
 

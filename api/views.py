@@ -15,6 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from commitments import selectors
+from commitments.filters import CHOICE_VALUES
 from commitments.models import (
     DOCUMENT_TEXTS,
     Commitment,
@@ -24,13 +25,22 @@ from commitments.models import (
     Theme,
 )
 from commitments.statuses import Status
+from core import caching
 from core.local_time import reader_today
-from core.roles import user_can_see_internal
+from core.roles import liaison_state_id, user_can_edit_record, user_can_see_internal
 from tracker.events import event_next_occurrences, events_visible_to
 from tracker.models import Event
 
 from . import serializers
-from .filters import DEFAULT_SORT, SORT_VALUES, commitment_filtered
+from .filters import (
+    DEFAULT_SORT,
+    FALSE_WORDS,
+    ROW_FILTERS,
+    SORT_VALUES,
+    TRUE_WORDS,
+    commitment_filtered,
+)
+from .kept_lists import PAGES, SLUG, KeptListMixin, number, one_of
 from .pagination import RecordPagination
 from .permissions import RecordPermission
 
@@ -83,7 +93,7 @@ def _found(queryset: QuerySet, **lookup):
 
 
 @extend_schema(tags=["documents"], responses={200: serializers.DocumentSerializer, **LIST_ERRORS})
-class DocumentList(RecordReadMixin, generics.ListAPIView):
+class DocumentList(KeptListMixin, RecordReadMixin, generics.ListAPIView):
     """Every document, the most recently adopted first."""
 
     serializer_class = serializers.DocumentSerializer
@@ -120,10 +130,11 @@ DOCUMENT_PARAMETER = OpenApiParameter(
     parameters=[DOCUMENT_PARAMETER],
     responses={200: serializers.ParagraphSerializer, **LIST_ERRORS},
 )
-class ParagraphList(RecordReadMixin, generics.ListAPIView):
+class ParagraphList(KeptListMixin, RecordReadMixin, generics.ListAPIView):
     """Paragraphs by document and number, each with the commitments drawn from it."""
 
     serializer_class = serializers.ParagraphSerializer
+    kept_parameters = {**PAGES, "document": SLUG}
 
     def get_queryset(self):
         paragraphs = (
@@ -145,7 +156,7 @@ def _no_such(thing: str, value: str) -> str:
 
 
 @extend_schema(tags=["actors"], responses={200: serializers.ActorSerializer, **LIST_ERRORS})
-class ActorList(RecordReadMixin, generics.ListAPIView):
+class ActorList(KeptListMixin, RecordReadMixin, generics.ListAPIView):
     """Every actor, by kind and name, with how many commitments each leads and supports."""
 
     serializer_class = serializers.ActorSerializer
@@ -165,7 +176,7 @@ class ActorDetail(RecordReadMixin, generics.RetrieveAPIView):
 
 
 @extend_schema(tags=["themes"], responses={200: serializers.ThemeSerializer, **LIST_ERRORS})
-class ThemeList(RecordReadMixin, generics.ListAPIView):
+class ThemeList(KeptListMixin, RecordReadMixin, generics.ListAPIView):
     serializer_class = serializers.ThemeSerializer
 
     def get_queryset(self):
@@ -206,10 +217,22 @@ COMMITMENT_PARAMETERS = [
     parameters=COMMITMENT_PARAMETERS,
     responses={200: serializers.CommitmentSerializer, **LIST_ERRORS},
 )
-class CommitmentList(RecordReadMixin, generics.ListAPIView):
+class CommitmentList(KeptListMixin, RecordReadMixin, generics.ListAPIView):
     """The commitments table: its filters and sorting, in the state the reader may see."""
 
     serializer_class = serializers.CommitmentSerializer
+    # Every filter but the search `q`, whose words are whatever the reader typed.
+    kept_parameters = {
+        **PAGES,
+        **{name: one_of(values) for name, values in CHOICE_VALUES.items()},
+        **dict.fromkeys(ROW_FILTERS, SLUG),
+        "paragraph": number,
+        "retired": one_of((*TRUE_WORDS, *FALSE_WORDS)),
+        "sort": one_of(SORT_VALUES),
+    }
+
+    def kept_details(self, request) -> tuple:
+        return (reader_today(request.user),)  # the rows' deadlines and freshness
 
     def get_queryset(self):
         rows = selectors.commitment_dated_list(user=self.request.user)
@@ -286,7 +309,7 @@ class CommitmentUpdates(RecordReadMixin, generics.ListAPIView):
     tags=["status updates"],
     responses={200: serializers.StatusUpdateSerializer, **LIST_ERRORS},
 )
-class UpdateList(RecordReadMixin, generics.ListAPIView):
+class UpdateList(KeptListMixin, RecordReadMixin, generics.ListAPIView):
     """Every status update the reader may read, across the record, newest first."""
 
     serializer_class = serializers.StatusUpdateSerializer
@@ -300,10 +323,19 @@ class UpdateList(RecordReadMixin, generics.ListAPIView):
     parameters=[OpenApiParameter("kind", OpenApiTypes.STR, enum=Event.Kind.values)],
     responses={200: serializers.EventSerializer, **LIST_ERRORS},
 )
-class EventList(RecordReadMixin, generics.ListAPIView):
+class EventList(KeptListMixin, RecordReadMixin, generics.ListAPIView):
     """The events the reader may see (public ones, and a liaison's state's), by first date."""
 
     serializer_class = serializers.EventSerializer
+    # Events, their commitments and the actors' links deciding a liaison's (core.caching).
+    kept_families = (caching.CALENDAR,)
+    kept_parameters = {**PAGES, "kind": one_of(Event.Kind.values)}
+
+    def kept_audience(self, request) -> tuple:
+        # events_visible_to's audiences: everything, a liaison's state's and the public ones.
+        if user_can_edit_record(request.user):
+            return ("secretariat",)
+        return ("state", liaison_state_id(request.user))
 
     def get_queryset(self):
         events = (

@@ -22,6 +22,10 @@ import time
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.bench")
 
 
+API = "secretariat's API token"
+API_LISTS = ("commitments", "updates", "documents", "actors", "events")
+
+
 def _caching():
     from core import caching
 
@@ -38,6 +42,8 @@ def _pages(landmarks, token: str) -> dict[str, tuple[str | None, str]]:
         "actor-liaison": ("liaison", landmarks.actor_path),
         "ics-public": (None, "/calendar.ics"),
         "ics-personal": (None, f"/calendar/{token}.ics"),
+        # The API's lists, read with the secretariat's token as `make bench` reads them.
+        **{f"api-{name}": (API, f"/api/v1/{name}/") for name in API_LISTS},
     }
 
 
@@ -45,11 +51,14 @@ def _clients(sessions: dict[str, str]):
     from django.conf import settings
     from django.test import Client
 
+    from bench.run import TOKENS
+
     clients = {None: Client()}
     for role, key in sessions.items():
         client = Client()
         client.cookies[settings.SESSION_COOKIE_NAME] = key
         clients[role] = client
+    clients[API] = Client(HTTP_AUTHORIZATION=f"Bearer {sessions[TOKENS]['secretariat']}")
     return clients
 
 

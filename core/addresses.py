@@ -1,8 +1,11 @@
 """Where a request comes from (docs/security.md#the-clients-address-behind-a-proxy): the one
 answer, used by the log-in lockout and the audit trail (through tracker.security), the API's
-rate limits and the limit on visitors' downloads (core.public_downloads)."""
+rate limits and the limit on visitors' downloads (core.public_downloads); and whether a request
+named the site by one of its own names (site_host), for what is kept in the cache with the
+site's address in it."""
 
 import ipaddress
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -40,3 +43,12 @@ def _address(text: str) -> str | None:
         return str(ipaddress.ip_address(text))
     except ValueError:
         return None
+
+
+def site_host(host: str) -> bool:
+    """Whether `host` (with its port, as sent) is one of the site's own names: TRACKER_SITE_URL's,
+    or an ALLOWED_HOSTS entry spelt exactly (not a wildcard). What names the site as the request
+    reached it (a calendar feed, the API's links) is kept in the cache only for these: any Host
+    a client sends (another port, other letter case) would otherwise add entries."""
+    site = urlsplit(settings.TRACKER_SITE_URL).netloc
+    return host == site or (host in settings.ALLOWED_HOSTS and host[:1] not in (".", "*"))

@@ -4,10 +4,8 @@ feed URL, which changes the person's account, not the record."""
 import calendar
 import datetime
 from collections import defaultdict
-from urllib.parse import urlsplit
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Prefetch
@@ -22,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from commitments.models import DOCUMENT_TEXTS, Commitment, Paragraph
 from core import caching
+from core.addresses import site_host
 from core.local_time import reader_today
 from core.public_site import public_record
 
@@ -137,13 +136,6 @@ def event_detail(request, slug: str):
     return render(request, "tracker/event_detail.html", context)
 
 
-def _site_host(host: str) -> bool:
-    """Whether `host` (with its port, as sent) is one of the site's own names: TRACKER_SITE_URL's,
-    or an ALLOWED_HOSTS entry spelt exactly (not a wildcard)."""
-    site = urlsplit(settings.TRACKER_SITE_URL).netloc
-    return host == site or (host in settings.ALLOWED_HOSTS and host[:1] not in (".", "*"))
-
-
 def _feed_response(request, *, events, name: str, audience: tuple) -> HttpResponse:
     """The feed, serialised once per audience until an event or commitment changes.
 
@@ -153,7 +145,7 @@ def _feed_response(request, *, events, name: str, audience: tuple) -> HttpRespon
     # The feed's links and UIDs name the site as this request reached it, and its category
     # labels are in the request's language. Only the site's own names are kept in the cache:
     # any Host a client sends (another port, other letter case) would otherwise add entries.
-    keep = _site_host(request.get_host())
+    keep = site_host(request.get_host())
 
     def build() -> bytes:
         return calendar_build(

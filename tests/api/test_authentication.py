@@ -4,6 +4,8 @@ import datetime
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -99,6 +101,16 @@ def test_last_use_is_recorded_at_most_once_a_minute(secretariat):
         clock.shift(datetime.timedelta(seconds=2))
         post_empty(client_with(text))
     assert ApiToken.objects.get(pk=token.pk).last_used_at == start + datetime.timedelta(seconds=61)
+
+
+def test_a_use_within_the_minute_writes_nothing(secretariat):
+    _token, text = api_token_create(user=secretariat, name="Script")
+    client, url = client_with(text), reverse("api:theme_list")
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert statements and not any("UPDATE" in sql and "apitoken" in sql for sql in statements)
 
 
 def test_only_a_digest_of_the_token_is_stored(secretariat):

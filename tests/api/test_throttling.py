@@ -1,6 +1,9 @@
 """Rate limits (api.throttling): per token, and per client address for anonymous readers."""
 
+import datetime
+
 import pytest
+import time_machine
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -8,6 +11,15 @@ from tests.api.helpers import token_client
 from tests.factories import CommitmentFactory
 
 pytestmark = pytest.mark.django_db
+# Requests are counted per clock minute (api.throttling.WindowRateThrottle): each test runs
+# 20 s into one, so that none crosses into the next.
+MINUTE = datetime.datetime(2026, 3, 10, 9, 15, 20, tzinfo=datetime.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _inside_one_minute():
+    with time_machine.travel(MINUTE, tick=False) as clock:
+        yield clock
 
 
 def post_empty(client):
@@ -24,7 +36,7 @@ def test_a_token_over_its_rate_gets_429_saying_when_to_retry(secretariat, settin
     refused = post_empty(client)
 
     assert answers == [400, 400, 429]
-    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused["Retry-After"] == "40"  # the minute's end, 09:16:00
     body = refused.json()
     assert body["retry_after"] == int(refused["Retry-After"])
     assert f"Try again in {body['retry_after']} seconds" in body["detail"]
@@ -53,3 +65,17 @@ def test_a_token_is_not_counted_by_address(secretariat, settings):
     answers = [post_empty(token_client(secretariat)).status_code for _try in range(3)]
 
     assert answers == [400, 400, 400]
+
+
+def test_a_new_minute_counts_afresh(secretariat, settings, _inside_one_minute):
+    settings.API_RATE_PER_TOKEN = "2/minute"
+    client = token_client(secretariat)
+    url = reverse("api:theme_list")
+    answers = [client.get(url).status_code for _try in range(3)]
+    _inside_one_minute.shift(datetime.timedelta(seconds=39))
+    answers.append(client.get(url).status_code)
+    _inside_one_minute.shift(datetime.timedelta(seconds=1))  # 09:16:00
+
+    answers += [client.get(url).status_code for _try in range(3)]
+
+    assert answers == [200, 200, 429, 429, 200, 200, 429]
