@@ -191,6 +191,7 @@ commitment_list = public_record(
 
 @public_record
 @allow_methods(*READ_METHODS, "POST")
+@page_cache.cached_page("commitment_detail", caching.RECORD)
 def commitment_detail(request, slug):
     commitment = commitment_or_404(request, slug)
     today = reader_today(request.user)
@@ -347,7 +348,7 @@ def _history_page_number(request, commitment) -> int:
     cache entry per page there is, whatever the address says. The count is cached too."""
     number = pagination.page_number(request.GET.get("page"))
     if number is None:
-        return 1
+        return 1  # an address with junk for a page is shown, never kept (core.page_cache)
 
     def count() -> int:
         return selectors.commitment_timeline(user=request.user, commitment=commitment).count()
@@ -356,7 +357,10 @@ def _history_page_number(request, commitment) -> int:
         user=request.user, page="history-count", details=(commitment.pk,)
     )
     updates = caching.cached(caching.RECORD, parts, count)
-    return min(number, max(1, math.ceil(updates / TIMELINE_PAGE_SIZE)))
+    number = min(number, max(1, math.ceil(updates / TIMELINE_PAGE_SIZE)))
+    # Kept whole only when asked as the pagination links write it: one entry per page there is.
+    page_cache.query_canonical(request, f"page={number}")
+    return number
 
 
 @public_record
@@ -387,6 +391,7 @@ def stored_file_response(row) -> FileResponse:
 
 @public_record
 @allow_methods(*READ_METHODS)
+@page_cache.cached_page("document_detail", caching.RECORD)
 def document_detail(request, short_name):
     return document_page(request, document_or_404(short_name))
 

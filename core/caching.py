@@ -269,6 +269,10 @@ SOURCES = {
         "tracker.User",  # owners and authors (names), the owner filter (roles)
         "commitments.EvidenceLink",  # a commitment's history
         "commitments.EvidenceFile",
+        # A commitment's page lists its milestones (their services also tell the families, as
+        # they move positions with UPDATEs); a document's page, its links to other documents.
+        "commitments.Milestone",
+        "commitments.DocumentLink",
     ),
 }
 
