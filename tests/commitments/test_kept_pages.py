@@ -460,3 +460,25 @@ def test_a_new_secretariat_reader_gets_the_current_version(world):
 
     assert VERSION.findall(page) == [str(fresh(world["commitment"]).version)]
     assert "second-officer" in page
+
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]{64})"')
+
+
+def test_a_kept_commitment_page_posts_with_its_new_token_and_current_version(world, secretariat):
+    """Every form on a kept page (the update form, the follow and language buttons, the
+    milestones' and relations' buttons) carries the token put in for this request."""
+    relation_added(world)
+    milestone_added(world)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(secretariat)
+    url = world["commitment"].get_absolute_url()
+
+    page = kept(client, url)
+
+    tokens = TOKEN.findall(page)
+    assert len(tokens) >= 5 and len(set(tokens)) == 1
+    form = update_form(world["commitment"], csrfmiddlewaretoken=tokens[0])
+    del form["progress"], form["progress_reason"]  # the milestones give the figure
+    form["version"] = VERSION.findall(page)[0]
+    assert client.post(url, form).status_code == 302
