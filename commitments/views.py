@@ -194,6 +194,7 @@ commitment_list = public_record(
 @public_record
 @allow_methods(*READ_METHODS, "POST")
 @visitor_pages.kept_for_visitors("commitment", caching.RECORD)
+@page_cache.cached_page("commitment_detail", caching.RECORD)
 def commitment_detail(request, slug):
     commitment = commitment_or_404(request, slug)
     today = reader_today(request.user)
@@ -350,7 +351,7 @@ def _history_page_number(request, commitment) -> int:
     cache entry per page there is, whatever the address says. The count is cached too."""
     number = pagination.page_number(request.GET.get("page"))
     if number is None:
-        return 1
+        return 1  # an address with junk for a page is shown, never kept (core.page_cache)
 
     def count() -> int:
         return selectors.commitment_timeline(user=request.user, commitment=commitment).count()
@@ -360,8 +361,9 @@ def _history_page_number(request, commitment) -> int:
     )
     updates = caching.cached(caching.RECORD, parts, count)
     number = min(number, max(1, math.ceil(updates / TIMELINE_PAGE_SIZE)))
-    if number > 1:  # the first page's own address has no query string
-        page_cache.query_canonical(request, f"page={number}")
+    # Kept whole only when asked as the pagination links write it ("Newer updates" on page 2
+    # links to ?page=1): one entry per page there is.
+    page_cache.query_canonical(request, f"page={number}")
     return number
 
 
@@ -394,6 +396,7 @@ def stored_file_response(row) -> FileResponse:
 @public_record
 @allow_methods(*READ_METHODS)
 @visitor_pages.kept_for_visitors("document", caching.RECORD)
+@page_cache.cached_page("document_detail", caching.RECORD)
 def document_detail(request, short_name):
     return document_page(request, document_or_404(short_name))
 

@@ -260,7 +260,7 @@ SOURCES = {
     CALENDAR: ("commitments.Commitment", "tracker.Event"),
     RECORD: (
         "commitments.Document",  # the document filter; a re-import changes what `q` finds
-        "commitments.DocumentLink",  # a document's page lists its links (core.visitor_pages)
+        "commitments.DocumentLink",  # a document's page lists its links (both kept pages)
         "commitments.Paragraph",
         "commitments.Commitment",
         "commitments.CommitmentRelation",  # a commitment's page lists its relations
@@ -270,6 +270,9 @@ SOURCES = {
         "tracker.User",  # owners and authors (names), the owner filter (roles)
         "commitments.EvidenceLink",  # a commitment's history
         "commitments.EvidenceFile",
+        # A commitment's page lists its milestones (their services also tell the families, as
+        # they move positions with UPDATEs).
+        "commitments.Milestone",
     ),
 }
 

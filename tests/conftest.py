@@ -72,6 +72,23 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture
+def kept_keys(monkeypatch):
+    """The keys of whole pages kept during the test (core.page_cache)."""
+    keys = []
+    from core import page_cache
+
+    keep = page_cache.cache.set
+
+    def noted(key, *args, **kwargs):
+        if key.startswith("tracker:page:"):
+            keys.append(key)
+        return keep(key, *args, **kwargs)
+
+    monkeypatch.setattr(page_cache.cache, "set", noted)
+    return keys
+
+
 @pytest.fixture(autouse=True)
 def _site_language_after_each_test():
     """A request in Russian leaves Russian active in the test's thread (the middleware

@@ -142,8 +142,6 @@ def test_a_kept_page_reads_only_the_session_user_and_loss_record(
 
 
 def test_junk_in_the_address_or_a_search_is_never_kept(secretariat_client, commitment, monkeypatch):
-    from core import page_cache
-
     kept = []
     set_entry = page_cache.cache.set
 
@@ -161,21 +159,6 @@ def test_junk_in_the_address_or_a_search_is_never_kept(secretariat_client, commi
 
     page(secretariat_client, f"{TABLE}?sort=status")
     assert len(kept) == 1
-
-
-@pytest.fixture
-def kept_keys(monkeypatch):
-    """The keys of whole pages kept during the test."""
-    keys = []
-    keep = page_cache.cache.set
-
-    def noted(key, *args, **kwargs):
-        if key.startswith("tracker:page:"):
-            keys.append(key)
-        return keep(key, *args, **kwargs)
-
-    monkeypatch.setattr(page_cache.cache, "set", noted)
-    return keys
 
 
 def test_an_address_that_only_parses_as_the_canonical_one_is_not_kept(liaison_client, kept_keys):

@@ -140,7 +140,7 @@ def test_only_a_canonical_address_is_kept(world, monkeypatch):
     """An address the view reads as another (junk, a page past the last) is served, not kept."""
     monkeypatch.setattr("commitments.views.TIMELINE_PAGE_SIZE", 1)
     url = commitment_url(world)
-    for junk in ("?utm_source=x", "?page=abc", "?page=1", "?page=999", "?page=2&page=2"):
+    for junk in ("?utm_source=x", "?page=abc", "?page=01", "?page=999", "?page=2&page=2"):
         visitor_page(url + junk)
     assert kept_pages() == {}
 
