@@ -9,9 +9,13 @@ its order (happened_on, recorded_at, id). Two updates of one day, achieved then 
 span: the dashboard counts commitments achieved at a day's end.
 """
 
+import functools
+
 from django.db import connection
 from django.db.models import F, Window
 from django.db.models.functions import Lag
+
+from core.compiled import ANY_ID, with_id
 
 from .models import AchievedSpan, StatusUpdate
 from .statuses import Status
@@ -45,9 +49,28 @@ def _audience_updates(audience: str):
 
 
 def _spans_insert(*, audience: str, commitment_ids: list[int] | None) -> None:
-    updates = _audience_updates(audience)
-    if commitment_ids is not None:
-        updates = updates.filter(commitment_id__in=commitment_ids)
+    if commitment_ids is not None and len(commitment_ids) == 1:
+        statement, params = _one_commitment_statement(audience, connection.vendor)
+        params = with_id(params, commitment_ids[0])
+    else:
+        updates = _audience_updates(audience)
+        if commitment_ids is not None:
+            updates = updates.filter(commitment_id__in=commitment_ids)
+        statement, params = _spans_insert_statement(audience, updates)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+@functools.cache
+def _one_commitment_statement(audience: str, vendor: str) -> tuple[str, tuple]:
+    """The INSERT for one commitment (a status update's), written by the ORM once per process
+    (core.compiled): compiling its timeline cost more than running it."""
+    updates = _audience_updates(audience).filter(commitment_id=ANY_ID)
+    statement, params = _spans_insert_statement(audience, updates)
+    return statement, tuple(params)
+
+
+def _spans_insert_statement(audience: str, updates) -> tuple[str, tuple]:
     previous = Window(Lag("status"), partition_by=[F("commitment_id")], order_by=TIMELINE)
     timeline = (
         updates.annotate(previous=previous)
@@ -56,11 +79,8 @@ def _spans_insert(*, audience: str, commitment_ids: list[int] | None) -> None:
     )
     sql, params = timeline.query.sql_with_params()
     achieved = Status.ACHIEVED.value
-    with connection.cursor() as cursor:
-        cursor.execute(
-            SPANS_INSERT_SQL.format(table=AchievedSpan._meta.db_table, timeline=sql),
-            (audience, *params, achieved, achieved, achieved),
-        )
+    statement = SPANS_INSERT_SQL.format(table=AchievedSpan._meta.db_table, timeline=sql)
+    return statement, (audience, *params, achieved, achieved, achieved)
 
 
 def achieved_spans_refresh(*, commitment_ids: list[int] | None = None) -> None:

@@ -174,3 +174,22 @@ def test_the_migration_fills_the_spans_as_the_writes_keep_them(secretariat):
     assert {audience: stored_spans(audience) for audience in kept} == kept
     assert kept[SECRETARIAT] and kept[PUBLIC_AUDIENCE] != kept[SECRETARIAT]
     assert_kept()
+
+
+def test_one_commitments_refresh_runs_its_compiled_statement_with_that_id_alone(secretariat):
+    """A status update refreshes one commitment with a statement the ORM wrote once
+    (core.compiled); it rewrites that commitment's spans and no other's."""
+    first, second = CommitmentFactory(), CommitmentFactory()
+    for commitment in (first, second):
+        post(
+            commitment, secretariat, status=Status.ACHIEVED, progress=100, happened_on=D(2021, 3, 1)
+        )
+        post(commitment, secretariat, status=Status.STALLED, progress=60, happened_on=D(2021, 5, 1))
+    AchievedSpan.objects.all().delete()
+    for _ in range(2):  # the second call reuses the statement
+        achieved_spans_refresh(commitment_ids=[second.pk])
+    for audience in (SECRETARIAT, PUBLIC_AUDIENCE):
+        assert stored_spans(audience) == {(second.pk, D(2021, 3, 1), D(2021, 5, 1))}
+    achieved_spans_refresh(commitment_ids=[first.pk, second.pk])  # the ORM's path, both
+    for audience in (SECRETARIAT, PUBLIC_AUDIENCE):
+        assert stored_spans(audience) == replayed_spans(audience)

@@ -10,6 +10,7 @@ import time_machine
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends import locmem
+from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -564,6 +565,28 @@ def test_a_group_slower_than_the_claim_timeout_sends_nothing_twice(db, monkeypat
         assert len(dispatch(timezone.now())) == 1
     assert sorted(Counter(m.to[0] for m in mail.outbox).values()) == [1, 1, 1]
     assert set(Reminder.objects.values_list("state", flat=True)) == {State.SENT}
+
+
+def test_a_send_task_holds_its_chunk_rewriting_only_rows_another_process_holds(db, monkeypatch):
+    due = make_due_readers(3)
+    mine, theirs, nobodys = claim_only(due)
+    Reminder.objects.filter(pk=mine).update(claimed_by="host:1:me")
+    Reminder.objects.filter(pk=theirs).update(claimed_by="host:2:dispatcher")
+    monkeypatch.setattr(sending, "holder_id", lambda: "host:1:me")
+    written = []
+
+    def rows_written(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith("UPDATE"):
+            written.append(context["cursor"].rowcount)
+        return result
+
+    with connection.execute_wrapper(rows_written):
+        sending._hold([mine, theirs, nobodys])
+    held = dict(Reminder.objects.values_list("pk", "claimed_by"))
+    assert held == {mine: "host:1:me", theirs: "host:1:me", nobodys: "host:1:me"}
+    # The row this process claimed itself (its own dispatcher run) is not written again.
+    assert written == [2]
 
 
 def test_rows_a_dead_worker_held_are_requeued_once_its_heartbeat_is_stale(db):

@@ -107,7 +107,12 @@ class Reminder(models.Model):
     )
     # EVENT: which occurrence, and how many days ahead of it.
     event = models.ForeignKey(
-        "tracker.Event", null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+        "tracker.Event",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reminders",
+        db_index=False,  # Meta.indexes: reminder_event, partial
     )
     occurrence_date = models.DateField(null=True, blank=True)
     lead_days = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -118,6 +123,7 @@ class Reminder(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="reminders",
+        db_index=False,  # Meta.indexes: reminder_commitment, partial
     )
     quiet_since = models.DateField(null=True, blank=True)
     # MILESTONE: the milestone; its due date is in occurrence_date, the lead in lead_days.
@@ -127,6 +133,7 @@ class Reminder(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="reminders",
+        db_index=False,  # Meta.indexes: reminder_milestone, partial
     )
     # OVERDUE and ESCALATION: the earliest date the commitment was due and is still not done
     # (tracker.reminders.deadlines.overdue_since_of); one of each per such date.
@@ -138,6 +145,7 @@ class Reminder(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="reminders",
+        db_index=False,  # Meta.indexes: reminder_notification, partial
     )
     # The recipient's local day it is due on; due_at is REMINDER_LOCAL_HOUR on it, in UTC.
     due_on = models.DateField()
@@ -191,10 +199,49 @@ class Reminder(models.Model):
                 name="reminder_unique_news_digest",
             ),
         ]
+        # A row changes state three times on its way out (claimed, sending, sent), and each
+        # change writes an entry in every index whose condition the row meets (a state in a
+        # condition rules out PostgreSQL's HOT updates anyway). So each index below is partial:
+        # it holds only the rows its named query reads, and a row that has left `pending` or
+        # `claimed`/`sending` writes no entry in those, nor a row of another kind in the links'.
+        # The unique constraints above are partial per kind already; the recipient's index
+        # (Django's, on the foreign key) serves claiming's _later_due and deleting a user.
         indexes = [
-            # reminders.reminders_claim_due and reminders_requeue_stuck scan by state and time.
-            models.Index(fields=["state", "due_at"], name="reminder_state_due"),
-            models.Index(fields=["state", "claimed_at"], name="reminder_state_claimed"),
+            # claiming._due_rows: the due `pending` rows in due_at order.
+            models.Index(
+                fields=["due_at"], condition=Q(state="pending"), name="reminder_pending_due"
+            ),
+            # claiming.reminders_requeue_stuck (rows held by a dead worker or past the claim
+            # timeout) and reminders_claim's count of claimed rows waiting for a worker.
+            models.Index(
+                fields=["claimed_at"],
+                condition=Q(state__in=["claimed", "sending"]),
+                name="reminder_held_claimed",
+            ),
+            # The delivery log filtered to failed rows (reminder_views.reminder_log), newest
+            # first, for the secretariat to resend; failures are rare, so is this index's work.
+            models.Index(
+                fields=["due_at"], condition=Q(state="failed"), name="reminder_failed_due"
+            ),
+            # Deleting an event, commitment, milestone or notice deletes its reminders
+            # (on_delete CASCADE: Django's collector reads them by these columns), and
+            # planning._news_rows looks for notices without a row; only rows naming one count.
+            models.Index(fields=["event"], condition=Q(event__isnull=False), name="reminder_event"),
+            models.Index(
+                fields=["commitment"],
+                condition=Q(commitment__isnull=False),
+                name="reminder_commitment",
+            ),
+            models.Index(
+                fields=["milestone"],
+                condition=Q(milestone__isnull=False),
+                name="reminder_milestone",
+            ),
+            models.Index(
+                fields=["notification"],
+                condition=Q(notification__isnull=False),
+                name="reminder_notification",
+            ),
         ]
 
     def __str__(self) -> str:

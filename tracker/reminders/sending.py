@@ -179,10 +179,13 @@ def _hold(ids: list[int]) -> None:
     they go back in the queue once its heartbeat is stale (reminders_requeue_stuck), without
     waiting for the broker to redeliver the task (its visibility timeout) or the claim timeout.
     A duplicate of the task holding them too changes nothing: each row is sent by whichever
-    moves it to `sending` first (_move)."""
+    moves it to `sending` first (_move). Rows this process claimed itself (its dispatcher run)
+    are held by it already: writing them again would cost a row version each for nothing."""
     holder = holder_id()
     if holder:
-        claimed = Reminder.objects.filter(pk__in=ids, state=State.CLAIMED)
+        claimed = Reminder.objects.filter(pk__in=ids, state=State.CLAIMED).exclude(
+            claimed_by=holder
+        )
         _on_lost_connection(lambda: claimed.update(claimed_by=holder))
 
 
