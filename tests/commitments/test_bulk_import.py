@@ -265,6 +265,8 @@ def refused_reason(secretariat, rows) -> str:
         ({"Status": "Finished"}, "“Finished” is not a status"),
         ({"Status": "Achieved", "Update narrative": "Done.", "Update date": "2026-05-05"},
          "in the future"),
+        ({"Status": "Achieved", "Update narrative": "Done.", "Update date": "2020-12-11"},
+         "before 2020-12-12, when the document was adopted"),
         ({"Status": "Achieved"}, "write what happened"),
         ({"Paragraphs": "1, 17"}, "has no paragraph 17"),
         ({"Document": "rio-1992"}, "No document is called “rio-1992”"),
