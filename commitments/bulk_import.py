@@ -31,6 +31,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Concat, Trim
 from django.template.defaultfilters import filesizeformat
 from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from core.roles import user_can_own_commitments
@@ -124,7 +125,7 @@ def file_rows(*, name: str, content: bytes) -> list[list[str]]:
                 "The file has more than %(limit)s rows; an import takes at most %(limit)s. "
                 "Split it into several files."
             )
-            % {"limit": settings.BULK_IMPORT_MAX_ROWS}
+            % {"limit": number_format(settings.BULK_IMPORT_MAX_ROWS, force_grouping=True)}
         )
     return rows
 
