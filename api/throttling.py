@@ -1,6 +1,7 @@
 """Rate limits of the API (docs/api.md#rate-limits), kept on the default cache: so many
-requests per token (API_RATE_PER_TOKEN) and, for anonymous readers, per client address
-(API_RATE_PER_ADDRESS). Over the limit: 429 with `Retry-After` and a message saying when."""
+requests per token and per logged-in person's session (API_RATE_PER_TOKEN) and, for anonymous
+readers, per client address (API_RATE_PER_ADDRESS). Every request is counted by one of them.
+Over the limit: 429 with `Retry-After` and a message saying when."""
 
 import datetime
 import math
@@ -59,6 +60,19 @@ class TokenRateThrottle(WindowRateThrottle):
         if not isinstance(request.auth, ApiToken):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+
+class SessionRateThrottle(TokenRateThrottle):
+    """Requests per person of those sent with a logged-in session instead of a token (a
+    browser, or a script reusing its cookie), at a token's rate: without it they would be
+    counted nowhere, neither by token nor by address."""
+
+    scope = "session"
+
+    def get_cache_key(self, request, view) -> str | None:
+        if isinstance(request.auth, ApiToken) or not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
 class AddressRateThrottle(WindowRateThrottle):

@@ -76,6 +76,7 @@ class StatusUpdateWriteSerializer(serializers.Serializer):
             self._form_data(attrs),
             today=self.context["today"],
             has_milestones=self.context["has_milestones"],
+            adopted_on=self.context.get("adopted_on"),
         )
         if not form.is_valid():
             raise serializers.ValidationError(_form_errors(form))

@@ -69,7 +69,11 @@ class CommitmentUpdates(views.CommitmentUpdates):
             # client read is out of date (the service checks again, in its UPDATE).
             return _conflict(_stale_message(sent_version, commitment), commitment)
         milestones = selectors.commitment_milestones(user=request.user, commitment=commitment)
-        context = {"today": reader_today(request.user), "has_milestones": bool(milestones)}
+        context = {
+            "today": reader_today(request.user),
+            "has_milestones": bool(milestones),
+            "adopted_on": selectors.commitment_adopted_on(commitment),
+        }
         serializer = StatusUpdateWriteSerializer(data=request.data, context=context)
         serializer.is_valid(raise_exception=True)
         try:

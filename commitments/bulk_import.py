@@ -31,6 +31,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Concat, Trim
 from django.template.defaultfilters import filesizeformat
 from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from core.roles import user_can_own_commitments
@@ -124,7 +125,7 @@ def file_rows(*, name: str, content: bytes) -> list[list[str]]:
                 "The file has more than %(limit)s rows; an import takes at most %(limit)s. "
                 "Split it into several files."
             )
-            % {"limit": settings.BULK_IMPORT_MAX_ROWS}
+            % {"limit": number_format(settings.BULK_IMPORT_MAX_ROWS, force_grouping=True)}
         )
     return rows
 
@@ -591,7 +592,7 @@ def _planned(number, cells, commitment, notes, lookup, today) -> PlannedRow:
 def _creation(number, wanted, state, cells, today) -> PlannedRow:
     update = None
     if (state["status"], state["progress"]) != (Status.NOT_STARTED, 0):
-        update = _update(state, cells, today)
+        update = _update(state, cells, today, wanted["paragraphs"])
     changes = [
         [_field_label(name), "", _shown(name, value)]
         for name, value in wanted.items()
@@ -618,7 +619,7 @@ def _change(number, commitment, wanted, state, cells, today, notes) -> PlannedRo
     ]
     update = None
     if _state_differs(commitment, state):
-        update = _update(state, cells, today)
+        update = _update(state, cells, today, wanted["paragraphs"])
         changes += _state_changes(commitment, state)
     elif cells.get("update_narrative"):
         notes = [*notes, gettext("Update narrative ignored: status and progress are as recorded.")]
@@ -732,15 +733,20 @@ def _day(text: str, column: str) -> datetime.date | None:
         ) from None
 
 
+def _adopted_on(paragraphs: list) -> datetime.date | None:
+    """When the row's document was adopted (None: not recorded)."""
+    return min(filter(None, (p.document.adopted_on for p in paragraphs)), default=None)
+
+
 def _target_date(text: str, paragraphs: list) -> datetime.date | None:
     day = _day(text, _column_label("target_date"))
     if day is None:
         return None
-    adopted = [p.document.adopted_on for p in paragraphs if p.document.adopted_on]
-    if adopted and day < min(adopted):
+    adopted_on = _adopted_on(paragraphs)
+    if adopted_on and day < adopted_on:
         raise RowRefused(
             gettext("The target date is before %(day)s, when the document was adopted.")
-            % {"day": min(adopted).isoformat()}
+            % {"day": adopted_on.isoformat()}
         )
     if day > LATEST_PLANNED_DAY:
         raise RowRefused(
@@ -819,8 +825,9 @@ def _state_changes(commitment: Commitment | None, state: dict) -> list:
     return changes
 
 
-def _update(state: dict, cells: dict, today: datetime.date) -> dict:
-    """The status update a row adds, or RowRefused if it cannot say what happened."""
+def _update(state: dict, cells: dict, today: datetime.date, paragraphs: list) -> dict:
+    """The status update a row adds, or RowRefused if it cannot say what happened, or says it
+    happened before the document asked for it (as the page's form refuses)."""
     narrative = cells.get("update_narrative", "")
     if not narrative:
         raise RowRefused(
@@ -835,6 +842,12 @@ def _update(state: dict, cells: dict, today: datetime.date) -> dict:
         raise RowRefused(
             gettext("The update date %(day)s is in the future: an update says what happened.")
             % {"day": happened_on.isoformat()}
+        )
+    adopted_on = _adopted_on(paragraphs)
+    if adopted_on and happened_on < adopted_on:
+        raise RowRefused(
+            gettext("The update date %(day)s is before %(adopted)s, when the document was adopted.")
+            % {"day": happened_on.isoformat(), "adopted": adopted_on.isoformat()}
         )
     return {
         "status": state["status"],

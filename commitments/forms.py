@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.ids import RowIdsField
+from core.local_time import format_day
 from core.roles import owner_candidates_q, user_can_own_commitments
 
 from .models import (
@@ -95,15 +96,27 @@ class StatusUpdateForm(forms.Form):
     # The version the form was opened at; services.status_update_create refuses a stale one.
     version = VersionField()
 
-    def __init__(self, *args, today: datetime.date, has_milestones: bool = False, **kwargs):
+    def __init__(
+        self,
+        *args,
+        today: datetime.date,
+        has_milestones: bool = False,
+        adopted_on: datetime.date | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.today = today
+        # An update reports on what the document asked for: not on a day before it was adopted
+        # (milestones.commitment_adopted_on; None: the document's adoption is not recorded).
+        self.adopted_on = adopted_on
         # Milestones compute the figure (commitments.progress): nothing to type, nor to justify.
         self.has_milestones = has_milestones
         if has_milestones:
             del self.fields["progress"], self.fields["progress_reason"]
         self.fields["happened_on"].initial = today
         self.fields["happened_on"].widget.attrs["max"] = today.isoformat()
+        if adopted_on is not None:
+            self.fields["happened_on"].widget.attrs["min"] = adopted_on.isoformat()
         self._describe_file_limits()
         self._limit_narrative()
         for slot in range(1, EVIDENCE_LINK_SLOTS + 1):
@@ -148,6 +161,14 @@ class StatusUpdateForm(forms.Form):
             raise ValidationError(
                 gettext("This date is in the future; enter %(day)s or an earlier date.")
                 % {"day": dateformat.format(self.today, "j E Y")}
+            )
+        if self.adopted_on is not None and happened_on < self.adopted_on:
+            raise ValidationError(
+                gettext(
+                    "This date is before %(day)s, when the document was adopted: enter that day "
+                    "or a later one."
+                )
+                % {"day": format_day(self.adopted_on)}
             )
         return happened_on
 

@@ -95,6 +95,13 @@ def commitment_list(*, user) -> QuerySet[Commitment]:
     )
 
 
+def commitment_adopted_on(commitment: Commitment) -> datetime.date | None:
+    """When the commitment's document was adopted (the earliest of its paragraphs' documents),
+    read from the paragraphs commitment_list prefetches: no query of its own."""
+    days = [row.document.adopted_on for row in commitment.paragraphs.all()]
+    return min(filter(None, days), default=None)
+
+
 def commitment_export_links(rows: QuerySet[Commitment]) -> QuerySet[Commitment]:
     """The links only the export's columns show (CommitmentTable's export-only columns),
     prefetched: two queries per chunk, none per row."""

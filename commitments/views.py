@@ -209,9 +209,7 @@ def commitment_detail(request, slug):
             "status": commitment.status,
             "progress": commitment.progress,
         }
-        form = StatusUpdateForm(
-            initial=initial, today=today, has_milestones=_has_milestones(commitment)
-        )
+        form = StatusUpdateForm(initial=initial, **_form_rules(commitment, today))
     return commitment_page(request, commitment, form)
 
 
@@ -231,10 +229,17 @@ def _has_milestones(commitment: Commitment) -> bool:
     return bool(commitment.milestone_list)
 
 
+def _form_rules(commitment: Commitment, today: datetime.date) -> dict:
+    """What the status update form checks against besides its input."""
+    return {
+        "today": today,
+        "has_milestones": _has_milestones(commitment),
+        "adopted_on": selectors.commitment_adopted_on(commitment),
+    }
+
+
 def _status_update_post(request, commitment: Commitment, today: datetime.date):
-    form = StatusUpdateForm(
-        request.POST, request.FILES, today=today, has_milestones=_has_milestones(commitment)
-    )
+    form = StatusUpdateForm(request.POST, request.FILES, **_form_rules(commitment, today))
     if not form.is_valid():
         return commitment_page(request, commitment, form, status=400)
     try:
@@ -270,7 +275,7 @@ def _conflict_page(request, slug: str, stale_form: StatusUpdateForm, today: date
     commitment = commitment_or_404(request, slug)
     data = request.POST.copy()
     data["version"] = commitment.version
-    form = StatusUpdateForm(data, today=today, has_milestones=_has_milestones(commitment))
+    form = StatusUpdateForm(data, **_form_rules(commitment, today))
     had_file = bool(stale_form.cleaned_data.get("evidence_file"))
     return commitment_page(request, commitment, form, status=409, conflict={"had_file": had_file})
 

@@ -2,10 +2,12 @@
 leak tests: tests/test_public_record_leaks.py).
 
 MARKER is in: an internal status update (narrative, progress reason, evidence link title and
-address, evidence file title), the internal reason of a withdrawn public update and of a
-corrected one, an internal event (title, description), a report still in draft and a comment
-on a submitted report, and every user's email address. Everything else is ordinary public
-record that the pages, feeds, API and bundle do show, a retired commitment among it. Used by
+address, evidence file title), the internal reason of a withdrawn public update and of a corrected
+one, an internal event (title, description), a report still in draft, a returned report's comment
+and its conversation, every user's email address, and the login names of everyone but the reader
+(the secretariat's, who has no full name and so reads to others as "the secretariat"
+(core.roles.person_shown), the supervisor's, the state's liaison's). Everything else is ordinary
+public record that the pages, feeds, API and bundle do show, a retired commitment among it. Used by
 tests/test_public_record_leaks.py and tests/test_public_site.py."""
 
 import datetime
@@ -32,10 +34,10 @@ INTERNAL = StatusUpdate.Visibility.INTERNAL
 class MarkedWorld:
     def __init__(self):
         self.secretariat = SecretariatFactory(
-            username="officer", email=f"officer-{MARKER}@example.org", first_name="Aman"
+            username=f"officer-{MARKER}", email=f"officer-{MARKER}@example.org"
         )
         self.liaison = LiaisonFactory(
-            username="diplomat",
+            username=f"diplomat-{MARKER}",
             email=f"diplomat-{MARKER}@example.org",
             actor__name="Turkmenistan",
         )
@@ -57,7 +59,9 @@ class MarkedWorld:
             paragraphs=[self.paragraph],
             lead_actors=[self.actor],
             owner=self.secretariat,
-            supervisor=SecretariatFactory(email=f"supervisor-{MARKER}@example.org"),
+            supervisor=SecretariatFactory(
+                username=f"supervisor-{MARKER}", email=f"supervisor-{MARKER}@example.org"
+            ),
         )
         self.commitment.themes.add(self.theme)
         self.public = self.update(PUBLIC, "The group met in New York.", datetime.date(2021, 3, 1))
@@ -111,6 +115,7 @@ class MarkedWorld:
             },
         )
         self.draft_report = draft
+        self.returned_report = self.returned(f"Returned with a comment {MARKER}")
         self.retired = CommitmentFactory(title="An old promise", paragraphs=[self.paragraph])
         services.commitment_retire(
             commitment=self.retired,
@@ -118,6 +123,28 @@ class MarkedWorld:
             reason="Merged into the group.",
             retired_by=self.secretariat,
             retired_on=datetime.date(2022, 1, 1),
+        )
+
+    def returned(self, comment: str):
+        """A report of the state's, submitted, discussed and returned with `comment`."""
+        values = {
+            "status": "in_progress",
+            "happened_on": datetime.date(2021, 8, 1),
+            "narrative": "The group met again.",
+        }
+        report = submissions.report_create(
+            commitment=self.commitment, author=self.liaison, values=values
+        )
+        report = submissions.report_submit(report=report, expected_version=report.version)
+        submissions.report_comment_add(
+            report=report, author=self.secretariat, text=f"A question in the conversation {MARKER}"
+        )
+        report.refresh_from_db()
+        return submissions.report_return(
+            report=report,
+            reviewer=self.secretariat,
+            comment=comment,
+            expected_version=report.version,
         )
 
     def version(self) -> int:

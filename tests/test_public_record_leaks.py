@@ -1,10 +1,10 @@
 """The open record never shows what is internal: a marker planted in every internal field
-(tests/leak_world.py: an internal update and its evidence, the internal reasons of a withdrawal
-and a correction, an internal event, a draft report, every user's email) is searched for in
-everything a visitor or a liaison can fetch: every page marked as the public record (walked
-from the URL patterns, so a new public page is covered or this test fails), the table's exports,
-the Atom feeds, the sitemap, every API list and detail (walked from the API's own schema), and
-the open-data bundle.
+(tests/leak_world.py: an internal update and its evidence, the internal reasons of a withdrawal and
+a correction, an internal event, a draft report, a returned report's comment and its conversation,
+every user's email, the login names) is searched for in everything a visitor or a liaison can fetch:
+every page marked as the public record (walked from the URL patterns, so a new public page is
+covered or this test fails), the table's exports, the Atom feeds, the sitemap, every API list and
+detail (walked from the API's own schema), and the open-data bundle.
 
 Each search first checks that the same fetch by the secretariat does show the marker wherever
 the secretariat reads internal content, so the search is known to look where the marker would be.
@@ -145,6 +145,7 @@ def test_the_secretariat_does_read_the_marker_on_the_pages_that_show_internal_co
     for url in [
         world.commitment.get_absolute_url(),
         reverse("event_detail", kwargs={"slug": world.internal_event.slug}),
+        reverse("commitments:report_detail", args=[world.returned_report.pk]),
     ]:
         assert MARKER in text_of(client.get(url)), url
 

@@ -107,6 +107,26 @@ def test_with_the_site_off_every_public_page_sends_a_visitor_to_log_in(world, ke
     assert response.url.startswith(reverse("login"))
 
 
+# Read without an account: the public pages, the crawlers' files and the calendar feeds.
+READ_OPENLY = sorted(
+    [*PUBLIC_EXPECTED, *SITE_FILES, "calendar_public_feed", "calendar_personal_feed"]
+)
+
+
+@pytest.mark.parametrize("key", READ_OPENLY)
+def test_a_head_request_is_answered_as_a_get(world, site_on, key):
+    """Crawlers, link checkers and proxies ask with HEAD: the same status and caching as GET,
+    without a body, never 405."""
+    client = client_for("anonymous", world)
+    url = url_for(key, world)
+
+    read, head = client.get(url), client.head(url)
+
+    assert head.status_code == read.status_code, key
+    assert head.get("Cache-Control") == read.get("Cache-Control"), key
+    assert streamed(head) == ""
+
+
 UNMARKED = sorted(
     key
     for key in EXPECTED

@@ -16,7 +16,7 @@ from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from commitments.models import DOCUMENT_TEXTS, Commitment, Paragraph
 from core import caching
@@ -47,7 +47,7 @@ class EventFilterForm(forms.Form):
 
 
 @public_record
-@require_GET
+@require_safe
 def event_list(request):
     today = reader_today(request.user)
     end = date_in_year(day=today, year=today.year + 1) - datetime.timedelta(days=1)
@@ -87,7 +87,7 @@ def _month_link(first: datetime.date, months: int) -> str | None:
 
 
 @public_record
-@require_GET
+@require_safe
 def event_month(request, year: int, month: int):
     # The edges of the date range have no neighbouring month to show in a full grid.
     if not (1 <= month <= 12 and datetime.MINYEAR < year < datetime.MAXYEAR):
@@ -114,7 +114,7 @@ def event_month(request, year: int, month: int):
 
 
 @public_record
-@require_GET
+@require_safe
 def event_detail(request, slug: str):
     events = (
         events_visible_to(user=request.user)
@@ -167,7 +167,7 @@ def _feed_response(request, *, events, name: str, audience: tuple) -> HttpRespon
 
 
 @login_not_required
-@require_GET
+@require_safe
 def calendar_public_feed(request):
     return _feed_response(
         request,
@@ -178,7 +178,7 @@ def calendar_public_feed(request):
 
 
 @login_not_required
-@require_GET
+@require_safe
 def calendar_personal_feed(request, token: str):
     # Calendar apps cannot log in: the secret token in the URL is the credential.
     user = get_object_or_404(User, calendar_token=token, is_active=True)

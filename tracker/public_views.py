@@ -12,7 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from core.public_site import public_site_on
 
@@ -42,7 +42,7 @@ ROBOTS_DISALLOWED = (
 
 
 @login_not_required
-@require_GET
+@require_safe
 def robots_txt(request):
     lines = ["User-agent: *"]
     if public_site_on():
@@ -55,7 +55,7 @@ def robots_txt(request):
 
 
 @login_not_required
-@require_GET
+@require_safe
 def public_sitemap(request):
     if not public_site_on():
         raise Http404("The public site is off: there is no sitemap.")
@@ -63,7 +63,7 @@ def public_sitemap(request):
 
 
 @login_not_required
-@require_GET
+@require_safe
 def favicon(request):
     """Browsers ask /favicon.ico whatever the page links: sent to the static icon (its hashed
     name in production), not a 404 on every visit. Not permanent: the hash changes with it."""

@@ -88,6 +88,7 @@ def test_a_stale_version_gets_409_with_the_current_one_and_writes_nothing(secret
     ("fields", "field", "words"),
     [
         ({"happened_on": "2026-03-11"}, "happened_on", "This date is in the future"),
+        ({"happened_on": "1850-01-01"}, "happened_on", "when the document was adopted"),
         ({"progress": None}, "progress", "This field is required"),
         ({"progress_reason": ""}, "progress_reason", "This field is required"),
         ({"narrative": "x" * 11}, "narrative", "the limit is 10"),

@@ -8,7 +8,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from tests.api.helpers import token_client
-from tests.factories import CommitmentFactory
+from tests.factories import CommitmentFactory, SecretariatFactory
 
 pytestmark = pytest.mark.django_db
 # Requests are counted per clock minute (api.throttling.WindowRateThrottle): each test runs
@@ -79,3 +79,20 @@ def test_a_new_minute_counts_afresh(secretariat, settings, _inside_one_minute):
     answers += [client.get(url).status_code for _try in range(3)]
 
     assert answers == [200, 200, 429, 429, 200, 200, 429]
+
+
+def test_a_logged_in_session_is_counted_per_person_at_a_tokens_rate(secretariat, settings):
+    """A browser's session (or a script reusing its cookie) is limited like a token, so the
+    API has no unmetered way in; each person has their own count."""
+    settings.API_RATE_PER_TOKEN = "2/minute"
+    settings.API_RATE_PER_ADDRESS = "1000/minute"
+    client, other = APIClient(), APIClient()
+    client.force_login(secretariat)
+    other.force_login(SecretariatFactory())
+    themes = reverse("api:theme_list")
+
+    answers = [client.get(themes).status_code for _try in range(3)]
+
+    assert answers == [200, 200, 429]
+    assert int(client.get(themes)["Retry-After"]) >= 1
+    assert other.get(themes).status_code == 200

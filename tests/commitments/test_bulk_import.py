@@ -265,6 +265,8 @@ def refused_reason(secretariat, rows) -> str:
         ({"Status": "Finished"}, "“Finished” is not a status"),
         ({"Status": "Achieved", "Update narrative": "Done.", "Update date": "2026-05-05"},
          "in the future"),
+        ({"Status": "Achieved", "Update narrative": "Done.", "Update date": "2020-12-11"},
+         "before 2020-12-12, when the document was adopted"),
         ({"Status": "Achieved"}, "write what happened"),
         ({"Paragraphs": "1, 17"}, "has no paragraph 17"),
         ({"Document": "rio-1992"}, "No document is called “rio-1992”"),
@@ -344,13 +346,16 @@ def test_a_real_formula_in_an_excel_file_is_refused(secretariat, record):
     assert "is a formula" in bulk_import.rows.get().reason
 
 
-def test_more_rows_than_the_limit_are_refused(secretariat, settings):
-    settings.BULK_IMPORT_MAX_ROWS = 2
+@pytest.mark.parametrize(("limit", "written"), [(2, "2"), (1000, "1,000")])
+def test_more_rows_than_the_limit_are_refused(secretariat, settings, limit, written):
+    settings.BULK_IMPORT_MAX_ROWS = limit
     header = ["ID", "Title", "Document", "Paragraphs", "Status", "Progress"]
-    content = "\n".join([",".join(header)] + ["x,y,z,1,Achieved,100"] * 3).encode()
+    content = "\n".join([",".join(header)] + ["x,y,z,1,Achieved,100"] * (limit + 1)).encode()
 
-    with pytest.raises(FileRefused, match="has more than 2 rows; an import takes at most 2"):
+    with pytest.raises(FileRefused) as refused:
         dry_run(secretariat, content)
+
+    assert f"has more than {written} rows; an import takes at most {written}." in str(refused.value)
 
 
 def test_a_russian_export_reads_back(secretariat, record, client):

@@ -412,6 +412,8 @@ def test_a_valid_update_is_posted_with_its_links(secretariat_client, secretariat
         ({"progress": "101"}, "less than or equal to 100"),
         ({"narrative": ""}, "This field is required"),
         ({"happened_on": "2999-01-01"}, "in the future"),
+        ({"happened_on": "2020-12-11"}, "before 12 December 2020, when the document was adopted"),
+        ({"happened_on": "0001-01-01"}, "before 12 December 2020, when the document was adopted"),
         ({"link_1_title": ""}, "Give this link a title"),
         ({"link_2_title": "A title", "link_2_url": ""}, "Enter the address"),
         ({"link_1_url": "javascript:alert(1)"}, "Enter a valid URL"),
