@@ -162,6 +162,35 @@ def test_an_archive_made_before_the_public_state_was_kept_restores_it(transactio
     assert set(liaison_sees.values()) - {"not_started"}  # the demo has public progress
 
 
+def test_an_archive_made_before_milestone_dates_were_copied_restores_them(
+    transactional_db, media
+):
+    """Version 2 archives have no Commitment.undone_milestone_due_on: the restore fills it
+    from the restored milestones, so the table's due dates and overdue list stay right."""
+    record_build()
+    due = dict(Commitment.objects.values_list("slug", "undone_milestone_due_on"))
+    assert any(due.values())  # the demo has undone milestones
+    contents = archive_contents(export_bytes())
+    assert manifest_of(export_bytes())["version"] == 3
+    rows = json.loads(contents["record.json"])
+    for row in rows:
+        if row["model"] == "commitments.commitment":
+            del row["fields"]["undone_milestone_due_on"]
+    contents["record.json"] = json.dumps(rows).encode()
+    manifest = json.loads(contents["manifest.json"])
+    contents["manifest.json"] = json.dumps(manifest | {"version": 2}).encode()
+    older = io.BytesIO()
+    with zipfile.ZipFile(older, "w") as archive:
+        for member, data in contents.items():
+            archive.writestr(member, data)
+    database_empty()
+    media.fresh()
+
+    backup_restore(source=io.BytesIO(older.getvalue()))
+
+    assert dict(Commitment.objects.values_list("slug", "undone_milestone_due_on")) == due
+
+
 def test_an_archive_made_while_commitments_had_a_quiet_period_restores(transactional_db, media):
     """quiet_after_days gave way to the reporting cadence; older archives still hold it."""
     record_build()

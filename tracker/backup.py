@@ -43,10 +43,12 @@ from commitments import services
 FORMAT_NAME = "commitment-tracker-backup"
 # Raise when the layout of the archive or of a model changes in a way an older restore
 # would misread; backup_restore refuses archives of another version.
-FORMAT_VERSION = 2
-# Version 2 added the commitments' public state (public_*); restoring a version 1 archive
-# rebuilds it from the history (services.commitments_copies_refresh).
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+# Version 2 added the commitments' public state (public_*), version 3 each commitment's
+# earliest undone milestone date (undone_milestone_due_on): restoring an older archive
+# rebuilds them from the history and milestones (services.commitments_copies_refresh); an
+# older tracker refuses a newer archive by its version instead of stopping on a field.
+READABLE_VERSIONS = (1, 2, 3)
 
 # Restored in this order: a row's foreign keys point to rows of models earlier in the list.
 # Left out on purpose: sessions (everyone logs in again), django-axes' current lockouts
