@@ -1,7 +1,7 @@
 """Rate limits of the API (docs/api.md#rate-limits), kept on the default cache: so many
-requests per token and per logged-in person's session (API_RATE_PER_TOKEN) and, for anonymous
-readers, per client address (API_RATE_PER_ADDRESS). Every request is counted by one of them.
-Over the limit: 429 with `Retry-After` and a message saying when."""
+requests per person logged in, their tokens and session together (API_RATE_PER_TOKEN) and,
+for anonymous readers, per client address (API_RATE_PER_ADDRESS). Every request is counted
+by one of them. Over the limit: 429 with `Retry-After` and a message saying when."""
 
 import datetime
 import math
@@ -13,7 +13,6 @@ from rest_framework import exceptions
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import exception_handler
 
-from tracker.models import ApiToken
 from tracker.security import client_address
 
 
@@ -46,10 +45,12 @@ class WindowRateThrottle(SimpleRateThrottle):
         return self.window_end - self.now
 
 
-class TokenRateThrottle(WindowRateThrottle):
-    """Requests per API token; a session or anonymous request is not counted here."""
+class PersonRateThrottle(WindowRateThrottle):
+    """Requests per person logged in, whatever they come with: all their tokens and their
+    browser's session share one count (API_RATE_PER_TOKEN). Counted per token, anyone could
+    multiply their allowance by making more tokens on their profile page."""
 
-    scope = "token"
+    scope = "person"
 
     def get_rate(self) -> str:
         # Read at each request (not once at import, as REST framework's own rates are), so a
@@ -57,20 +58,7 @@ class TokenRateThrottle(WindowRateThrottle):
         return settings.API_RATE_PER_TOKEN
 
     def get_cache_key(self, request, view) -> str | None:
-        if not isinstance(request.auth, ApiToken):
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
-
-
-class SessionRateThrottle(TokenRateThrottle):
-    """Requests per person of those sent with a logged-in session instead of a token (a
-    browser, or a script reusing its cookie), at a token's rate: without it they would be
-    counted nowhere, neither by token nor by address."""
-
-    scope = "session"
-
-    def get_cache_key(self, request, view) -> str | None:
-        if isinstance(request.auth, ApiToken) or not request.user.is_authenticated:
+        if not (request.user and request.user.is_authenticated):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 

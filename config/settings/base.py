@@ -380,11 +380,10 @@ REST_FRAMEWORK = {
         "api.authentication.ApiTokenAuthentication",
         "api.authentication.VerifiedSessionAuthentication",
     ],
-    # Rate limits (api.throttling; docs/api.md#rate-limits): per token, per person logged in
-    # with a session, and per client address for anonymous readers; a 429 says when to try again.
+    # Rate limits (api.throttling; docs/api.md#rate-limits): per person logged in (their tokens
+    # and session together) and per client address for anonymous readers; a 429 says when.
     "DEFAULT_THROTTLE_CLASSES": [
-        "api.throttling.TokenRateThrottle",
-        "api.throttling.SessionRateThrottle",
+        "api.throttling.PersonRateThrottle",
         "api.throttling.AddressRateThrottle",
     ],
     # Errors in JSON: a refused CSRF check explained, a 429 with Retry-After (api.exceptions).

@@ -30,7 +30,7 @@ def post_empty(client):
 
 def test_a_token_over_its_rate_gets_429_saying_when_to_retry(secretariat, settings):
     settings.API_RATE_PER_TOKEN = "2/minute"
-    client, other = token_client(secretariat), token_client(secretariat)
+    client, other = token_client(secretariat), token_client(SecretariatFactory())
 
     answers = [post_empty(client).status_code for _try in range(3)]
     refused = post_empty(client)
@@ -40,7 +40,22 @@ def test_a_token_over_its_rate_gets_429_saying_when_to_retry(secretariat, settin
     body = refused.json()
     assert body["retry_after"] == int(refused["Retry-After"])
     assert f"Try again in {body['retry_after']} seconds" in body["detail"]
-    assert post_empty(other).status_code == 400  # each token has its own count
+    assert post_empty(other).status_code == 400  # another person, their own count
+
+
+def test_a_persons_tokens_and_session_share_one_count(secretariat, settings):
+    """More tokens give no more requests: each is made in a click on the profile page."""
+    settings.API_RATE_PER_TOKEN = "3/minute"
+    settings.API_RATE_PER_ADDRESS = "1000/minute"
+    browser = APIClient()
+    browser.force_login(secretariat)
+    clients = [token_client(secretariat), token_client(secretariat), browser]
+    themes = reverse("api:theme_list")
+
+    answers = [client.get(themes).status_code for client in clients]
+    answers += [client.get(themes).status_code for client in clients]
+
+    assert answers == [200, 200, 200, 429, 429, 429]
 
 
 def test_anonymous_readers_are_counted_by_address(settings):
