@@ -23,22 +23,35 @@ TOKEN_REFUSED = _(
 )
 
 
+def refused(request, message) -> exceptions.APIException:
+    """401 with the message; 429 once the client's address is over its anonymous rate, as
+    refused tokens count against it (api.throttling.AddressRateThrottle)."""
+    # Imported here: rest_framework.views reads the authentication classes while it loads.
+    from api.throttling import AddressRateThrottle
+
+    throttle = AddressRateThrottle()
+    if not throttle.refused_token_allowed(request):
+        return exceptions.Throttled(wait=throttle.wait())
+    return exceptions.AuthenticationFailed(message)
+
+
 class ApiTokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
         words = get_authorization_header(request).split()
         if not words or words[0].lower() not in KEYWORDS:
             return None  # no token: the next class (the session) may know the person
         if len(words) != 2:
-            raise exceptions.AuthenticationFailed(
-                _("Send the token as `Authorization: Bearer <token>`, with no spaces in it.")
+            raise refused(
+                request,
+                _("Send the token as `Authorization: Bearer <token>`, with no spaces in it."),
             )
         try:
             presented = words[1].decode("ascii")
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed(TOKEN_REFUSED) from None
+            raise refused(request, TOKEN_REFUSED) from None
         token = api_tokens.api_token_authenticate(presented=presented)
         if token is None:
-            raise exceptions.AuthenticationFailed(TOKEN_REFUSED)
+            raise refused(request, TOKEN_REFUSED)
         # AuditMiddleware saw no one: what this request writes is the token owner's.
         audit_actor_set(token.user)
         return token.user, token

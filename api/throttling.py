@@ -26,8 +26,9 @@ class WindowRateThrottle(SimpleRateThrottle):
 
     def allow_request(self, request, view) -> bool:
         key = self.get_cache_key(request, view)
-        if key is None:
-            return True
+        return key is None or self._allowed(key)
+
+    def _allowed(self, key: str) -> bool:
         self.num_requests, self.duration = self.parse_rate(self.get_rate())
         self.now = self.timer()
         window = int(self.now // self.duration)
@@ -75,8 +76,17 @@ class AddressRateThrottle(WindowRateThrottle):
     def get_cache_key(self, request, view) -> str | None:
         if request.user and request.user.is_authenticated:
             return None
+        return self._address_key(request)
+
+    def _address_key(self, request) -> str:
         address = client_address(request._request) or "unknown"
         return self.cache_format % {"scope": self.scope, "ident": address}
+
+    def refused_token_allowed(self, request) -> bool:
+        """Count a request whose token was refused against its address, as an anonymous one:
+        it is answered 401 before any rate limit runs, so guessing tokens (each guess a lookup)
+        was counted nowhere. Called while the request is being authenticated."""
+        return self._allowed(self._address_key(request))
 
 
 def throttled_answer(exc, context):

@@ -111,3 +111,27 @@ def test_a_logged_in_session_is_counted_per_person_at_a_tokens_rate(secretariat,
     assert answers == [200, 200, 429]
     assert int(client.get(themes)["Retry-After"]) >= 1
     assert other.get(themes).status_code == 200
+
+
+def test_refused_tokens_count_against_the_address(settings):
+    """Guessing tokens is limited like any anonymous reading: each refused token counts
+    against its client's address, and over the rate the answer is 429, not another guess."""
+    settings.API_RATE_PER_ADDRESS = "2/minute"
+    settings.TRACKER_TRUSTED_PROXY_COUNT = 1
+    client = APIClient()
+    themes = reverse("api:theme_list")
+
+    def guess(address, token="not-a-token"):
+        return client.get(
+            themes,
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+            HTTP_X_FORWARDED_FOR=address,
+            REMOTE_ADDR="10.0.0.1",
+        )
+
+    answers = [guess("203.0.113.7").status_code for _try in range(3)]
+    answers.append(guess("203.0.113.7", token="two words").status_code)
+
+    assert answers == [401, 401, 429, 429]
+    assert int(guess("203.0.113.7")["Retry-After"]) >= 1
+    assert guess("198.51.100.9").status_code == 401  # another client, its own count
