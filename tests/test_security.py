@@ -409,3 +409,82 @@ def test_without_a_trusted_proxy_the_audit_trail_records_the_connection(secretar
         HTTP_X_FORWARDED_FOR="198.51.100.7",
     )
     assert recorded == {"203.0.113.9"}
+
+
+# --- The policy built once (tracker.security.ContentSecurityPolicyMiddleware) --------------
+
+
+@pytest.fixture
+def policy_builds(monkeypatch):
+    """How many times django-csp's build_policy ran (the middleware's own and django-csp's)."""
+    import csp.middleware
+
+    from tracker import security
+
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs)
+        return build(*args, **kwargs)
+
+    build = security.build_policy
+    monkeypatch.setattr(security, "build_policy", counting)
+    monkeypatch.setattr(csp.middleware, "build_policy", counting)
+    return calls
+
+
+def test_the_policy_is_built_once_not_for_every_page(policy_builds, secretariat_client):
+    for _ in range(3):
+        response = secretariat_client.get(reverse("dashboard"))
+        assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+
+    assert len(policy_builds) == 1  # django-csp alone: twice a page (policy and report-only)
+
+
+def test_the_kept_policy_is_django_csps_and_follows_a_changed_setting(settings, secretariat_client):
+    from csp.utils import build_policy
+
+    first = secretariat_client.get(reverse("dashboard"))
+    assert first["Content-Security-Policy"] == build_policy()
+
+    directives = {**settings.CONTENT_SECURITY_POLICY["DIRECTIVES"], "img-src": ["'self'", "data:"]}
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": directives}
+    second = secretariat_client.get(reverse("dashboard"))
+    assert policy(second)["img-src"] == ["'self'", "data:"]
+
+
+def test_a_nonce_an_exemption_and_a_report_only_policy_go_through_django_csp(settings, rf):
+    from csp.constants import NONCE, SELF
+    from django.http import HttpResponse
+
+    from tracker.security import ContentSecurityPolicyMiddleware
+
+    def with_nonce(request):
+        return HttpResponse(str(request.csp_nonce))
+
+    def exempt(request):
+        response = HttpResponse()
+        response._csp_exempt = True
+        return response
+
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"script-src": [SELF, NONCE]}}
+    response = ContentSecurityPolicyMiddleware(with_nonce)(rf.get("/"))
+    assert f"'nonce-{response.content.decode()}'" in policy(response)["script-src"]
+    assert "Content-Security-Policy" not in ContentSecurityPolicyMiddleware(exempt)(rf.get("/"))
+
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'self'"]}}
+    response = ContentSecurityPolicyMiddleware(lambda request: HttpResponse())(rf.get("/"))
+    assert response["Content-Security-Policy-Report-Only"] == "default-src 'self'"
+    assert policy(response)["script-src"] == ["'self'"]
+
+
+def test_a_nonce_asked_for_after_the_header_is_written_is_refused(rf):
+    from csp.exceptions import CSPNonceError
+    from django.http import HttpResponse
+
+    from tracker.security import ContentSecurityPolicyMiddleware
+
+    request = rf.get("/")
+    ContentSecurityPolicyMiddleware(lambda request: HttpResponse())(request)
+    with pytest.raises(CSPNonceError):
+        str(request.csp_nonce)

@@ -290,6 +290,11 @@ def _remember_whether_required(sender, request, user, **kwargs) -> None:
 
 
 def _url_name(request) -> str | None:
+    # Django resolved the address before any process_view; resolving it again cost every
+    # logged-in page a walk of the URL patterns (bench.floor).
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        return match.url_name
     try:
         return resolve(request.path_info).url_name
     except Resolver404:
@@ -324,13 +329,12 @@ class TwoFactorMiddleware:
             return None
         if not getattr(view_func, "login_required", True) and not is_public_record(view_func):
             return None
-        name = _url_name(request)
         if user.two_factor_enabled and not user.is_verified():
-            if name in VERIFY_PAGES:
+            if _url_name(request) in VERIFY_PAGES:
                 return None
             return redirect(_with_next(reverse("two_factor_verify"), request))
         if not user.two_factor_enabled and request.session.get(REQUIRED_SESSION_KEY):
-            if name in SETUP_PAGES:
+            if _url_name(request) in SETUP_PAGES:
                 return None
             return redirect(reverse("two_factor"))
         return None

@@ -55,7 +55,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, the settings' policy built once per process (tracker.security).
+    "tracker.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # An ETag on every page and API read that can repeat (not one with a CSRF token, masked anew
     # each time: tracker.security), and 304 Not Modified when If-None-Match matches it.

@@ -457,3 +457,15 @@ def test_a_session_owing_its_code_is_no_one_to_the_api(client, frozen, settings,
     assert owing.status_code == (200 if public_site else 401)
     assert "An internal note" not in owing.content.decode()
     assert "An internal note" in verified.content.decode()
+
+
+def test_the_gate_reads_the_address_django_resolved_and_resolves_nothing_again(
+    monkeypatch, secretariat_client
+):
+    """Every logged-in page passes the gate: it costs no second walk of the URL patterns."""
+    resolved = []
+    resolve = tf.resolve
+    monkeypatch.setattr(tf, "resolve", lambda path: resolved.append(path) or resolve(path))
+
+    assert secretariat_client.get(reverse("dashboard")).status_code == 200
+    assert resolved == []
