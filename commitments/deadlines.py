@@ -256,22 +256,24 @@ class _DayByCadence(Func):
         return f"(%s::date[])[{cadence_sql}]", [self.days, *params]
 
 
-def _earliest_due():
-    """The earlier of the target date and the earliest undone milestone's due date."""
+def earliest_due():
+    """The earlier of the target date and the earliest undone milestone's due date: for an
+    overdue row its overdue_since, for a due-soon one its next_due (an index of
+    Commitment.Meta is on this expression)."""
     return _earliest(F("target_date"), F("undone_milestone_due_on"))
 
 
 def overdue(*, today: datetime.date, status_field: str = "shown_status") -> Q:
     """The rows `annotate` marks OVERDUE on `today`, said without its per-row CASEs: a
     commitment not finished whose earliest date is before today."""
-    return ~finished(status_field) & Q(LessThan(_earliest_due(), today))
+    return ~finished(status_field) & Q(LessThan(earliest_due(), today))
 
 
 def due_soon(*, today: datetime.date, status_field: str = "shown_status") -> Q:
     """The rows `annotate` marks DUE_SOON on `today`: not finished, earliest date ahead and
     within TRACKER_DUE_SOON_DAYS (the earliest is the next due when none is missed)."""
     soon_end = today + datetime.timedelta(days=due_soon_days())
-    earliest = _earliest_due()
+    earliest = earliest_due()
     ahead = Q(GreaterThanOrEqual(earliest, today)) & Q(LessThanOrEqual(earliest, soon_end))
     return ~finished(status_field) & ahead
 

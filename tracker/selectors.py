@@ -197,7 +197,7 @@ def dashboard_overdue_commitments(
     # Filtered by the plain rule, not by the annotation: the annotations are then computed only
     # for the rows kept (deadlines.overdue).
     overdue = _dated_commitments(user=user, today=today).filter(deadlines.overdue(today=today))
-    return overdue.order_by("overdue_since", "title")[:limit]
+    return overdue.order_by(deadlines.earliest_due(), "title")[:limit]  # overdue_since
 
 
 def dashboard_due_soon_commitments(
@@ -205,7 +205,7 @@ def dashboard_due_soon_commitments(
 ) -> QuerySet[Commitment]:
     """Commitments due within TRACKER_DUE_SOON_DAYS, the soonest first."""
     soon = _dated_commitments(user=user, today=today).filter(deadlines.due_soon(today=today))
-    return soon.order_by("next_due", "title")[:limit]
+    return soon.order_by(deadlines.earliest_due(), "title")[:limit]  # next_due
 
 
 @dataclass(frozen=True)
