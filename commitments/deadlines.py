@@ -26,8 +26,10 @@ from django.conf import settings
 from django.db.models import (
     Case,
     CharField,
+    Count,
     DateField,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -43,7 +45,12 @@ from django.db.models.functions import (
     Least,
     TruncDate,
 )
-from django.db.models.lookups import LessThanOrEqual
+from django.db.models.lookups import (
+    GreaterThan,
+    GreaterThanOrEqual,
+    LessThan,
+    LessThanOrEqual,
+)
 from django.utils.translation import gettext_lazy as _
 
 from .models import DEFAULT_REPORTING_CADENCE_MONTHS, Milestone
@@ -205,6 +212,105 @@ def annotate(
         .annotate(news_elapsed=elapsed)
         .annotate(freshness=_freshness(status_field, _cadence_months() * 32))
     )
+
+
+# --- Counts in one pass ----------------------------------------------------------------------
+
+# Cadences the counts look up in a list of days; a longer one (the forms allow 120 months at
+# most) is compared by the day scores of `annotate`.
+LISTED_CADENCE_MONTHS = 120
+
+
+def late_before(*, today: datetime.date, months: int) -> datetime.date:
+    """The earliest last news that is not late after `months` months on `today`: the day score
+    rule of `annotate` (late when today's score exceeds the last news' by more than 32 N) said
+    as a day, so a count compares a date instead of computing scores for every row."""
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    if today.day <= last:
+        return datetime.date(year, month + 1, today.day)
+    return datetime.date(year, month + 1, last) + datetime.timedelta(days=1)
+
+
+class _DayByCadence(Func):
+    """late_before(today, cadence x factor) of each row's cadence: the days listed once per
+    query (an array indexed by the cadence on PostgreSQL, a CASE elsewhere); null for a cadence
+    past the list."""
+
+    output_field = DateField()
+
+    def __init__(self, cadence, *, today: datetime.date, factor: int):
+        super().__init__(cadence)
+        self.days = [
+            late_before(today=today, months=months * factor)
+            for months in range(1, LISTED_CADENCE_MONTHS + 1)
+        ]
+
+    def as_sql(self, compiler, connection, **extra_context):
+        cadence_sql, params = compiler.compile(self.source_expressions[0])
+        whens = " ".join(f"WHEN {months} THEN %s" for months in range(1, len(self.days) + 1))
+        return f"CASE {cadence_sql} {whens} END", [*params, *self.days]
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        cadence_sql, params = compiler.compile(self.source_expressions[0])
+        return f"(%s::date[])[{cadence_sql}]", [self.days, *params]
+
+
+def earliest_due():
+    """The earlier of the target date and the earliest undone milestone's due date: for an
+    overdue row its overdue_since, for a due-soon one its next_due (an index of
+    Commitment.Meta is on this expression)."""
+    return _earliest(F("target_date"), F("undone_milestone_due_on"))
+
+
+def overdue(*, today: datetime.date, status_field: str = "shown_status") -> Q:
+    """The rows `annotate` marks OVERDUE on `today`, said without its per-row CASEs: a
+    commitment not finished whose earliest date is before today."""
+    return ~finished(status_field) & Q(LessThan(earliest_due(), today))
+
+
+def due_soon(*, today: datetime.date, status_field: str = "shown_status") -> Q:
+    """The rows `annotate` marks DUE_SOON on `today`: not finished, earliest date ahead and
+    within TRACKER_DUE_SOON_DAYS (the earliest is the next due when none is missed)."""
+    soon_end = today + datetime.timedelta(days=due_soon_days())
+    earliest = earliest_due()
+    ahead = Q(GreaterThanOrEqual(earliest, today)) & Q(LessThanOrEqual(earliest, soon_end))
+    return ~finished(status_field) & ahead
+
+
+def _late(*, today: datetime.date, last_field: str, factor: int) -> Q:
+    """Last news more than `factor` cadences old on `today` (annotate's rule): a date compared
+    with the row's cadence's day from a list, the day scores only past the list."""
+    last_news = Coalesce(last_field, TruncDate("created_at"), output_field=DateField())
+    cadence = _cadence_months()
+    listed = Q(GreaterThanOrEqual(cadence, 1)) & Q(LessThanOrEqual(cadence, LISTED_CADENCE_MONTHS))
+    by_day = Q(LessThan(last_news, _DayByCadence(cadence, today=today, factor=factor)))
+    news = (ExtractYear(last_news), ExtractMonth(last_news), ExtractDay(last_news))
+    elapsed = Value(_day_score(today.year, today.month, today.day)) - _day_score(*news)
+    by_score = Q(GreaterThan(elapsed, cadence * 32 * factor))
+    return (listed & by_day) | (~listed & by_score)
+
+
+def counts(
+    *,
+    today: datetime.date,
+    status_field: str = "shown_status",
+    last_field: str = "shown_last_activity",
+) -> dict:
+    """Count aggregates (for QuerySet.aggregate) of the rows in each deadline and freshness
+    state on `today`: OVERDUE, DUE_SOON, ON_TIME, LATE, VERY_LATE. The same numbers as
+    counting `annotate`'s deadline and freshness, which computed every row's CASEs and day
+    scores once per state (0.16 s of the cold dashboard at 20,000 commitments)."""
+    fresh = ~closed(status_field)
+    late = _late(today=today, last_field=last_field, factor=1)
+    very_late = _late(today=today, last_field=last_field, factor=2)
+    return {
+        OVERDUE: Count("pk", filter=overdue(today=today, status_field=status_field)),
+        DUE_SOON: Count("pk", filter=due_soon(today=today, status_field=status_field)),
+        ON_TIME: Count("pk", filter=fresh & ~late),
+        LATE: Count("pk", filter=fresh & late & ~very_late),
+        VERY_LATE: Count("pk", filter=fresh & very_late),
+    }
 
 
 # --- In Python (the report, reminders) -------------------------------------------------------

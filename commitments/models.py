@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce, Least
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -203,6 +204,25 @@ class Theme(models.Model):
         return self.name
 
 
+def _open_by_earliest_due(status_field: str, name: str) -> models.Index:
+    """Commitments that can be overdue or due soon (not deadlines.finished on status_field) by
+    the earlier of their target date and first undone milestone's due date, then title: the
+    expression deadlines.earliest_due writes, which it must stay equal to for the index to
+    serve."""
+    finished = (
+        models.Q(**{f"{status_field}__in": ("achieved", "no_longer_pursued")})
+        | models.Q(retired_on__isnull=False)
+        | models.Q(**{status_field: "recurring_on_track"})
+    )
+    dates = ("target_date", "undone_milestone_due_on")
+    return models.Index(
+        Least(Coalesce(*dates), Coalesce(*reversed(dates))),
+        "title",
+        condition=~finished,
+        name=name,
+    )
+
+
 class Commitment(models.Model):
     """What one or more paragraphs ask for, as something one can track."""
 
@@ -301,6 +321,13 @@ class Commitment(models.Model):
             models.Index(fields=["first_paragraph_number", "title"]),
             models.Index(fields=["public_status"]),
             models.Index(fields=["public_last_activity_on"]),
+            # The dashboard's overdue and due-soon lists (tracker.selectors: deadlines.overdue,
+            # deadlines.due_soon, ordered by deadlines.earliest_due) per audience: read in order
+            # from today or from the start, 20 rows, not every commitment sorted.
+            _open_by_earliest_due("status", name="commitment_open_due"),
+            _open_by_earliest_due("public_status", name="commitment_public_open_due"),
+            # The dashboard's upcoming target dates (selectors.dashboard_upcoming_commitments).
+            models.Index(fields=["target_date", "title"], name="commitment_target_title"),
         ]
 
     def __str__(self) -> str:

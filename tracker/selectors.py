@@ -194,16 +194,18 @@ def dashboard_overdue_commitments(
     *, user, today: datetime.date, limit: int = 20
 ) -> QuerySet[Commitment]:
     """Overdue commitments, overdue the longest first."""
-    overdue = _dated_commitments(user=user, today=today).filter(deadline=deadlines.OVERDUE)
-    return overdue.order_by("overdue_since", "title")[:limit]
+    # Filtered by the plain rule, not by the annotation: the annotations are then computed only
+    # for the rows kept (deadlines.overdue).
+    overdue = _dated_commitments(user=user, today=today).filter(deadlines.overdue(today=today))
+    return overdue.order_by(deadlines.earliest_due(), "title")[:limit]  # overdue_since
 
 
 def dashboard_due_soon_commitments(
     *, user, today: datetime.date, limit: int = 20
 ) -> QuerySet[Commitment]:
     """Commitments due within TRACKER_DUE_SOON_DAYS, the soonest first."""
-    soon = _dated_commitments(user=user, today=today).filter(deadline=deadlines.DUE_SOON)
-    return soon.order_by("next_due", "title")[:limit]
+    soon = _dated_commitments(user=user, today=today).filter(deadlines.due_soon(today=today))
+    return soon.order_by(deadlines.earliest_due(), "title")[:limit]  # next_due
 
 
 @dataclass(frozen=True)
@@ -216,14 +218,9 @@ class DeadlineCounts:
 
 
 def dashboard_deadline_counts(*, user, today: datetime.date) -> DeadlineCounts:
-    counts = {
-        "overdue": Count("pk", filter=Q(deadline=deadlines.OVERDUE)),
-        "due_soon": Count("pk", filter=Q(deadline=deadlines.DUE_SOON)),
-        **{value: Count("pk", filter=Q(freshness=value)) for value in deadlines.FRESHNESS_LABELS},
-    }
-    totals = _dated_commitments(user=user, today=today).aggregate(**counts)
+    totals = _visible_commitments(user=user).aggregate(**deadlines.counts(today=today))
     freshness = [(v, label, totals[v]) for v, label in deadlines.FRESHNESS_LABELS.items()]
-    return DeadlineCounts(totals["overdue"], totals["due_soon"], freshness)
+    return DeadlineCounts(totals[deadlines.OVERDUE], totals[deadlines.DUE_SOON], freshness)
 
 
 def dashboard_upcoming_commitments(
