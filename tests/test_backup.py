@@ -162,9 +162,7 @@ def test_an_archive_made_before_the_public_state_was_kept_restores_it(transactio
     assert set(liaison_sees.values()) - {"not_started"}  # the demo has public progress
 
 
-def test_an_archive_made_before_milestone_dates_were_copied_restores_them(
-    transactional_db, media
-):
+def test_an_archive_made_before_milestone_dates_were_copied_restores_them(transactional_db, media):
     """Version 2 archives have no Commitment.undone_milestone_due_on: the restore fills it
     from the restored milestones, so the table's due dates and overdue list stay right."""
     record_build()
