@@ -363,7 +363,7 @@ def test_a_record_that_is_not_a_list_is_refused(archive, media):
         (2.0, "format version as 2.0 \\(float\\)"),
         (True, "format version as true \\(bool\\)"),
         (None, "format version as null"),
-        (3, "format version 3; this tracker reads versions 1 and 2"),
+        (4, "format version 4; this tracker reads versions 1, 2 and 3"),
         (0, "format version 0"),
     ],
 )

@@ -308,7 +308,8 @@ def _json_read(archive: zipfile.ZipFile, name: str, *, limit: int | None = None)
 
 
 def _version_check(manifest: dict) -> None:
-    readable = " and ".join(map(str, READABLE_VERSIONS))
+    *earlier, last = map(str, READABLE_VERSIONS)
+    readable = f"{', '.join(earlier)} and {last}" if earlier else last
     if "version" not in manifest:
         raise BackupError(f"The archive's {MANIFEST} gives no format version. {AGAIN}")
     version = manifest["version"]
