@@ -46,6 +46,10 @@ LEAD_DAYS = 30
 # --- The due rows ---------------------------------------------------------------------------
 
 
+# Issue 16: the worker at least half as fast as the plain smtplib loop.
+REMINDERS_TARGET = 0.5
+
+
 def dataset_build(*, reminders: int, users: int, events: int) -> None:
     """Users, events, and one subscription and one due reminder per (event, user) pair."""
     from django.core.management import call_command
@@ -276,7 +280,9 @@ def report_print(floor: dict, dispatch: dict) -> None:
         f"in {floor['seconds']:.1f} s"
     )
     print(f"Worker CPU per message: {dispatch['worker_cpu_ms_per_message']:.2f} ms")
-    print(f"Worker / floor: {ratio:.2f} (target: at least 0.50)")
+    # Three decimals: 0.497 printed as 0.50 read as met.
+    verdict = "met" if ratio >= REMINDERS_TARGET else "MISSED"
+    print(f"Worker / floor: {ratio:.3f} (target: at least {REMINDERS_TARGET}: {verdict})")
     print(f"Row states after the run: {dispatch['states']}")
 
 
