@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 
 from commitments import services
 from commitments.models import AchievedSpan, Commitment, EvidenceFile, StatusUpdate
+from tests.test_backup_input import changed
 from tracker import reminders
 from tracker.backup import (
     FORMAT_VERSION,
@@ -99,6 +100,18 @@ def achieved_spans() -> set[tuple]:
     return set(AchievedSpan.objects.values_list(*fields))
 
 
+def commitment_rows_changed(change):
+    """A rows function for `changed`: change(fields) on every commitment's fields."""
+
+    def rows_changed(rows):
+        for row in rows:
+            if row["model"] == "commitments.commitment":
+                change(row["fields"])
+        return rows
+
+    return rows_changed
+
+
 def database_empty() -> None:
     call_command("flush", interactive=False, verbosity=0)
 
@@ -140,23 +153,16 @@ def test_an_archive_made_before_the_public_state_was_kept_restores_it(transactio
     from the restored history, so liaisons do not see every commitment as not started."""
     record_build()
     liaison_sees = dict(Commitment.objects.values_list("slug", "public_status"))
-    contents = archive_contents(export_bytes())
-    rows = json.loads(contents["record.json"])
-    for row in rows:
-        if row["model"] == "commitments.commitment":
-            for name in ("public_status", "public_progress", "public_last_activity_on"):
-                del row["fields"][name]
-    contents["record.json"] = json.dumps(rows).encode()
-    manifest = json.loads(contents["manifest.json"])
-    contents["manifest.json"] = json.dumps(manifest | {"version": 1}).encode()
-    older = io.BytesIO()
-    with zipfile.ZipFile(older, "w") as archive:
-        for member, data in contents.items():
-            archive.writestr(member, data)
+    public = ("public_status", "public_progress", "public_last_activity_on")
+    older = changed(
+        export_bytes(),
+        rows=commitment_rows_changed(lambda fields: [fields.pop(name) for name in public]),
+        manifest=lambda manifest: manifest | {"version": 1},
+    )
     database_empty()
     media.fresh()
 
-    backup_restore(source=io.BytesIO(older.getvalue()))
+    backup_restore(source=io.BytesIO(older))
 
     assert dict(Commitment.objects.values_list("slug", "public_status")) == liaison_sees
     assert set(liaison_sees.values()) - {"not_started"}  # the demo has public progress
@@ -168,23 +174,17 @@ def test_an_archive_made_before_milestone_dates_were_copied_restores_them(transa
     record_build()
     due = dict(Commitment.objects.values_list("slug", "undone_milestone_due_on"))
     assert any(due.values())  # the demo has undone milestones
-    contents = archive_contents(export_bytes())
-    assert manifest_of(export_bytes())["version"] == 3
-    rows = json.loads(contents["record.json"])
-    for row in rows:
-        if row["model"] == "commitments.commitment":
-            del row["fields"]["undone_milestone_due_on"]
-    contents["record.json"] = json.dumps(rows).encode()
-    manifest = json.loads(contents["manifest.json"])
-    contents["manifest.json"] = json.dumps(manifest | {"version": 2}).encode()
-    older = io.BytesIO()
-    with zipfile.ZipFile(older, "w") as archive:
-        for member, data in contents.items():
-            archive.writestr(member, data)
+    archive = export_bytes()
+    assert manifest_of(archive)["version"] == 3
+    older = changed(
+        archive,
+        rows=commitment_rows_changed(lambda fields: fields.pop("undone_milestone_due_on")),
+        manifest=lambda manifest: manifest | {"version": 2},
+    )
     database_empty()
     media.fresh()
 
-    backup_restore(source=io.BytesIO(older.getvalue()))
+    backup_restore(source=io.BytesIO(older))
 
     assert dict(Commitment.objects.values_list("slug", "undone_milestone_due_on")) == due
 
@@ -193,20 +193,14 @@ def test_an_archive_made_while_commitments_had_a_quiet_period_restores(transacti
     """quiet_after_days gave way to the reporting cadence; older archives still hold it."""
     record_build()
     slugs = set(Commitment.objects.values_list("slug", flat=True))
-    contents = archive_contents(export_bytes())
-    rows = json.loads(contents["record.json"])
-    for row in rows:
-        if row["model"] == "commitments.commitment":
-            row["fields"]["quiet_after_days"] = 180
-    contents["record.json"] = json.dumps(rows).encode()
-    older = io.BytesIO()
-    with zipfile.ZipFile(older, "w") as archive:
-        for member, data in contents.items():
-            archive.writestr(member, data)
+    older = changed(
+        export_bytes(),
+        rows=commitment_rows_changed(lambda fields: fields.update(quiet_after_days=180)),
+    )
     database_empty()
     media.fresh()
 
-    backup_restore(source=io.BytesIO(older.getvalue()))
+    backup_restore(source=io.BytesIO(older))
 
     assert set(Commitment.objects.values_list("slug", flat=True)) == slugs
 
