@@ -13,11 +13,25 @@ and a cached copy could outlive a lost cache invalidation (core.caching's breake
 """
 
 import datetime
+import logging
 
 from django.conf import settings
+from django.contrib.auth import backends, get_user_model
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.exceptions import SuspiciousOperation
 from django.utils import timezone
+
+from core.compiled import CompiledRead
+
+# The two reads every logged-in request makes before its view, the same SQL as Django's,
+# compiled once per connection (core.compiled; docs/performance-work.md, "The per-request
+# floor": the ORM's building of these two queries was most of what the tracker's bare view
+# paid over Django's own).
+SESSION_ROW = CompiledRead(
+    lambda: SessionStore.get_model_class().objects, "session_key", "expire_date__gt"
+)
+USER_ROW = CompiledRead(lambda: get_user_model()._default_manager, "pk")
 
 
 class SessionStore(db.SessionStore):
@@ -26,9 +40,26 @@ class SessionStore(db.SessionStore):
     stored_expiry: datetime.datetime | None = None
 
     def _get_session_from_db(self):
-        session = super()._get_session_from_db()
+        """Django's read of the session's row (a live one: not expired), compiled once."""
+        try:
+            session = SESSION_ROW.first(
+                session_key=self.session_key, expire_date__gt=timezone.now()
+            )
+        except SuspiciousOperation as error:
+            logging.getLogger(f"django.security.{error.__class__.__name__}").warning(str(error))
+            session = None
+        if session is None:
+            self._session_key = None
         self.stored_expiry = session.expire_date if session else None
         return session
+
+
+class ModelBackend(backends.ModelBackend):
+    """Django's ModelBackend, reading a logged-in request's user with a compiled read."""
+
+    def get_user(self, user_id):
+        user = USER_ROW.first(pk=user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
 
 def session_expiry_stale(session) -> bool:

@@ -446,9 +446,10 @@ TRACKER_TRUSTED_PROXY_COUNT = env.int("TRACKER_TRUSTED_PROXY_COUNT", default=0)
 
 AUTHENTICATION_BACKENDS = [
     # Refuses a login while the account is locked out from this address; ModelBackend checks
-    # the password, and treats a disabled account as logged out on its next request.
+    # the password, and treats a disabled account as logged out on its next request (Django's,
+    # reading the user of every request with a statement compiled once: core.sessions).
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "core.sessions.ModelBackend",
 ]
 # The lock is on the pair (account, address), not the account alone, and ends by itself after
 # the cool-off: someone guessing passwords cannot lock a liaison out of their own office.

@@ -1,0 +1,122 @@
+"""The session's and the user's reads on every logged-in request (core.sessions) are Django's
+own, compiled once per connection (core.compiled.CompiledRead): the same SQL, the same rows,
+the same answers for an expired session, a deactivated or deleted user."""
+
+import datetime
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.db.models.sql.compiler import SQLCompiler
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from core.compiled import CompiledRead
+from core.sessions import SESSION_ROW, USER_ROW, ModelBackend, SessionStore
+
+pytestmark = pytest.mark.django_db
+
+
+def orm_sql(queryset) -> str:
+    return queryset.query.get_compiler(connection=connection).as_sql()[0]
+
+
+def test_the_reads_send_the_sql_django_would(secretariat):
+    store = SessionStore()
+    store["x"] = 1
+    store.create()
+    now = timezone.now()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert SESSION_ROW.first(session_key=store.session_key, expire_date__gt=now) is not None
+        assert USER_ROW.first(pk=secretariat.pk) is not None
+
+    assert len(queries) == 2
+    user_model = get_user_model()
+    expected_session = Session.objects.filter(session_key=store.session_key, expire_date__gt=now)
+    expected_user = user_model._default_manager.filter(pk=secretariat.pk)
+    # The statements are the ORM's own, but for the values sent with them.
+    assert SESSION_ROW._compiled(connection, Session.objects)[0] == orm_sql(expected_session)
+    assert USER_ROW._compiled(connection, user_model._default_manager)[0] == orm_sql(expected_user)
+
+
+def test_the_user_read_returns_the_row_the_orm_returns_column_by_column(secretariat, liaison):
+    for person in (secretariat, liaison):
+        read = USER_ROW.first(pk=person.pk)
+        expected = get_user_model().objects.get(pk=person.pk)
+        assert type(read) is type(expected)
+        assert read._state.adding is False
+        assert read._state.db == expected._state.db
+        for field in expected._meta.concrete_fields:
+            assert getattr(read, field.attname) == getattr(expected, field.attname), field.name
+
+
+def test_the_session_read_returns_a_live_row_and_not_an_expired_one():
+    live, expired = SessionStore(), SessionStore()
+    for store in (live, expired):
+        store["marker"] = "kept"
+        store.create()
+    Session.objects.filter(session_key=expired.session_key).update(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1)
+    )
+
+    reloaded = SessionStore(live.session_key)
+    assert reloaded.load() == {"marker": "kept"}
+    assert reloaded.stored_expiry == Session.objects.get(session_key=live.session_key).expire_date
+
+    stale = SessionStore(expired.session_key)
+    assert stale.load() == {}
+    assert stale.session_key is None  # a new session is started, as Django's store does
+    assert stale.stored_expiry is None
+
+
+def test_the_backend_refuses_a_deactivated_or_deleted_user(secretariat, liaison):
+    backend = ModelBackend()
+    assert backend.get_user(secretariat.pk) == secretariat
+
+    secretariat.is_active = False
+    secretariat.save(update_fields=["is_active"])
+    liaison_pk = liaison.pk
+    liaison.delete()
+
+    assert backend.get_user(secretariat.pk) is None
+    assert backend.get_user(liaison_pk) is None
+
+
+@pytest.mark.urls("config.bench_urls")
+def test_a_logged_in_request_compiles_neither_read_again(secretariat_client, monkeypatch):
+    assert secretariat_client.get(reverse("bench_bare")).status_code == 200  # compiled here
+    compiled = []
+    original = SQLCompiler.as_sql
+
+    def counted(self, *args, **kwargs):
+        compiled.append(self.query.model._meta.db_table)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counted)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert secretariat_client.get(reverse("bench_bare")).status_code == 200
+    assert len(queries) == 2  # the session's row and the user's, both read
+    assert compiled == []  # neither built by the ORM again
+
+
+def test_a_session_whose_user_was_deactivated_is_logged_out(secretariat_client, secretariat):
+    secretariat.is_active = False
+    secretariat.save(update_fields=["is_active"])
+
+    response = secretariat_client.get(reverse("dashboard"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse(settings.LOGIN_URL))
+
+
+def test_a_read_that_does_not_take_its_value_once_is_refused():
+    # startswith sends the marker with a % after it: the ORM wrote no slot for it to fill.
+    read = CompiledRead(lambda: Session.objects, "session_key", "session_key__startswith")
+
+    with pytest.raises(RuntimeError, match="does not take session_key__startswith once"):
+        read.first(session_key="a", session_key__startswith="a")
