@@ -99,12 +99,14 @@ def child(page: str, requests: int, profile: bool) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from bench.load import browser_cookie
+
     without = set(filter(None, os.environ.get("FLOOR_WITHOUT", "").split(",")))
     if without:  # what a middleware costs: the page without it (measuring only)
         settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if name not in without]
     application = get_wsgi_application()
     path, cookie_value = os.environ["FLOOR_PATH"], os.environ["FLOOR_SESSION"]
-    cookie = f"{settings.SESSION_COOKIE_NAME}={cookie_value}"
+    cookie = browser_cookie(cookie_value)
     _Counted.install()
     for _ in range(int(os.environ.get("FLOOR_WARMUP", 200))):  # connections, caches, entries
         status, body = _one(application, path, cookie)

@@ -13,6 +13,24 @@ LUA_SCRIPT = Path(__file__).with_name("wrk.lua")
 MARKER = "BENCH-JSON "
 
 
+# A browser keeps the CSRF cookie the first page with a form set and sends it with every later
+# request. Without it each request would be a first visit, given a new secret and a Set-Cookie
+# that no reader pays after their first page. Any 32 letters and digits are a valid secret.
+BROWSER_CSRF_SECRET = "benchmarkbrowserkeptcsrfsecret00"
+
+
+def browser_cookie(session_key: str) -> str:
+    """The Cookie header of a logged-in browser after its first page (nothing for a visitor)."""
+    from django.conf import settings
+
+    if not session_key:
+        return ""
+    return (
+        f"{settings.SESSION_COOKIE_NAME}={session_key}; "
+        f"{settings.CSRF_COOKIE_NAME}={BROWSER_CSRF_SECRET}"
+    )
+
+
 class LoadError(RuntimeError):
     """wrk is missing, failed, or printed no result line."""
 

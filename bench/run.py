@@ -27,7 +27,7 @@ from . import machine
 from .cold_http import Writer, cold_rounds, under_writes
 from .compare import compare, compare_print, results_read
 from .explain import explain_queries, page_seq_scans
-from .load import Load, LoadError, drive
+from .load import Load, LoadError, browser_cookie, drive
 from .rounds import REFERENCE, page_summary, round_ratios, schedule
 from .server import (
     WORKERS,
@@ -286,9 +286,7 @@ def page_probe(page: Page, sessions: dict, load: Load) -> tuple[dict, Load]:
 
 
 def cookie_for(session_key: str) -> str:
-    from django.conf import settings
-
-    return f"{settings.SESSION_COOKIE_NAME}={session_key}" if session_key else ""
+    return browser_cookie(session_key)
 
 
 def page_url(page: Page, urls: dict) -> str:

@@ -54,7 +54,7 @@ class CompiledRead:
         """The first row matching `values` (one per lookup), or None."""
         manager = self.manager()
         connection = connections[router.db_for_read(manager.model)]
-        sql, params, slots, compiler, columns = self._compiled(connection, manager)
+        sql, params, slots, compiler, converters, columns = self._compiled(connection, manager)
         params = list(params)
         for lookup, (position, field) in slots.items():
             params[position] = field.get_db_prep_value(values[lookup], connection, prepared=False)
@@ -63,7 +63,8 @@ class CompiledRead:
             row = cursor.fetchone()
         if row is None:
             return None
-        row = next(iter(compiler.results_iter(results=[[row]])))
+        if converters:  # the ORM's conversions of each column's value (a date on SQLite...)
+            row = next(compiler.apply_converters([row], converters))
         return manager.model.from_db(connection.alias, columns, row[: len(columns)])
 
     def _compiled(self, connection, manager):
@@ -96,7 +97,11 @@ class CompiledRead:
         if start != 0:
             raise RuntimeError(f"A compiled read selects more than its model's columns: {sql}")
         columns = [column[0].target.attname for column in compiler.select[start : end + 1]]
-        return sql, tuple(params), slots, compiler, columns
+        selected = [column[0] for column in compiler.select[: compiler.col_count]]
+        if compiler.has_composite_fields(selected):
+            raise RuntimeError(f"A compiled read selects a composite field: {sql}")
+        converters = compiler.get_converters(selected)
+        return sql, tuple(params), slots, compiler, converters, columns
 
     @staticmethod
     def _field(model, lookup: str):
