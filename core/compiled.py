@@ -36,6 +36,14 @@ MARKERS = {
 }
 
 
+def _in_range(field, value, connection) -> bool:
+    """Whether an id fits the database's column (the ORM finds no row for one that does not)."""
+    if not isinstance(value, int):
+        return True
+    low, high = connection.ops.integer_field_range(field.get_internal_type())
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
 class CompiledRead:
     """One model's row found by a few exact or compared values, as `manager.filter(**lookups)`
     finds it, with the ORM's SQL, column conversions and instance, but resolved and compiled
@@ -57,7 +65,10 @@ class CompiledRead:
         sql, params, slots, compiler, converters, columns = self._compiled(connection, manager)
         params = list(params)
         for lookup, (position, field) in slots.items():
-            params[position] = field.get_db_prep_value(values[lookup], connection, prepared=False)
+            value = field.get_db_prep_value(values[lookup], connection, prepared=False)
+            if not _in_range(field, value, connection):
+                return None  # as the ORM's exact lookup: no row has it (SQLite would raise)
+            params[position] = value
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()

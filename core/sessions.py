@@ -14,9 +14,10 @@ and a cached copy could outlive a lost cache invalidation (core.caching's breake
 
 import datetime
 import logging
+import re
 
 from django.conf import settings
-from django.contrib.auth import backends, get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, backends, get_user_model
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import SuspiciousOperation
@@ -34,13 +35,32 @@ SESSION_ROW = CompiledRead(
 USER_ROW = CompiledRead(lambda: get_user_model()._default_manager, "pk")
 
 
+# Sessions made before core.sessions.ModelBackend name Django's; each is read as naming this
+# one, so it goes on as it was (not left logged out with its data, two-factor mark included).
+FORMER_BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "core.sessions.ModelBackend"
+# A key Django makes: lower-case letters and digits (get_random_string, VALID_KEY_CHARS). Any
+# other cookie is no session; a NUL in it made PostgreSQL's driver raise (a 500) before.
+SESSION_KEY_FORM = re.compile(r"[a-z0-9]+")
+
+
 class SessionStore(db.SessionStore):
     """Django's database sessions, remembering the expiry the row had when it was read."""
 
     stored_expiry: datetime.datetime | None = None
 
+    def load(self):
+        data = super().load()
+        if data.get(BACKEND_SESSION_KEY) == FORMER_BACKEND:
+            data[BACKEND_SESSION_KEY] = BACKEND
+        return data
+
     def _get_session_from_db(self):
         """Django's read of the session's row (a live one: not expired), compiled once."""
+        if not SESSION_KEY_FORM.fullmatch(self.session_key or ""):
+            self._session_key = None
+            self.stored_expiry = None
+            return None
         try:
             session = SESSION_ROW.first(
                 session_key=self.session_key, expire_date__gt=timezone.now()

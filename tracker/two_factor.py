@@ -284,6 +284,9 @@ def _app_changed(sender, instance: TOTPDevice, **kwargs) -> None:
 def _remember_whether_required(sender, request, user, **kwargs) -> None:
     if request is not None and hasattr(request, "session"):
         request.session[REQUIRED_SESSION_KEY] = two_factor_required_for(user)
+        # A log-in with the password never inherits a code entered in this session before
+        # (Django keeps a session's data when the same person logs in again in it).
+        request.session.pop(DEVICE_ID_SESSION_KEY, None)
 
 
 # --- The gate -------------------------------------------------------------------------------

@@ -447,7 +447,8 @@ TRACKER_TRUSTED_PROXY_COUNT = env.int("TRACKER_TRUSTED_PROXY_COUNT", default=0)
 AUTHENTICATION_BACKENDS = [
     # Refuses a login while the account is locked out from this address; ModelBackend checks
     # the password, and treats a disabled account as logged out on its next request (Django's,
-    # reading the user of every request with a statement compiled once: core.sessions).
+    # reading the user of every request with a statement compiled once: core.sessions, which
+    # reads sessions made before it, naming Django's ModelBackend, as naming it).
     "axes.backends.AxesStandaloneBackend",
     "core.sessions.ModelBackend",
 ]

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.db.models.sql.compiler import SQLCompiler
@@ -15,7 +15,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.compiled import CompiledRead
-from core.sessions import SESSION_ROW, USER_ROW, ModelBackend, SessionStore
+from core.sessions import (
+    BACKEND,
+    FORMER_BACKEND,
+    SESSION_ROW,
+    USER_ROW,
+    ModelBackend,
+    SessionStore,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +127,39 @@ def test_a_read_that_does_not_take_its_value_once_is_refused():
 
     with pytest.raises(RuntimeError, match="does not take session_key__startswith once"):
         read.first(session_key="a", session_key__startswith="a")
+
+
+def test_a_session_made_under_djangos_backend_goes_on_as_it_was(client, liaison):
+    client.force_login(liaison, backend=FORMER_BACKEND)
+    stored = Session.objects.get(session_key=client.session.session_key).get_decoded()
+    assert stored[BACKEND_SESSION_KEY] == FORMER_BACKEND
+    assert BACKEND in settings.AUTHENTICATION_BACKENDS
+    assert FORMER_BACKEND not in settings.AUTHENTICATION_BACKENDS
+
+    response = client.get(reverse("dashboard"))
+
+    assert response.status_code == 200
+    assert response.context["user"] == liaison
+
+
+@pytest.mark.parametrize(
+    "key", ["\x00abcdefghijk", "ABCDEFGHIJKLMNOP", "abcdefgh'--", "abcdéfghij"]
+)
+def test_a_session_cookie_django_never_makes_is_no_session(client, key):
+    client.cookies[settings.SESSION_COOKIE_NAME] = key
+
+    dashboard = client.get(reverse("dashboard"))
+    login = client.get(reverse(settings.LOGIN_URL))
+
+    assert dashboard.status_code == 302
+    assert dashboard["Location"].startswith(reverse(settings.LOGIN_URL))
+    assert login.status_code == 200
+    assert SessionStore(key).load() == {}
+
+
+@pytest.mark.parametrize("user_id", [2**63, -(2**63) - 1, 10**20])
+def test_an_id_no_column_holds_finds_no_user(user_id):
+    expected = get_user_model().objects.filter(pk=user_id).first()
+
+    assert expected is None
+    assert ModelBackend().get_user(user_id) is None

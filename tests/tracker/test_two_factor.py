@@ -152,6 +152,22 @@ def test_after_the_password_every_page_waits_for_the_code(client, person, frozen
     assert client.get(reverse("dashboard")).status_code == 200
 
 
+def test_a_password_log_in_never_inherits_a_code_entered_in_the_session_before(
+    client, person, frozen
+):
+    # A session that names a log-in backend no longer in the settings is no one's, but keeps
+    # its data; Django keeps that data when the same person logs in again in it. The code
+    # entered before must not carry over to a log-in with the password alone.
+    user, _app = person
+    client.force_login(user, backend="tests.a_backend_since_removed.Backend")  # and verified
+    assert client.get(reverse("dashboard")).url.startswith(reverse("login"))
+
+    again = password_login(client, user)
+
+    assert again.url.startswith(reverse("two_factor_verify"))
+    assert client.get(reverse("dashboard")).url == reverse("two_factor_verify")
+
+
 def test_a_code_replayed_is_refused(client, person, frozen):
     user, app = person
     code = code_for(app.key, at=NOW)
