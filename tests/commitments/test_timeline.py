@@ -7,8 +7,11 @@ import time_machine
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from commitments import charts
+from commitments.models import StatusUpdate
+from commitments.statuses import Status
 from commitments.views import TIMELINE_PAGE_SIZE
 from tests.factories import CommitmentFactory, StatusUpdateFactory
 
@@ -96,3 +99,11 @@ def test_recorded_times_are_in_the_readers_zone(client, secretariat):
     response = client.get(commitment.get_absolute_url())
 
     assert "21 April 2026, 03:30" in response.text
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_an_update_names_its_status_as_the_vocabulary_does(language):
+    with translation.override(language):
+        for status in Status:
+            update = StatusUpdate(status=status.value)
+            assert update.status_label == update.get_status_display() == str(status.label)
