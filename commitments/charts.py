@@ -4,15 +4,19 @@ Each builder turns figures into geometry (coordinates in the SVG's own units) th
 templates/tracker/_chart_*.html draws; colours come from CSS classes in tracker.css, font sizes
 from the builders (in the same units, so words scale with the chart on a phone).
 Every chart carries its figures as rows too, which the template prints as a visually hidden
-table: screen readers and the printed report get the numbers, not only the picture.
+table: screen readers and the printed report get the numbers, not only the picture. A
+commitment's progress chart draws a bounded few of its updates as dots and rows (_dotted), the
+list of updates under it holding all of them.
 """
 
 import datetime
+import itertools
 from dataclasses import dataclass, field
 
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from commitments.statuses import Status
 from core.local_time import format_day
@@ -46,6 +50,10 @@ LINE_FONT_SIZE = 16
 LINE_WIDTH = 440
 LINE_HEIGHT = 220
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 20, 12, 30
+# A commitment's progress chart marks at most one update per this many units of width, the dot's
+# diameter (closer dots would cover each other): MAX_DOTS however long the history.
+DOT_SPACING = 10
+MAX_DOTS = (LINE_WIDTH - MARGIN_LEFT - MARGIN_RIGHT) // DOT_SPACING + 1
 
 
 @dataclass(frozen=True)
@@ -246,14 +254,34 @@ def _value_ticks(largest: int, y, suffix: str = "") -> list[Tick]:
 
 
 def _step_path(points: list[tuple[float, float]], right: float) -> str:
-    """A step line: a value holds until the next change, then to the right edge."""
+    """A step line: a value holds until the next change, then to the right edge. Within one unit
+    of width it turns only to the lowest, the highest and the last value there (_turns): the
+    same line, with at most four commands a unit however many values share it."""
     if not points:
         return ""
-    commands = [f"M{points[0][0]},{points[0][1]}"]
-    for x, y in points[1:]:
-        commands += [f"H{x}", f"V{y}"]
+    (at, level), commands = points[0], [f"M{points[0][0]},{points[0][1]}"]
+    for _unit, column in itertools.groupby(points, key=lambda point: int(point[0])):
+        column = list(column)
+        moves = []
+        for y in _turns(level, [point[1] for point in column]):
+            if y != (moves[-1] if moves else level):
+                moves.append(y)
+        if moves:
+            commands += [f"H{column[0][0]}"] if column[0][0] != at else []
+            commands += [f"V{y}" for y in moves]
+            at, level = column[0][0], moves[-1]
     commands.append(f"H{right}")
     return " ".join(commands)
+
+
+def _turns(level: float, values: list[float]) -> tuple[float, ...]:
+    """From `level`, the values to go to that cover all of `values` and end at the last."""
+    low, high = min(values), max(values)
+    if level <= low:
+        return high, values[-1]
+    if level >= high:
+        return low, values[-1]
+    return low, high, values[-1]
 
 
 def achieved_over_time(
@@ -283,32 +311,56 @@ def achieved_over_time(
 
 
 def progress_timeline(updates, *, chart_id: str, today: datetime.date) -> LineChart:
-    """One commitment's progress through its updates (oldest first), each dot in its status."""
+    """One commitment's progress through its updates (oldest first): the line through all of
+    them, dots in their status for some (_dotted); the figures table holds the dotted ones."""
     if not updates:
         return LineChart(chart_id, "Progress over time", "No status update yet.", ("", ""), [], "")
     start = updates[0].happened_on
     end = max(today, updates[-1].happened_on, start + datetime.timedelta(days=30))
     x, y = _x_scale(start, end), _y_scale(100)
-    points = [
-        Point(
-            x(update.happened_on),
-            y(update.progress),
-            f"{format_day(update.happened_on)}: {Status(update.status).label}, {update.progress}%",
-            f"status-{update.status}",
-            STATUS_FILL[Status(update.status)],
-        )
-        for update in updates
-    ]
+    placed = [(x(update.happened_on), y(update.progress), update) for update in updates]
+    points = [_progress_point(*dot) for dot in _dotted(placed)]
     return LineChart(
         id=chart_id,
         title=_("Progress over time"),
-        description=(
-            f"{len(updates)} status updates from {format_day(start)}; latest: {points[-1].label}."
-        ),
+        description=_progress_description(updates, points),
         headers=(_("Date"), _("Status and progress")),
         rows=[tuple(point.label.split(": ", 1)) for point in points],
-        path=_step_path([(p.x, p.y) for p in points], x(end)),
+        path=_step_path([(px, py) for px, py, _update in placed], x(end)),
         points=points,
         x_ticks=_year_ticks(start, end, x),
         y_ticks=_value_ticks(100, y, "%"),
     )
+
+
+def _dotted(placed: list[tuple]) -> list[tuple]:
+    """One update in each DOT_SPACING of width: the last there whose status differs from the one
+    before it (the first update counts), else the last there; in the last stretch the latest."""
+    kept, before = {}, None
+    for dot in placed:
+        column = int((dot[0] - MARGIN_LEFT) // DOT_SPACING)
+        changed, before = dot[2].status != before, dot[2].status
+        if changed or not kept.get(column, (None, False))[1]:
+            kept[column] = (dot, changed)
+    kept[column] = (placed[-1], True)
+    return [dot for dot, _changed in kept.values()]
+
+
+def _progress_point(x: float, y: float, update) -> Point:
+    status = Status(update.status)
+    label = f"{format_day(update.happened_on)}: {status.label}, {update.progress}%"
+    return Point(x, y, label, f"status-{update.status}", STATUS_FILL[status])
+
+
+def _progress_description(updates, points: list[Point]) -> str:
+    count = len(updates)
+    said = {"count": count, "start": format_day(updates[0].happened_on), "latest": points[-1].label}
+    text = ngettext(
+        "%(count)s status update from %(start)s; latest: %(latest)s.",
+        "%(count)s status updates from %(start)s; latest: %(latest)s.",
+        count,
+    )
+    if len(points) == count:
+        return text % said
+    marked = _("The dots mark %(dots)s of them, changes of status first; the list below holds all.")
+    return f"{text % said} {marked % {'dots': len(points)}}"

@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import resolve, reverse
 
 from commitments.models import StatusUpdate
+from core.local_time import format_day
 from core.public_site import is_public_record
 from tests.factories import (
     DocumentFactory,
@@ -273,6 +274,23 @@ def test_a_commitment_and_each_update_have_a_cite_line(public_world, time_machin
     assert any(f'href="{address}#{anchor}"' in line for line in cite_lines)
     assert all("retrieved 5 March 2026" in line for line in cite_lines)
     assert not any(f"update-{public_world.internal.pk}" in line for line in cite_lines)
+
+
+def test_an_updates_cite_line_is_written_whole_and_escaped(public_world, time_machine):
+    time_machine.move_to(datetime.datetime(2026, 3, 5, 10, tzinfo=datetime.UTC))
+    commitment, update = public_world.commitment, public_world.public
+    commitment.title = 'Water & "safe" <wells>'
+    commitment.save()
+    address = f"{SITE_URL}/commitments/group-of-friends-of-neutrality/#update-{update.pk}"
+
+    page = Client().get(commitment.get_absolute_url()).content.decode()
+
+    assert (
+        '<p class="cite-this"><span class="cite-label">Cite this:</span> <span class="citation">'
+        f"Water &amp; &quot;safe&quot; &lt;wells&gt;, {format_day(update.happened_on)}, status "
+        f'update. Commitment tracker, <a href="{address}">{address}</a> (retrieved 5 March 2026).'
+        "</span></p>\n"
+    ) in page
 
 
 def test_the_cite_line_is_in_russian(public_world):

@@ -8,14 +8,17 @@
 import datetime
 
 from django import template
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from commitments.citations import absolute_url, update_anchor
-from core.local_time import reader_today
+from core.local_time import format_day, reader_today
 
 register = template.Library()
 
 
-@register.inclusion_tag("commitments/_cite_this.html", takes_context=True)
+@register.simple_tag(takes_context=True)
 def cite_this(
     context,
     title: str,
@@ -24,14 +27,24 @@ def cite_this(
     day: datetime.date | None = None,
     part: str = "",
     update: int | None = None,
-) -> dict:
+) -> SafeString:
     """Title, day, part (a paragraph, an update), the absolute address and the day the reader
-    retrieved it (their today: the page is cached per reader's day where it is cached)."""
+    retrieved it (their today: the page is cached per reader's day where it is cached).
+    Written here, not by an included template: a commitment's page has one a status update,
+    50 a page, and a template took 150 us for each (issue 16)."""
     request = context.get("request")
-    return {
-        "title": title,
-        "day": day,
-        "part": part,
-        "url": absolute_url(f"{path}#{update_anchor(update)}" if update else path),
-        "retrieved": reader_today(getattr(request, "user", None)),
-    }
+    url = absolute_url(f"{path}#{update_anchor(update)}" if update else path)
+    retrieved = format_day(reader_today(getattr(request, "user", None)))
+    return format_html(
+        '<p class="cite-this"><span class="cite-label">{}</span> <span class="citation">'
+        '{}{}{}. {}, <a href="{}">{}</a> ({}).</span></p>\n',
+        gettext("Cite this:"),
+        title,
+        format_html(", {}", format_day(day)) if day else "",
+        format_html(", {}", part) if part else "",
+        gettext("Commitment tracker"),
+        url,
+        url,
+        # As {% blocktranslate %} writes it: the day escaped, the words as translated.
+        mark_safe(gettext("retrieved %(day)s") % {"day": escape(retrieved)}),
+    )

@@ -47,6 +47,9 @@ def test_days_are_written_in_the_active_language():
     with translation.override("ru"):
         assert format_day(day) == "12 декабря 2020"
         assert format_day(day, with_weekday=True).startswith("Суббота")
+    # Each language keeps its own (format_day remembers the days it wrote).
+    assert format_day(day, with_weekday=True) == "Saturday 12 December 2020"
+    assert format_day(day) == "12 December 2020"
 
 
 def test_no_module_but_this_one_turns_a_zone_name_into_a_zone():

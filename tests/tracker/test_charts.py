@@ -1,4 +1,6 @@
 import datetime
+import random
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
@@ -252,3 +254,91 @@ def test_the_achieved_series_queries_do_not_grow_with_the_updates(
             post(commitment, secretariat, datetime.date(year, 3, 3), status, 50)
 
     assert chart_queries() == few == 2
+
+
+def random_history(count: int, *, seed: int = 16) -> list[SimpleNamespace]:
+    """`count` updates spread over ten years, progress and status changing at random."""
+    rng, first = random.Random(seed), datetime.date(2016, 12, 1)
+    days = sorted(rng.sample(range(3650), count))
+    return [
+        SimpleNamespace(
+            happened_on=first + datetime.timedelta(days=day),
+            status=rng.choice([Status.IN_PROGRESS, Status.STALLED]).value,
+            progress=rng.randrange(101),
+        )
+        for day in days
+    ]
+
+
+def test_a_long_historys_chart_stays_the_same_size():
+    charts_of = {
+        count: charts.progress_timeline(
+            random_history(count), chart_id="chart-timeline", today=TODAY
+        )
+        for count in (40, 400, 3000)
+    }
+
+    for count, chart in charts_of.items():
+        assert 2 <= len(chart.points) <= charts.MAX_DOTS
+        assert chart.points[-1].label.startswith(
+            charts.format_day(random_history(count)[-1].happened_on)
+        )
+        assert chart.rows == [tuple(point.label.split(": ", 1)) for point in chart.points]
+        # At most four turns a unit of width, the move and the last stretch.
+        assert len(chart.path.split()) <= 4 * (charts.LINE_WIDTH - charts.MARGIN_LEFT) + 2
+    sizes = [
+        len(chart.points_svg) + len(chart.rows_html) + len(chart.path)
+        for chart in charts_of.values()
+    ]
+    assert sizes[2] < 1.5 * sizes[1]  # 7.5 times the updates
+    assert f"3000 status updates from {charts.format_day(random_history(3000)[0].happened_on)}" in (
+        charts_of[3000].description
+    )
+    assert f"The dots mark {len(charts_of[3000].points)} of them" in charts_of[3000].description
+
+
+def test_the_step_line_keeps_each_units_lowest_highest_and_last_value():
+    # Four values within one unit of width, then the same value again further on.
+    points = [(56.0, 100.0), (56.3, 50.0), (56.6, 150.0), (56.9, 120.0), (60.0, 120.0)]
+
+    assert charts._step_path(points, 420.0) == "M56.0,100.0 V50.0 V150.0 V120.0 H420.0"
+    # A value that moves one way only goes there once; each new unit starts with its place.
+    assert charts._step_path([(56.0, 100.0), (57.2, 80.0), (57.5, 60.0)], 420.0) == (
+        "M56.0,100.0 H57.2 V60.0 H420.0"
+    )
+
+
+def test_a_dot_shows_its_stretchs_change_of_status_and_the_last_dot_the_latest_update():
+    def update(day, status, progress):
+        return SimpleNamespace(happened_on=day, status=status.value, progress=progress)
+
+    # The first four days of 2021 share a stretch of the chart's width (it spans six years).
+    january = [datetime.date(2021, 1, day) for day in range(1, 5)]
+    updates = [
+        update(january[0], Status.IN_PROGRESS, 10),
+        update(january[1], Status.IN_PROGRESS, 20),
+        update(january[2], Status.STALLED, 20),
+        update(january[3], Status.STALLED, 25),
+    ]
+
+    chart = charts.progress_timeline(updates, chart_id="chart-timeline", today=TODAY)
+
+    assert chart.rows == [("4 January 2021", "Stalled, 25%")]  # the stretch's last: the latest
+    assert chart.description == "4 status updates from 1 January 2021; latest: " + (
+        "4 January 2021: Stalled, 25%. The dots mark 1 of them, changes of status first; "
+        "the list below holds all."
+    )
+    # A stretch of its own in June: its change of status, not the update after it.
+    updates += [
+        update(datetime.date(2021, 6, 1), Status.IN_PROGRESS, 30),
+        update(datetime.date(2021, 6, 2), Status.IN_PROGRESS, 35),
+        update(TODAY, Status.ACHIEVED, 100),
+    ]
+
+    chart = charts.progress_timeline(updates, chart_id="chart-timeline", today=TODAY)
+
+    assert [row[1] for row in chart.rows] == [
+        "Stalled, 20%",
+        "In progress, 30%",
+        "Achieved, 100%",
+    ]
