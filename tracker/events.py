@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.functions import ExtractDay, ExtractMonth, ExtractYear
 from django.utils import dateformat
 from django.utils.text import slugify
 from django.utils.translation import gettext, pgettext_lazy
@@ -242,11 +243,73 @@ def next_occurrences(
     still on at `start` counts), sorted as occurrences_between sorts: its first occurrence of
     each event, without working out the later ones (the dashboard's 2,000 events over five
     years were some 6,000 occurrences, to keep 2,000). One query."""
-    firsts = (
-        next(_occurrences_in(event=event, start=start, end=end, overlapping=overlapping), None)
-        for event in events_in_window(start=start, end=end, events=events)
+    in_window = events_in_window(start=start, end=end, events=events)
+    firsts = _first_of_each(in_window, start=start, end=end, overlapping=overlapping)
+    return sorted(firsts, key=_occurrence_sort_key)
+
+
+def _first_of_each(
+    events: Iterable[Event], *, start: datetime.date, end: datetime.date, overlapping: bool
+) -> Iterator[Occurrence]:
+    """The first occurrence of each event in the window, for those that have one."""
+    for event in events:
+        first = next(
+            _occurrences_in(event=event, start=start, end=end, overlapping=overlapping), None
+        )
+        if first is not None:
+            yield first
+
+
+# The events first_occurrences reads at a time, growing as it needs more.
+FIRST_OCCURRENCES_BATCH = 32
+
+
+def first_occurrences(
+    *, start: datetime.date, end: datetime.date, events: QuerySet, limit: int
+) -> list[Occurrence]:
+    """next_occurrences(..., overlapping=True)[:limit], reading the events in the order of the
+    earliest day each can next occur (_by_earliest_possible) and stopping once no event still
+    unread can come before the `limit`-th found: what the dashboard shows of 2,000 events is
+    some ten of them, found among the first few dozen read, whatever the number of events."""
+    ordered = _by_earliest_possible(events_in_window(start=start, end=end, events=events), start)
+    found, read, batch = [], 0, FIRST_OCCURRENCES_BATCH
+    while True:
+        rows = list(ordered[read : read + batch])
+        firsts = _first_of_each(rows, start=start, end=end, overlapping=True)
+        found = sorted([*found, *firsts], key=_occurrence_sort_key)
+        if len(rows) < batch or _none_can_come_before(found, limit, rows[-1].earliest_key):
+            return found[:limit]
+        read, batch = read + batch, batch * 4
+
+
+def _none_can_come_before(found: list[Occurrence], limit: int, unread_from: int) -> bool:
+    """Whether `limit` occurrences are found and an event whose earliest possible day has the
+    key `unread_from` (or later) cannot sort before the last of them."""
+    return len(found) >= limit and unread_from > _day_key(found[limit - 1].date)
+
+
+def _day_key(day: datetime.date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def _by_earliest_possible(events: QuerySet, start: datetime.date) -> QuerySet:
+    """`events` with `earliest_key` (YYYYMMDD as a number) no later than the first day of their
+    first occurrence from `start` on, in that order; a ONCE event of one day before `start`,
+    which never occurs again, left out."""
+    month_day = ExtractMonth("start_date") * 100 + ExtractDay("start_date")
+    # 29 February falls on the 28th in common years (date_in_year): 228 keeps it a lower bound.
+    lowest_month_day = Case(When(month_day=229, then=Value(228)), default=F("month_day"))
+    start_key = _day_key(start) - start.year * 10000
+    earliest = Case(
+        # Of several days: it may have begun before `start` and still be on, so read it first.
+        When(end_date__gt=F("start_date"), then=Value(0)),
+        When(start_date__gte=start, then=ExtractYear("start_date") * 10000 + F("month_day")),
+        When(month_day__gte=start_key, then=Value(start.year * 10000) + lowest_month_day),
+        default=Value((start.year + 1) * 10000) + lowest_month_day,
     )
-    return sorted((first for first in firsts if first is not None), key=_occurrence_sort_key)
+    over = Q(rule=Event.Rule.ONCE, start_date__lt=start) & ~Q(end_date__gte=start)
+    events = events.exclude(over).alias(month_day=month_day).annotate(earliest_key=earliest)
+    return events.order_by("earliest_key", "pk")
 
 
 def event_next_occurrences(

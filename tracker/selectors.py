@@ -234,8 +234,11 @@ def dashboard_upcoming_commitments(
     )
 
 
-def dashboard_upcoming_occurrences(*, user, today: datetime.date) -> list[events.Occurrence]:
-    """The next occurrence of each event the user may see, up to the horizon (one query).
+def dashboard_upcoming_occurrences(
+    *, user, today: datetime.date, limit: int
+) -> list[events.Occurrence]:
+    """The first `limit` of the next occurrence of each event the user may see, up to the
+    horizon (one query, or a few more when the soonest events have no occurrence soon).
 
     Only the next one per event, so that yearly days do not crowd out everything else.
     Deadline events mirror commitment target dates, which dashboard_upcoming_commitments
@@ -243,7 +246,7 @@ def dashboard_upcoming_occurrences(*, user, today: datetime.date) -> list[events
     """
     visible = events.events_visible_to(user=user).filter(deadline_of__isnull=True)
     end = datetime.date(today.year + EVENT_HORIZON_YEARS, 12, 31)
-    return events.next_occurrences(start=today, end=end, events=visible, overlapping=True)
+    return events.first_occurrences(start=today, end=end, events=visible, limit=limit)
 
 
 def _occurrence_item(occurrence: events.Occurrence, today: datetime.date) -> DatedItem:
@@ -264,8 +267,8 @@ def dashboard_upcoming_items(*, user, today: datetime.date, limit: int = 10) -> 
         DatedItem(c.target_date, c.title, c.get_absolute_url(), "Target date")
         for c in dashboard_upcoming_commitments(user=user, today=today, limit=limit)
     ]
-    occurrences = dashboard_upcoming_occurrences(user=user, today=today)
-    items += [_occurrence_item(occurrence, today) for occurrence in occurrences[:limit]]
+    occurrences = dashboard_upcoming_occurrences(user=user, today=today, limit=limit)
+    items += [_occurrence_item(occurrence, today) for occurrence in occurrences]
     return sorted(items, key=lambda item: (item.date, item.title))[:limit]
 
 

@@ -1,4 +1,5 @@
 import datetime
+import random
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +13,7 @@ from tests.factories import (
     LiaisonFactory,
     ParagraphFactory,
 )
+from tracker import events as events_module
 from tracker.demo_events import events_demo_load
 from tracker.events import (
     Occurrence,
@@ -19,6 +21,7 @@ from tracker.events import (
     event_occurrences,
     event_rule_text,
     events_visible_to,
+    first_occurrences,
     next_occurrences,
     occurrences_between,
     ordinal,
@@ -328,6 +331,110 @@ def test_next_occurrences_is_each_events_first_in_the_order_of_occurrences_betwe
     found = next_occurrences(start=start, end=end, events=Event.objects.all(), overlapping=True)
     assert found == list(first_of_each.values())
     assert [o.event.title for o in found] == ["Under way", "Timed", "Five-yearly", "Yearly"]
+
+
+def mixed_events(count: int, seed: int = 16) -> None:
+    """Events of every rule, some of several days, on 29 February, timed, ended, not begun."""
+    chance = random.Random(seed)
+    rows = []
+    for n in range(count):
+        start = D(chance.choice([1996, 2004, 2019, 2024, 2026, 2027, 2031]), 1, 1)
+        start += datetime.timedelta(days=chance.randrange(366))
+        if n % 7 == 0:
+            start = D(chance.choice([2000, 2016, 2024, 2028]), 2, 29)
+        rule = chance.choice(list(Event.Rule))
+        span = chance.choice([0, 0, 0, 0, 1, 6, 40])
+        rows.append(
+            Event(
+                title=f"Event {chance.randrange(50)}",  # titles repeat: ties go to the pk
+                slug=f"event-{n}",
+                kind=Event.Kind.FORUM,
+                rule=rule,
+                interval_years=chance.choice([1, 2, 5]),
+                start_date=start,
+                end_date=start + datetime.timedelta(days=span) if span else None,
+                start_time=chance.choice([None, None, datetime.time(9), datetime.time(23, 30)]),
+                time_zone=chance.choice(["Asia/Ashgabat", "America/New_York"]),
+                until=chance.choice([None, None, D(2025, 6, 30), D(2027, 2, 28)]),
+            )
+        )
+    Event.objects.bulk_create(rows)
+
+
+@pytest.mark.parametrize(
+    "start",
+    [D(2026, 12, 31), D(2027, 1, 1), D(2027, 2, 28), D(2028, 2, 28), D(2028, 2, 29),
+     D(2028, 3, 1), D(2026, 7, 15), D(2025, 6, 30)],
+)  # fmt: skip
+@pytest.mark.parametrize("batch", [1, 2, 32])
+def test_first_occurrences_are_next_occurrences_first_ones(monkeypatch, start, batch):
+    """The dashboard's bounded reading finds the same first occurrences, in the same order, as
+    working out every event's next one: year ends, 29 February in leap and common years,
+    events under way, timed, ended, not yet begun, with equal titles; small batches make it
+    decide to stop at many more places."""
+    monkeypatch.setattr(events_module, "FIRST_OCCURRENCES_BATCH", batch)
+    mixed_events(400)
+    end = D(start.year + 5, 12, 31)
+    every = next_occurrences(start=start, end=end, events=Event.objects.all(), overlapping=True)
+    for limit in (1, 10, 45, 400):
+        found = first_occurrences(start=start, end=end, events=Event.objects.all(), limit=limit)
+        assert found == every[:limit]
+
+
+def first_titles(monkeypatch, *, batch: int, start: datetime.date, limit: int = 1) -> list[str]:
+    monkeypatch.setattr(events_module, "FIRST_OCCURRENCES_BATCH", batch)
+    end = D(start.year + 5, 12, 31)
+    found = first_occurrences(start=start, end=end, events=Event.objects.all(), limit=limit)
+    return [occurrence.event.title for occurrence in found]
+
+
+def test_first_occurrences_read_every_event_of_the_last_day_shown(monkeypatch):
+    """Events on the day of the last one shown may still sort before it (by title): reading
+    stops only after an event that cannot fall on that day."""
+    for title in ("E", "D", "C", "B", "A"):  # read in this order, listed in the other
+        EventFactory(title=title, start_date=D(2017, 3, 1))
+    EventFactory(title="After", start_date=D(2017, 3, 2))
+
+    assert first_titles(monkeypatch, batch=1, start=D(2027, 2, 1)) == ["A"]
+
+
+def test_first_occurrences_read_29_february_as_28_february_in_a_common_year(monkeypatch):
+    EventFactory(title="Z leap day", start_date=D(2016, 2, 29))
+    EventFactory(title="A leap day", start_date=D(2016, 2, 29))
+    EventFactory(title="M day", start_date=D(2017, 2, 28))
+
+    assert first_titles(monkeypatch, batch=2, start=D(2027, 2, 1)) == ["A leap day"]
+
+
+def test_first_occurrences_read_only_the_soonest_events(monkeypatch, django_assert_num_queries):
+    """Ten of 600 yearly days: one query of one batch of events, however many there are."""
+    first_day = D(2026, 1, 1)
+    Event.objects.bulk_create(
+        Event(title=f"Day {n}", slug=f"day-{n}", kind=Event.Kind.INTERNATIONAL_DAY,
+              start_date=first_day + datetime.timedelta(days=n % 365))
+        for n in range(600)
+    )  # fmt: skip
+    worked_out = []
+    monkeypatch.setattr(events_module, "_occurrences_in", counted(worked_out))
+    start, end = D(2026, 3, 1), D(2031, 12, 31)
+
+    with django_assert_num_queries(1):
+        found = first_occurrences(start=start, end=end, events=Event.objects.all(), limit=10)
+
+    assert [o.date for o in found] == [D(2026, 3, 1)] * 2 + [D(2026, 3, 2)] * 2 + [
+        D(2026, 3, 3)
+    ] * 2 + [D(2026, 3, 4)] * 2 + [D(2026, 3, 5)] * 2
+    assert len(worked_out) == events_module.FIRST_OCCURRENCES_BATCH
+
+
+def counted(calls: list):
+    original = events_module._occurrences_in
+
+    def occurrences_in(**kwargs):
+        calls.append(kwargs["event"].pk)
+        return original(**kwargs)
+
+    return occurrences_in
 
 
 # Demo events ------------------------------------------------------------------------
