@@ -135,17 +135,24 @@ def _document_from(row: tuple) -> Document:
     return Document.from_db(DEFAULT_DB_ALIAS, DOCUMENT_CHOICE_FIELDS, row)
 
 
-def dashboard_documents() -> list[Document]:
-    """The documents the dashboard can show one at a time, the most recently adopted first."""
-    return [_document_from(row) for row in _document_choice_rows()]
+@dataclass(frozen=True)
+class DashboardDocuments:
+    shown: Document | None  # the one asked for by its id, else the most recent; None: none
+    choices: list[tuple[int, str]]  # (id, short name) of each one it can show, in order
+    first: list[Document]  # the most recent few, named in the page's opening line
 
 
-def dashboard_document(*, requested: str | None) -> Document | None:
-    """The document asked for by its id, else the most recent one (None when there is none)."""
+def dashboard_documents(*, requested: str | None, first: int) -> DashboardDocuments:
+    """The documents the dashboard can show one at a time, the most recently adopted first,
+    from one read of the kept list: Document objects only for those it names."""
     rows = _document_choice_rows()
     by_id = {str(row[0]): row for row in rows}
-    row = by_id.get(requested or "") or (rows[0] if rows else None)
-    return _document_from(row) if row else None
+    shown = by_id.get(requested or "") or (rows[0] if rows else None)
+    return DashboardDocuments(
+        shown=_document_from(shown) if shown else None,
+        choices=[(pk, short_name) for pk, short_name, _title in rows],
+        first=[_document_from(row) for row in rows[:first]],
+    )
 
 
 @dataclass

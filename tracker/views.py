@@ -130,15 +130,15 @@ def dashboard(request):
     requested = request.GET.get("document")
 
     def render_content() -> str:
-        document = selectors.dashboard_document(requested=requested)
-        documents = selectors.dashboard_documents()
+        documents = selectors.dashboard_documents(requested=requested, first=INTRO_DOCUMENTS)
+        document = documents.shown
         aggregates = selectors.dashboard_aggregates(user=user, document=document, today=today)
         lists = selectors.dashboard_lists(user=user, today=today)
         context = {
             "today": today,
-            "documents": documents,
-            "intro_documents": documents[:INTRO_DOCUMENTS],
-            "more_documents": max(0, len(documents) - INTRO_DOCUMENTS),
+            "documents": documents.choices,
+            "intro_documents": documents.first,
+            "more_documents": max(0, len(documents.choices) - INTRO_DOCUMENTS),
             "public_record_only": reader_audience(user) == "public",
             "document": document,
             "unknown_document": bool(requested) and str(document and document.pk) != requested,
