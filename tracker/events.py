@@ -261,7 +261,7 @@ def _first_of_each(
 
 
 # The events first_occurrences reads at a time, growing as it needs more.
-FIRST_OCCURRENCES_BATCH = 32
+FIRST_OCCURRENCES_BATCH = 100
 
 
 def first_occurrences(

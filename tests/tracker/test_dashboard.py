@@ -359,6 +359,53 @@ def test_a_full_request_costs_the_same_with_25_times_the_record(client, request,
     assert dashboard_queries(client) == warm_with_one
 
 
+def add_events_and_documents(count: int) -> None:
+    """`count` yearly days spread over the year, and a tenth as many documents with text."""
+    first = datetime.date(2000, 1, 1)
+    Event.objects.bulk_create(
+        Event(title=f"Day {n}", slug=f"day-{n}", kind=Event.Kind.INTERNATIONAL_DAY,
+              rule=Event.Rule.YEARLY, start_date=first + datetime.timedelta(days=n * 7 % 366))
+        for n in range(Event.objects.count(), Event.objects.count() + count)
+    )  # fmt: skip
+    for _ in range(count // 10):
+        ParagraphFactory(document=DocumentFactory())
+
+
+@pytest.mark.parametrize("role", ["secretariat", "liaison"])
+def test_a_cold_dashboard_reads_the_same_with_30_times_the_events_and_documents(
+    client, request, role, monkeypatch
+):
+    """The dated items work out the next occurrence of the soonest events only, and the
+    document choice makes Document objects of the few it names, however many there are."""
+    client.force_login(request.getfixturevalue(role))
+    made = {"occurrences": 0, "documents": 0}
+    monkeypatch.setattr(
+        events, "_occurrences_in", counting(events._occurrences_in, "occurrences", made)
+    )
+    monkeypatch.setattr(
+        selectors, "_document_from", counting(selectors._document_from, "documents", made)
+    )
+    add_events_and_documents(40)
+    dashboard_queries(client)  # warm-up: the first request of a session may write it
+    made.update(occurrences=0, documents=0)
+    few = dashboard_queries(client, cold=True)
+    assert made == {"occurrences": 40, "documents": 4}  # the one shown, the intro's three
+
+    add_events_and_documents(1160)
+    made.update(occurrences=0, documents=0)
+
+    assert dashboard_queries(client, cold=True) == few
+    assert made == {"occurrences": events.FIRST_OCCURRENCES_BATCH, "documents": 4}
+
+
+def counting(function, name: str, made: dict):
+    def counted(*args, **kwargs):
+        made[name] += 1
+        return function(*args, **kwargs)
+
+    return counted
+
+
 # Served from the cache: the document list, the counts, the matrix, the charts and the lists
 # (eleven queries) are not read again. The one query checks that no invalidation was lost
 # (core.caching._cache_trusted).

@@ -411,7 +411,7 @@ def test_first_occurrences_read_only_the_soonest_events(monkeypatch, django_asse
     first_day = D(2026, 1, 1)
     Event.objects.bulk_create(
         Event(title=f"Day {n}", slug=f"day-{n}", kind=Event.Kind.INTERNATIONAL_DAY,
-              start_date=first_day + datetime.timedelta(days=n % 365))
+              rule=Event.Rule.YEARLY, start_date=first_day + datetime.timedelta(days=n % 365))
         for n in range(600)
     )  # fmt: skip
     worked_out = []
