@@ -270,7 +270,7 @@ def first_occurrences(
     """next_occurrences(..., overlapping=True)[:limit], reading the events in the order of the
     earliest day each can next occur (_by_earliest_possible) and stopping once no event still
     unread can come before the `limit`-th found: what the dashboard shows of 2,000 events is
-    some ten of them, found among the first few dozen read, whatever the number of events."""
+    some ten of them, found among the first hundred read, whatever the number of events."""
     ordered = _by_earliest_possible(events_in_window(start=start, end=end, events=events), start)
     found, read, batch = [], 0, FIRST_OCCURRENCES_BATCH
     while True:
