@@ -16,6 +16,7 @@ the first MAX_LINKS of them, Excel's limit for a sheet.
 
 import csv
 import datetime
+import io
 import tempfile
 from collections.abc import Iterator
 from itertools import islice
@@ -44,25 +45,18 @@ def table_export_rows(table) -> Iterator[list]:
     names = [column.name for column in columns]
     labels = {}
     if export_rows.handles(table, names):
+        # The commitments table's cells come neutralised, a date as a date: written as its ISO
+        # text, as the table's value method gives it.
+        dates = [index for index, column in enumerate(columns) if _is_date(column.column)]
         for _, cells in export_rows.rows(table, names, chunk_size=CHUNK_SIZE):
-            yield [_csv_cell(value, labels) for value in cells]
+            for index in dates:
+                if cells[index] is not None:
+                    cells[index] = cells[index].isoformat()
+            yield cells
         return
     readers = [_cell_reader(table, column) for column in columns]
     for record, row in _records(table):
         yield [_cell_value(read(record, row), labels) for read in readers]
-
-
-def _csv_cell(value, labels: dict):
-    """A commitments table's cell (commitments.export_rows) as its value method gives it: a
-    date as its ISO text."""
-    kind = value.__class__
-    if kind is str:
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
-    if kind is int or value is None:
-        return value
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return _cell_value(value, labels)
 
 
 def _exported_columns(table) -> list:
@@ -197,15 +191,9 @@ def _shown_by_choice(accessor, table) -> bool:
     return bool(getattr(field, "choices", None))
 
 
-# A cell starting with one of these is run as a formula by spreadsheet programs; a title
-# such as "=HYPERLINK(...)" typed into the record must arrive as text (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _spreadsheet_safe(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+# A cell starting with one of FORMULA_STARTS is run as a formula by spreadsheet programs.
+FORMULA_STARTS = export_rows.FORMULA_STARTS
+_spreadsheet_safe = export_rows.spreadsheet_safe
 
 
 class _Echo:
@@ -223,11 +211,12 @@ def csv_response(table, *, filename: str) -> StreamingHttpResponse:
 
 def _csv_parts(table) -> Iterator[str]:
     """The CSV's text a chunk of rows at a time (one write to the client per chunk, not per
-    row)."""
-    writer = csv.writer(_Echo())
+    row), each chunk written by one `writerows`."""
     rows = table_export_rows(table)
-    while lines := [writer.writerow(row) for row in islice(rows, CHUNK_SIZE)]:
-        yield "".join(lines)
+    while chunk := list(islice(rows, CHUNK_SIZE)):
+        text = io.StringIO()
+        csv.writer(text).writerows(chunk)
+        yield text.getvalue()
 
 
 def xlsx_response(table, *, filename: str, title: str = "Commitments") -> FileResponse:
@@ -315,18 +304,12 @@ def _commitment_xlsx_rows(table, columns, names) -> Iterator[tuple[list, list]]:
     request = getattr(table, "request", None)
     url = export_rows.commitment_url(getattr(request, "build_absolute_uri", None))
     linked = [column.column.link is not None for column in columns]
-    dates = [_is_date(column.column) for column in columns]
-    labels = {}
     for row, cells in export_rows.rows(table, names, chunk_size=CHUNK_SIZE):
-        values = [
-            cell if is_date else _csv_cell(cell, labels)
-            for cell, is_date in zip(cells, dates, strict=True)
-        ]
         targets = [
             url(row.slug) if link else _web_address(value)
-            for value, link in zip(values, linked, strict=True)
+            for value, link in zip(cells, linked, strict=True)
         ]
-        yield values, targets
+        yield cells, targets
 
 
 def _web_address(value) -> str | None:
