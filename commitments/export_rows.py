@@ -11,13 +11,12 @@ table, row for row.
 """
 
 import datetime
-from collections import defaultdict
 from collections.abc import Iterator
-from itertools import islice
 from urllib.parse import quote
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import F, OuterRef, Subquery, TextField
 from django.urls import reverse
 
 from core.roles import person_shown
@@ -67,13 +66,39 @@ def rows(table, names: list[str], *, chunk_size: int) -> Iterator[tuple[object, 
     cells = _cells(names, reader)
     kinds = list(dict.fromkeys(COLUMN_LINKS[name] for name in names if name in COLUMN_LINKS))
     related = {}  # each related model's rows, read once per export
-    shown = {kind: _Shown(kind, related) for kind in kinds}
-    queryset = table.data.data.prefetch_related(None)
-    records = queryset.values_list("pk", *FIELDS, named=True).iterator(chunk_size=chunk_size)
-    while chunk := list(islice(records, chunk_size)):
-        links = _chunk_links(shown, [row.pk for row in chunk])
-        for row in chunk:
-            yield row, [cell(row, links) for cell in cells]
+    shown = [(kind, _Shown(kind, related)) for kind in kinds]
+    queryset = table.data.data.prefetch_related(None).annotate(
+        **{f"{kind}_linked": _LinkedIds(kind) for kind in kinds}
+    )
+    fields = ("pk", *FIELDS, *(f"{kind}_linked" for kind in kinds))
+    records = queryset.values_list(*fields, named=True).iterator(chunk_size=chunk_size)
+    split = connection.vendor != "postgresql"  # group_concat's text, not an array
+    for row in records:
+        links = {}
+        for kind, each in shown:
+            linked = getattr(row, f"{kind}_linked")
+            if split:
+                linked = [int(pk) for pk in linked.split(",")] if linked else ()
+            links[kind] = each.cell(linked)
+        yield row, [cell(row, links) for cell in cells]
+
+
+class _LinkedIds(Subquery):
+    """The ids of the rows a commitment links to of one kind, read with its row (the link
+    table's (commitment, related) index, no join): an array on PostgreSQL, the ids joined by
+    commas elsewhere (SQLite's group_concat)."""
+
+    template = "ARRAY(%(subquery)s)"
+
+    def __init__(self, kind: str):
+        through = getattr(Commitment, kind).through
+        target = through._meta.get_field(LINKS[kind][0]).attname
+        links = through._base_manager.filter(commitment_id=OuterRef("pk"))
+        super().__init__(links.values(linked=F(target)), output_field=TextField())
+
+    def as_sqlite(self, compiler, connection):
+        template = '(SELECT group_concat("linked") FROM (%(subquery)s))'
+        return self.as_sql(compiler, connection, template=template)
 
 
 # A cell starting with one of these is run as a formula by spreadsheet programs; a title
@@ -85,31 +110,6 @@ def spreadsheet_safe(value):
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
-
-
-def _chunk_links(shown: dict, pks: list[int]) -> dict[str, dict]:
-    """The chunk's links of every kind in one query, (kind, commitment, related row) from the
-    link tables alone (each read through its (commitment, related) index), shown per
-    commitment as its cell shows them (`_Shown`)."""
-    if not shown:
-        return {}
-    quote = connection.ops.quote_name
-    placeholders = ", ".join(["%s"] * len(pks))
-    selects = []
-    for index, kind in enumerate(shown):
-        through = getattr(Commitment, kind).through
-        source = through._meta.get_field("commitment").column
-        target = through._meta.get_field(LINKS[kind][0]).column
-        selects.append(
-            f"SELECT {index}, {quote(source)}, {quote(target)} "
-            f"FROM {quote(through._meta.db_table)} WHERE {quote(source)} IN ({placeholders})"
-        )
-    found = [defaultdict(list) for _ in shown]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(selects), pks * len(shown))
-        for index, commitment_id, related_id in cursor.fetchall():
-            found[index][commitment_id].append(related_id)
-    return {kind: each.cells(found[index]) for index, (kind, each) in enumerate(shown.items())}
 
 
 class _Shown:
@@ -129,15 +129,12 @@ class _Shown:
         self.paragraphs = kind == "paragraphs"
         self.alone = {pk: self._shown([row]) for pk, row in self.rows.items()}
 
-    def cells(self, found: dict[int, list[int]]) -> dict:
-        """Per commitment, its cell's text (for paragraphs: their numbers', their documents')."""
-        alone, rows = self.alone, self.rows
-        return {
-            commitment_id: alone[pks[0]]
-            if len(pks) == 1
-            else self._shown(sorted(rows[pk] for pk in pks))
-            for commitment_id, pks in found.items()
-        }
+    def cell(self, pks):
+        """A commitment's cell's text from the ids it links to (for paragraphs: their numbers',
+        their documents')."""
+        if len(pks) == 1:
+            return self.alone[pks[0]]
+        return self._shown(sorted(self.rows[pk] for pk in pks))
 
     def _shown(self, ordered: list[tuple]):
         if not self.paragraphs:
@@ -194,15 +191,15 @@ def _title(row, links):
 def _paragraphs(row, links):
     if row.first_paragraph_number is None:  # the column's accessor: empty, no method
         return None
-    return links["paragraphs"].get(row.pk, ("", ""))[0]
+    return links["paragraphs"][0]
 
 
 def _document(row, links):
-    return links["paragraphs"].get(row.pk, ("", ""))[1]
+    return links["paragraphs"][1]
 
 
 def _joined(kind: str):
-    return lambda row, links: links[kind].get(row.pk, "")
+    return lambda row, links: links[kind]
 
 
 def _due(row, links):
