@@ -2,22 +2,21 @@
 give, without a model object per row or a method call per cell.
 
 The table's own filtered and ordered queryset is read with `values_list` in chunks (a
-server-side cursor on PostgreSQL), and each chunk's paragraphs, actors and themes with one
-query per kind, as (commitment, name) pairs in the table's order. What a cell shows is the
-table's: a status's and freshness's label, `deadline_text`, `person_shown` for the owner.
+server-side cursor on PostgreSQL), and each chunk's links (paragraphs, actors, themes) with one
+query, as (commitment, related row) pairs from the link tables alone; the related rows' names
+are read once per export, in the order a cell lists them. What a cell shows is the table's: a
+status's and freshness's label, `deadline_text`, `person_shown` for the owner.
 tests/commitments/test_exports.py holds this to django-tables2's own `as_values()` of the
 table, row for row.
 """
 
-from collections import defaultdict
+import datetime
 from collections.abc import Iterator
-from itertools import islice
 from urllib.parse import quote
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
+from django.db.models import F, OuterRef, Subquery, TextField
 from django.urls import reverse
 
 from core.roles import person_shown
@@ -34,12 +33,13 @@ FIELDS = (
     "owner__first_name", "owner__last_name", "owner__username", "owner__is_superuser",
     "owner__role",
 )  # fmt: skip
-# Each linked kind: the through table's field to the related row, the name shown, the order.
+# Each linked kind: the through table's field to the related row, and the related row's fields
+# its cell shows, the first also the cell's order (then the row's id).
 LINKS = {
-    "paragraphs": ("paragraph", ("paragraph__number", "paragraph__document__short_name")),
-    "lead_actors": ("actor", ("actor__name",)),
-    "supporting_actors": ("actor", ("actor__name",)),
-    "themes": ("theme", ("theme__name",)),
+    "paragraphs": ("paragraph", ("number", "document__short_name")),
+    "lead_actors": ("actor", ("name",)),
+    "supporting_actors": ("actor", ("name",)),
+    "themes": ("theme", ("name",)),
 }
 # The links each column reads.
 COLUMN_LINKS = {
@@ -49,7 +49,6 @@ COLUMN_LINKS = {
     "supporting_actors": "supporting_actors",
     "themes": "themes",
 }
-DATE_COLUMNS = {"target_date": "target_date", "last_activity": "shown_last_activity"}
 # Django's own quoting of a reversed URL's arguments (django.urls.resolvers).
 URL_SAFE = "!$&'()*+,;=" + "/~:@"
 
@@ -61,128 +60,168 @@ def handles(table, names: list[str]) -> bool:
 
 def rows(table, names: list[str], *, chunk_size: int) -> Iterator[tuple[object, list]]:
     """(row, cells) for each commitment of the table, in its order: the row's fields and the
-    columns' cells as the table's value methods give them (dates as dates, empty as None)."""
+    columns' cells as the table's value methods give them (dates as dates, empty as None),
+    each text neutralised against formulas (`spreadsheet_safe`)."""
     reader = getattr(getattr(table, "request", None), "user", None)
-    cells = [CELLS[name] for name in names]
-    kinds = {COLUMN_LINKS[name] for name in names if name in COLUMN_LINKS}
-    memo = {}  # what is worked out once per export: labels, owners' names
-    queryset = table.data.data.prefetch_related(None)
-    records = queryset.values_list("pk", *FIELDS, named=True).iterator(chunk_size=chunk_size)
-    while chunk := list(islice(records, chunk_size)):
-        links = {kind: _links(kind, [row.pk for row in chunk]) for kind in kinds}
-        for row in chunk:
-            context = _Context(row, links, memo, reader)
-            yield row, [cell(context) for cell in cells]
-
-
-def _links(kind: str, pks: list[int]) -> dict[int, list[tuple]]:
-    """The chunk's links of one kind: per commitment, the related rows' names in order."""
-    target, values = LINKS[kind]
-    through = getattr(Commitment, kind).through
-    found = defaultdict(list)
-    pairs = (
-        through._default_manager.filter(_among(through, pks))
-        .order_by(values[0], f"{target}_id")
-        .values_list("commitment_id", *values)
+    cells = _cells(names, reader)
+    kinds = list(dict.fromkeys(COLUMN_LINKS[name] for name in names if name in COLUMN_LINKS))
+    related = {}  # each related model's rows, read once per export
+    shown = [(kind, _Shown(kind, related)) for kind in kinds]
+    queryset = table.data.data.prefetch_related(None).annotate(
+        **{f"{kind}_linked": _LinkedIds(kind) for kind in kinds}
     )
-    for commitment_id, *names in pairs:
-        found[commitment_id].append(names)
-    return found
+    fields = ("pk", *FIELDS, *(f"{kind}_linked" for kind in kinds))
+    records = queryset.values_list(*fields, named=True).iterator(chunk_size=chunk_size)
+    split = connection.vendor != "postgresql"  # group_concat's text, not an array
+    for row in records:
+        links = {}
+        for kind, each in shown:
+            linked = getattr(row, f"{kind}_linked")
+            if split:
+                linked = [int(pk) for pk in linked.split(",")] if linked else ()
+            links[kind] = each.cell(linked)
+        yield row, [cell(row, links) for cell in cells]
 
 
-def _among(through, pks: list[int]) -> RawSQL:
-    """`commitment_id IN (...)`, without Django preparing each value of an `__in` list (a fifth
-    of the CSV's CPU): the ids are the database's own integers."""
-    quote = connection.ops.quote_name
-    column = f"{quote(through._meta.db_table)}.{quote('commitment_id')}"
-    placeholders = ", ".join(["%s"] * len(pks))
-    return RawSQL(f"{column} IN ({placeholders})", pks, output_field=BooleanField())
+class _LinkedIds(Subquery):
+    """The ids of the rows a commitment links to of one kind, read with its row (the link
+    table's (commitment, related) index, no join): an array on PostgreSQL, the ids joined by
+    commas elsewhere (SQLite's group_concat)."""
+
+    template = "ARRAY(%(subquery)s)"
+
+    def __init__(self, kind: str):
+        through = getattr(Commitment, kind).through
+        target = through._meta.get_field(LINKS[kind][0]).attname
+        links = through._base_manager.filter(commitment_id=OuterRef("pk"))
+        super().__init__(links.values(linked=F(target)), output_field=TextField())
+
+    def as_sqlite(self, compiler, connection):
+        template = '(SELECT group_concat("linked") FROM (%(subquery)s))'
+        return self.as_sql(compiler, connection, template=template)
 
 
-class _Context:
-    __slots__ = ("row", "links", "memo", "reader")
-
-    def __init__(self, row, links, memo, reader):
-        self.row, self.links, self.memo, self.reader = row, links, memo, reader
-
-    def names(self, kind: str) -> list[tuple]:
-        return self.links[kind].get(self.row.pk, ())
+# A cell starting with one of these is run as a formula by spreadsheet programs; a title
+# such as "=HYPERLINK(...)" typed into the record must arrive as text (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _joined(kind: str, separator: str = "; "):
-    return lambda c: separator.join(names[0] for names in c.names(kind))
+def spreadsheet_safe(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
-def _paragraphs(c) -> str | None:
-    if c.row.first_paragraph_number is None:  # the column's accessor: empty, no method
+class _Shown:
+    """How a commitment's links of one kind read in its cell: the related rows (paragraphs with
+    their documents' short names, actors, themes) read once per export in the order a cell lists
+    them (by the first field shown, then id, the database's collation), the table's bound not
+    the export's rows."""
+
+    def __init__(self, kind: str, related: dict):
+        target, fields = LINKS[kind]
+        model = Commitment._meta.get_field(kind).related_model
+        if (model, fields) not in related:
+            ordered = model._base_manager.order_by(fields[0], "pk").values_list("pk", *fields)
+            rows = {pk: (rank, *values) for rank, (pk, *values) in enumerate(ordered)}
+            related[model, fields] = rows
+        self.rows = related[model, fields]
+        self.paragraphs = kind == "paragraphs"
+        self.alone = {pk: self._shown([row]) for pk, row in self.rows.items()}
+
+    def cell(self, pks):
+        """A commitment's cell's text from the ids it links to (for paragraphs: their numbers',
+        their documents')."""
+        if len(pks) == 1:
+            return self.alone[pks[0]]
+        return self._shown(sorted(self.rows[pk] for pk in pks))
+
+    def _shown(self, ordered: list[tuple]):
+        if not self.paragraphs:
+            return spreadsheet_safe("; ".join(name for _, name in ordered))
+        numbers = ", ".join(str(number) for _, number, _ in ordered)
+        return numbers, spreadsheet_safe("; ".join(dict.fromkeys(name for *_, name in ordered)))
+
+
+def _cells(names: list[str], reader) -> list:
+    """Each column's cell as a function of (row, the chunk's links), what is worked out once
+    per export (labels, owners' names) kept in its closure."""
+    labels, owners = {}, {}
+
+    def status(row, links):
+        code = row.shown_status
+        if not code:
+            return None
+        if (label := labels.get(code)) is None:
+            label = labels[code] = spreadsheet_safe(str(Status(code).label))
+        return label
+
+    def freshness(row, links):
+        code = row.freshness
+        if not code:
+            return ""
+        if (label := labels.get(("freshness", code))) is None:
+            label = labels[("freshness", code)] = spreadsheet_safe(str(FRESHNESS_LABELS[code]))
+        return label
+
+    def owner(row, links):
+        """CommitmentTable.value_owner: person_shown, worked out once per owner and export."""
+        if row.owner_id is None:
+            return None
+        if (shown := owners.get(row.owner_id)) is None:
+            person = get_user_model()(
+                pk=row.owner_id,
+                first_name=row.owner__first_name,
+                last_name=row.owner__last_name,
+                username=row.owner__username,
+                is_superuser=row.owner__is_superuser,
+                role=row.owner__role,
+            )
+            shown = owners[row.owner_id] = spreadsheet_safe(person_shown(person, reader=reader))
+        return shown
+
+    own = {"status": status, "freshness": freshness, "owner": owner}
+    return [own.get(name) or CELLS[name] for name in names]
+
+
+def _title(row, links):
+    return spreadsheet_safe(row.title) if row.title else None
+
+
+def _paragraphs(row, links):
+    if row.first_paragraph_number is None:  # the column's accessor: empty, no method
         return None
-    return ", ".join(str(number) for number, _ in c.names("paragraphs"))
+    return links["paragraphs"][0]
 
 
-def _document(c) -> str:
-    return "; ".join(dict.fromkeys(name for _, name in c.names("paragraphs")))
+def _document(row, links):
+    return links["paragraphs"][1]
 
 
-def _status(c) -> str | None:
-    """The status's label, translated once per export."""
-    code = c.row.shown_status
-    if not code:
-        return None
-    label = c.memo.get(("status", code))
-    if label is None:
-        label = c.memo[("status", code)] = str(Status(code).label)
-    return label
+def _joined(kind: str):
+    return lambda row, links: links[kind]
 
 
-def _freshness(c) -> str:
-    code = c.row.freshness
-    if not code:
-        return ""
-    label = c.memo.get(("freshness", code))
-    if label is None:
-        label = c.memo[("freshness", code)] = str(FRESHNESS_LABELS[code])
-    return label
+def _due(row, links):
+    return spreadsheet_safe(deadline_text(row, day=datetime.date.isoformat))
 
 
-def _owner(c) -> str | None:
-    """CommitmentTable.value_owner: person_shown, worked out once per owner and export."""
-    row = c.row
-    if row.owner_id is None:
-        return None
-    shown = c.memo.get(("owner", row.owner_id))
-    if shown is None:
-        owner = get_user_model()(
-            pk=row.owner_id,
-            first_name=row.owner__first_name,
-            last_name=row.owner__last_name,
-            username=row.owner__username,
-            is_superuser=row.owner__is_superuser,
-            role=row.owner__role,
-        )
-        shown = c.memo[("owner", row.owner_id)] = person_shown(owner, reader=c.reader)
-    return shown
-
-
-def _nothing(c) -> str:
+def _nothing(row, links):
     return ""
 
 
-def _date(field: str):
-    return lambda c: getattr(c.row, field)
-
-
 CELLS = {
-    "title": lambda c: c.row.title or None,
+    "title": _title,
     "paragraphs": _paragraphs,
     "lead_actors": _joined("lead_actors"),
-    "status": _status,
-    "progress": lambda c: c.row.shown_progress,
-    "target_date": _date("target_date"),
-    "due": lambda c: deadline_text(c.row, day=lambda d: d.isoformat()),
-    "last_activity": _date("shown_last_activity"),
-    "freshness": _freshness,
-    "owner": _owner,
-    "identifier": lambda c: c.row.slug,
+    "status": None,  # _cells
+    "progress": lambda row, links: row.shown_progress,
+    "target_date": lambda row, links: row.target_date,
+    "due": _due,
+    "last_activity": lambda row, links: row.shown_last_activity,
+    "freshness": None,
+    "owner": None,
+    "identifier": lambda row, links: spreadsheet_safe(row.slug),
     "document": _document,
     "supporting_actors": _joined("supporting_actors"),
     "themes": _joined("themes"),

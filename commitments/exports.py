@@ -16,6 +16,7 @@ the first MAX_LINKS of them, Excel's limit for a sheet.
 
 import csv
 import datetime
+import io
 import tempfile
 from collections.abc import Iterator
 from itertools import islice
@@ -31,7 +32,7 @@ from django_tables2.utils import signature
 
 from core.local_time import local_wall_time, reader_zone
 
-from . import export_rows
+from . import export_rows, xlsx_sheet
 
 CHUNK_SIZE = 500
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -44,25 +45,18 @@ def table_export_rows(table) -> Iterator[list]:
     names = [column.name for column in columns]
     labels = {}
     if export_rows.handles(table, names):
+        # The commitments table's cells come neutralised, a date as a date: written as its ISO
+        # text, as the table's value method gives it.
+        dates = [index for index, column in enumerate(columns) if _is_date(column.column)]
         for _, cells in export_rows.rows(table, names, chunk_size=CHUNK_SIZE):
-            yield [_csv_cell(value, labels) for value in cells]
+            for index in dates:
+                if cells[index] is not None:
+                    cells[index] = cells[index].isoformat()
+            yield cells
         return
     readers = [_cell_reader(table, column) for column in columns]
     for record, row in _records(table):
         yield [_cell_value(read(record, row), labels) for read in readers]
-
-
-def _csv_cell(value, labels: dict):
-    """A commitments table's cell (commitments.export_rows) as its value method gives it: a
-    date as its ISO text."""
-    kind = value.__class__
-    if kind is str:
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
-    if kind is int or value is None:
-        return value
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return _cell_value(value, labels)
 
 
 def _exported_columns(table) -> list:
@@ -197,15 +191,9 @@ def _shown_by_choice(accessor, table) -> bool:
     return bool(getattr(field, "choices", None))
 
 
-# A cell starting with one of these is run as a formula by spreadsheet programs; a title
-# such as "=HYPERLINK(...)" typed into the record must arrive as text (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _spreadsheet_safe(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+# A cell starting with one of FORMULA_STARTS is run as a formula by spreadsheet programs.
+FORMULA_STARTS = export_rows.FORMULA_STARTS
+_spreadsheet_safe = export_rows.spreadsheet_safe
 
 
 class _Echo:
@@ -223,77 +211,46 @@ def csv_response(table, *, filename: str) -> StreamingHttpResponse:
 
 def _csv_parts(table) -> Iterator[str]:
     """The CSV's text a chunk of rows at a time (one write to the client per chunk, not per
-    row)."""
-    writer = csv.writer(_Echo())
+    row), each chunk written by one `writerows`."""
     rows = table_export_rows(table)
-    while lines := [writer.writerow(row) for row in islice(rows, CHUNK_SIZE)]:
-        yield "".join(lines)
+    while chunk := list(islice(rows, CHUNK_SIZE)):
+        text = io.StringIO()
+        csv.writer(text).writerows(chunk)
+        yield text.getvalue()
 
 
 def xlsx_response(table, *, filename: str, title: str = "Commitments") -> FileResponse:
-    import xlsxwriter  # only the Excel export needs it
-
     # Deleted when the response closes it, after the last byte is sent.
     handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (the response closes it)
-    # constant_memory: each row is written out when the next begins. Every value is written by
-    # its type (write_string...), so a text such as "'=1+1" is never taken for a formula.
-    workbook = xlsxwriter.Workbook(handle, XLSX_OPTIONS)
-    sheet = workbook.add_worksheet(title)
-    _xlsx_write(table, workbook, sheet)
-    workbook.close()
+    _xlsx_write(table, handle, title)
     handle.seek(0)
     return FileResponse(
         handle, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE
     )
 
 
-XLSX_OPTIONS = {
-    "constant_memory": True,
-    "strings_to_numbers": False,
-    "strings_to_formulas": False,
-    "strings_to_urls": False,
-}
 # Widths in characters (Excel's unit): a header is never cut, and the kinds of column whose
 # content is known get room for it. Rows stream, so the widths cannot be measured from them.
 DATE_WIDTH = 12
 TEXT_WIDTH = 18
 LINKED_WIDTH = 60  # the title: long, and the cell a reader clicks
-DATE_FORMAT = "yyyy-mm-dd"
 WEB_ADDRESS = ("https://", "http://")
-# Excel's limit of hyperlinks in one sheet (XlsxWriter's too); the cells after it are text, as
-# is a cell whose link is not a web address (a table without a request links its pages by
-# their path alone, which a spreadsheet cannot open).
+# Excel's limit of hyperlinks in one sheet; the cells after it are text, as is a cell whose
+# link is not a web address (a table without a request links its pages by their path alone,
+# which a spreadsheet cannot open).
 MAX_LINKS = 65_530
 
 
-def _xlsx_write(table, workbook, sheet) -> None:
+def _xlsx_write(table, handle, title: str) -> None:
+    """The sheet a row at a time (commitments.xlsx_sheet): every value written by its type,
+    so a text such as "'=1+1" is never taken for a formula."""
     columns = _exported_columns(table)
-    for index, column in enumerate(columns):
-        sheet.set_column(index, index, _width(column))
-    bold = workbook.add_format({"bold": True})
-    day = workbook.add_format({"num_format": DATE_FORMAT})
-    moment = workbook.add_format({"num_format": f"{DATE_FORMAT} hh:mm"})
-    for index, header in enumerate(_header(columns)):
-        sheet.write_string(0, index, header, bold)
-    links = 0
-    for number, (values, targets) in enumerate(_xlsx_rows(table, columns), 1):
-        for index, (value, target) in enumerate(zip(values, targets, strict=True)):
-            if value is None or value == "":
-                continue  # a blank cell
-            if target and target.startswith(WEB_ADDRESS) and links < MAX_LINKS:
-                links += 1
-                sheet.write_url(number, index, target, string=str(value))
-            elif isinstance(value, str):
-                sheet.write_string(number, index, value)
-            elif isinstance(value, bool):
-                sheet.write_boolean(number, index, value)
-            elif isinstance(value, int | float):
-                sheet.write_number(number, index, value)
-            elif isinstance(value, datetime.date):
-                shown = moment if isinstance(value, datetime.datetime) else day
-                sheet.write_datetime(number, index, value, shown)
-            else:
-                sheet.write_string(number, index, str(value))
+    widths = [_width(column) for column in columns]
+    sheet = xlsx_sheet.SheetWriter(handle, title=title, widths=widths, max_links=MAX_LINKS)
+    sheet.row(_header(columns), style=xlsx_sheet.BOLD)
+    for values, targets in _xlsx_rows(table, columns):
+        sheet.row(values, [_web_address(target) for target in targets])
+    sheet.close()
 
 
 def _xlsx_rows(table, columns) -> Iterator[tuple[list, list]]:
@@ -315,18 +272,12 @@ def _commitment_xlsx_rows(table, columns, names) -> Iterator[tuple[list, list]]:
     request = getattr(table, "request", None)
     url = export_rows.commitment_url(getattr(request, "build_absolute_uri", None))
     linked = [column.column.link is not None for column in columns]
-    dates = [_is_date(column.column) for column in columns]
-    labels = {}
     for row, cells in export_rows.rows(table, names, chunk_size=CHUNK_SIZE):
-        values = [
-            cell if is_date else _csv_cell(cell, labels)
-            for cell, is_date in zip(cells, dates, strict=True)
-        ]
         targets = [
             url(row.slug) if link else _web_address(value)
-            for value, link in zip(values, linked, strict=True)
+            for value, link in zip(cells, linked, strict=True)
         ]
-        yield values, targets
+        yield cells, targets
 
 
 def _web_address(value) -> str | None:

@@ -169,6 +169,12 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
             rows = selectors.commitment_export_links(rows)
         return rows
 
+    def get_table_pagination(self, table):
+        """An export has every row: no page, so no count of them either."""
+        if self.export_trigger_param in self.request.GET:
+            return False
+        return super().get_table_pagination(table)
+
     def get_table_kwargs(self):
         kwargs = super().get_table_kwargs()
         if not user_can_edit_record(self.request.user):
