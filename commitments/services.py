@@ -10,9 +10,10 @@ from pathlib import Path
 from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, router, transaction
 from django.db.models import F, Min, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.db.models.signals import m2m_changed
 from django.db.models.sql import UpdateQuery
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -588,7 +589,29 @@ def _linked(commitment: Commitment, links: dict, *, new: bool = False) -> None:
         if not new:
             getattr(commitment, name).set(rows)
         elif rows:
-            getattr(commitment, name).add(*rows)
+            _links_added(getattr(commitment, name), rows)
+
+
+def _links_added(manager, rows: list) -> None:
+    """manager.add(*rows) for a commitment created in this transaction: the same m2m_changed
+    signals around the same INSERT, without add()'s read of which of them it already has
+    (none: it was just created, and only this adds its links)."""
+    ids = {row.pk for row in rows}
+    db = router.db_for_write(manager.through, instance=manager.instance)
+    signal = {
+        "sender": manager.through,
+        "instance": manager.instance,
+        "reverse": False,
+        "model": manager.model,
+        "pk_set": ids,
+        "using": db,
+    }
+    source = f"{manager.source_field_name}_id"
+    target = f"{manager.target_field_name}_id"
+    through = [manager.through(**{source: manager.instance.pk, target: pk}) for pk in ids]
+    m2m_changed.send(action="pre_add", **signal)
+    manager.through._default_manager.using(db).bulk_create(through, ignore_conflicts=True)
+    m2m_changed.send(action="post_add", **signal)
 
 
 # The latest day a plan may name (a target or due date): later ones are typing slips, and
@@ -639,7 +662,10 @@ def commitment_create(*, values: dict) -> Commitment:
     with transaction.atomic():
         commitment = Commitment(**columns)
         commitment.slug = commitment_slug_unique(title=commitment.title)
-        commitment.full_clean()
+        # The slug was read as free just now, in this transaction: not read again (the
+        # unique index still refuses one taken since).
+        commitment.full_clean(validate_unique=False)
+        commitment.validate_unique(exclude=["slug"])
         commitment.save()  # tracker makes the target-date event on post_save
         _linked(commitment, links, new=True)
     return commitment
