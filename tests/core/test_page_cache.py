@@ -184,3 +184,17 @@ def test_a_record_quoting_a_holes_marker_is_shown_as_written(liaison_client, db,
 
     for _ in range(2):  # rendered, then (were it kept) served from the cache
         assert f"Report back {hole} by 2026" in page(liaison_client, TABLE)
+
+
+@pytest.mark.parametrize("url", [TABLE, "actor"])
+def test_a_kept_page_is_served_as_the_bytes_first_sent(liaison_client, liaison, kept_keys, url):
+    """Kept as the response's bytes (not text decoded and encoded again on each hit): a page
+    with text outside Latin-1 comes back the same, but for its new CSRF token."""
+    CommitmentFactory(title="Доклад — о нейтралитете", slug="doklad", lead_actors=[liaison.actor])
+    url = liaison.actor.get_absolute_url() if url == "actor" else url
+    sent = liaison_client.get(url).content
+    kept = liaison_client.get(url).content
+
+    assert kept_keys and "Доклад — о нейтралитете".encode() in kept
+    assert TOKEN.sub("", kept.decode()) == TOKEN.sub("", sent.decode())
+    assert isinstance(page_cache.cache.get(kept_keys[0])[1]["body"], bytes)
