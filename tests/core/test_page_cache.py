@@ -188,8 +188,9 @@ def test_a_record_quoting_a_holes_marker_is_shown_as_written(liaison_client, db,
 
 @pytest.mark.parametrize("url", [TABLE, "actor"])
 def test_a_kept_page_is_served_as_the_bytes_first_sent(liaison_client, liaison, kept_keys, url):
-    """Kept as the response's bytes (not text decoded and encoded again on each hit): a page
-    with text outside Latin-1 comes back the same, but for its new CSRF token."""
+    """Kept as the response's bytes cut at its holes (not text decoded, searched and encoded
+    again on each hit): a page with text outside Latin-1 comes back the same, but for its new
+    CSRF token."""
     CommitmentFactory(title="Доклад — о нейтралитете", slug="doklad", lead_actors=[liaison.actor])
     url = liaison.actor.get_absolute_url() if url == "actor" else url
     sent = liaison_client.get(url).content
@@ -197,4 +198,17 @@ def test_a_kept_page_is_served_as_the_bytes_first_sent(liaison_client, liaison, 
 
     assert kept_keys and "Доклад — о нейтралитете".encode() in kept
     assert TOKEN.sub("", kept.decode()) == TOKEN.sub("", sent.decode())
-    assert isinstance(page_cache.cache.get(kept_keys[0])[1]["body"], bytes)
+    assert all(isinstance(part, bytes) for part in page_cache.cache.get(kept_keys[0])[1]["parts"])
+
+
+def test_each_hole_of_a_kept_page_is_filled_with_this_requests_token_or_nonce(rf):
+    request = rf.get(DASHBOARD)
+    request.csp_nonce = "this-requests-nonce"
+    kept = [b"<a>", page_cache.CSRF_HOLE, b"<b>", page_cache.NONCE_HOLE, b"<c>"]
+    entry = {"parts": [*kept, page_cache.CSRF_HOLE, b""], "headers": []}
+
+    served = page_cache._served(request, entry).content.decode()
+
+    token = request.META["CSRF_COOKIE"]
+    assert re.fullmatch(r"<a>(\w{64})<b>this-requests-nonce<c>\1", served), served
+    assert token and entry["parts"][1] == page_cache.CSRF_HOLE  # the entry is left as kept
