@@ -184,3 +184,31 @@ def test_a_record_quoting_a_holes_marker_is_shown_as_written(liaison_client, db,
 
     for _ in range(2):  # rendered, then (were it kept) served from the cache
         assert f"Report back {hole} by 2026" in page(liaison_client, TABLE)
+
+
+@pytest.mark.parametrize("url", [TABLE, "actor"])
+def test_a_kept_page_is_served_as_the_bytes_first_sent(liaison_client, liaison, kept_keys, url):
+    """Kept as the response's bytes cut at its holes (not text decoded, searched and encoded
+    again on each hit): a page with text outside Latin-1 comes back the same, but for its new
+    CSRF token."""
+    CommitmentFactory(title="Доклад — о нейтралитете", slug="doklad", lead_actors=[liaison.actor])
+    url = liaison.actor.get_absolute_url() if url == "actor" else url
+    sent = liaison_client.get(url).content
+    kept = liaison_client.get(url).content
+
+    assert kept_keys and "Доклад — о нейтралитете".encode() in kept
+    assert TOKEN.sub("", kept.decode()) == TOKEN.sub("", sent.decode())
+    assert all(isinstance(part, bytes) for part in page_cache.cache.get(kept_keys[0])[1]["parts"])
+
+
+def test_each_hole_of_a_kept_page_is_filled_with_this_requests_token_or_nonce(rf):
+    request = rf.get(DASHBOARD)
+    request.csp_nonce = "this-requests-nonce"
+    kept = [b"<a>", page_cache.CSRF_HOLE, b"<b>", page_cache.NONCE_HOLE, b"<c>"]
+    entry = {"parts": [*kept, page_cache.CSRF_HOLE, b""], "headers": []}
+
+    served = page_cache._served(request, entry).content.decode()
+
+    token = request.META["CSRF_COOKIE"]
+    assert re.fullmatch(r"<a>(\w{64})<b>this-requests-nonce<c>\1", served), served
+    assert token and entry["parts"][1] == page_cache.CSRF_HOLE  # the entry is left as kept

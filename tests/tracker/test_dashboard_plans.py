@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 
 from tests.factories import CommitmentFactory, LiaisonFactory, SecretariatFactory
+from tests.query_plans import plan_of
 from tracker import selectors
 
 pytestmark = [
@@ -17,14 +18,6 @@ pytestmark = [
 ]
 
 TODAY = datetime.date(2026, 12, 1)
-
-
-def plan_of(queryset) -> str:
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 @pytest.mark.parametrize(
