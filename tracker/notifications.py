@@ -57,16 +57,16 @@ def follow_defaults_set(*, user: User) -> None:
 
 def _follows_of(commitment: Commitment) -> QuerySet:
     """The follows that cover the commitment now: itself, an actor it concerns (a default
-    follow only while that actor is still the follower's state), a document it comes from."""
-    actors = [
-        *commitment.lead_actors.values_list("pk", flat=True),
-        *commitment.supporting_actors.values_list("pk", flat=True),
-    ]
-    documents = commitment.paragraphs.values_list("document_id", flat=True)
+    follow only while that actor is still the follower's state), a document it comes from.
+    One query: the commitment's actors and documents are subqueries of it."""
+    lead = Commitment.lead_actors.through.objects.filter(commitment=commitment)
+    supporting = Commitment.supporting_actors.through.objects.filter(commitment=commitment)
+    concerned = Q(actor__in=lead.values("actor_id")) | Q(actor__in=supporting.values("actor_id"))
+    documents = commitment.paragraphs.values("document_id")
     return Follow.objects.filter(
         Q(commitment=commitment)
-        | Q(actor__in=actors, by_default=False)
-        | Q(actor__in=actors, by_default=True, user__actor=F("actor"))
+        | (concerned & Q(by_default=False))
+        | (concerned & Q(by_default=True, user__actor=F("actor")))
         | Q(document__in=documents),
         user__is_active=True,
     )
@@ -81,20 +81,22 @@ def change_record(
     """Record a public change once and give each follower a notice; None if it was recorded
     already (the unique constraints on Change)."""
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            change = Change.objects.create(
-                commitment=commitment,
-                kind=kind,
-                update=update,
-                milestone=milestone,
-                overdue_since=overdue_since,
-                created_at=now,
-            )
-    except IntegrityError:
-        return None
-    followers = set(_follows_of(commitment).values_list("user_id", flat=True))
+    # The change and its notices in one transaction, one commit (a bulk import records a
+    # change for each row it updates).
     with transaction.atomic():
+        try:
+            with transaction.atomic():  # a savepoint: the duplicate is refused, not the rest
+                change = Change.objects.create(
+                    commitment=commitment,
+                    kind=kind,
+                    update=update,
+                    milestone=milestone,
+                    overdue_since=overdue_since,
+                    created_at=now,
+                )
+        except IntegrityError:
+            return None
+        followers = set(_follows_of(commitment).values_list("user_id", flat=True))
         Notification.objects.bulk_create(
             [Notification(user_id=uid, change=change, created_at=now) for uid in followers]
         )

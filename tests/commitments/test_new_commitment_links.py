@@ -1,6 +1,7 @@
 """A new commitment's links (services._links_added): the rows and the m2m_changed signals
 that the related managers' add() would give, without its read of the links it has."""
 
+import pytest
 from django.db.models.signals import m2m_changed
 
 from commitments import services
@@ -46,3 +47,17 @@ def test_a_new_commitments_links_are_what_add_writes_and_signals(db):
     for name in links:
         assert set(getattr(made, name).all()) == set(getattr(plain, name).all()) != set()
     assert made.first_paragraph_number == 1
+
+
+def test_no_constraint_of_a_commitment_can_be_broken_by_commitment_create(db):
+    """commitment_create does not ask the database to check Commitment's constraints
+    (validate_constraints=False): its one constraint is on the progress, which comes from the
+    status updates and which commitment_create refuses to set. A constraint added to the model
+    fails here until commitment_create checks it."""
+    assert {c.name for c in Commitment._meta.constraints} == {"commitment_progress_at_most_100"}
+    assert "progress" not in services.EDITABLE_FIELDS
+    with pytest.raises(TypeError, match="Not editable"):
+        services.commitment_create(
+            values={"title": "Water for all", "progress": 101, "paragraphs": [ParagraphFactory()]}
+        )
+    assert not Commitment.objects.exists()

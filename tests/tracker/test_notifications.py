@@ -113,6 +113,20 @@ def test_a_follower_gets_one_email_at_once(record, post, target):
     assert Change.objects.get().kind == Change.Kind.UPDATE
 
 
+def test_a_supporting_state_is_followed_like_a_lead_one(record, post):
+    """The follows of a commitment's actors cover the supporting ones too; a state it does
+    not concern follows nothing of it."""
+    supporting, elsewhere = ActorFactory(name="Tajikistan"), ActorFactory(name="Kyrgyzstan")
+    record["commitment"].supporting_actors.add(supporting)
+    notifications.follow_set(user=record["reader"], target=supporting)
+    other = LiaisonFactory(username="other", actor=elsewhere)
+    notifications.follow_set(user=other, target=elsewhere)
+
+    post(narrative="The office opened.")
+
+    assert list(Notification.objects.values_list("user", flat=True)) == [record["reader"].pk]
+
+
 def test_an_internal_update_is_news_to_nobody(record, post):
     notifications.follow_set(user=record["reader"], target=record["commitment"])
 
