@@ -524,11 +524,15 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     {"model": "commitments.Document", "exclude_fields": ["full_text", "updated_at"]},
     {"model": "commitments.Paragraph"},
     {"model": "commitments.DocumentLink"},
+    # The rows that point at a commitment or an update one to one (its deadline event, the
+    # update that amends it, the report it published) are theirs, not its fields: django-auditlog
+    # would read each (a query) to record a new commitment or update, and find none.
     {
         "model": "commitments.Commitment",
         "m2m_fields": ["paragraphs", "lead_actors", "supporting_actors", "themes"],
+        "exclude_fields": ["deadline_event"],
     },
-    {"model": "commitments.StatusUpdate"},
+    {"model": "commitments.StatusUpdate", "exclude_fields": ["amended_by", "submitted_report"]},
     {"model": "commitments.EvidenceLink"},
     {"model": "commitments.EvidenceFile"},
     {"model": "commitments.Milestone"},
