@@ -408,9 +408,7 @@ def test_the_document_page_reads_in_the_same_queries_however_many_links_and_para
     assert response.content.decode().count("<li>This document") == 2 * count
 
 
-def test_the_link_form_offers_every_other_document_as_djangos_select_would(
-    secretariat_client, db
-):
+def test_the_link_form_offers_every_other_document_as_djangos_select_would(secretariat_client, db):
     from django import forms
 
     document = DocumentFactory(title="Declaration")

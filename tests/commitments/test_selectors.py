@@ -157,9 +157,7 @@ def test_the_document_index_counts_each_documents_paragraphs(db):
     assert (counts[document.pk], counts[empty.pk]) == (3, 0)
 
 
-def test_the_document_index_is_counted_without_reading_paragraphs(
-    db, django_assert_num_queries
-):
+def test_the_document_index_is_counted_without_reading_paragraphs(db, django_assert_num_queries):
     """The API's paginator counts the list: a join grouped by document made it read every
     paragraph of the record (17 ms at 50,000); the count of documents needs none."""
     with django_assert_num_queries(1) as captured:
