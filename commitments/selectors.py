@@ -63,6 +63,23 @@ def status_update_visible_list(*, user) -> QuerySet[StatusUpdate]:
     return updates
 
 
+def status_update_timeline_count(*, user) -> int:
+    """How many entries status_update_visible_list(user).shown_in_timeline() holds. PostgreSQL
+    keeps the figure with each write (migration 0021_timeline_count), where counting read every
+    update: a parallel scan of 5,000,000 rows (0.26 s) for each first read after a write.
+    Elsewhere (SQLite), or if its row is missing, the updates are counted."""
+    audience = "secretariat" if user_can_see_internal(user) else "public"
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT entries FROM commitments_timeline_count WHERE audience = %s", [audience]
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+    return status_update_visible_list(user=user).shown_in_timeline().count()
+
+
 def status_update_in_effect_list(*, user) -> QuerySet[StatusUpdate]:
     """The updates the user may read that still hold: no correction's original, no withdrawn
     update, no withdrawal (StatusUpdate.objects.in_effect)."""
