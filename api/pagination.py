@@ -2,6 +2,9 @@
 checked before any row is read, so a bad one is a 400 that says what to send, never a 500.
 Every list is ordered with its id last, so a row appears on one page only."""
 
+from functools import partial
+
+from django.core.paginator import Paginator
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -51,3 +54,21 @@ class RecordPagination(PageNumberPagination):
                 "schema": {"type": "integer", "enum": list(pagination.PAGE_SIZES)},
             },
         ]
+
+
+class CountedPaginator(Paginator):
+    """A paginator told how many rows there are rather than counting them."""
+
+    def __init__(self, object_list, per_page, *, count: int, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.__dict__["count"] = count  # Paginator.count is a cached_property
+
+
+class KeptCountPagination(RecordPagination):
+    """Pages of a list whose rows are counted as they are written: the view's
+    `row_count(request)` gives the figure COUNT(*) would (the updates list's, kept with each
+    write: commitments.selectors.status_update_timeline_count)."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.django_paginator_class = partial(CountedPaginator, count=view.row_count(request))
+        return super().paginate_queryset(queryset, request, view)

@@ -41,7 +41,7 @@ from .filters import (
     commitment_filtered,
 )
 from .kept_lists import PAGES, SLUG, KeptListMixin, number, one_of
-from .pagination import RecordPagination
+from .pagination import KeptCountPagination, RecordPagination
 from .permissions import RecordPermission
 
 ERROR = {
@@ -313,6 +313,11 @@ class UpdateList(KeptListMixin, RecordReadMixin, generics.ListAPIView):
     """Every status update the reader may read, across the record, newest first."""
 
     serializer_class = serializers.StatusUpdateSerializer
+    # Counted as written, not by reading every update of the record for each first page.
+    pagination_class = KeptCountPagination
+
+    def row_count(self, request) -> int:
+        return selectors.status_update_timeline_count(user=request.user)
 
     def get_queryset(self):
         return status_updates(self.request.user)

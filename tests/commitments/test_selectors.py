@@ -7,7 +7,14 @@ from commitments import selectors
 from commitments.models import StatusUpdate
 from commitments.services import status_update_create_with_evidence
 from commitments.statuses import Status
-from tests.factories import ActorFactory, CommitmentFactory, SecretariatFactory, ThemeFactory
+from tests.factories import (
+    ActorFactory,
+    CommitmentFactory,
+    DocumentFactory,
+    ParagraphFactory,
+    SecretariatFactory,
+    ThemeFactory,
+)
 from tests.factories import post_status_update as post
 
 INTERNAL = StatusUpdate.Visibility.INTERNAL
@@ -129,6 +136,34 @@ def test_the_actor_index_counts_each_commitment_once(db):
     counted = selectors.actor_list().get(pk=actor.pk)
 
     assert (counted.lead_count, counted.supporting_count) == (3, 1)
+
+
+def test_the_actor_index_counts_links_from_the_actor_index_alone(db):
+    """COUNT(*), which the actor_id index answers by itself on PostgreSQL; COUNT(id) read
+    every link row of the 25 actors shown (43 against 15 ms at 200,000 commitments)."""
+    sql = str(selectors.actor_list().query)
+
+    assert sql.count("COUNT(*)") == 2
+    assert "COUNT(U0" not in sql
+
+
+def test_the_document_index_counts_each_documents_paragraphs(db):
+    document = DocumentFactory()
+    ParagraphFactory.create_batch(3, document=document)
+    empty = DocumentFactory()
+
+    counts = {d.pk: d.paragraph_count for d in selectors.document_list()}
+
+    assert (counts[document.pk], counts[empty.pk]) == (3, 0)
+
+
+def test_the_document_index_is_counted_without_reading_paragraphs(db, django_assert_num_queries):
+    """The API's paginator counts the list: a join grouped by document made it read every
+    paragraph of the record (17 ms at 50,000); the count of documents needs none."""
+    with django_assert_num_queries(1) as captured:
+        selectors.document_list().count()
+
+    assert "paragraph" not in captured.captured_queries[0]["sql"]
 
 
 def test_the_actor_index_counts_without_joining_both_link_tables(db):
