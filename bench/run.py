@@ -640,6 +640,10 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
 
     call_command("collectstatic", verbosity=0, interactive=False)
+    if args.reuse_data:
+        # The dataset kept from an earlier run gets the migrations added since (an index, a
+        # kept count), as a deployed server would.
+        call_command("migrate", verbosity=0, interactive=False)
     build_seconds = None if args.reuse_data else dataset_build(sizes, args.seed)
     landmarks, sessions, token = session_setup(sizes)
     sessions[REFERENCE] = reference_prepare()
