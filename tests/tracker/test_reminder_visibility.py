@@ -381,6 +381,30 @@ def test_an_owner_demoted_after_the_claim_gets_no_deadline_reminder(quiet_commit
     assert Reminder.objects.get(kind=Kind.EVENT).skip_reason == reason
 
 
+@pytest.mark.parametrize("owned_through", ["commitments", "deadline_of"])
+def test_an_owner_demoted_after_the_claim_loses_an_event_owned_either_way(
+    quiet_commitment, owned_through
+):
+    # The event is theirs through one link only (the commitments it concerns, or the
+    # commitment whose target date it is), and still in their sight as a liaison of the
+    # state that leads it (public): followed only as its owner, it is not sent.
+    owner = quiet_commitment.owner
+    state = ActorFactory(name="Kazakhstan")
+    event = with_deadline(quiet_commitment, lead_actors=[state])
+    claimed = claim(DUE)
+    if owned_through == "commitments":
+        Event.objects.filter(pk=event.pk).update(deadline_of=None)
+    else:
+        event.commitments.clear()
+        Event.objects.filter(pk=event.pk).update(is_public=True)
+    demote(owner, actor=state)
+
+    send(claimed)
+
+    assert mail.outbox == []
+    assert row_of(owner).skip_reason == reminders.UNSEEN_NOT_SECRETARIAT
+
+
 def test_a_demoted_owner_following_their_state_still_gets_its_deadline(quiet_commitment):
     # Followed as a liaison, not as the owner: what the state's liaisons get.
     owner = quiet_commitment.owner
