@@ -27,6 +27,7 @@ from tracker import events as events_module
 from tracker import reminders
 from tracker.events import commitment_deadline_event_sync
 from tracker.models import Event, Reminder, ReminderPreference
+from tracker.reminders import sending
 from tracker.reminders.deadlines import DEADLINE_KINDS
 
 UTC = datetime.UTC
@@ -330,6 +331,34 @@ def test_an_owner_demoted_after_the_claim_gets_no_quiet_reminder(quiet_commitmen
 
     assert mail.outbox == []
     assert row_of(owner).skip_reason == reminders.UNSEEN_NOT_SECRETARIAT
+
+
+@pytest.mark.parametrize("change", ["reassigned", "demoted"])
+def test_what_changed_while_its_chunk_was_sending_is_checked_before_its_group_goes_out(
+    quiet_commitment, monkeypatch, change
+):
+    # A group reads its readers and commitments again once it is `sending`, as they are then,
+    # not as the chunk read them before its earlier groups went out.
+    owner = quiet_commitment.owner
+    claimed = claim(QUIET_DUE)
+    move = sending._move
+
+    def move_then_change(*args, **kwargs):
+        if change == "reassigned":
+            Commitment.objects.filter(pk=quiet_commitment.pk).update(owner=SecretariatFactory())
+        else:
+            demote(owner)
+        return move(*args, **kwargs)
+
+    monkeypatch.setattr(sending, "_move", move_then_change)
+
+    assert send(claimed) == 0
+
+    assert mail.outbox == []
+    reason = (
+        reminders.UNSEEN_NOT_OWNER if change == "reassigned" else reminders.UNSEEN_NOT_SECRETARIAT
+    )
+    assert row_of(owner).skip_reason == reason
 
 
 def test_an_owner_demoted_before_planning_gets_no_quiet_reminder(quiet_commitment):
