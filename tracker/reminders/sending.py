@@ -273,9 +273,11 @@ def reminders_send(*, reminder_ids: list[int]) -> int:
     the last retry tracker.tasks fails the rows this run put back (reminders_mark_failed).
     """
     _hold(reminder_ids)
+    # Without their readers and commitments: each group reads them just before sending
+    # (_as_they_are_now), and nothing reads them before that.
     rows = list(
         Reminder.objects.filter(pk__in=reminder_ids, state=State.CLAIMED)
-        .select_related("recipient", "event", "commitment")
+        .select_related("event")
         .order_by("pk")
     )
     _share_events(rows)
