@@ -458,6 +458,11 @@ def actor_list(request):
     return render(request, "commitments/actor_list.html", {"actors": actors})
 
 
+# Commitments a page of an actor's page lists (a state leads or supports up to 1,638 of the
+# 200,000 at ten times the benchmark's data); the commitments table lists them all.
+ACTOR_PAGE_SIZE = 50
+
+
 @public_record
 @allow_methods(*READ_METHODS)
 @visitor_pages.kept_for_visitors("actor_detail", caching.RECORD)
@@ -468,18 +473,26 @@ def actor_detail(request, slug):
         # A liaison's landing: the menu's link to their own state (base.html) needs this row,
         # just read, not a second read of it.
         user.actor = actor
+    count = _actor_commitment_count(request, actor)
+    number = _actor_page_number(request, count)
 
     def render_record() -> str:
+        page, links = pagination.page_of_count(count, size=ACTOR_PAGE_SIZE, number=number)
+        rows = selectors.actor_commitment_page(
+            user=user, actor=actor, number=number, size=ACTOR_PAGE_SIZE
+        )
         context = {
             "actor": actor,
-            "commitments": selectors.actor_commitment_list(user=user, actor=actor),
+            "commitments": rows,
+            "commitments_page": page,
+            "page_links": links,
             "recent_updates": selectors.actor_recent_updates(user=user, actor=actor),
         }
         return render_to_string("commitments/_actor_record.html", context, request=request)
 
-    # What involves the actor, from the cache: a state's liaisons land here.
+    # What involves the actor, from the cache, a piece per page: a state's liaisons land here.
     # The badges of due and freshness depend on the reader's day.
-    details = (actor.pk, reader_today(user))
+    details = (actor.pk, number, reader_today(user))
     parts = selectors.record_cache_parts(user=user, page="actor", details=details)
     context = {
         "actor": actor,
@@ -487,3 +500,23 @@ def actor_detail(request, slug):
         "status_legend": status_legend(),
     }
     return render(request, "commitments/actor_detail.html", context)
+
+
+def _actor_commitment_count(request, actor: Actor) -> int:
+    """How many commitments involve the actor, cached like the page's rows."""
+    parts = selectors.record_cache_parts(user=request.user, page="actor-count", details=(actor.pk,))
+    return caching.cached(
+        caching.RECORD, parts, partial(selectors.actor_commitment_count, actor=actor)
+    )
+
+
+def _actor_page_number(request, count: int) -> int:
+    """The page of the actor's commitments asked for, from 1 to the last (anything else is the
+    first): one cache entry per page there is, whatever the address says."""
+    number = pagination.page_number(request.GET.get("page"))
+    if number is None:
+        return 1  # an address with junk for a page is shown, never kept (core.page_cache)
+    number = min(number, max(1, math.ceil(count / ACTOR_PAGE_SIZE)))
+    # Kept whole only when asked as the page links write it: one entry per page there is.
+    page_cache.query_canonical(request, f"page={number}")
+    return number

@@ -5,6 +5,7 @@ a negative or zero size raised a 500, a huge one was honoured (and cached as its
 Every paginated view reads both through here; anything else falls back to the default.
 """
 
+from django.core.paginator import Page, Paginator
 from django.http import QueryDict
 
 # The page sizes a list offers; each view's default is one of them.
@@ -45,3 +46,13 @@ def bounded_pagination(params: QueryDict, *, default_size: int) -> QueryDict:
     if number not in (None, 1):
         bounded["page"] = str(number)
     return bounded
+
+
+def page_of_count(count: int, *, size: int, number: int) -> tuple[Page, list]:
+    """Page `number` (from 1 to the last) of `count` rows, and the numbers its links show, for a
+    view that counts its rows (and keeps the count) and reads a page's rows itself: the Page
+    holds the row numbers, not the rows. The links are elided around the current page (1 … 4 5 6
+    … 33), so that they fit a phone's width whatever the count."""
+    paginator = Paginator(range(count), size)
+    links = paginator.get_elided_page_range(number, on_each_side=1, on_ends=1)
+    return paginator.page(number), list(links)

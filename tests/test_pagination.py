@@ -1,6 +1,6 @@
 """Every paginated page (the commitments table and its exports, the reminder log, a
-commitment's history) takes only a bounded page size and a page number that exists: anything
-else in the address falls back to the default, never a server error."""
+commitment's history, an actor's page) takes only a bounded page size and a page number that
+exists: anything else in the address falls back to the default, never a server error."""
 
 import datetime
 
@@ -67,6 +67,7 @@ def paginated_urls(rows):
         "xlsx": LIST_URL + "?_export=xlsx",
         "reminder log": LOG_URL,
         "history": rows[0].get_absolute_url(),
+        "actor page": rows[0].lead_actors.get().get_absolute_url(),
     }
 
 
@@ -76,7 +77,7 @@ def get(client, url: str, **params):
     return client.get(f"{url}{separator}{query}")
 
 
-@pytest.mark.parametrize("page", ["table", "csv", "xlsx", "reminder log", "history"])
+@pytest.mark.parametrize("page", ["table", "csv", "xlsx", "reminder log", "history", "actor page"])
 def test_any_page_size_or_number_answers_a_page(secretariat_client, paginated_urls, page):
     url = paginated_urls[page]
 
@@ -86,7 +87,7 @@ def test_any_page_size_or_number_answers_a_page(secretariat_client, paginated_ur
             assert response.status_code == 200, (page, params)
 
 
-@pytest.mark.parametrize("page", ["table", "csv", "reminder log", "history"])
+@pytest.mark.parametrize("page", ["table", "csv", "reminder log", "history", "actor page"])
 def test_a_repeated_parameter_answers_a_page(secretariat_client, paginated_urls, page):
     url = paginated_urls[page] + ("&" if "?" in paginated_urls[page] else "?")
 

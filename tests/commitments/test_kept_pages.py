@@ -190,6 +190,34 @@ def test_a_history_page_is_kept_only_under_the_address_its_links_write(world, ke
     assert len(set(kept_keys)) == 2
 
 
+def listed(page: str) -> str:
+    """An actor page's list of commitments, without its recent updates."""
+    return page[page.index('id="involved-heading"') : page.index('id="recent-heading"')]
+
+
+def test_an_actor_page_keeps_each_of_its_pages_under_the_address_its_links_write(
+    world, kept_keys, monkeypatch
+):
+    from commitments import views
+
+    monkeypatch.setattr(views, "ACTOR_PAGE_SIZE", 1)
+    state = world["liaison"].actor
+    CommitmentFactory(title="A second office", lead_actors=[state])
+    client = world["clients"]["liaison"]
+    url = state.get_absolute_url()
+    # Each of these shows a page of the state's two, none as the page links write it.
+    for query in ("page=02", "page=9", "page=x", "page=", "page=2&", "page=2&page=2", "tab=1"):
+        assert client.get(f"{url}?{query}").status_code == 200
+    assert not kept_keys
+
+    first, second = (listed(kept(client, url + query)) for query in ("", "?page=2"))
+
+    assert "A UN office" in first and "A second office" not in first
+    assert "A second office" in second and "A UN office" not in second
+    assert "Page 2 of 2" in second
+    assert len(set(kept_keys)) == 2
+
+
 # -- a write shows on the next page, with the version the forms must carry ---------------------
 
 

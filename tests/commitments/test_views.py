@@ -673,6 +673,84 @@ def test_the_actor_pages_query_count_does_not_grow(liaison_client, liaison, secr
     assert count_queries(liaison_client, state.get_absolute_url()) == few
 
 
+@pytest.fixture
+def five_of_the_state(liaison, monkeypatch):
+    """Five commitments of the liaison's state on pages of two (the view's ACTOR_PAGE_SIZE),
+    in the page's order: by paragraph number, then title; one retired."""
+    from commitments import views
+
+    monkeypatch.setattr(views, "ACTOR_PAGE_SIZE", 2)
+    state = liaison.actor
+    document = DocumentFactory()
+    paragraphs = {n: ParagraphFactory(document=document, number=n) for n in (1, 2, 3)}
+    rows = [
+        CommitmentFactory(
+            title=title, slug=f"c-{n}", paragraphs=[paragraphs[number]], lead_actors=[state]
+        )
+        for n, (number, title) in enumerate(
+            [(1, "Alpha"), (1, "Beta"), (2, "Alpha"), (3, "Alpha"), (3, "Gamma")]
+        )
+    ]
+    Commitment.objects.filter(pk=rows[2].pk).update(retired_on=datetime.date(2024, 1, 1))
+    CommitmentFactory(title="Not involved")
+    return rows
+
+
+def listed(response) -> list[int]:
+    return [commitment.pk for commitment in response.context["commitments"]]
+
+
+def test_the_actor_page_lists_its_commitments_a_page_at_a_time(liaison_client, five_of_the_state):
+    url = five_of_the_state[0].lead_actors.get().get_absolute_url()
+    pages = [liaison_client.get(url, {"page": n}) for n in (1, 2, 3)]
+
+    assert [listed(page) for page in pages] == [
+        [c.pk for c in five_of_the_state[0:2]],
+        [c.pk for c in five_of_the_state[2:4]],
+        [five_of_the_state[4].pk],
+    ]
+    html = pages[1].content.decode()
+    assert "5 commitments." in html  # of all the pages, the retired one too
+    assert "Page 2 of 3" in html
+    assert 'href="?page=1#involved-heading" rel="prev"' in html
+    assert 'href="?page=3#involved-heading" rel="next"' in html
+    state = five_of_the_state[0].lead_actors.get()
+    assert f'href="{LIST_URL}?actor={state.pk}&amp;retired=on"' in html
+
+
+def test_the_actors_table_link_lists_all_of_its_commitments(liaison_client, five_of_the_state):
+    state = five_of_the_state[0].lead_actors.get()
+
+    response = liaison_client.get(LIST_URL, {"actor": state.pk, "retired": "on"})
+
+    assert set(titles_in(response)) == {"Alpha", "Beta", "Gamma"}
+    assert response.context["table"].paginator.count == 5
+
+
+@pytest.mark.parametrize(
+    ("asked", "shown"), [("abc", 1), ("0", 1), ("-1", 1), ("", 1), ("9" * 30, 1), ("4", 3)]
+)
+def test_the_actor_page_shows_the_first_or_last_page_for_a_page_not_there(
+    liaison_client, five_of_the_state, asked, shown
+):
+    url = five_of_the_state[0].lead_actors.get().get_absolute_url()
+
+    response = liaison_client.get(url, {"page": asked})
+
+    assert response.status_code == 200
+    assert f"Page {shown} of 3" in response.content.decode()
+
+
+def test_each_page_of_an_actor_costs_the_same_queries(liaison_client, five_of_the_state):
+    url = five_of_the_state[0].lead_actors.get().get_absolute_url()
+    first = count_queries(liaison_client, url)
+    for commitment in five_of_the_state:
+        commitment.paragraphs.add(ParagraphFactory())
+        commitment.supporting_actors.add(ActorFactory())
+
+    assert [count_queries(liaison_client, url, {"page": n}) for n in (1, 2, 3)] == [first] * 3
+
+
 def test_the_actors_index_counts_commitments(liaison_client, liaison):
     state = liaison.actor
     CommitmentFactory.create_batch(2, lead_actors=[state])
