@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from commitments.statuses import Status
 from tests.factories import (
+    ActorFactory,
     CommitmentFactory,
     DocumentFactory,
     ParagraphFactory,
@@ -250,6 +251,22 @@ def test_the_commitments_table_and_its_filters_are_in_russian(secretariat_client
     assert "Целевой срок" in content  # a column
     assert "Любой статус" in content  # a filter's empty choice
     assert "Применить условия отбора" in content
+
+
+def test_an_actor_pages_count_and_page_links_are_in_russian(secretariat_client, monkeypatch):
+    from commitments import views
+
+    monkeypatch.setattr(views, "ACTOR_PAGE_SIZE", 2)
+    actor = ActorFactory()
+    CommitmentFactory.create_batch(5, lead_actors=[actor])
+
+    content = secretariat_client.get(
+        actor.get_absolute_url(), {"page": 2}, HTTP_ACCEPT_LANGUAGE="ru"
+    ).content.decode()
+
+    assert "5 обязательств." in content
+    assert "Все они в таблице обязательств" in content
+    assert "Страница 2 из 3" in content and ">Предыдущая<" in content
 
 
 def test_a_refused_login_says_what_to_do_in_russian(client, db):
