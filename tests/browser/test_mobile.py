@@ -263,3 +263,26 @@ def test_on_a_phone_a_visitor_sees_log_in_and_the_menu_is_left_aligned(open_page
     language_left = page.locator(".site-menu .language-switch > *").first.bounding_box()["x"]
     assert abs(language_left - menu_left) < 2, (language_left, menu_left)
     assert sideways_overflow(page) is None
+
+
+def test_on_a_phone_the_state_pages_page_links_fit_and_lead_on(open_page, monkeypatch):
+    from commitments import views
+
+    monkeypatch.setattr(views, "ACTOR_PAGE_SIZE", 1)  # the demo state's few make many pages
+    page = open_page(PHONE)
+    log_in(page, "liaison")  # lands on their state's page
+    state = page.url
+
+    links = page.locator("nav.pagination li > *")
+    assert links.count() >= 4  # a page, the next ones, "Next"
+    assert sideways_overflow(page) is None
+    for link in links.all():
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], link.inner_text()
+        assert box["height"] >= 44 and box["width"] >= 44, link.inner_text()  # a finger's target
+    page.get_by_role("link", name="Next").click()
+    page.wait_for_load_state()
+
+    assert page.url == f"{state}?page=2#involved-heading"
+    assert "Page 2 of" in page.locator("nav.pagination").inner_text()
+    assert sideways_overflow(page) is None
