@@ -14,7 +14,6 @@ from django.db.models import (
     Count,
     Exists,
     OuterRef,
-    Q,
     QuerySet,
     prefetch_related_objects,
 )
@@ -81,10 +80,14 @@ def _open(commitments: QuerySet[Commitment]) -> QuerySet[Commitment]:
 
 
 def dashboard_status_counts(*, user) -> list[StatusCount]:
-    """How many commitments are in each status, in the vocabulary's order (one query)."""
-    per_status = {s.value: Count("pk", filter=Q(shown_status=s)) for s in Status}
-    totals = _visible_commitments(user=user).aggregate(**per_status)
-    return [StatusCount(status, totals[status.value]) for status in Status]
+    """How many commitments are in each status, in the vocabulary's order (one query).
+
+    Grouped by the status column alone, so PostgreSQL counts from its index (Commitment.Meta)
+    without reading the table's wide rows."""
+    status_field, _ = commitment_selectors.state_columns(user=user)
+    rows = Commitment.objects.values_list(status_field).annotate(n=Count("*")).order_by()
+    totals = dict(rows)
+    return [StatusCount(status, totals.get(status.value, 0)) for status in Status]
 
 
 def _paragraph_status_counts(*, user, document: Document) -> dict[tuple[int, str], int]:
@@ -225,7 +228,8 @@ class DeadlineCounts:
 
 
 def dashboard_deadline_counts(*, user, today: datetime.date) -> DeadlineCounts:
-    totals = _visible_commitments(user=user).aggregate(**deadlines.counts(today=today))
+    status_field, last_field = commitment_selectors.state_columns(user=user)
+    totals = deadlines.state_counts(today=today, status_field=status_field, last_field=last_field)
     freshness = [(v, label, totals[v]) for v, label in deadlines.FRESHNESS_LABELS.items()]
     return DeadlineCounts(totals[deadlines.OVERDUE], totals[deadlines.DUE_SOON], freshness)
 
