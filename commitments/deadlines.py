@@ -368,14 +368,22 @@ def _unlisted_late_sql(fresh, *, today: datetime.date, last_field: str, factor: 
     return _count_sql(unlisted.filter(GreaterThan(elapsed, cadence * 32 * factor)))
 
 
-def state_counts_sql(*, today: datetime.date, status_field: str, last_field: str):
-    """The statement of state_counts on PostgreSQL, (sql, params): overdue, due soon, fresh
-    (freshness applies), then late and very late of the listed cadences and of longer ones."""
+def state_counts_sql(
+    *, today: datetime.date, status_field: str, last_field: str, open_total: int | None = None
+):
+    """The statement of state_counts on PostgreSQL, (sql, params): overdue, due soon, the
+    commitments freshness applies to (with open_total: the retired ones of those statuses, to
+    take from it), then late and very late of the listed cadences and of longer ones."""
     fresh = Commitment.objects.filter(~closed(status_field))
+    if open_total is None:
+        fresh_part = _count_sql(fresh)
+    else:
+        retired = Q(**{f"{status_field}__in": CLOSED_STATUSES}) | Q(retired_on__isnull=True)
+        fresh_part = _count_sql(Commitment.objects.exclude(retired))
     parts = [
         _count_sql(Commitment.objects.filter(overdue(today=today, status_field=status_field))),
         _count_sql(Commitment.objects.filter(due_soon(today=today, status_field=status_field))),
-        _count_sql(fresh),
+        fresh_part,
     ]
     for factor in (1, 2):
         parts.append(_listed_late_sql(fresh, today=today, last_field=last_field, factor=factor))
@@ -389,20 +397,29 @@ def state_counts(
     today: datetime.date,
     status_field: str = "status",
     last_field: str = "last_activity_on",
+    open_total: int | None = None,
 ) -> dict[str, int]:
     """How many commitments are in each deadline and freshness state on `today` (OVERDUE,
     DUE_SOON, ON_TIME, LATE, VERY_LATE) by the state in the columns status_field and
-    last_field (the secretariat's, or the public_ ones): one query, the numbers of `counts`."""
+    last_field (the secretariat's, or the public_ ones): one query, the numbers of `counts`.
+
+    open_total, if known: how many commitments, retired or not, have a status not closed (the
+    dashboard's status counts say it); the count of those freshness applies to is then that
+    less the retired ones, not a reading of all of them."""
     if connection.vendor != "postgresql":
         return Commitment.objects.aggregate(
             **counts(today=today, status_field=status_field, last_field=last_field)
         )
-    sql, params = state_counts_sql(today=today, status_field=status_field, last_field=last_field)
+    sql, params = state_counts_sql(
+        today=today, status_field=status_field, last_field=last_field, open_total=open_total
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         overdue_n, due_soon_n, fresh_n, listed, unlisted, listed_2, unlisted_2 = map(
             int, cursor.fetchone()
         )
+    if open_total is not None:
+        fresh_n = open_total - fresh_n  # fresh_n counted the retired ones
     late, very_late = listed + unlisted, listed_2 + unlisted_2
     return {
         OVERDUE: overdue_n,

@@ -372,6 +372,13 @@ class Commitment(models.Model):
             _open_by_cadence_and_news(
                 "public_status", "public_last_activity_on", name="commitment_public_open_news"
             ),
+            # The retired commitments by state, few: the dashboard's freshness counts take the
+            # open ones from the status counts, less these (deadlines.state_counts).
+            models.Index(
+                fields=["status", "public_status"],
+                condition=models.Q(retired_on__isnull=False),
+                name="commitment_retired_status",
+            ),
             # The dashboard's upcoming target dates (selectors.dashboard_upcoming_commitments).
             models.Index(fields=["target_date", "title"], name="commitment_target_title"),
         ]
