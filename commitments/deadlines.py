@@ -364,7 +364,11 @@ def _unlisted_late_sql(fresh, *, today: datetime.date, last_field: str, factor: 
     last_news = news_on_expression(last_field)
     news = (ExtractYear(last_news), ExtractMonth(last_news), ExtractDay(last_news))
     elapsed = Value(_day_score(today.year, today.month, today.day)) - _day_score(*news)
-    unlisted = fresh.filter(GreaterThan(cadence, LISTED_CADENCE_MONTHS))
+    # Said as a closed range (a cadence is a small integer): PostgreSQL keeps no statistics of
+    # a partial index's expressions, and guesses a third of the rows for an open range (then
+    # starts parallel workers to read them) but a few for a closed one. There are none in use.
+    longer = Q(GreaterThan(cadence, LISTED_CADENCE_MONTHS)) & Q(LessThanOrEqual(cadence, 32767))
+    unlisted = fresh.filter(longer)
     return _count_sql(unlisted.filter(GreaterThan(elapsed, cadence * 32 * factor)))
 
 
