@@ -410,7 +410,7 @@ def state_counts(
     open_total, if known: how many commitments, retired or not, have a status not closed (the
     dashboard's status counts say it); the count of those freshness applies to is then that
     less the retired ones, not a reading of all of them."""
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql":  # SQLite (make run): the one pass, as before
         return Commitment.objects.aggregate(
             **counts(today=today, status_field=status_field, last_field=last_field)
         )
