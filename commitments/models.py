@@ -235,11 +235,21 @@ def cadence_months_expression(defaults: dict[str, int]) -> models.Func:
     return Coalesce("reporting_cadence_months", default, output_field=models.IntegerField())
 
 
+class EnteredOn(TruncDate):
+    """The day of a datetime in TIME_ZONE (UTC, and no request activates another). On SQLite,
+    which keeps datetimes as UTC text, its own date(): Django's TruncDate calls a function
+    Django registers, which an index (Commitment.Meta) would then need in every connection
+    that writes the table, the sqlite3 shell's too."""
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.lhs)
+        return f"date({sql})", params
+
+
 def news_on_expression(last_field: str) -> models.Func:
     """The day freshness counts from: the last activity in last_field, else the day the
-    commitment was entered, in TIME_ZONE (UTC, and no request activates another)."""
-    entered = TruncDate("created_at")
-    return Coalesce(last_field, entered, output_field=models.DateField())
+    commitment was entered."""
+    return Coalesce(last_field, EnteredOn("created_at"), output_field=models.DateField())
 
 
 # The defaults of DEFAULT_REPORTING_CADENCE_MONTHS (below), for the index of Commitment.Meta,
