@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models.functions import Coalesce, Least
+from django.db.models.functions import Coalesce, Least, TruncDate
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -220,6 +220,57 @@ def _open_by_earliest_due(status_field: str, name: str) -> models.Index:
         "title",
         condition=~finished,
         name=name,
+        # The dashboard's overdue and due-soon counts (deadlines.state_counts) read the index
+        # alone: PostgreSQL reads an indexed expression's columns from the index only when
+        # they are stored in it.
+        include=dates,
+    )
+
+
+def cadence_months_expression(defaults: dict[str, int]) -> models.Func:
+    """Months between expected updates: the commitment's own, else its kind's default
+    (Commitment.reporting_cadence; the database's form of it, deadlines reads it)."""
+    kinds = [models.When(kind=kind, then=models.Value(n)) for kind, n in defaults.items()]
+    default = models.Case(*kinds, default=models.Value(12), output_field=models.IntegerField())
+    return Coalesce("reporting_cadence_months", default, output_field=models.IntegerField())
+
+
+class EnteredOn(TruncDate):
+    """The day of a datetime in TIME_ZONE (UTC, and no request activates another). On SQLite,
+    which keeps datetimes as UTC text, its own date(): Django's TruncDate calls a function
+    Django registers, which an index (Commitment.Meta) would then need in every connection
+    that writes the table, the sqlite3 shell's too."""
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.lhs)
+        return f"date({sql})", params
+
+
+def news_on_expression(last_field: str) -> models.Func:
+    """The day freshness counts from: the last activity in last_field, else the day the
+    commitment was entered."""
+    return Coalesce(last_field, EnteredOn("created_at"), output_field=models.DateField())
+
+
+# The defaults of DEFAULT_REPORTING_CADENCE_MONTHS (below), for the index of Commitment.Meta,
+# which is made before the class it reads Kind from; a test holds the two equal.
+_CADENCE_DEFAULTS = {"deliverable": 6, "recurring": 12, "ongoing": 12}
+
+
+def _open_by_cadence_and_news(status_field: str, last_field: str, name: str) -> models.Index:
+    """Commitments freshness applies to (not deadlines.closed on status_field) by cadence and
+    the day their news dates from, the expressions deadlines.state_counts compares: a count of
+    the late ones on a day is a range of this index per cadence, and the columns the
+    expressions read are stored in it so that no row of the table is read."""
+    closed = models.Q(**{f"{status_field}__in": ("achieved", "no_longer_pursued")}) | models.Q(
+        retired_on__isnull=False
+    )
+    return models.Index(
+        cadence_months_expression(_CADENCE_DEFAULTS),
+        news_on_expression(last_field),
+        condition=~closed,
+        name=name,
+        include=("reporting_cadence_months", "kind", last_field, "created_at"),
     )
 
 
@@ -326,6 +377,18 @@ class Commitment(models.Model):
             # from today or from the start, 20 rows, not every commitment sorted.
             _open_by_earliest_due("status", name="commitment_open_due"),
             _open_by_earliest_due("public_status", name="commitment_public_open_due"),
+            # The dashboard's freshness counts (deadlines.state_counts) per audience.
+            _open_by_cadence_and_news("status", "last_activity_on", name="commitment_open_news"),
+            _open_by_cadence_and_news(
+                "public_status", "public_last_activity_on", name="commitment_public_open_news"
+            ),
+            # The retired commitments by state, few: the dashboard's freshness counts take the
+            # open ones from the status counts, less these (deadlines.state_counts).
+            models.Index(
+                fields=["status", "public_status"],
+                condition=models.Q(retired_on__isnull=False),
+                name="commitment_retired_status",
+            ),
             # The dashboard's upcoming target dates (selectors.dashboard_upcoming_commitments).
             models.Index(fields=["target_date", "title"], name="commitment_target_title"),
         ]

@@ -97,6 +97,12 @@ def _visible_state(*, user) -> dict:
     }
 
 
+def state_columns(*, user) -> tuple[str, str]:
+    """The columns of the state the user sees (_visible_state): status and last activity."""
+    prefix = "" if user_can_see_internal(user) else "public_"
+    return prefix + "status", prefix + "last_activity_on"
+
+
 def commitment_list(*, user) -> QuerySet[Commitment]:
     """Commitments with what the table shows, prefetched; state as the user may see it."""
     paragraphs = (

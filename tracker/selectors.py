@@ -14,7 +14,6 @@ from django.db.models import (
     Count,
     Exists,
     OuterRef,
-    Q,
     QuerySet,
     prefetch_related_objects,
 )
@@ -81,10 +80,14 @@ def _open(commitments: QuerySet[Commitment]) -> QuerySet[Commitment]:
 
 
 def dashboard_status_counts(*, user) -> list[StatusCount]:
-    """How many commitments are in each status, in the vocabulary's order (one query)."""
-    per_status = {s.value: Count("pk", filter=Q(shown_status=s)) for s in Status}
-    totals = _visible_commitments(user=user).aggregate(**per_status)
-    return [StatusCount(status, totals[status.value]) for status in Status]
+    """How many commitments are in each status, in the vocabulary's order (one query).
+
+    Grouped by the status column alone, so PostgreSQL counts from its index (Commitment.Meta)
+    without reading the table's wide rows."""
+    status_field, _ = commitment_selectors.state_columns(user=user)
+    rows = Commitment.objects.values_list(status_field).annotate(n=Count("*")).order_by()
+    totals = dict(rows)
+    return [StatusCount(status, totals.get(status.value, 0)) for status in Status]
 
 
 def _paragraph_status_counts(*, user, document: Document) -> dict[tuple[int, str], int]:
@@ -158,12 +161,16 @@ def dashboard_documents(*, requested: str | None, first: int) -> DashboardDocume
 @dataclass
 class DashboardAggregates:
     status_counts: list[StatusCount]
+    deadline_counts: "DeadlineCounts"
     matrix: DocumentMatrix | None
     charts: chart_selectors.DashboardCharts
 
 
 def dashboard_aggregates(*, user, document: Document | None, today) -> DashboardAggregates:
-    """Counts, the document's matrix and the charts, cached per audience until the next write."""
+    """Counts, the document's matrix and the charts, cached per audience until the next write.
+
+    The deadline and freshness counts are here, beside the status counts, because they take
+    how many are open from them instead of counting every open commitment again."""
 
     def compute() -> DashboardAggregates:
         if document is not None:  # the matrix and the chart both list its paragraphs
@@ -171,6 +178,7 @@ def dashboard_aggregates(*, user, document: Document | None, today) -> Dashboard
         counts = dashboard_status_counts(user=user)
         return DashboardAggregates(
             status_counts=counts,
+            deadline_counts=dashboard_deadline_counts(user=user, today=today, status_counts=counts),
             matrix=document and dashboard_paragraph_matrix(user=user, document=document),
             charts=chart_selectors.dashboard_charts(
                 user=user, status_counts=counts, today=today, document=document
@@ -224,8 +232,18 @@ class DeadlineCounts:
     freshness: list[tuple[str, str, int]]  # (value, label, count), on time first
 
 
-def dashboard_deadline_counts(*, user, today: datetime.date) -> DeadlineCounts:
-    totals = _visible_commitments(user=user).aggregate(**deadlines.counts(today=today))
+def dashboard_deadline_counts(
+    *, user, today: datetime.date, status_counts: list[StatusCount] | None = None
+) -> DeadlineCounts:
+    """The counts of deadlines.state_counts in the state the user sees; given the user's
+    status counts (dashboard_status_counts), it takes how many are open from them."""
+    status_field, last_field = commitment_selectors.state_columns(user=user)
+    open_total = None
+    if status_counts is not None:
+        open_total = sum(c.count for c in status_counts if c.status not in CLOSED_STATUSES)
+    totals = deadlines.state_counts(
+        today=today, status_field=status_field, last_field=last_field, open_total=open_total
+    )
     freshness = [(v, label, totals[v]) for v, label in deadlines.FRESHNESS_LABELS.items()]
     return DeadlineCounts(totals[deadlines.OVERDUE], totals[deadlines.DUE_SOON], freshness)
 
@@ -284,13 +302,12 @@ class DashboardLists:
     recent_updates: list[StatusUpdate]
     overdue: list[Commitment]
     due_soon: list[Commitment]
-    deadline_counts: DeadlineCounts
     upcoming: list[DatedItem]
 
 
 def dashboard_lists(*, user, today: datetime.date) -> DashboardLists:
-    """Recent updates, what is overdue and due soon, the freshness counts and the dated items,
-    cached like the aggregates.
+    """Recent updates, what is overdue and due soon and the dated items, cached like the
+    aggregates.
 
     The events a liaison sees depend on their state (tracker.events.events_visible_to), so
     their lists are kept per state.
@@ -301,7 +318,6 @@ def dashboard_lists(*, user, today: datetime.date) -> DashboardLists:
             recent_updates=list(dashboard_recent_updates(user=user)),
             overdue=list(dashboard_overdue_commitments(user=user, today=today)),
             due_soon=list(dashboard_due_soon_commitments(user=user, today=today)),
-            deadline_counts=dashboard_deadline_counts(user=user, today=today),
             upcoming=dashboard_upcoming_items(user=user, today=today),
         )
 

@@ -148,7 +148,7 @@ def dashboard(request):
             "recent_updates": lists.recent_updates,
             "overdue": lists.overdue,
             "due_soon": lists.due_soon,
-            "deadline_counts": lists.deadline_counts,
+            "deadline_counts": aggregates.deadline_counts,
             "upcoming": lists.upcoming,
             "due_soon_days": settings.TRACKER_DUE_SOON_DAYS,
         }

@@ -10,7 +10,8 @@ import pytest
 from django.db.models import F
 
 from commitments import deadlines
-from commitments.models import Commitment
+from commitments import models as commitment_models
+from commitments.models import DEFAULT_REPORTING_CADENCE_MONTHS, Commitment
 from commitments.statuses import Status
 from tests.factories import CommitmentFactory
 
@@ -37,7 +38,7 @@ def some_day(rng: random.Random, today: datetime.date, ahead: int = 60) -> datet
 
 def varied_record(today: datetime.date, count: int = 60) -> None:
     """Commitments with every mix of status, retirement, dates and cadence, written straight to
-    their columns (the counts read nothing else), including month ends and a cadence of 200."""
+    their columns (the counts read nothing else), including month ends and cadences of 0 and 200."""
     rng = random.Random(16)
     statuses = list(Status)
     for number in range(count):
@@ -55,7 +56,7 @@ def varied_record(today: datetime.date, count: int = 60) -> None:
             public_last_activity_on=some_day(rng, today, ahead=0),
             target_date=target,
             undone_milestone_due_on=milestone,
-            reporting_cadence_months=rng.choice([None, None, 1, 3, 6, 12, 120, 200]),
+            reporting_cadence_months=rng.choice([None, None, 0, 1, 3, 6, 12, 120, 200]),
             kind=rng.choice(list(Commitment.Kind)),
             retired_on=datetime.date(2025, 1, 1) if number % 11 == 0 else None,
         )
@@ -68,7 +69,7 @@ def edge_cases(today: datetime.date) -> None:
     soon_end = today + deadlines.due_soon_days() * DAY
     for target in (today - DAY, today, soon_end, soon_end + DAY):
         CommitmentFactory(target_date=target, status=Status.IN_PROGRESS)
-    for months in (1, 6, 12, 200):
+    for months in (0, 1, 6, 12, 120, 121, 200):
         for factor in (1, 2):
             edge = deadlines.late_before(today=today, months=months * factor)
             for last in (edge - DAY, edge):
@@ -107,6 +108,13 @@ def test_counts_and_lists_are_the_annotations(today):
         totals = visible(status_field, last_field).aggregate(**deadlines.counts(today=today))
         assert totals == {state: expected[state] for state in states}
         assert all(totals[state] for state in states), totals  # each count is tested
+        # The dashboard's counts: from the indexes on PostgreSQL, the one pass elsewhere.
+        columns = {"status_field": status_field, "last_field": last_field}
+        assert deadlines.state_counts(today=today, **columns) == totals
+        # ... and with how many are open taken from the status counts (retired ones included).
+        closed = {f"{status_field}__in": deadlines.CLOSED_STATUSES}
+        open_total = Commitment.objects.exclude(**closed).count()
+        assert deadlines.state_counts(today=today, open_total=open_total, **columns) == totals
         for state, rule in rules.items():
             chosen = visible(status_field, last_field).filter(rule(today=today))
             assert set(chosen.values_list("pk")) == set(
@@ -131,3 +139,10 @@ def test_late_before_is_the_day_score_rule():
             )
             assert (on_time, late) == (deadlines.ON_TIME, deadlines.LATE), (day, months)
         day += datetime.timedelta(days=1)
+
+
+def test_the_freshness_indexes_know_the_default_cadences():
+    """Commitment.Meta's freshness indexes are made before DEFAULT_REPORTING_CADENCE_MONTHS
+    and spell its values out; the counts find their rows only while the two agree."""
+    defaults = {kind.value: months for kind, months in DEFAULT_REPORTING_CADENCE_MONTHS.items()}
+    assert defaults == commitment_models._CADENCE_DEFAULTS

@@ -7,7 +7,10 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from commitments import deadlines
+from commitments import selectors as commitment_selectors
 from tests.factories import CommitmentFactory, LiaisonFactory, SecretariatFactory
 from tests.query_plans import plan_of
 from tracker import selectors
@@ -37,7 +40,62 @@ def test_the_overdue_and_due_soon_lists_read_their_index(reader, index):
 
 
 def test_the_upcoming_list_reads_its_index():
-    CommitmentFactory(target_date=TODAY)
+    # Statistics of a few hundred dates, not an empty table's guesses: with none, PostgreSQL
+    # may as well read any index whose condition is the open commitments (Commitment.Meta has
+    # several) and sort what it finds.
+    for days in range(300):
+        CommitmentFactory(target_date=TODAY + datetime.timedelta(days=days - 100))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE commitments_commitment")
     upcoming = selectors.dashboard_upcoming_commitments(user=SecretariatFactory(), today=TODAY)
     plan = plan_of(upcoming)
     assert "commitment_target_title" in plan, plan
+
+
+def plan_of_sql(sql: str, params) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.parametrize(
+    ("columns", "indexes"),
+    [
+        (("status", "last_activity_on"), ("commitment_open_due", "commitment_open_news")),
+        (
+            ("public_status", "public_last_activity_on"),
+            ("commitment_public_open_due", "commitment_public_open_news"),
+        ),
+    ],
+)
+@pytest.mark.parametrize("open_total", [None, 1])
+def test_the_deadline_and_freshness_counts_read_their_indexes_alone(columns, indexes, open_total):
+    """Each count of deadlines.state_counts is an index-only scan: no row of the table read.
+    Given how many are open, the retired ones are counted through their own index instead
+    (few rows: PostgreSQL may read them from the table)."""
+    CommitmentFactory(target_date=TODAY)
+    status_field, last_field = columns
+    sql, params = deadlines.state_counts_sql(
+        today=TODAY, status_field=status_field, last_field=last_field, open_total=open_total
+    )
+    plan = plan_of_sql(sql, params)
+    scans = [line for line in plan.splitlines() if " on commitments_commitment" in line]
+    assert len(scans) == 7, plan
+    index_only = [line for line in scans if "Index Only Scan using" in line]
+    assert len(index_only) == (7 if open_total is None else 6), plan
+    assert all(index in plan for index in indexes), plan
+    assert ("commitment_retired_status" in plan) == (open_total is not None), plan
+
+
+@pytest.mark.parametrize("reader", [SecretariatFactory, LiaisonFactory])
+def test_the_status_counts_read_the_status_index_alone(reader):
+    CommitmentFactory()
+    user = reader()
+    status_field, _ = commitment_selectors.state_columns(user=user)
+    with CaptureQueriesContext(connection) as queries:
+        selectors.dashboard_status_counts(user=user)
+    (query,) = queries.captured_queries
+    plan = plan_of_sql(query["sql"], ())
+    assert "Index Only Scan using" in plan and "Seq Scan" not in plan, plan
+    assert f"({status_field})" in plan or status_field in plan, plan
