@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import get_language
@@ -166,14 +167,21 @@ def _feed_response(request, *, events, name: str, audience: tuple) -> HttpRespon
     return get_conditional_response(request, etag=response["ETag"], response=response)
 
 
+def _feed_day() -> datetime.date:
+    # The window's day (tracker.calendar_feeds.calendar_window), in UTC for every reader: a
+    # window of years does not need a reader's own midnight.
+    return timezone.now().date()
+
+
 @login_not_required
 @require_safe
 def calendar_public_feed(request):
+    today = _feed_day()
     return _feed_response(
         request,
-        events=calendar_public_events(),
+        events=calendar_public_events(today=today),
         name="Commitment tracker: public events",
-        audience=("public",),
+        audience=("public", today.isoformat()),
     )
 
 
@@ -183,12 +191,13 @@ def calendar_personal_feed(request, token: str):
     # Calendar apps cannot log in: the secret token in the URL is the credential.
     user = get_object_or_404(User, calendar_token=token, is_active=True)
     # What the feed lists depends on the person's role and state (tracker.events).
-    audience = ("personal", user.pk, user.get_username(), user.role, user.is_superuser)
+    person = (user.pk, user.get_username(), user.role, user.is_superuser)
+    today = _feed_day()
     response = _feed_response(
         request,
-        events=calendar_personal_events(user=user),
+        events=calendar_personal_events(user=user, today=today),
         name=f"Commitment tracker: {user.get_username()}",
-        audience=(*audience, getattr(user, "actor_id", None)),
+        audience=("personal", today.isoformat(), *person, getattr(user, "actor_id", None)),
     )
     response["Cache-Control"] = "private, no-store"
     return response
