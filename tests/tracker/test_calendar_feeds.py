@@ -8,6 +8,7 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from tests.factories import ActorFactory, CommitmentFactory, EventFactory
+from tracker.calendar_feeds import calendar_window
 from tracker.models import Event
 
 D = datetime.date
@@ -245,3 +246,54 @@ def test_a_feed_cached_in_one_language_is_not_served_in_another(client, db):
 
     assert "CATEGORIES:International day" in english
     assert "CATEGORIES:International day" not in russian
+
+
+def test_the_window_is_a_year_back_and_five_years_ahead():
+    assert calendar_window(today=D(2022, 6, 1)) == (D(2021, 6, 1), D(2027, 6, 1))
+    # 29 February: the 28th in a common year, as for a yearly event.
+    assert calendar_window(today=D(2024, 2, 29)) == (D(2023, 2, 28), D(2029, 2, 28))
+
+
+def test_the_window_follows_its_settings(settings):
+    settings.TRACKER_CALENDAR_PAST_MONTHS = 1
+    settings.TRACKER_CALENDAR_FUTURE_YEARS = 2
+    # A month back from the 31st: the last day of the month before.
+    assert calendar_window(today=D(2022, 3, 31)) == (D(2022, 2, 28), D(2024, 3, 31))
+    assert calendar_window(today=D(2022, 1, 15)) == (D(2021, 12, 15), D(2024, 1, 15))
+
+
+def once(title: str, day: datetime.date, **fields) -> Event:
+    return EventFactory(title=title, rule=Event.Rule.ONCE, start_date=day, **fields)
+
+
+def test_feeds_list_the_events_on_at_some_day_of_the_window(client, secretariat, today):
+    # Today is 1 June 2022: the window is 1 June 2021 to 1 June 2027.
+    once("Before the window", D(2021, 5, 31))
+    once("Its first day", D(2021, 6, 1))
+    once("Begun before it, still on", D(2021, 5, 30), end_date=D(2021, 6, 1))
+    once("Its last day", D(2027, 6, 1))
+    once("After the window", D(2027, 6, 2))
+    EventFactory(title="Every year since 1996", start_date=D(1996, 12, 12))
+    EventFactory(title="Ended before it", start_date=D(2010, 3, 1), until=D(2021, 3, 1))
+    every = Event.Rule.EVERY_N_YEARS
+    EventFactory(title="Every five years", rule=every, interval_years=5, start_date=D(2015, 12, 12))
+    # 2020, then 2030: no day in the window.
+    EventFactory(title="Every ten years", rule=every, interval_years=10, start_date=D(2010, 3, 1))
+    CommitmentFactory(title="Due soon", target_date=D(2022, 9, 1))
+    CommitmentFactory(title="Due long ago", target_date=D(2020, 9, 1))
+    listed = {"Its first day", "Begun before it, still on", "Its last day"}
+    listed |= {"Every year since 1996", "Every five years"}
+
+    assert set(vevents(parse(client.get("/calendar.ics")))) == listed
+    personal = vevents(parse(client.get(f"/calendar/{secretariat.calendar_token}.ics")))
+    assert set(personal) == listed | {"Target date: Due soon"}
+
+
+def test_a_feed_cached_yesterday_is_not_served_today(client):
+    once("On the window's first day", D(2021, 6, 1))
+    late = datetime.datetime(2022, 6, 1, 23, 59, 50, tzinfo=datetime.UTC)
+    with time_machine.travel(late, tick=False):
+        assert "On the window's first day" in vevents(parse(client.get("/calendar.ics")))
+    # Twenty seconds on, well within TRACKER_CACHE_TIMEOUT: the window starts a day later.
+    with time_machine.travel(late + datetime.timedelta(seconds=20), tick=False):
+        assert "On the window's first day" not in vevents(parse(client.get("/calendar.ics")))
