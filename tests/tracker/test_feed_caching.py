@@ -1,6 +1,7 @@
 """Calendar feeds are serialised once and served from the cache until what they list changes."""
 
 import datetime
+import hashlib
 from unittest import mock
 
 import pytest
@@ -113,6 +114,16 @@ def test_an_unchanged_feed_is_a_304_without_a_body(client):
     assert response.content == b""
     EventFactory()
     assert client.get(PUBLIC_FEED, headers={"if-none-match": etag}).status_code == 200
+
+
+def test_the_etag_kept_with_a_cached_feed_is_its_bodys(client, secretariat):
+    """The ETag is kept in the cache with the feed (tracker.event_views._feed_response): it must
+    be the one Django makes of the body served, from the cache or not."""
+    EventFactory()
+    for path in (PUBLIC_FEED, personal_feed(secretariat)):
+        for response in (client.get(path), client.get(path)):
+            digest = hashlib.md5(response.content, usedforsecurity=False).hexdigest()
+            assert response["ETag"] == f'"{digest}"'
 
 
 def test_hosts_a_client_makes_up_never_grow_the_cache(client, settings):
