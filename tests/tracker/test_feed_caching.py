@@ -64,6 +64,21 @@ def test_after_a_write_only_the_events_it_changed_are_serialised_again(client):
     assert "International Day of Neutrality" in found and len(found) == 5
 
 
+def test_after_a_write_that_changed_none_of_its_events_a_feed_reads_one_entry(client):
+    """Most writes that forget the feeds change none of their events (an event or a commitment
+    saved with the same dates): the list of texts is kept whole too (caching.cached_each)."""
+    events = EventFactory.create_batch(5)
+    first = client.get(PUBLIC_FEED)
+    events[0].save()  # unchanged, yet it forgets the feed
+
+    with mock.patch.object(cache, "get_many", wraps=cache.get_many) as read_many:
+        second = client.get(PUBLIC_FEED)
+
+    # The feed's own entry with its family's token, and not the events' texts one by one.
+    assert [len(call.args[0]) for call in read_many.call_args_list] == [2]
+    assert summaries(second) == summaries(first)
+
+
 @pytest.mark.parametrize("count", [2, 20])
 def test_a_feed_after_a_write_reads_as_many_queries_whatever_the_events(
     client, liaison, count, django_assert_num_queries
