@@ -8,7 +8,8 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from tests.factories import ActorFactory, CommitmentFactory, EventFactory
-from tracker.calendar_feeds import calendar_window
+from tracker.calendar_feeds import _surely_on, calendar_window
+from tracker.events import event_on_between
 from tracker.models import Event
 
 D = datetime.date
@@ -289,6 +290,20 @@ def test_feeds_list_the_events_on_at_some_day_of_the_window(client, secretariat,
     assert set(personal) == listed | {"Target date: Due soon"}
 
 
+def test_a_window_shorter_than_a_year_keeps_only_the_series_on_in_it(client, settings):
+    settings.TRACKER_CALENDAR_PAST_MONTHS = 0
+    settings.TRACKER_CALENDAR_FUTURE_YEARS = 0  # today only: 1 June 2022
+    EventFactory(title="Every 1 June", start_date=D(2000, 6, 1))
+    EventFactory(title="Every 12 December", start_date=D(2000, 12, 12))
+    every = Event.Rule.EVERY_N_YEARS
+    EventFactory(title="1 June 2021, 2023", rule=every, interval_years=2, start_date=D(2021, 6, 1))
+    once("Began 31 May, still on", D(2022, 5, 31), end_date=D(2022, 6, 1))
+
+    found = set(vevents(parse(client.get("/calendar.ics"))))
+
+    assert found == {"Every 1 June", "Began 31 May, still on"}
+
+
 def test_a_feed_cached_yesterday_is_not_served_today(client):
     once("On the window's first day", D(2021, 6, 1))
     late = datetime.datetime(2022, 6, 1, 23, 59, 50, tzinfo=datetime.UTC)
@@ -297,3 +312,21 @@ def test_a_feed_cached_yesterday_is_not_served_today(client):
     # Twenty seconds on, well within TRACKER_CACHE_TIMEOUT: the window starts a day later.
     with time_machine.travel(late + datetime.timedelta(seconds=20), tick=False):
         assert "On the window's first day" not in vevents(parse(client.get("/calendar.ics")))
+
+
+@pytest.mark.parametrize("day", [D(2022, 6, 1), D(2024, 2, 29), D(2023, 3, 1), D(2022, 12, 31)])
+@pytest.mark.parametrize("years", [(12, 5), (0, 1), (0, 2)])
+def test_an_endless_series_taken_without_its_occurrences_is_on_in_the_window(
+    day, years, settings
+):
+    """calendar_feeds._surely_on skips working out occurrences: whatever it takes has one."""
+    settings.TRACKER_CALENDAR_PAST_MONTHS, settings.TRACKER_CALENDAR_FUTURE_YEARS = years
+    start, end = calendar_window(today=day)
+    days = (end - start).days + 1
+    every = Event.Rule.EVERY_N_YEARS
+    firsts = [D(2016, 2, 29), D(2019, 12, 31), D(2021, 1, 1), start, end]
+    for first in [*firsts, *(start - datetime.timedelta(days=n) for n in range(1, 800, 37))]:
+        for rule, interval in [(Event.Rule.YEARLY, 1), (every, 2), (every, 5), (every, 7)]:
+            event = Event(rule=rule, interval_years=interval, start_date=first)
+            if _surely_on(event, days):
+                assert event_on_between(event=event, start=start, end=end), (first, interval)
