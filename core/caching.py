@@ -232,13 +232,24 @@ def cached_each(
     """compute(item) for each item, each kept under a digest of content(item): every value
     compute reads. Such an entry is never stale, so it needs no family token and outlives a
     write: after one, only the items it changed are computed again (a feed's 2,000 events after
-    a write to one of them). Read and kept in one round trip each."""
+    a write to one of them). Read and kept in one round trip each.
+
+    The whole list is also kept, for TRACKER_CACHE_TIMEOUT, under a digest of every item's:
+    after a write that changed none of the items (a commitment saved with the same target date,
+    an event saved unchanged) one entry is read instead of one per item, which cost 0.3 s for a
+    feed of 15,000 events (issue 16)."""
     keys = [f"tracker:{name}:{_digest(content(item))}" for item in items]
+    whole_key = f"tracker:{name}:all:{_digest(tuple(keys))}"
+    whole = cache.get(whole_key)
+    if whole is not None:
+        return whole
     found = cache.get_many(keys)
     made = {key: compute(item) for key, item in zip(keys, items, strict=True) if key not in found}
     if made:
         cache.set_many(made, GENERATION_TIMEOUT)
-    return [found[key] if key in found else made[key] for key in keys]
+    values = [found[key] if key in found else made[key] for key in keys]
+    cache.set(whole_key, values, settings.TRACKER_CACHE_TIMEOUT)
+    return values
 
 
 def _digest(content: tuple) -> str:

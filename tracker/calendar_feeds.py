@@ -2,12 +2,18 @@
 
 Recurring events go out as one VEVENT with an RRULE rather than as expanded dates, so a
 calendar app shows them for as long as it looks ahead and the feed stays small.
+
+A feed lists the events that are on at some day of a window around today (calendar_window):
+calendar apps fetch a feed again every few hours, so what enters the window reaches them, and
+a feed does not grow with every one-off event and deadline the record has ever had.
 """
 
+import calendar
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 from icalendar import Calendar, vDDDTypes, vRecur
@@ -16,7 +22,15 @@ from icalendar import Event as CalendarEvent
 from core import caching
 from core.local_time import zone_named
 
-from .events import days_after, event_dates_usable, event_span_days, events_visible_to
+from .events import (
+    date_in_year,
+    days_after,
+    event_dates_usable,
+    event_on_between,
+    event_span_days,
+    events_in_window,
+    events_visible_to,
+)
 from .models import Event
 from .models.users import calendar_token_new
 
@@ -154,12 +168,51 @@ def _calendar_head(*, name: str, timed: list[Event]) -> bytes:
     return calendar.to_ical().removesuffix(END)
 
 
-def calendar_public_events() -> QuerySet[Event]:
-    return Event.objects.filter(is_public=True).order_by("start_date", "pk")
+def calendar_window(*, today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The first and last day a feed lists events on: TRACKER_CALENDAR_PAST_MONTHS before
+    `today` (the same day of that month, or its last day) to TRACKER_CALENDAR_FUTURE_YEARS
+    after it (29 February: the 28th in a common year)."""
+    index = today.year * 12 + today.month - 1 - settings.TRACKER_CALENDAR_PAST_MONTHS
+    year, month = divmod(index, 12)
+    day = min(today.day, calendar.monthrange(year, month + 1)[1])
+    start = datetime.date(year, month + 1, day)
+    end = date_in_year(day=today, year=today.year + settings.TRACKER_CALENDAR_FUTURE_YEARS)
+    return start, end
 
 
-def calendar_personal_events(*, user) -> QuerySet[Event]:
-    return events_visible_to(user=user).order_by("start_date", "pk")
+def _on_in_window(events: QuerySet[Event], *, today: datetime.date) -> Iterator[Event]:
+    """Those of `events` on at some day of the window, in date order; one query, run when the
+    feed is built (not when it is served from the cache)."""
+    start, end = calendar_window(today=today)
+    # In SQL, what cannot be on in the window: a series that ended before it or begins after
+    # it, and a one-off event over before it (as tracker.events._by_earliest_possible).
+    over = Q(rule=Event.Rule.ONCE, start_date__lt=start) & ~Q(end_date__gte=start)
+    candidates = events_in_window(start=start, end=end, events=events).exclude(over)
+    window_days = (end - start).days + 1
+    for event in candidates.order_by("start_date", "pk"):
+        if _surely_on(event, window_days) or event_on_between(event=event, start=start, end=end):
+            yield event
+
+
+def _surely_on(event: Event, window_days: int) -> bool:
+    """Whether the query's conditions already decide that the event is on in the window: a
+    one-off event (it begins by the window's end and is still on at its start) and an endless
+    series whose occurrences are never further apart than the window is long. Working out the
+    occurrences of the others was a quarter of making a feed of 15,000 events."""
+    if event.until is not None:
+        return False
+    if event.rule == Event.Rule.ONCE:
+        return True
+    step = max(event.interval_years, 1) if event.rule == Event.Rule.EVERY_N_YEARS else 1
+    return window_days > 366 * step
+
+
+def calendar_public_events(*, today: datetime.date) -> Iterator[Event]:
+    return _on_in_window(Event.objects.filter(is_public=True), today=today)
+
+
+def calendar_personal_events(*, user, today: datetime.date) -> Iterator[Event]:
+    return _on_in_window(events_visible_to(user=user), today=today)
 
 
 def calendar_token_reset(*, user) -> str:

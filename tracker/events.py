@@ -178,6 +178,13 @@ def event_occurrences(
     return list(_occurrences_in(event=event, start=start, end=end, overlapping=overlapping))
 
 
+def event_on_between(*, event: Event, start: datetime.date, end: datetime.date) -> bool:
+    """Whether the event is on at some day from `start` to `end`, both included (an occurrence
+    begun earlier and still on at `start` counts), without working out its other occurrences."""
+    on = _occurrences_in(event=event, start=start, end=end, overlapping=True)
+    return next(on, None) is not None
+
+
 def _occurrences_in(
     *, event: Event, start: datetime.date, end: datetime.date, overlapping: bool
 ) -> Iterator[Occurrence]:

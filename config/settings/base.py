@@ -192,6 +192,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 
 # (commitments.deadlines).
 TRACKER_DUE_SOON_DAYS = env.int("TRACKER_DUE_SOON_DAYS", default=30)
 
+# The calendar feeds list the events on at some day from this many months before today to this
+# many years after it (tracker.calendar_feeds.calendar_window): a year back keeps last year's
+# events and the deadlines just missed; five years ahead always holds the next five-yearly forum.
+TRACKER_CALENDAR_PAST_MONTHS = env.int("TRACKER_CALENDAR_PAST_MONTHS", default=12)
+TRACKER_CALENDAR_FUTURE_YEARS = env.int("TRACKER_CALENDAR_FUTURE_YEARS", default=5)
+
 # The dashboard's aggregates and the calendar feeds are cached (core.caching) and forgotten
 # on every write that changes them; the short timeout bounds what a missed write could cost.
 # With REDIS_URL the cache is shared by all workers; without it each process keeps its own.

@@ -8,6 +8,8 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from tests.factories import ActorFactory, CommitmentFactory, EventFactory
+from tracker.calendar_feeds import _surely_on, calendar_window
+from tracker.events import event_on_between
 from tracker.models import Event
 
 D = datetime.date
@@ -37,6 +39,17 @@ def expand(vevent, *, until: datetime.datetime) -> list:
     day_start = datetime.datetime.combine(start, datetime.time())
     occurrences = rrulestr(rule_text, dtstart=day_start).between(day_start, until, inc=True)
     return [moment.date() for moment in occurrences]
+
+
+# A day the fixtures' events (2015 to 2021) and target dates (2026) are in the feeds' window of
+# one year back and five ahead; test_calendar_window checks the window itself.
+TODAY = datetime.datetime(2022, 6, 1, 12, tzinfo=datetime.UTC)
+
+
+@pytest.fixture(autouse=True)
+def today():
+    with time_machine.travel(TODAY, tick=False):
+        yield TODAY.date()
 
 
 @pytest.fixture
@@ -139,15 +152,15 @@ def test_until_is_kept_in_the_rule(client):
 
 
 def test_uids_are_stable_and_every_event_has_dtstamp_and_url(client, calendar_events):
-    with time_machine.travel(datetime.datetime(2025, 12, 1, tzinfo=datetime.UTC), tick=False):
+    with time_machine.travel(datetime.datetime(2022, 6, 1, tzinfo=datetime.UTC), tick=False):
         first = parse(client.get("/calendar.ics"))
-    with time_machine.travel(datetime.datetime(2025, 12, 2, tzinfo=datetime.UTC), tick=False):
+    with time_machine.travel(datetime.datetime(2022, 6, 2, tzinfo=datetime.UTC), tick=False):
         second = parse(client.get("/calendar.ics"))
     uids = [str(item["uid"]) for item in first.walk("VEVENT")]
     assert uids == [str(item["uid"]) for item in second.walk("VEVENT")]
     assert len(set(uids)) == 3
     day = vevents(second)["International Day of Neutrality"]
-    assert day.decoded("dtstamp") == datetime.datetime(2025, 12, 2, tzinfo=datetime.UTC)
+    assert day.decoded("dtstamp") == datetime.datetime(2022, 6, 2, tzinfo=datetime.UTC)
     assert str(day["url"]) == f"http://testserver{calendar_events['day'].get_absolute_url()}"
 
 
@@ -234,3 +247,86 @@ def test_a_feed_cached_in_one_language_is_not_served_in_another(client, db):
 
     assert "CATEGORIES:International day" in english
     assert "CATEGORIES:International day" not in russian
+
+
+def test_the_window_is_a_year_back_and_five_years_ahead():
+    assert calendar_window(today=D(2022, 6, 1)) == (D(2021, 6, 1), D(2027, 6, 1))
+    # 29 February: the 28th in a common year, as for a yearly event.
+    assert calendar_window(today=D(2024, 2, 29)) == (D(2023, 2, 28), D(2029, 2, 28))
+
+
+def test_the_window_follows_its_settings(settings):
+    settings.TRACKER_CALENDAR_PAST_MONTHS = 1
+    settings.TRACKER_CALENDAR_FUTURE_YEARS = 2
+    # A month back from the 31st: the last day of the month before.
+    assert calendar_window(today=D(2022, 3, 31)) == (D(2022, 2, 28), D(2024, 3, 31))
+    assert calendar_window(today=D(2022, 1, 15)) == (D(2021, 12, 15), D(2024, 1, 15))
+
+
+def once(title: str, day: datetime.date, **fields) -> Event:
+    return EventFactory(title=title, rule=Event.Rule.ONCE, start_date=day, **fields)
+
+
+def test_feeds_list_the_events_on_at_some_day_of_the_window(client, secretariat, today):
+    # Today is 1 June 2022: the window is 1 June 2021 to 1 June 2027.
+    once("Before the window", D(2021, 5, 31))
+    once("Its first day", D(2021, 6, 1))
+    once("Begun before it, still on", D(2021, 5, 30), end_date=D(2021, 6, 1))
+    once("Its last day", D(2027, 6, 1))
+    once("After the window", D(2027, 6, 2))
+    EventFactory(title="Every year since 1996", start_date=D(1996, 12, 12))
+    EventFactory(title="Ended before it", start_date=D(2010, 3, 1), until=D(2021, 3, 1))
+    every = Event.Rule.EVERY_N_YEARS
+    EventFactory(title="Every five years", rule=every, interval_years=5, start_date=D(2015, 12, 12))
+    # 2020, then 2030: no day in the window.
+    EventFactory(title="Every ten years", rule=every, interval_years=10, start_date=D(2010, 3, 1))
+    CommitmentFactory(title="Due soon", target_date=D(2022, 9, 1))
+    CommitmentFactory(title="Due long ago", target_date=D(2020, 9, 1))
+    listed = {"Its first day", "Begun before it, still on", "Its last day"}
+    listed |= {"Every year since 1996", "Every five years"}
+
+    assert set(vevents(parse(client.get("/calendar.ics")))) == listed
+    personal = vevents(parse(client.get(f"/calendar/{secretariat.calendar_token}.ics")))
+    assert set(personal) == listed | {"Target date: Due soon"}
+
+
+def test_a_window_shorter_than_a_year_keeps_only_the_series_on_in_it(client, settings):
+    settings.TRACKER_CALENDAR_PAST_MONTHS = 0
+    settings.TRACKER_CALENDAR_FUTURE_YEARS = 0  # today only: 1 June 2022
+    EventFactory(title="Every 1 June", start_date=D(2000, 6, 1))
+    EventFactory(title="Every 12 December", start_date=D(2000, 12, 12))
+    every = Event.Rule.EVERY_N_YEARS
+    EventFactory(title="1 June 2021, 2023", rule=every, interval_years=2, start_date=D(2021, 6, 1))
+    once("Began 31 May, still on", D(2022, 5, 31), end_date=D(2022, 6, 1))
+
+    found = set(vevents(parse(client.get("/calendar.ics"))))
+
+    assert found == {"Every 1 June", "Began 31 May, still on"}
+
+
+def test_a_feed_cached_yesterday_is_not_served_today(client):
+    once("On the window's first day", D(2021, 6, 1))
+    late = datetime.datetime(2022, 6, 1, 23, 59, 50, tzinfo=datetime.UTC)
+    with time_machine.travel(late, tick=False):
+        assert "On the window's first day" in vevents(parse(client.get("/calendar.ics")))
+    # Twenty seconds on, well within TRACKER_CACHE_TIMEOUT: the window starts a day later.
+    with time_machine.travel(late + datetime.timedelta(seconds=20), tick=False):
+        assert "On the window's first day" not in vevents(parse(client.get("/calendar.ics")))
+
+
+@pytest.mark.parametrize("day", [D(2022, 6, 1), D(2024, 2, 29), D(2023, 3, 1), D(2022, 12, 31)])
+@pytest.mark.parametrize("years", [(12, 5), (0, 1), (0, 2)])
+def test_an_endless_series_taken_without_its_occurrences_is_on_in_the_window(
+    day, years, settings
+):
+    """calendar_feeds._surely_on skips working out occurrences: whatever it takes has one."""
+    settings.TRACKER_CALENDAR_PAST_MONTHS, settings.TRACKER_CALENDAR_FUTURE_YEARS = years
+    start, end = calendar_window(today=day)
+    days = (end - start).days + 1
+    every = Event.Rule.EVERY_N_YEARS
+    firsts = [D(2016, 2, 29), D(2019, 12, 31), D(2021, 1, 1), start, end]
+    for first in [*firsts, *(start - datetime.timedelta(days=n) for n in range(1, 800, 37))]:
+        for rule, interval in [(Event.Rule.YEARLY, 1), (every, 2), (every, 5), (every, 7)]:
+            event = Event(rule=rule, interval_years=interval, start_date=first)
+            if _surely_on(event, days):
+                assert event_on_between(event=event, start=start, end=end), (first, interval)

@@ -1,6 +1,7 @@
 """Calendar feeds are serialised once and served from the cache until what they list changes."""
 
 import datetime
+import hashlib
 from unittest import mock
 
 import pytest
@@ -63,6 +64,21 @@ def test_after_a_write_only_the_events_it_changed_are_serialised_again(client):
     assert "International Day of Neutrality" in found and len(found) == 5
 
 
+def test_after_a_write_that_changed_none_of_its_events_a_feed_reads_one_entry(client):
+    """Most writes that forget the feeds change none of their events (an event or a commitment
+    saved with the same dates): the list of texts is kept whole too (caching.cached_each)."""
+    events = EventFactory.create_batch(5)
+    first = client.get(PUBLIC_FEED)
+    events[0].save()  # unchanged, yet it forgets the feed
+
+    with mock.patch.object(cache, "get_many", wraps=cache.get_many) as read_many:
+        second = client.get(PUBLIC_FEED)
+
+    # The feed's own entry with its family's token, and not the events' texts one by one.
+    assert [len(call.args[0]) for call in read_many.call_args_list] == [2]
+    assert summaries(second) == summaries(first)
+
+
 @pytest.mark.parametrize("count", [2, 20])
 def test_a_feed_after_a_write_reads_as_many_queries_whatever_the_events(
     client, liaison, count, django_assert_num_queries
@@ -113,6 +129,16 @@ def test_an_unchanged_feed_is_a_304_without_a_body(client):
     assert response.content == b""
     EventFactory()
     assert client.get(PUBLIC_FEED, headers={"if-none-match": etag}).status_code == 200
+
+
+def test_the_etag_kept_with_a_cached_feed_is_its_bodys(client, secretariat):
+    """The ETag is kept in the cache with the feed (tracker.event_views._feed_response): it must
+    be the one Django makes of the body served, from the cache or not."""
+    EventFactory()
+    for path in (PUBLIC_FEED, personal_feed(secretariat)):
+        for response in (client.get(path), client.get(path)):
+            digest = hashlib.md5(response.content, usedforsecurity=False).hexdigest()
+            assert response["ETag"] == f'"{digest}"'
 
 
 def test_hosts_a_client_makes_up_never_grow_the_cache(client, settings):
