@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
-from django_tables2 import SingleTableMixin
+from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.export import ExportMixin
 
 from core import caching, page_cache, pagination, visitor_pages
@@ -79,9 +79,13 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
     # FilterView renders the filters and rows alone; get() puts them in the page.
     template_name = "commitments/_commitment_table.html"
     page_template_name = "commitments/commitment_list.html"
-    table_pagination = {"per_page": TABLE_PAGE_SIZE}
+    table_pagination = {
+        "per_page": TABLE_PAGE_SIZE,
+        "paginator_class": pagination.NearerEndPaginator,
+    }
     export_name = "commitments"
     export_formats = tuple(exports.RESPONSES)
+    rows_counted = None  # set by _last_page
 
     def get(self, request, *args, **kwargs):
         """The page with its filters and rows from the cache, the same for everyone who sees
@@ -158,6 +162,7 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         details = (selectors.hashed(filters.urlencode()), reader_today(request.user))
         parts = selectors.record_cache_parts(user=request.user, page="count", details=details)
         rows = count() if "q" in filters else caching.cached(caching.RECORD, parts, count)
+        self.rows_counted = rows
         size = int(request.GET.get("per_page", TABLE_PAGE_SIZE))
         return max(1, math.ceil(rows / size))
 
@@ -168,6 +173,16 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         if self.export_trigger_param in self.request.GET:  # the columns only the export has
             rows = selectors.commitment_export_links(rows)
         return rows
+
+    def get_table(self, **kwargs):
+        """The table, told the count of its rows if the page number was checked against it
+        (_last_page): the paginator would count them again otherwise."""
+        table = self.get_table_class()(data=self.get_table_data(), **kwargs)
+        if self.rows_counted is not None:
+            table.data._length = self.rows_counted  # django-tables2's own count, kept
+        return RequestConfig(self.request, paginate=self.get_table_pagination(table)).configure(
+            table
+        )
 
     def get_table_pagination(self, table):
         """An export has every row: no page, so no count of them either."""
