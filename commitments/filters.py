@@ -178,6 +178,9 @@ CHOICE_VALUES = {
     "freshness": frozenset(deadlines.FRESHNESS_LABELS),
 }
 ROW_FILTERS = ("actor", "document", "paragraph", "theme", "owner")
+# The filters on what the record holds (caching.CATALOGUE), not on the commitments' state or
+# the day: the rows they find change only with the catalogue (views.CommitmentListView).
+CATALOGUE_FILTERS = frozenset({*ROW_FILTERS, "kind", "retired"})
 # What a filter's invalid value becomes: no choice is spelt so.
 INVALID = "invalid"
 EXPORT_PARAM = "_export"
