@@ -221,6 +221,7 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
 
     def get_table_kwargs(self):
         kwargs = super().get_table_kwargs()
+        kwargs["due_filter"] = self.request.GET.get("due", "")
         if not user_can_edit_record(self.request.user):
             kwargs["exclude"] = UPDATE_COLUMNS
         return kwargs

@@ -9,6 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from commitments import selectors
+from core.local_time import reader_today
 from tests.factories import CommitmentFactory, DocumentFactory, ParagraphFactory
 
 LIST_URL = reverse("commitments:commitment_list")
@@ -53,3 +55,20 @@ def test_a_page_number_is_counted_once(secretariat_client, rows):
     assert "Page 3 of 3 (60 rows)" in response.content.decode()
     counts = [q["sql"] for q in queries.captured_queries if "COUNT(*)" in q["sql"]]
     assert len(counts) == 1
+
+
+@pytest.mark.parametrize("due", ["overdue", "due_soon"])
+def test_the_due_filter_lists_the_rows_the_deadline_marks_in_due_order(
+    secretariat_client, secretariat, rows, due
+):
+    """The filter and its sort read the earliest date (deadlines.overdue and due_soon, the
+    partial indexes), for the very rows and order of each row's deadline and due date."""
+    CommitmentFactory(title="Row 60", target_date=reader_today(secretariat), owner=secretariat)
+    marked = selectors.commitment_dated_list(user=secretariat).filter(
+        deadline=due, retired_on__isnull=True
+    )
+    expected = list(marked.order_by("due_date", "title").values_list("title", flat=True))
+
+    listed = titles(secretariat_client.get(LIST_URL, {"due": due, "sort": "due", "per_page": 100}))
+
+    assert listed == expected and len(expected) > (30 if due == "overdue" else 0)
