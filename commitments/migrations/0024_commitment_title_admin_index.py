@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('commitments', '0020_dashboard_deadline_list_indexes'),
+        ('commitments', '0023_dashboard_retired_status_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
