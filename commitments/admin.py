@@ -5,14 +5,18 @@ ones are posted on the commitment page, through services.status_update_create, s
 commitment's current state and version stay in step.
 """
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core import caching
 from core.editing import VersionedModelAdmin
 from core.roles import owner_candidates_q
 
@@ -103,6 +107,16 @@ class CommitmentAdminForm(forms.ModelForm):
         return cleaned
 
 
+class KeptOwnerFilter(admin.RelatedOnlyFieldListFilter):
+    """The owners of some commitment, kept with the catalogue (core.caching.CATALOGUE): Django
+    reads them as the distinct owners of every commitment, a scan of the whole table (0.29 s
+    at 200,000 commitments) on every page of the change list."""
+
+    def field_choices(self, field, request, model_admin):
+        choices = partial(super().field_choices, field, request, model_admin)
+        return caching.cached(caching.CATALOGUE, ("admin-owners", get_language()), choices)
+
+
 @admin.register(Commitment)
 class CommitmentAdmin(admin.ModelAdmin):
     form = CommitmentAdminForm
@@ -113,7 +127,7 @@ class CommitmentAdmin(admin.ModelAdmin):
         "status",
         "kind",
         "themes",
-        ("owner", admin.RelatedOnlyFieldListFilter),
+        ("owner", KeptOwnerFilter),
         "paragraphs__document",
     ]
     show_full_result_count = False
@@ -123,6 +137,15 @@ class CommitmentAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     # The current state copies the latest status update; it is changed by posting one.
     readonly_fields = ["status", "progress", "last_activity_on", "version"]
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(
+            request, queryset, per_page, orphans, allow_empty_first_page
+        )
+        if not queryset.query.where:  # no filter, no search: every commitment, counted once
+            count = caching.cached(caching.CATALOGUE, ("admin-commitments",), queryset.count)
+            paginator.count = count  # Paginator.count is a cached property: this is its value
+        return paginator
 
     def save_model(self, request, obj, form, change):
         if change:

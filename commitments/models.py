@@ -391,6 +391,9 @@ class Commitment(models.Model):
             ),
             # The dashboard's upcoming target dates (selectors.dashboard_upcoming_commitments).
             models.Index(fields=["target_date", "title"], name="commitment_target_title"),
+            # The admin's change list, in Meta.ordering with the primary key Django adds to
+            # make it total (title, then -pk): a page read in order, not every row sorted.
+            models.Index(fields=["title", "-id"], name="commitment_title_admin"),
         ]
 
     def __str__(self) -> str:

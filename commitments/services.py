@@ -886,7 +886,7 @@ def actor_merge(
             actor=author,
         )
         remove.delete()
-        caching.invalidate(caching.DASHBOARD, caching.CALENDAR, caching.RECORD)
+        caching.invalidate(*caching.FAMILIES)
     keep.refresh_from_db()
     return keep
 

@@ -74,6 +74,12 @@ class CommitmentTable(tables.Table):
         attrs = {"class": "table commitments"}
         order_by = "paragraphs"  # the document's order
 
+    def __init__(self, *args, due_filter: str = "", **kwargs):
+        # The "Due" filter's value: rows all overdue, or all due soon, sort by their earliest
+        # date (order_due).
+        self.due_filter = due_filter
+        super().__init__(*args, **kwargs)
+
     def render_title(self, record, value):
         if record.retired_on is None:
             return value
@@ -168,6 +174,11 @@ class CommitmentTable(tables.Table):
 
     def order_due(self, queryset, is_descending):
         """Soonest (the longest overdue) first; without a date last, whichever the direction."""
+        if self.due_filter in deadlines.DEADLINE_LABELS and not is_descending:
+            # Every row's due date is its earliest date (deadlines.earliest_due): the same
+            # order, read from the partial indexes on that date and the title (Commitment.Meta),
+            # 25 rows, not all overdue ones sorted (19,000 at ten times the benchmark's data).
+            return queryset.order_by(deadlines.earliest_due().asc(), "title"), True
         due = (
             F("due_date").desc(nulls_last=True)
             if is_descending

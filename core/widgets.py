@@ -38,20 +38,47 @@ def _attrs(attrs: dict) -> str:
 
 class QuickSelect(forms.Select):
     """forms.Select, its markup byte for byte the same as django/forms/widgets/select.html and
-    select_option.html make (the option template ends with a line break: kept)."""
+    select_option.html make (the option template ends with a line break: kept).
+
+    `kept_options`, when a view sets it, is options_markup() as kept earlier (core.caching):
+    render() then writes it with the value chosen, and reads no choice (a dropdown of a
+    queryset's rows reads none of them)."""
+
+    kept_options: str | None = None
 
     def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        parts = [f'<select name="{_shown(widget["name"])}"{_attrs(widget["attrs"])}>']
-        for group_name, group_choices, _index in widget["optgroups"]:
-            if group_name:
-                parts.append(f'\n  <optgroup label="{_shown(group_name)}">')
-            for option in group_choices:
-                value, label = _formatted(option["value"]), _shown(option["label"])
-                parts.append(
-                    f'\n  <option value="{value}"{_attrs(option["attrs"])}>{label}</option>\n'
-                )
-            if group_name:
-                parts.append("\n  </optgroup>")
-        parts.append("\n</select>")
-        return mark_safe("".join(parts))
+        if self.kept_options is None:
+            widget = self.get_context(name, value, attrs)["widget"]
+            options = _options(widget["optgroups"])
+        else:
+            widget = forms.Widget.get_context(self, name, value, attrs)["widget"]
+            options = _chosen(self.kept_options, widget["value"])
+        head = f'<select name="{_shown(widget["name"])}"{_attrs(widget["attrs"])}>'
+        return mark_safe(f"{head}{options}\n</select>")
+
+    def options_markup(self, name: str) -> str:
+        """The options as render() writes them, none chosen; to keep as `kept_options`."""
+        return _options(self.optgroups(name, [], None))
+
+
+def _options(optgroups) -> str:
+    parts = []
+    for group_name, group_choices, _index in optgroups:
+        if group_name:
+            parts.append(f'\n  <optgroup label="{_shown(group_name)}">')
+        for option in group_choices:
+            value, label = _formatted(option["value"]), _shown(option["label"])
+            parts.append(f'\n  <option value="{value}"{_attrs(option["attrs"])}>{label}</option>\n')
+        if group_name:
+            parts.append("\n  </optgroup>")
+    return "".join(parts)
+
+
+def _chosen(options: str, values: list[str]) -> str:
+    """Options with the first of the values chosen, as Select.optgroups chooses: the first
+    option whose value is one of them (the empty one for no value); none if none is."""
+    for value in values:
+        plain = f'\n  <option value="{_formatted(value)}">'
+        if plain in options:
+            return options.replace(plain, f"{plain[:-1]} selected>", 1)
+    return options

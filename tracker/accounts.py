@@ -221,7 +221,7 @@ def account_update(
             user.role, user.actor, user.is_active = role, actor, is_active
             user.save(update_fields=changed)
             # What a reader may see depends on their role: cached pages are kept per audience.
-            caching.invalidate(caching.DASHBOARD, caching.RECORD)
+            caching.invalidate(caching.DASHBOARD, caching.RECORD, caching.CATALOGUE)
         if had_permission != manager_permission:
             permission = _manager_permission()
             if manager_permission:

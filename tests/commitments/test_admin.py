@@ -1,6 +1,8 @@
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from commitments.admin import CommitmentAdmin
@@ -224,3 +226,25 @@ def test_the_owner_filter_lists_only_people_who_own_a_commitment(admin_client, s
     assert str(secretariat) in choices
     assert str(idle) not in choices
     assert response.context["cl"].show_full_result_count is False
+
+
+def test_the_change_list_keeps_its_owners_and_count_until_the_catalogue_changes(
+    admin_client, secretariat
+):
+    """The owner filter's people and the count of every commitment are kept with the catalogue
+    (core.caching.CATALOGUE): a status update leaves them; a new commitment and owner show."""
+    url = reverse("admin:commitments_commitment_changelist")
+    post(CommitmentFactory(owner=secretariat), secretariat)
+    admin_client.get(url)
+    post(Commitment.objects.get(), secretariat, status=Status.STALLED)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert "1 commitment" in admin_client.get(url).content.decode()
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "COUNT(" not in read and "DISTINCT" not in read
+
+    newcomer = SecretariatFactory(username="merdan")
+    CommitmentFactory(owner=newcomer)
+    response = admin_client.get(url)
+    assert "2 commitments" in response.content.decode()
+    assert f"?owner__id__exact={newcomer.pk}" in response.content.decode()

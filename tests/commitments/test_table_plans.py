@@ -1,0 +1,61 @@
+"""The commitments table's overdue list and last page read their 25 rows from an index in the
+order shown, not every commitment sorted (PostgreSQL's plans, with sequential scans and sorts
+turned off: a plan that still sorts the rows has no index that gives their order)."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.factories import CommitmentFactory
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans"),
+]
+
+LIST_URL = reverse("commitments:commitment_list")
+
+
+@pytest.fixture
+def rows():
+    for n in range(80):  # the third of four pages ends five rows before the last
+        CommitmentFactory(title=f"Row {n:02d}", target_date=datetime.date(2020, 1, 1 + n % 28))
+
+
+def rows_plan(client, params) -> str:
+    """The plan of the page's read of its rows (the statement with the page's LIMIT)."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(LIST_URL, params).status_code == 200
+    [read] = [q["sql"] for q in queries.captured_queries if "LIMIT 25" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE commitments_commitment")  # its rows counted, as autovacuum does
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("SET enable_sort = off")  # sorts only if no index gives the order
+        cursor.execute(f"EXPLAIN {read}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
+        cursor.execute("RESET enable_sort")
+    return plan
+
+
+@pytest.mark.parametrize("role", ["secretariat", "liaison"])
+def test_the_overdue_list_is_read_in_order_from_the_earliest_dates_index(
+    client, secretariat, liaison, rows, role
+):
+    client.force_login(secretariat if role == "secretariat" else liaison)
+
+    plan = rows_plan(client, {"due": "overdue", "sort": "due"})
+
+    index = "commitment_open_due" if role == "secretariat" else "commitment_public_open_due"
+    assert f"Index Scan using {index}" in plan, plan
+    assert "Sort" not in plan, plan
+
+
+def test_the_last_page_is_read_backwards_from_the_tables_order_index(secretariat_client, rows):
+    plan = rows_plan(secretariat_client, {"page": 3})
+
+    assert "Index Scan Backward using commitments_first_p" in plan, plan
+    assert "Sort" not in plan, plan
