@@ -108,6 +108,9 @@ def test_without_redis_cache_url_the_cache_takes_the_brokers_next_database():
     )
     with pytest.raises(ImproperlyConfigured, match="set REDIS_CACHE_URL"):
         cache_redis_url("unix:///run/redis.sock")
+    assert cache_redis_url("redis://host:6379/14") == "redis://host:6379/15"
+    with pytest.raises(ImproperlyConfigured, match="names database 15, the last"):
+        cache_redis_url("redis://host:6379/15")
 
 
 def test_web_worker_and_beat_run_the_scripts_make_serve_runs(compose):

@@ -204,6 +204,10 @@ TRACKER_CALENDAR_FUTURE_YEARS = env.int("TRACKER_CALENDAR_FUTURE_YEARS", default
 TRACKER_CACHE_TIMEOUT = env.int("TRACKER_CACHE_TIMEOUT", default=60)
 
 
+# Redis's `databases` setting unless its configuration raises it.
+REDIS_DEFAULT_DATABASES = 16
+
+
 def cache_redis_url(redis_url: str) -> str:
     """REDIS_URL with the next database number (redis://host:6379/0 gives .../1): the cache's
     keys never mix with the broker's queues, and clearing it never empties them."""
@@ -213,6 +217,14 @@ def cache_redis_url(redis_url: str) -> str:
         raise ImproperlyConfigured(
             f"REDIS_CACHE_URL is not set and cannot be derived from REDIS_URL {redis_url!r}: "
             "set REDIS_CACHE_URL to the cache's own Redis (redis://host:port/db)."
+        )
+    if int(database) + 1 >= REDIS_DEFAULT_DATABASES:
+        # Redis refuses a database past its `databases` setting: every read would quietly
+        # find nothing cached.
+        raise ImproperlyConfigured(
+            f"REDIS_URL {redis_url!r} names database {database}, the last of Redis's "
+            f"{REDIS_DEFAULT_DATABASES}, so the cache cannot take the next one: use a lower "
+            "database in REDIS_URL, or set REDIS_CACHE_URL to the cache's own Redis."
         )
     return urlunsplit(parts._replace(path=f"/{int(database) + 1}"))
 
