@@ -37,6 +37,24 @@ def required_environment() -> tuple[str, ...]:
     raise AssertionError("production.py has no REQUIRED_ENVIRONMENT")
 
 
+@pytest.mark.parametrize(
+    "variable, value",
+    [("TRACKER_CALENDAR_FUTURE_YEARS", "10000"), ("TRACKER_CALENDAR_PAST_MONTHS", "-1")],
+)
+def test_a_calendar_window_out_of_range_is_refused_at_start(variable, value):
+    """Not a feed that fails on its first request (year 12026 is past Python's dates)."""
+    result = subprocess.run(
+        [ROOT / ".venv/bin/python", "manage.py", "check"],
+        cwd=ROOT,
+        env={**production_environment(), variable: value},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "TRACKER_CALENDAR_FUTURE_YEARS 1 to 100" in result.stderr
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -410,3 +428,24 @@ def test_every_environment_variable_the_settings_read_is_documented(where):
         names |= set(env_calls(ROOT / f"config/settings/{module}.py"))
 
     assert sorted(name for name in names if not documented(name, text)) == []
+
+
+def test_cache_keys_carry_the_code_that_wrote_them(tmp_path):
+    """An upgrade's new workers never read what old ones cached beside them in Redis (a pickled
+    object missing a field the new code reads, a page from an old template): the cache's key
+    version is a digest of the code, changed by any code file and by nothing else."""
+    from config.settings import base
+
+    (tmp_path / "core").mkdir()
+    (tmp_path / "templates").mkdir()
+    code, template = tmp_path / "core" / "views.py", tmp_path / "templates" / "page.html"
+    code.write_text("x = 1\n")
+    template.write_text("<p>one</p>")
+    first = base.code_digest(tmp_path)
+    (tmp_path / "core" / "notes.log").write_text("not code")
+    assert base.code_digest(tmp_path) == first
+    template.write_text("<p>two</p>")
+    second = base.code_digest(tmp_path)
+    code.write_text("x = 2\n")
+    assert len({first, second, base.code_digest(tmp_path)}) == 3
+    assert base.CACHES["default"]["VERSION"] == base.CODE_VERSION == base.code_digest(base.BASE_DIR)

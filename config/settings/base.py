@@ -4,6 +4,7 @@ docs/deployment.md ("Settings") lists every variable read here.
 """
 
 import datetime
+import hashlib
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -197,6 +198,11 @@ TRACKER_DUE_SOON_DAYS = env.int("TRACKER_DUE_SOON_DAYS", default=30)
 # events and the deadlines just missed; five years ahead always holds the next five-yearly forum.
 TRACKER_CALENDAR_PAST_MONTHS = env.int("TRACKER_CALENDAR_PAST_MONTHS", default=12)
 TRACKER_CALENDAR_FUTURE_YEARS = env.int("TRACKER_CALENDAR_FUTURE_YEARS", default=5)
+if not (0 <= TRACKER_CALENDAR_PAST_MONTHS <= 1200 and 1 <= TRACKER_CALENDAR_FUTURE_YEARS <= 100):
+    raise ImproperlyConfigured(
+        "TRACKER_CALENDAR_PAST_MONTHS must be 0 to 1200 and TRACKER_CALENDAR_FUTURE_YEARS 1 to "
+        f"100 (they are {TRACKER_CALENDAR_PAST_MONTHS} and {TRACKER_CALENDAR_FUTURE_YEARS})."
+    )
 
 # The dashboard's aggregates and the calendar feeds are cached (core.caching) and forgotten
 # on every write that changes them; the short timeout bounds what a missed write could cost.
@@ -234,9 +240,31 @@ def cache_redis_url(redis_url: str) -> str:
 REDIS_CACHE_URL = env("REDIS_CACHE_URL", default="") or (
     cache_redis_url(env("REDIS_URL")) if env("REDIS_URL", default="") else ""
 )
+
+# What the cache keeps is made by the code: objects pickled from its classes, pages rendered from
+# its templates and catalogues. Keys carry a digest of that code (Django's cache VERSION), so a
+# process never reads an entry written by another version of it, as during an upgrade, when old
+# and new workers share Redis and a new field would be missing from an old entry.
+CODE_FOLDERS = ("api", "commitments", "config", "core", "tracker", "templates", "locale")
+CODE_SUFFIXES = frozenset({".py", ".html", ".txt", ".xml", ".mo"})
+
+
+def code_digest(base: Path, folders=CODE_FOLDERS) -> str:
+    """A digest of every code file under `folders` of `base`: names and contents."""
+    digest = hashlib.blake2b(digest_size=8)
+    for folder in folders:
+        for path in sorted((base / folder).rglob("*")):
+            if path.suffix in CODE_SUFFIXES and path.is_file():
+                digest.update(str(path.relative_to(base)).encode() + b"\0")
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+CODE_VERSION = env("TRACKER_CODE_VERSION", default="") or code_digest(BASE_DIR)
 CACHES = {
     "default": (
         {
+            "VERSION": CODE_VERSION,
             # Answers "not cached" when Redis is down; a hung Redis costs a request at most one
             # socket timeout, then is not called for CACHE_REDIS_BREAKER_SECONDS, and never
             # stops a save (core.cache_backends).
@@ -249,7 +277,7 @@ CACHES = {
             },
         }
         if REDIS_CACHE_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "VERSION": CODE_VERSION}
     )
 }
 
