@@ -3,14 +3,11 @@ deadline reminders, the digest, everything), and what following one changes. Als
 absolute URLs.
 """
 
-import json
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
-from django.utils.crypto import salted_hmac
 
 from tracker.models import (
     Event,
@@ -32,32 +29,8 @@ def unsubscribe_token(*, user: User, scope: str, object_id: int | None = None) -
     """What signing.dumps(..., salt=UNSUBSCRIBE_SALT) gives, with one signer per chunk of
     sends. (Links sent before asked for compression, which never shortened a payload this
     short, so they were written the same way; signing.loads reads either.)"""
-    signer = _shared(("signer",), _UnsubscribeSigner)
+    signer = _shared(("signer",), lambda: signing.TimestampSigner(salt=UNSUBSCRIBE_SALT))
     return signer.sign_object([user.pk, scope, object_id])
-
-
-class _UnsubscribeSigner:
-    """signing.TimestampSigner(salt=UNSUBSCRIBE_SALT).sign_object(), the same token, with the
-    HMAC keyed once: Django derives the key from the secret and sets up the HMAC again for
-    every token, and builds a JSON encoder for every payload, two thirds of signing the two
-    links of every email (tests/tracker/test_reminders_email.py compares the tokens)."""
-
-    def __init__(self):
-        signer = signing.TimestampSigner(salt=UNSUBSCRIBE_SALT)
-        self.sep = signer.sep
-        # salted_hmac is what Signer.signature() calls with this salt, key and algorithm: keyed
-        # on an empty message, each copy signs one value.
-        self.keyed = salted_hmac(
-            f"{signer.salt}signer", b"", signer.key, algorithm=signer.algorithm
-        )
-        self.encoder = json.JSONEncoder(separators=(",", ":"))  # signing.JSONSerializer's
-
-    def sign_object(self, payload: list) -> str:
-        data = signing.b64_encode(self.encoder.encode(payload).encode("latin-1")).decode()
-        value = f"{data}{self.sep}{signing.b62_encode(int(time.time()))}"
-        mac = self.keyed.copy()
-        mac.update(value.encode())
-        return f"{value}{self.sep}{signing.b64_encode(mac.digest()).decode()}"
 
 
 def unsubscribe_url(*, user: User, scope: str, object_id: int | None = None) -> str:
