@@ -166,7 +166,7 @@ def _feed_response(request, *, events, name: str, audience: tuple) -> HttpRespon
     if not keep:
         etag, body = build()
     else:
-        key = ("with-etag", *audience, request.build_absolute_uri("/"), get_language())
+        key = (*audience, request.build_absolute_uri("/"), get_language())
         etag, body = caching.cached(caching.CALENDAR, key, build)
     response = HttpResponse(body, content_type=CALENDAR_CONTENT_TYPE)
     response["ETag"] = etag
