@@ -382,8 +382,11 @@ def state_counts_sql(
     if open_total is None:
         fresh_part = _count_sql(fresh)
     else:
-        retired = Q(**{f"{status_field}__in": CLOSED_STATUSES}) | Q(retired_on__isnull=True)
-        fresh_part = _count_sql(Commitment.objects.exclude(retired))
+        # The retired commitments whose status is not closed, to take from open_total.
+        not_open_and_retired = Q(**{f"{status_field}__in": CLOSED_STATUSES}) | Q(
+            retired_on__isnull=True
+        )
+        fresh_part = _count_sql(Commitment.objects.exclude(not_open_and_retired))
     parts = [
         _count_sql(Commitment.objects.filter(overdue(today=today, status_field=status_field))),
         _count_sql(Commitment.objects.filter(due_soon(today=today, status_field=status_field))),
