@@ -35,6 +35,7 @@ from .rounds import REFERENCE, page_summary, round_ratios, schedule
 from .server import (
     WORKERS,
     RssSampler,
+    cpu_seconds,
     gunicorn,
     peak_rss_kib,
     peak_rss_reset,
@@ -424,9 +425,10 @@ def export_measure(
     request.add_header("Cookie", f"{cookie_name}={session_key}")
     for _ in pids:  # each worker has served one ordinary page: imports and templates loaded
         urllib.request.urlopen(request, timeout=300).read()
-    timings, sizes, growth = [], [], []
+    timings, cpu, sizes, growth = [], [], [], []
     for _ in range(EXPORT_REPEATS):
         baseline = {pid: rss_kib(pid) for pid in pids}
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
         peak_rss_reset(pids)
         request = urllib.request.Request(base_url + path)
         request.add_header("Cookie", f"{cookie_name}={session_key}")
@@ -435,6 +437,8 @@ def export_measure(
             with urllib.request.urlopen(request, timeout=300) as response:
                 body = response.read()
             timings.append(time.monotonic() - started)
+        # The workers' CPU: what the export costs whatever else the machine runs meanwhile.
+        cpu.append(round(sum(cpu_seconds(pid) for pid in pids) - cpu_before, 2))
         sizes.append(len(body))
         peaks = {pid: max(peak_rss_kib(pid), sampler.peak[pid]) for pid in pids}
         growth.append(max(peaks[pid] - baseline[pid] for pid in pids))
@@ -444,6 +448,7 @@ def export_measure(
         "queries": queries,
         "seconds": timings,
         "median_seconds": sorted(timings)[len(timings) // 2],
+        "worker_cpu_seconds": cpu,
         "peak_rss_growth_mib": [round(kib / 1024, 1) for kib in growth],
         "worker_rss_mib": round(max(rss_kib(pid) for pid in pids) / 1024, 1),
         "worker_baseline_rss_mib": round(min(baseline.values()) / 1024, 1),
@@ -625,6 +630,7 @@ def export_print(name: str, export: dict) -> None:
     print(
         f"\n{name} export: {export['rows']} rows, {export['bytes'] / 1e6:.1f} MB, "
         f"median {export['median_seconds']:.2f} s over {EXPORT_REPEATS} runs{target}, "
+        f"workers' CPU {export['worker_cpu_seconds']} s, "
         f"{export['queries']} queries, worker peak RSS growth {export['peak_rss_growth_mib']} MiB "
         f"(worker RSS before: {export['worker_baseline_rss_mib']} MiB, "
         f"after: {export['worker_rss_mib']} MiB)"

@@ -82,6 +82,12 @@ def peak_rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmHWM for process {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far, user and system."""
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
 def rss_kib(pid: int) -> int:
     return psutil.Process(pid).memory_info().rss // 1024
 
