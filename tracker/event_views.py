@@ -193,8 +193,8 @@ def _feed_compressed(body: bytes) -> tuple[str, str, bytes]:
     """The feed's ETag, its compressed form's ETag, and that compressed form.
 
     Compressed as django.middleware.gzip.GZipMiddleware does (level 6, no time in the header)
-    but without its random padding against BREACH, so that the same feed gives the same bytes
-    and ETag on every build. BREACH needs a secret and text an attacker chooses in one body: a
+    but without its random padding against BREACH: the compressed form depends on the feed
+    alone, and so does its ETag. BREACH needs a secret and text an attacker chooses in one body: a
     feed echoes nothing of the request but the site's name, and the personal feed's token is
     in its address, not its body. Each ETag is the one django.utils.cache.set_response_etag
     makes of the body sent, so the two differ, as Apache's two do: If-None-Match finds the
