@@ -57,9 +57,17 @@ def parse_wrk_output(output: str) -> dict:
     raise LoadError(f"wrk printed no result line:\n{output[-2000:]}")
 
 
-def drive(url: str, *, cookie: str = "", authorization: str = "", load: Load = Load()) -> dict:
+def drive(
+    url: str,
+    *,
+    cookie: str = "",
+    authorization: str = "",
+    accept_encoding: str = "",
+    load: Load = Load(),
+) -> dict:
     """Drive one URL with wrk, one connection per thread (wrk.lua's latencies rely on it),
-    with a session cookie or an Authorization header (an API token) if given."""
+    with a session cookie or an Authorization header (an API token) if given, and an
+    Accept-Encoding header if given (the calendar feeds, read as calendar apps read them)."""
     if shutil.which("wrk") is None:
         raise LoadError("wrk is not installed: `apt-get install wrk` (make bench does it)")
     command = [
@@ -75,6 +83,7 @@ def drive(url: str, *, cookie: str = "", authorization: str = "", load: Load = L
         **os.environ,
         "BENCH_COOKIE": cookie,
         "BENCH_AUTHORIZATION": authorization,
+        "BENCH_ACCEPT_ENCODING": accept_encoding,
         "BENCH_MAX_REQUESTS": str(load.max_requests),
     }
     done = subprocess.run(

@@ -23,6 +23,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.bench")
 
 
 API = "secretariat's API token"
+CALENDAR_APP = "calendar app"  # no session; asks for the feeds compressed, as calendar apps do
 API_LISTS = ("commitments", "updates", "documents", "actors", "events")
 
 
@@ -40,8 +41,8 @@ def _pages(landmarks, token: str) -> dict[str, tuple[str | None, str]]:
         "document-secretariat": ("secretariat", landmarks.document_path),
         "document-liaison": ("liaison", landmarks.document_path),
         "actor-liaison": ("liaison", landmarks.actor_path),
-        "ics-public": (None, "/calendar.ics"),
-        "ics-personal": (None, f"/calendar/{token}.ics"),
+        "ics-public": (CALENDAR_APP, "/calendar.ics"),
+        "ics-personal": (CALENDAR_APP, f"/calendar/{token}.ics"),
         # The API's lists, read with the secretariat's token as `make bench` reads them.
         **{f"api-{name}": (API, f"/api/v1/{name}/") for name in API_LISTS},
     }
@@ -51,7 +52,7 @@ def _clients(sessions: dict[str, str]):
     from django.conf import settings
     from django.test import Client
 
-    from bench.run import TOKENS
+    from bench.run import FEED_ACCEPT_ENCODING, TOKENS
 
     clients = {None: Client()}
     for role, key in sessions.items():
@@ -59,6 +60,7 @@ def _clients(sessions: dict[str, str]):
         client.cookies[settings.SESSION_COOKIE_NAME] = key
         clients[role] = client
     clients[API] = Client(HTTP_AUTHORIZATION=f"Bearer {sessions[TOKENS]['secretariat']}")
+    clients[CALENDAR_APP] = Client(HTTP_ACCEPT_ENCODING=FEED_ACCEPT_ENCODING)
     return clients
 
 

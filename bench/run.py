@@ -79,6 +79,8 @@ CONCURRENT = Load(seconds=30, connections=64, max_requests=1_000_000)
 # templates and open connections (a first round measured 0.08 of the reference, the next 0.30),
 # and the first after the probes' invalidations computes the page (warm_up_load: long enough).
 WARM_UP = Load(seconds=1, connections=2, max_requests=20)
+# The calendar feeds are read as calendar apps read them: compressed (tracker.event_views).
+FEED_ACCEPT_ENCODING = "gzip"
 
 
 def warm_up_load(cold_ms: float) -> Load:
@@ -104,6 +106,7 @@ class Page:
     site: str = "tracker"  # or PUBLIC: a second gunicorn with the public site on
     api_token: bool = False  # read with the role's API token instead of its session
     writes_to: str = ""  # the commitment a cold round writes to; the landmarks' cold_slug if ""
+    accept_encoding: str = ""  # the Accept-Encoding header sent; none if ""
 
 
 def pages(landmarks, sizes: Sizes, calendar_token: str) -> list[Page]:
@@ -112,6 +115,7 @@ def pages(landmarks, sizes: Sizes, calendar_token: str) -> list[Page]:
     lists, details, cold = LIST_TARGET, DETAIL_TARGET, COLD_TARGET_MS
     long_slug = landmarks.long_path.strip("/").rsplit("/", 1)[-1]
     public_lists, public_details = PUBLIC_LIST_TARGET, PUBLIC_DETAIL_TARGET
+    feeds = FEED_ACCEPT_ENCODING
     return [
         Page(BARE, "/bench/bare/", "secretariat", BARE_TARGET),
         Page(ADMIN, "/admin/commitments/commitment/", "admin"),
@@ -136,8 +140,14 @@ def pages(landmarks, sizes: Sizes, calendar_token: str) -> list[Page]:
         Page("commitment, 50 milestones (liaison)", landmarks.milestones_path, "liaison"),
         Page("document page", landmarks.document_path, "secretariat", details),
         Page("actor page (liaison's landing)", landmarks.actor_path, "liaison", lists, cold),
-        Page("ICS feed, public", "/calendar.ics", "", cold_target_ms=cold),
-        Page("ICS feed, personal", f"/calendar/{calendar_token}.ics", "", cold_target_ms=cold),
+        Page("ICS feed, public", "/calendar.ics", "", cold_target_ms=cold, accept_encoding=feeds),
+        Page(
+            "ICS feed, personal",
+            f"/calendar/{calendar_token}.ics",
+            "",
+            cold_target_ms=cold,
+            accept_encoding=feeds,
+        ),
         # The public site (docs/public-site.md): a visitor without a session.
         Page("public: dashboard", "/", "", public_lists, site=PUBLIC),
         Page("public: table, first page", "/commitments/", "", public_lists, site=PUBLIC),
@@ -214,11 +224,16 @@ def query_count(path: str, session_key: str) -> tuple[int, int, float]:
 
 
 def request_in_process(
-    path: str, session_key: str, *, authorization: str = "", public: bool = False
+    path: str,
+    session_key: str,
+    *,
+    authorization: str = "",
+    public: bool = False,
+    accept_encoding: str = "",
 ) -> tuple[int, list[str], float]:
     """(status, the SQL it ran, seconds) of one request served in this process against the
     same database, with a session, an API token (`authorization`) or neither, and the public
-    site on if `public`."""
+    site on if `public`; with an Accept-Encoding header if `accept_encoding`."""
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -229,6 +244,8 @@ def request_in_process(
         client.cookies[settings.SESSION_COOKIE_NAME] = session_key
     client.handler = HANDLER.setdefault("handler", client.handler)  # middleware loaded once
     headers = {"Authorization": authorization} if authorization else {}
+    if accept_encoding:
+        headers["Accept-Encoding"] = accept_encoding
     connection.close_if_unusable_or_obsolete()  # PostgreSQL may have restarted meanwhile
     started = time.monotonic()
     with (
@@ -268,7 +285,11 @@ def page_probe(page: Page, sessions: dict, load: Load) -> tuple[dict, Load]:
 
     def once():
         return request_in_process(
-            page.path, key, authorization=authorization, public=page.site == PUBLIC
+            page.path,
+            key,
+            authorization=authorization,
+            public=page.site == PUBLIC,
+            accept_encoding=page.accept_encoding,
         )
 
     once()  # warm: the first request of a process loads templates
@@ -309,24 +330,29 @@ def rounds_drive(page_list, probes, urls, sessions, load: Load, rounds: int) -> 
     """Drive the reference and the pages in alternating rounds (bench.rounds.schedule), each
     after a warm-up turn not counted; return the schedule and what each step measured (None
     for a step that failed)."""
-    targets = {REFERENCE: (urls["reference"] + REFERENCE_PATH, cookie_for(sessions[REFERENCE]), "")}
+    # Each one's URL, and what drive() sends with it.
+    targets = {
+        REFERENCE: (urls["reference"] + REFERENCE_PATH, {"cookie": cookie_for(sessions[REFERENCE])})
+    }
     for page in page_list:
         key, authorization = credentials(page, sessions)
-        targets[page.name] = (page_url(page, urls), cookie_for(key), authorization)
+        sent = {"cookie": cookie_for(key), "authorization": authorization}
+        sent["accept_encoding"] = page.accept_encoding
+        targets[page.name] = (page_url(page, urls), sent)
     drivable = [page.name for page in page_list if "error" not in probes[page.name][0]]
     order, measured, warmed = schedule(drivable, rounds), [], set()
     for step, name in enumerate(order, 1):
-        url, cookie, authorization = targets[name]
+        url, sent = targets[name]
         if name not in warmed:
             warmed.add(name)
             cold_ms = 0 if name == REFERENCE else probes[name][0].get("cold_ms", 0)
             try:
-                drive(url, cookie=cookie, authorization=authorization, load=warm_up_load(cold_ms))
+                drive(url, **sent, load=warm_up_load(cold_ms))
             except LoadError as error:
                 print(f"    {name}, warming up: {error}", flush=True)
         page_load = load if name == REFERENCE else probes[name][1]
         try:
-            measured.append(drive(url, cookie=cookie, authorization=authorization, load=page_load))
+            measured.append(drive(url, **sent, load=page_load))
         except LoadError as error:
             measured.append(None)
             print(f"    {name}: {error}", flush=True)
@@ -338,6 +364,8 @@ def rounds_drive(page_list, probes, urls, sessions, load: Load, rounds: int) -> 
 def read_headers(page: Page, sessions: dict) -> dict:
     key, authorization = credentials(page, sessions)
     headers = {"Cookie": cookie_for(key)} if key else {}
+    if page.accept_encoding:
+        headers["Accept-Encoding"] = page.accept_encoding
     return {**headers, "Authorization": authorization} if authorization else headers
 
 

@@ -1,6 +1,7 @@
 -- wrk script for bench.load: one connection per thread, so request() and response() alternate
 -- and each latency can be measured here and handed to bench.stats (wrk's own summary gives no
--- p95). Adds the session cookie (or an API token's Authorization header), stops a thread after BENCH_MAX_REQUESTS responses, and prints
+-- p95). Adds the session cookie (or an API token's Authorization header) and an Accept-Encoding
+-- header if given, stops a thread after BENCH_MAX_REQUESTS responses, and prints
 -- one line "BENCH-JSON {...}" with the samples, the non-200 count and the wall time used.
 local ffi = require("ffi")
 ffi.cdef [[
@@ -17,6 +18,8 @@ local cookie = os.getenv("BENCH_COOKIE") or ""
 if cookie ~= "" then wrk.headers["Cookie"] = cookie end
 local authorization = os.getenv("BENCH_AUTHORIZATION") or ""
 if authorization ~= "" then wrk.headers["Authorization"] = authorization end
+local accept_encoding = os.getenv("BENCH_ACCEPT_ENCODING") or ""
+if accept_encoding ~= "" then wrk.headers["Accept-Encoding"] = accept_encoding end
 local limit = tonumber(os.getenv("BENCH_MAX_REQUESTS") or "0")
 
 local threads = {}

@@ -1,4 +1,5 @@
-"""The load driver against a tiny loopback server: bounded, counts statuses, sends the cookie."""
+"""The load driver against a tiny loopback server: bounded, counts statuses, sends the cookie
+and the headers it is given."""
 
 import shutil
 import threading
@@ -15,10 +16,12 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     cookies = []
     authorizations = []
+    encodings = []
 
     def do_GET(self):
         self.cookies.append(self.headers.get("Cookie"))
         self.authorizations.append(self.headers.get("Authorization"))
+        self.encodings.append(self.headers.get("Accept-Encoding"))
         status = 404 if self.path == "/missing" else 200
         self.send_response(status)
         self.send_header("Content-Length", "2")
@@ -36,6 +39,7 @@ def server():
     thread.start()
     Handler.cookies = []
     Handler.authorizations = []
+    Handler.encodings = []
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
 
@@ -58,6 +62,14 @@ def test_it_sends_an_api_token_as_the_authorization_header(server):
           max_requests=2))  # fmt: skip
     assert set(Handler.authorizations) == {"Bearer ctk_x"}
     assert set(Handler.cookies) == {None}
+
+
+@needs_wrk
+def test_it_sends_an_accept_encoding_header_only_when_given_one(server):
+    drive(f"{server}/", load=Load(seconds=1, connections=1, max_requests=2))
+    assert set(Handler.encodings) == {None}
+    drive(f"{server}/", accept_encoding="gzip", load=Load(seconds=1, connections=1, max_requests=2))
+    assert set(Handler.encodings) == {None, "gzip"}
 
 
 @needs_wrk

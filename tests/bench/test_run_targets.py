@@ -74,7 +74,7 @@ def test_each_page_is_warmed_up_once_before_its_rounds_and_that_turn_is_not_coun
 ):
     calls = []
 
-    def drive(url, *, cookie="", authorization="", load):
+    def drive(url, *, cookie="", authorization="", accept_encoding="", load):
         calls.append((url, load))
         return {"rps": -1.0 if warming(load) else 100.0}
 
@@ -102,3 +102,28 @@ def test_numbers_that_cannot_be_run_are_refused_before_any_work(argv, capsys):
     with pytest.raises(SystemExit):
         run.arguments(argv)
     assert "must be" in capsys.readouterr().err
+
+
+def test_the_feeds_are_read_compressed_as_calendar_apps_read_them_and_no_other_page(monkeypatch):
+    sent = {}
+
+    def drive(url, *, cookie="", authorization="", accept_encoding="", load):
+        sent.setdefault(url, set()).add(accept_encoding)
+        return {"rps": 100.0}
+
+    monkeypatch.setattr(run, "drive", drive)
+    monkeypatch.setattr(run, "cookie_for", lambda key: key)
+    page_list = run.pages(landmarks(), Sizes(), "token")
+    probes = {page.name: ({}, run.Load(seconds=1)) for page in page_list}
+    urls = {"tracker": "http://t", "public": "http://p", "reference": "http://r"}
+    sessions = {run.REFERENCE: "r", "secretariat": "s", "liaison": "l", "admin": "a"}
+    sessions[run.TOKENS] = {"secretariat": "api"}
+
+    run.rounds_drive(page_list, probes, urls, sessions, run.Load(), rounds=1)
+
+    compressed = {url for url, encodings in sent.items() if encodings == {"gzip"}}
+    assert compressed == {"http://t/calendar.ics", "http://t/calendar/token.ics"}
+    assert all(encodings == {""} for url, encodings in sent.items() if url not in compressed)
+    for page in page_list:  # the reads right after a write (bench.cold_http)
+        headers = run.read_headers(page, sessions)
+        assert headers.get("Accept-Encoding") == ("gzip" if page.path.endswith(".ics") else None)

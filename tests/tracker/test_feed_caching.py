@@ -1,6 +1,7 @@
 """Calendar feeds are serialised once and served from the cache until what they list changes."""
 
 import datetime
+import gzip
 import hashlib
 from unittest import mock
 
@@ -9,7 +10,7 @@ from django.core.cache import cache
 from icalendar import Calendar
 
 from tests.factories import CommitmentFactory, EventFactory
-from tracker import calendar_feeds
+from tracker import calendar_feeds, event_views
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +156,58 @@ def test_hosts_a_client_makes_up_never_grow_the_cache(client, settings):
         assert f"//{host}/" in response.text  # its links still name the site as it was reached
 
     assert set(cache._cache) == before
+
+
+# Calendar apps ask for the feed compressed (Accept-Encoding: gzip); it is kept compressed.
+GZIP = {"accept-encoding": "gzip, deflate"}
+
+
+def test_a_feed_is_sent_compressed_to_a_client_that_accepts_gzip_and_plain_to_one_that_does_not(
+    client, secretariat
+):
+    EventFactory(title="International Day of Neutrality")
+    for path in (PUBLIC_FEED, personal_feed(secretariat)):
+        compressed, plain = client.get(path, headers=GZIP), client.get(path)
+
+        assert compressed["Content-Encoding"] == "gzip"
+        assert not plain.has_header("Content-Encoding")
+        assert gzip.decompress(compressed.content) == plain.content
+        assert summaries(plain) == {"International Day of Neutrality"}
+        for response in (compressed, plain):
+            assert "Accept-Encoding" in response["Vary"]
+            assert response["Content-Type"] == "text/calendar; charset=utf-8"
+            assert response["Content-Length"] == str(len(response.content))
+        assert compressed["Cache-Control"] == plain["Cache-Control"]
+
+
+def test_each_form_of_a_feed_has_its_own_etag_and_its_own_304(client, secretariat):
+    EventFactory()
+    for path in (PUBLIC_FEED, personal_feed(secretariat)):
+        compressed, plain = client.get(path, headers=GZIP), client.get(path)
+        for response in (compressed, plain):  # as django.utils.cache.set_response_etag
+            digest = hashlib.md5(response.content, usedforsecurity=False).hexdigest()
+            assert response["ETag"] == f'"{digest}"'
+
+        for get in (client.get, client.head):
+            for headers, etag in [(GZIP, compressed["ETag"]), ({}, plain["ETag"])]:
+                unchanged = get(path, headers={**headers, "if-none-match": etag})
+                assert unchanged.status_code == 304
+                assert "Accept-Encoding" in unchanged["Vary"]
+            # Each client's copy is of its own form: the other form's ETag is no match.
+            other = get(path, headers={**GZIP, "if-none-match": plain["ETag"]})
+            assert other.status_code == 200 and other["ETag"] == compressed["ETag"]
+            assert other["Content-Encoding"] == "gzip"
+
+
+def test_a_feed_is_compressed_once_when_it_is_built_not_once_a_request(client):
+    EventFactory()
+    with mock.patch.object(
+        event_views, "compress_string", wraps=event_views.compress_string
+    ) as compress:
+        for headers in (GZIP, {}, GZIP, {}):
+            assert client.get(PUBLIC_FEED, headers=headers).status_code == 200
+        assert compress.call_count == 1
+
+        EventFactory()  # a write: the next feed is built and compressed again
+        client.get(PUBLIC_FEED, headers=GZIP)
+        assert compress.call_count == 2
