@@ -67,8 +67,8 @@ def breakers_close() -> None:
             breaker.close()
 
 
-def _forgiving(name: str, fallback):
-    method = getattr(RedisCache, name)
+def _forgiving(name: str, fallback, method=None):
+    method = method or getattr(RedisCache, name)
 
     def answer(args, kwargs):
         return fallback(*args, **kwargs) if callable(fallback) else fallback
@@ -96,6 +96,29 @@ def _forgiving(name: str, fallback):
 
 def _default(key, default=None, *args, **kwargs):
     return default
+
+
+# Sets the key to the number unless it holds a greater one, in one step (Redis runs a script
+# alone): a read then a write would let two writers leave the smaller number. Both are written
+# in decimal, so the longer is the greater (no rounding through Lua's doubles).
+_KEEP_GREATEST = """
+local kept = redis.call('GET', KEYS[1])
+if not kept or #ARGV[1] > #kept or (#ARGV[1] == #kept and ARGV[1] > kept) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+"""
+
+
+def _keep_greatest(self, key, number: int, timeout: int, version=None) -> bool:
+    """Keep the greater of the number and the one kept under key (core.replica's position);
+    a plain integer, which Django's Redis cache stores as its digits and reads back."""
+    key = self.make_and_validate_key(key, version=version)
+    client = self._cache.get_client(key, write=True)
+    client.eval(_KEEP_GREATEST, 1, key, int(number), int(timeout))
+    return True
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
@@ -136,3 +159,4 @@ class ForgivingRedisCache(RedisCache):
     delete_many = _forgiving("delete_many", None)
     incr = _forgiving("incr", None)
     clear = _forgiving("clear", None)
+    keep_greatest = _forgiving("keep_greatest", False, _keep_greatest)

@@ -19,6 +19,10 @@ So when the bump after a commit fails, the write marks the loss in the database
 checking that no loss is marked (one query per request served from the cache: a request that
 found no loss trusts the cache until it ends), and the first reader that finds Redis answering
 again bumps every family and clears the mark.
+
+With a read replica (core.replica), every bump that counts (after a commit, on recovery) first
+records the primary's WAL position beside the tokens, and a part computed after its tokens were
+read is computed from a replica that has replayed that far, or from the primary.
 """
 
 import contextvars
@@ -34,6 +38,8 @@ from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import DatabaseError, connection, transaction
 from django.utils.safestring import SafeString, mark_safe
+
+from core import replica
 
 DASHBOARD = "dashboard"
 CALENDAR = "calendar"
@@ -123,8 +129,10 @@ def invalidations_deferred() -> Iterator[Callable[[], None]]:
 
 def _bump_after_commit(families: tuple[str, ...]) -> None:
     # The bump that counts: the rows are committed. If Redis did not take it, the database
-    # keeps the loss until a reader makes everything stale (_cache_trusted).
-    if not _bump_now(*families):
+    # keeps the loss until a reader makes everything stale (_cache_trusted). The replica's
+    # position first: a reader that sees the new tokens must find a position that covers them.
+    recorded = replica.position_record()
+    if not (_bump_now(*families) and recorded):
         _invalidation_loss_record()
 
 
@@ -185,7 +193,7 @@ def _cache_trusted() -> bool:
         if _trusted_in_request.get() is False:
             _trusted_in_request.set(True)
         return True
-    if _bump_now(*FAMILIES):
+    if replica.position_record() and _bump_now(*FAMILIES):
         CacheState.objects.filter(pk=1, invalidation_lost=lost).update(invalidation_lost=None)
     return False
 
@@ -195,11 +203,12 @@ def cached(family: str, parts: tuple, compute: Callable[[], T]) -> T:
     (read with the entry in one round trip), and served while that token is the family's."""
     token_key = _generation_key(family)
     key = ":".join(["tracker", family, "entry", *map(str, parts)])
-    found = cache.get_many([token_key, key])
+    found = cache.get_many(_with_position([token_key, key]))
     token = found.get(token_key) or generation(family)
     entry = found.get(key)
     if entry is not None and entry[0] == token and _cache_trusted():
         return entry[1]
+    _reads_cover(found)
     value = compute()
     cache.set(key, (token, value), settings.TRACKER_CACHE_TIMEOUT)
     return value
@@ -216,7 +225,7 @@ def entry_with_tokens(families: Sequence[str], key: str):
     and those current tokens, to keep a new entry with. One round trip (MGET), then the loss
     record as for cached()."""
     token_keys = [_generation_key(family) for family in families]
-    found = cache.get_many([*token_keys, key])
+    found = cache.get_many(_with_position([*token_keys, key]))
     tokens = tuple(
         found.get(token_key) or generation(family)
         for token_key, family in zip(token_keys, families, strict=True)
@@ -224,7 +233,19 @@ def entry_with_tokens(families: Sequence[str], key: str):
     entry = found.get(key)
     if entry is not None and entry[0] == tokens and _cache_trusted():
         return entry[1], tokens
+    _reads_cover(found)
     return None, tokens
+
+
+def _with_position(keys: list[str]) -> list[str]:
+    """The keys, and the replica's recorded position when there is a replica (core.replica):
+    read in the same round trip as the tokens, so it covers every write they show."""
+    return [*keys, replica.POSITION_KEY] if replica.configured() else keys
+
+
+def _reads_cover(found: dict) -> None:
+    if replica.configured():  # what is computed next has seen every write the tokens show
+        replica.reads_cover(found.get(replica.POSITION_KEY))
 
 
 def cached_html(family: str, parts: tuple, render: Callable[[], str]) -> SafeString:
@@ -337,10 +358,28 @@ def connect_receivers() -> None:
         sender = apps.get_model(label)
         for signal in (post_save, post_delete):
             signal.connect(receiver, sender=sender, weak=False, dispatch_uid=f"cache-{label}")
-    # Many-to-many links: the paragraphs the matrix counts by; the events and actors that
-    # decide which events a liaison's feed and dashboard list; all the commitments table shows.
+    for name, (through, families) in watched_links().items():
+        m2m_changed.connect(
+            _receiver(families), sender=through, weak=False, dispatch_uid=f"cache-{name}"
+        )
+    # What a reader follows: the follow buttons on their kept pages (core.page_cache).
+    for signal in (post_save, post_delete):
+        signal.connect(
+            _follow_changed,
+            sender=apps.get_model("tracker.Follow"),
+            weak=False,
+            dispatch_uid="cache-follow",
+        )
+
+
+def watched_links() -> dict[str, tuple]:
+    """The many-to-many tables whose changes forget families, each with those families: the
+    paragraphs the matrix counts by; the events and actors that decide which events a liaison's
+    feed and dashboard list; all the commitments table shows."""
+    from django.apps import apps
+
     commitment, event = apps.get_model("commitments.Commitment"), apps.get_model("tracker.Event")
-    links = {
+    return {
         "commitment-paragraphs": (commitment.paragraphs.through, (DASHBOARD, RECORD, CATALOGUE)),
         "commitment-leads": (
             commitment.lead_actors.through,
@@ -353,18 +392,6 @@ def connect_receivers() -> None:
         "commitment-themes": (commitment.themes.through, (RECORD, CATALOGUE)),
         "event-commitments": (event.commitments.through, (DASHBOARD, CALENDAR)),
     }
-    for name, (through, families) in links.items():
-        m2m_changed.connect(
-            _receiver(families), sender=through, weak=False, dispatch_uid=f"cache-{name}"
-        )
-    # What a reader follows: the follow buttons on their kept pages (core.page_cache).
-    for signal in (post_save, post_delete):
-        signal.connect(
-            _follow_changed,
-            sender=apps.get_model("tracker.Follow"),
-            weak=False,
-            dispatch_uid="cache-follow",
-        )
 
 
 def _follow_changed(instance, **kwargs) -> None:

@@ -1,9 +1,12 @@
 """The database connection settings (config.settings.base.database_settings)."""
 
+import re
+
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-from config.settings.base import database_settings, env
+from config.settings.base import database_settings, env, replica_databases
 
 POSTGRES_URL = "postgres://tracker@db.example.org:5432/tracker"
 
@@ -48,3 +51,39 @@ def test_a_jit_setting_in_the_url_is_left_as_it_is(monkeypatch):
     database = database_settings(env.db_url_config(url), conn_max_age=60)
 
     assert database["OPTIONS"]["options"] == "-c jit=on"
+
+
+def test_without_a_replica_url_the_databases_are_left_as_they_are(monkeypatch):
+    monkeypatch.delenv("DATABASE_REPLICA_URL", raising=False)
+    databases = {"default": env.db_url_config(POSTGRES_URL)}
+
+    assert replica_databases(databases, conn_max_age=60) is databases
+
+
+def test_a_replica_url_adds_the_replica_alias_with_the_same_settings(monkeypatch):
+    monkeypatch.setenv("DATABASE_REPLICA_URL", "postgres://tracker@standby.example.org/tracker")
+    monkeypatch.delenv("DATABASE_POSTGRES_JIT", raising=False)
+    databases = {"default": env.db_url_config(POSTGRES_URL)}
+
+    replica = replica_databases(databases, conn_max_age=60)["replica"]
+
+    assert (replica["HOST"], replica["CONN_MAX_AGE"]) == ("standby.example.org", 60)
+    assert replica["OPTIONS"]["options"] == "-c jit=off"
+
+
+@pytest.mark.parametrize(
+    ("replica_url", "primary_url", "message"),
+    [
+        ("sqlite:///replica.sqlite3", POSTGRES_URL, "its scheme is 'sqlite'"),
+        ("standby.example.org", POSTGRES_URL, "its scheme is 'missing'"),
+        ("postgres://tracker@standby.example.org/tracker", "sqlite:///t.sqlite3", "PostgreSQL too"),
+    ],
+)
+def test_a_replica_that_cannot_serve_is_refused_at_start(
+    monkeypatch, replica_url, primary_url, message
+):
+    monkeypatch.setenv("DATABASE_REPLICA_URL", replica_url)
+    databases = {"default": env.db_url_config(primary_url)}
+
+    with pytest.raises(ImproperlyConfigured, match=re.escape(message)):
+        replica_databases(databases, conn_max_age=60)

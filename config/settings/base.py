@@ -132,12 +132,52 @@ def database_settings(database: dict, *, conn_max_age: int) -> dict:
     return database
 
 
+def _postgres(database: dict) -> bool:
+    engine = database.get("ENGINE") or ""
+    return "postgresql" in engine or "postgis" in engine
+
+
+def replica_databases(databases: dict, *, conn_max_age: int) -> dict:
+    """DATABASES with the "replica" alias when DATABASE_REPLICA_URL names a PostgreSQL
+    streaming standby of DATABASE_URL's server (core.replica); unset, exactly as given."""
+    url = env("DATABASE_REPLICA_URL", default="")
+    if not url:
+        return databases
+    try:
+        replica = env.db_url_config(url)
+    except Exception:  # django-environ raises whatever its parsing met
+        replica = {}
+    if not _postgres(replica):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must be the address of a PostgreSQL standby, like "
+            "postgres://user@host:5432/tracker: pages check how far it has replayed the primary's "
+            f"WAL before reading it (its scheme is {urlsplit(url).scheme or 'missing'!r})."
+        )
+    if not _postgres(databases["default"]):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs DATABASE_URL to be PostgreSQL too (its streaming "
+            "primary); unset DATABASE_REPLICA_URL to run on one database."
+        )
+    return databases | {"replica": database_settings(replica, conn_max_age=conn_max_age)}
+
+
 # SQLite in the project folder unless DATABASE_URL names another (PostgreSQL in production).
-DATABASES = {
-    "default": database_settings(
-        env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=0
+DATABASES = replica_databases(
+    {
+        "default": database_settings(
+            env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=0
+        )
+    },
+    conn_max_age=0,
+)
+if "replica" in DATABASES:
+    # The record's pages read from the replica while it has replayed every write the cache
+    # shows (core.replica); the middleware marks the requests that may.
+    DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("core.sessions.SlidingSessionMiddleware"),
+        "core.replica.ReplicaReadsMiddleware",
     )
-}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Columns an index stores beside its keys (Commitment.Meta's, for the dashboard's counts read
 # from indexes alone) are PostgreSQL's; SQLite makes the index without them and counts by the

@@ -5,14 +5,16 @@ tests/test_deployment.py checks that list against this code and against docker-c
 """
 
 from .base import *  # noqa: F403
-from .base import database_settings, env
+from .base import database_settings, env, replica_databases
 
 REQUIRED_ENVIRONMENT = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
-DATABASES = {"default": database_settings(env.db("DATABASE_URL"), conn_max_age=60)}
+DATABASES = replica_databases(
+    {"default": database_settings(env.db("DATABASE_URL"), conn_max_age=60)}, conn_max_age=60
+)
 
 # A server's web, worker and beat talk through Redis (base.py builds the broker settings from
 # it), never through files on one machine's disk: refuse to start without it.

@@ -90,3 +90,20 @@ def test_the_redis_client_is_made_once_and_reused():
     assert cache._cache.get_client() is cache._cache.get_client(write=True)
     assert cache.get("tracker:test:reused") == 1
     cache.delete("tracker:test:reused")
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it)")
+def test_redis_keeps_the_greatest_number_it_was_given():
+    """The read replica's position (core.replica) is only ever raised, in one step, and expires
+    like every key."""
+    from core.cache_backends import ForgivingRedisCache
+
+    cache, key = ForgivingRedisCache(os.environ["REDIS_URL"], {}), "tracker:test:greatest"
+    kept = []
+    for number in (500, 400, 1000, 999, 2**62 + 1):
+        assert cache.keep_greatest(key, number, 30) is True
+        kept.append(cache.get(key))
+
+    assert kept == [500, 500, 1000, 1000, 2**62 + 1]
+    assert 0 < cache._cache.get_client().ttl(cache.make_and_validate_key(key)) <= 30
+    cache.delete(key)
