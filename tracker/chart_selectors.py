@@ -27,11 +27,12 @@ class DashboardCharts:
 
 
 def _paragraph_figures(*, user, document: Document) -> dict[int, tuple[int, int]]:
-    """paragraph id -> (number of commitments, their average progress), one GROUP BY query."""
+    """paragraph id -> (number of commitments not retired, their average progress), one GROUP BY
+    query."""
     rows = (
         commitment_selectors.commitment_list(user=user)
         .prefetch_related(None)
-        .filter(paragraphs__document=document)
+        .filter(paragraphs__document=document, retired_on__isnull=True)  # as the matrix
         .values("paragraphs")
         .annotate(n=Count("pk", distinct=True), mean=Avg("shown_progress"))
         .order_by()
