@@ -38,7 +38,8 @@ DOCUMENT_ORDER = ("-adopted_on", "short_name")
 @dataclass(frozen=True)
 class StatusCount:
     status: Status
-    count: int
+    count: int  # not retired: what the table lists
+    retired: int = 0  # for the achieved chart, whose history has the retired ones too
 
     @property
     def definition(self) -> str:
@@ -92,10 +93,13 @@ def dashboard_status_counts(*, user) -> list[StatusCount]:
     every = Commitment.objects.values_list(status_field).annotate(n=Count("*")).order_by()
     retired = Commitment.objects.filter(retired_on__isnull=False).values_list(status_field)
     retired = retired.annotate(n=-Count("*")).order_by()
-    totals = Counter()
+    totals, retired_totals = Counter(), Counter()
     for status, n in every.union(retired, all=True):
         totals[status] += n
-    return [StatusCount(status, totals[status.value]) for status in Status]
+        retired_totals[status] -= min(n, 0)
+    return [
+        StatusCount(status, totals[status.value], retired_totals[status.value]) for status in Status
+    ]
 
 
 def _paragraph_status_counts(*, user, document: Document) -> dict[tuple[int, str], int]:
