@@ -376,22 +376,15 @@ def state_counts_sql(
     *, today: datetime.date, status_field: str, last_field: str, open_total: int | None = None
 ):
     """The statement of state_counts on PostgreSQL, (sql, params): overdue, due soon, the
-    commitments freshness applies to (with open_total: the retired ones of those statuses, to
-    take from it), then late and very late of the listed cadences and of longer ones."""
+    commitments freshness applies to (unless open_total says it), then late and very late of the
+    listed cadences and of longer ones."""
     fresh = Commitment.objects.filter(~closed(status_field))
-    if open_total is None:
-        fresh_part = _count_sql(fresh)
-    else:
-        # The retired commitments whose status is not closed, to take from open_total.
-        not_open_and_retired = Q(**{f"{status_field}__in": CLOSED_STATUSES}) | Q(
-            retired_on__isnull=True
-        )
-        fresh_part = _count_sql(Commitment.objects.exclude(not_open_and_retired))
     parts = [
         _count_sql(Commitment.objects.filter(overdue(today=today, status_field=status_field))),
         _count_sql(Commitment.objects.filter(due_soon(today=today, status_field=status_field))),
-        fresh_part,
     ]
+    if open_total is None:
+        parts.append(_count_sql(fresh))
     for factor in (1, 2):
         parts.append(_listed_late_sql(fresh, today=today, last_field=last_field, factor=factor))
         parts.append(_unlisted_late_sql(fresh, today=today, last_field=last_field, factor=factor))
@@ -410,9 +403,9 @@ def state_counts(
     DUE_SOON, ON_TIME, LATE, VERY_LATE) by the state in the columns status_field and
     last_field (the secretariat's, or the public_ ones): one query, the numbers of `counts`.
 
-    open_total, if known: how many commitments, retired or not, have a status not closed (the
-    dashboard's status counts say it); the count of those freshness applies to is then that
-    less the retired ones, not a reading of all of them."""
+    open_total, if known: how many commitments not retired have a status not closed (the
+    dashboard's status counts say it), which are those freshness applies to: not counted
+    again."""
     if connection.vendor != "postgresql":  # SQLite (make run): the one pass, as before
         return Commitment.objects.aggregate(
             **counts(today=today, status_field=status_field, last_field=last_field)
@@ -422,11 +415,10 @@ def state_counts(
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        overdue_n, due_soon_n, fresh_n, listed, unlisted, listed_2, unlisted_2 = map(
-            int, cursor.fetchone()
-        )
+        numbers = [int(n) for n in cursor.fetchone()]
     if open_total is not None:
-        fresh_n = open_total - fresh_n  # fresh_n counted the retired ones
+        numbers.insert(2, open_total)
+    overdue_n, due_soon_n, fresh_n, listed, unlisted, listed_2, unlisted_2 = numbers
     late, very_late = listed + unlisted, listed_2 + unlisted_2
     return {
         OVERDUE: overdue_n,

@@ -382,8 +382,8 @@ class Commitment(models.Model):
             _open_by_cadence_and_news(
                 "public_status", "public_last_activity_on", name="commitment_public_open_news"
             ),
-            # The retired commitments by state, few: the dashboard's freshness counts take the
-            # open ones from the status counts, less these (deadlines.state_counts).
+            # The retired commitments by state, few: the dashboard's status counts take these
+            # from every commitment's (tracker.selectors.dashboard_status_counts).
             models.Index(
                 fields=["status", "public_status"],
                 condition=models.Q(retired_on__isnull=False),

@@ -12,7 +12,7 @@ from django_tables2.rows import BoundRows
 
 # The page sizes a list offers; each view's default is one of them.
 PAGE_SIZES = (25, 50, 100)
-# No list has more pages than this; a larger number is junk, not a page.
+# No list has more pages than this; a larger number is read as this one, past every last page.
 MAX_PAGE_NUMBER = 2**31 - 1
 
 
@@ -30,9 +30,19 @@ def page_size(value, *, default: int) -> int:
 
 
 def page_number(value) -> int | None:
-    """A page number from 1 up, or None (the first page) for anything else."""
-    number = whole_number(value)
-    return number if number is not None and 1 <= number <= MAX_PAGE_NUMBER else None
+    """A page number from 1 up, or None (the first page) for anything but ASCII digits. A number
+    beyond MAX_PAGE_NUMBER, of however many digits, is MAX_PAGE_NUMBER: past the last page of
+    every list, which each list answers as it answers any page past its last (the pages show
+    the last, the API says 404), not as junk; read without int() of the whole text (which
+    refuses over 4,300 digits)."""
+    text = str(value or "").strip()
+    if not (text.isdecimal() and text.isascii()):
+        return None
+    digits = text.lstrip("0")
+    if len(digits) > len(str(MAX_PAGE_NUMBER)):
+        return MAX_PAGE_NUMBER
+    number = int(digits or "0")
+    return min(number, MAX_PAGE_NUMBER) if number >= 1 else None
 
 
 def bounded_pagination(params: QueryDict, *, default_size: int) -> QueryDict:

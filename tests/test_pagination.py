@@ -1,8 +1,10 @@
 """Every paginated page (the commitments table and its exports, the reminder log, a
 commitment's history, an actor's page) takes only a bounded page size and a page number that
-exists: anything else in the address falls back to the default, never a server error."""
+exists: a number past the last page, however large, shows the last; anything else in the
+address falls back to the default, never a server error."""
 
 import datetime
+import re
 
 import pytest
 from django.core.cache import cache
@@ -128,6 +130,61 @@ def test_a_page_number_past_either_end_shows_the_nearest_page(
     assert response.context["table"].page.number == shown
 
 
+# A page number past the last, of any size, spelt as the links would not spell it too.
+FAR_PAGES = ["3", "99999", "2147483647", "2147483648", "99999999999999999999", "9" * 5000, "002"]
+# Not a page number: the first page.
+NOT_PAGES = ["0", "-1", "-99999999999999999999", "abc", "1e9", "٣", "", " ", "2.0", "\x00"]
+PAGE_OF = re.compile(r"Page (\d+) of (\d+)")
+
+
+@pytest.fixture
+def two_page_lists(rows, secretariat, monkeypatch) -> dict[str, str]:
+    """Each paged list of the pages with two pages: the table's and the actor page's 30 rows
+    (25 a page), a history of two updates (one a page), the reminder log's 60 (50 a page)."""
+    from commitments import views
+
+    monkeypatch.setattr(views, "TIMELINE_PAGE_SIZE", 1)
+    monkeypatch.setattr(views, "ACTOR_PAGE_SIZE", 25)
+    post_update(rows[0], secretariat, status=Status.STALLED)
+    make_reminders(secretariat, 60)
+    return {
+        "table": LIST_URL,
+        "reminder log": LOG_URL,
+        "history": rows[0].get_absolute_url(),
+        "actor page": rows[0].lead_actors.get().get_absolute_url(),
+    }
+
+
+def page_shown(client, url: str, value: str) -> tuple[int, int]:
+    """(the page number shown, of how many pages): the table's, or as the page writes it."""
+    response = get(client, url, page=value)
+    assert response.status_code == 200, (url, value)
+    if "table" in response.context:
+        page = response.context["table"].page
+        return page.number, page.paginator.num_pages
+    (shown,) = set(PAGE_OF.findall(response.text))
+    return int(shown[0]), int(shown[1])
+
+
+@pytest.mark.parametrize("page", ["table", "reminder log", "history", "actor page"])
+def test_a_page_number_past_the_last_shows_the_last_page_whatever_its_size(
+    secretariat_client, two_page_lists, page
+):
+    url = two_page_lists[page]
+    assert page_shown(secretariat_client, url, "2") == (2, 2)
+
+    for value in FAR_PAGES:
+        assert page_shown(secretariat_client, url, value) == (2, 2), (page, value)
+
+
+@pytest.mark.parametrize("page", ["table", "reminder log", "history", "actor page"])
+def test_what_is_not_a_page_number_shows_the_first_page(secretariat_client, two_page_lists, page):
+    url = two_page_lists[page]
+
+    for value in NOT_PAGES:
+        assert page_shown(secretariat_client, url, value) == (1, 2), (page, value)
+
+
 def test_the_export_of_a_hostile_page_size_has_every_row(secretariat_client, rows):
     response = secretariat_client.get(LIST_URL, {"_export": "csv", "per_page": "-1"})
 
@@ -135,17 +192,21 @@ def test_the_export_of_a_hostile_page_size_has_every_row(secretariat_client, row
     assert len(body.strip().splitlines()) == 1 + 30
 
 
-def test_the_reminder_log_takes_an_offered_page_size_only(secretariat_client, secretariat):
+def make_reminders(recipient, count: int) -> None:
     first = datetime.datetime(2026, 1, 5, 4, tzinfo=datetime.UTC)
     Reminder.objects.bulk_create(
         Reminder(
             kind=Reminder.Kind.DIGEST,
-            recipient=secretariat,
+            recipient=recipient,
             due_on=(first + datetime.timedelta(weeks=week)).date(),
             due_at=first + datetime.timedelta(weeks=week),
         )
-        for week in range(60)
+        for week in range(count)
     )
+
+
+def test_the_reminder_log_takes_an_offered_page_size_only(secretariat_client, secretariat):
+    make_reminders(secretariat, 60)
 
     def shown(value) -> int:
         response = secretariat_client.get(LOG_URL, {"per_page": value})

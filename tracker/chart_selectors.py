@@ -27,11 +27,12 @@ class DashboardCharts:
 
 
 def _paragraph_figures(*, user, document: Document) -> dict[int, tuple[int, int]]:
-    """paragraph id -> (number of commitments, their average progress), one GROUP BY query."""
+    """paragraph id -> (number of commitments not retired, their average progress), one GROUP BY
+    query."""
     rows = (
         commitment_selectors.commitment_list(user=user)
         .prefetch_related(None)
-        .filter(paragraphs__document=document)
+        .filter(paragraphs__document=document, retired_on__isnull=True)  # as the matrix
         .values("paragraphs")
         .annotate(n=Count("pk", distinct=True), mean=Avg("shown_progress"))
         .order_by()
@@ -122,11 +123,12 @@ def chart_achieved_over_time(*, user, today: datetime.date, total: int) -> chart
 def dashboard_charts(
     *, user, status_counts, today: datetime.date, document: Document | None
 ) -> DashboardCharts:
-    """The dashboard's charts; status_counts come from the dashboard's own selector."""
+    """The dashboard's charts; status_counts come from the dashboard's own selector. The
+    achieved history counts retired commitments on the days they stood achieved, so its total
+    has them too; the status bars, as the counts, leave them out."""
+    every = sum(item.count + item.retired for item in status_counts)
     return DashboardCharts(
         status=charts.status_bars(status_counts),
         paragraphs=document and chart_paragraph_progress(user=user, document=document),
-        over_time=chart_achieved_over_time(
-            user=user, today=today, total=sum(item.count for item in status_counts)
-        ),
+        over_time=chart_achieved_over_time(user=user, today=today, total=every),
     )

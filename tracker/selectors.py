@@ -7,6 +7,7 @@ the dated items never reveal an internal update.
 """
 
 import datetime
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import DEFAULT_DB_ALIAS
@@ -37,7 +38,8 @@ DOCUMENT_ORDER = ("-adopted_on", "short_name")
 @dataclass(frozen=True)
 class StatusCount:
     status: Status
-    count: int
+    count: int  # not retired: what the table lists
+    retired: int = 0  # for the achieved chart, whose history has the retired ones too
 
     @property
     def definition(self) -> str:
@@ -80,21 +82,31 @@ def _open(commitments: QuerySet[Commitment]) -> QuerySet[Commitment]:
 
 
 def dashboard_status_counts(*, user) -> list[StatusCount]:
-    """How many commitments are in each status, in the vocabulary's order (one query).
+    """How many commitments not retired are in each status, in the vocabulary's order (one
+    query): the rows the table lists at each count's link, which leaves retired ones out.
 
-    Grouped by the status column alone, so PostgreSQL counts from its index (Commitment.Meta)
-    without reading the table's wide rows."""
+    Every commitment grouped by the status column alone, less the retired ones grouped by it,
+    so that PostgreSQL counts both from indexes (Commitment.Meta: the status column's and the
+    small one of the retired commitments) without reading the table's wide rows, as a filter on
+    retired_on, which neither index holds, would."""
     status_field, _ = commitment_selectors.state_columns(user=user)
-    rows = Commitment.objects.values_list(status_field).annotate(n=Count("*")).order_by()
-    totals = dict(rows)
-    return [StatusCount(status, totals.get(status.value, 0)) for status in Status]
+    every = Commitment.objects.values_list(status_field).annotate(n=Count("*")).order_by()
+    retired = Commitment.objects.filter(retired_on__isnull=False).values_list(status_field)
+    retired = retired.annotate(n=-Count("*")).order_by()
+    totals, retired_totals = Counter(), Counter()
+    for status, n in every.union(retired, all=True):
+        totals[status] += n
+        retired_totals[status] -= min(n, 0)
+    return [
+        StatusCount(status, totals[status.value], retired_totals[status.value]) for status in Status
+    ]
 
 
 def _paragraph_status_counts(*, user, document: Document) -> dict[tuple[int, str], int]:
-    """(paragraph id, status) -> number of commitments, one GROUP BY query."""
+    """(paragraph id, status) -> number of commitments not retired, one GROUP BY query."""
     rows = (
         _visible_commitments(user=user)
-        .filter(paragraphs__document=document)
+        .filter(paragraphs__document=document, retired_on__isnull=True)  # as the table
         .values("paragraphs", "shown_status")
         .annotate(n=Count("pk", distinct=True))
         .order_by()
@@ -236,7 +248,8 @@ def dashboard_deadline_counts(
     *, user, today: datetime.date, status_counts: list[StatusCount] | None = None
 ) -> DeadlineCounts:
     """The counts of deadlines.state_counts in the state the user sees; given the user's
-    status counts (dashboard_status_counts), it takes how many are open from them."""
+    status counts (dashboard_status_counts, retired commitments left out), it takes how many
+    are open, those freshness applies to, from them."""
     status_field, last_field = commitment_selectors.state_columns(user=user)
     open_total = None
     if status_counts is not None:

@@ -144,6 +144,31 @@ def test_a_page_past_the_last_is_a_404(record, liaison_client):
     assert liaison_client.get(reverse("api:commitment_list"), {"page": 9}).status_code == 404
 
 
+def paged_reads(record) -> list[str]:
+    """Every list the API pages (api.pagination): a commitment's milestones are not paged."""
+    paged = [url for url in every_read(record) if url.endswith("s/")]
+    return [url for url in paged if not url.endswith("/milestones/")]
+
+
+# Past the last page of every list of the record, as a number of any size.
+FAR_PAGES = ["9", "2147483647", "2147483648", "99999999999999999999", "9" * 5000, "00000009"]
+# Not a page number: a 400 naming the parameter.
+NOT_PAGES = ["0", "-1", "-99999999999999999999", "x", "1e9", "٣", "", " ", "2.0"]
+
+
+@pytest.mark.parametrize("url", range(7))
+def test_any_page_number_past_the_last_is_a_404_and_junk_a_400(record, liaison_client, url):
+    url = paged_reads(record)[url]
+    assert liaison_client.get(url, {"page": "1"}).status_code == 200
+
+    for value in FAR_PAGES:
+        assert liaison_client.get(url, {"page": value}).status_code == 404, (url, value)
+    for value in NOT_PAGES:
+        response = liaison_client.get(url, {"page": value})
+        assert response.status_code == 400, (url, value)
+        assert list(response.json()) == ["page"]
+
+
 @pytest.mark.parametrize(
     "url",
     [

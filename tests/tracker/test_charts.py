@@ -76,6 +76,36 @@ def test_paragraph_progress_for_the_secretariat_and_for_a_liaison(record, secret
     assert chart.rows[:2] == [("¶1 Highlighted", "65%"), ("¶2 Encouraged", "30%")]
 
 
+def test_paragraph_progress_leaves_retired_commitments_out_as_the_matrix_does(secretariat):
+    paragraph = ParagraphFactory(number=1, operative_verb="")
+    CommitmentFactory(paragraphs=[paragraph], progress=40)
+    CommitmentFactory(paragraphs=[paragraph], progress=100, retired_on=TODAY)
+    alone = ParagraphFactory(document=paragraph.document, number=2, operative_verb="")
+    CommitmentFactory(paragraphs=[alone], progress=100, retired_on=TODAY)
+
+    chart = chart_selectors.chart_paragraph_progress(user=secretariat, document=paragraph.document)
+
+    assert chart.rows == [("¶1", "40%"), ("¶2", "no commitment")]
+
+
+def test_a_retired_commitment_is_in_the_achieved_history_and_its_total_not_the_status_bars(
+    record, secretariat
+):
+    done = record.paragraphs.get(number=1).commitments.order_by("pk").first()
+    type(done).objects.filter(pk=done.pk).update(retired_on=TODAY)
+    counts = selectors.dashboard_status_counts(user=secretariat)
+
+    shown = chart_selectors.dashboard_charts(
+        user=secretariat, status_counts=counts, today=TODAY, document=None
+    )
+
+    assert shown.status.description.startswith(
+        "1 commitments. Not started: 0, In progress: 0, Achieved: 1,"
+    )
+    assert shown.over_time.description.startswith("How many of 2 commitments were achieved")
+    assert shown.over_time.rows[-1] == ("November 2026", "2")
+
+
 def test_achieved_over_time_follows_the_history_each_user_may_see(record, secretariat, liaison):
     chart = chart_selectors.chart_achieved_over_time(user=secretariat, today=TODAY, total=2)
     rows = dict(chart.rows)
