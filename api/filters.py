@@ -39,6 +39,8 @@ SORTS = {
 DEFAULT_SORT = "paragraphs"
 SORT_VALUES = sorted([*SORTS, *(f"-{name}" for name in SORTS)])
 TRUE_WORDS, FALSE_WORDS = ("true", "on", "1"), ("false", "off", "0")
+# The parameters that choose which page of the rows and in what order, not which rows.
+LISTING = frozenset({"page", "per_page", "sort"})
 
 # The row filters, by the public id the API takes: parameter -> (model, the id's field).
 ROW_FILTERS = {
@@ -46,6 +48,10 @@ ROW_FILTERS = {
     "document": (Document, "short_name"),
     "theme": (Theme, "slug"),
 }
+# The filters on what the record holds (caching.CATALOGUE), not on the commitments' state or
+# the day, as commitments.filters.CATALOGUE_FILTERS: the rows they find change only with the
+# catalogue (api.views.CommitmentList.row_count).
+CATALOGUE_PARAMETERS = frozenset({*ROW_FILTERS, "paragraph", "kind", "retired"})
 
 
 def commitment_filtered(params: QueryDict, *, queryset: QuerySet, request) -> QuerySet:

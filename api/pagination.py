@@ -66,10 +66,12 @@ class CountedPaginator(Paginator):
 
 
 class KeptCountPagination(RecordPagination):
-    """Pages of a list whose rows are counted as they are written: the view's
-    `row_count(request)` gives the figure COUNT(*) would (the updates list's, kept with each
-    write: commitments.selectors.status_update_timeline_count)."""
+    """Pages of a list whose rows are counted as they are written, or kept once counted: the
+    view's `row_count(request, rows)` gives the figure COUNT(*) of the rows would (the updates
+    list's, kept with each write: commitments.selectors.status_update_timeline_count; the
+    commitments list's, kept with the catalogue: api.views.CommitmentList.row_count)."""
 
     def paginate_queryset(self, queryset, request, view=None):
-        self.django_paginator_class = partial(CountedPaginator, count=view.row_count(request))
+        count = view.row_count(request, queryset)
+        self.django_paginator_class = partial(CountedPaginator, count=count)
         return super().paginate_queryset(queryset, request, view)

@@ -391,6 +391,20 @@ class Commitment(models.Model):
             ),
             # The dashboard's upcoming target dates (selectors.dashboard_upcoming_commitments).
             models.Index(fields=["target_date", "title"], name="commitment_target_title"),
+            # The table's and the API's counts of a status (views.CommitmentListView._rows_count,
+            # api.views.CommitmentList), per audience: the open commitments of one status read
+            # from the index alone, in id order, to be merged with a theme's link rows (their
+            # index in migration 0025) rather than every commitment read from the table.
+            models.Index(
+                fields=["status", "id"],
+                condition=models.Q(retired_on__isnull=True),
+                name="commitment_open_status",
+            ),
+            models.Index(
+                fields=["public_status", "id"],
+                condition=models.Q(retired_on__isnull=True),
+                name="commitment_public_open_status",
+            ),
             # The admin's change list, in Meta.ordering with the primary key Django adds to
             # make it total (title, then -pk): a page read in order, not every row sorted.
             models.Index(fields=["title", "-id"], name="commitment_title_admin"),

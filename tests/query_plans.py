@@ -11,3 +11,12 @@ def plan_of(queryset) -> str:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
         return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def plan_of_sql(sql: str) -> str:
+    """The plan of a query as a request ran it (its parameters in place, as Django's captured
+    queries give it on PostgreSQL), sequential scans off as for plan_of."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}")
+        return "\n".join(row[0] for row in cursor.fetchall())
