@@ -69,6 +69,18 @@ def test_a_replica_url_adds_the_replica_alias_with_the_same_settings(monkeypatch
 
     assert (replica["HOST"], replica["CONN_MAX_AGE"]) == ("standby.example.org", 60)
     assert replica["OPTIONS"]["options"] == "-c jit=off"
+    assert replica["OPTIONS"]["connect_timeout"] == 2  # tests/core/test_replica.py, SilentServer
+
+
+def test_a_connect_timeout_in_the_replica_url_is_kept(monkeypatch):
+    url = "postgres://tracker@standby.example.org/tracker?connect_timeout=7"
+    monkeypatch.setenv("DATABASE_REPLICA_URL", url)
+    databases = {"default": env.db_url_config(POSTGRES_URL)}
+
+    replica = replica_databases(databases, conn_max_age=60)["replica"]
+
+    assert replica["OPTIONS"]["connect_timeout"] == 7
+    assert "connect_timeout" not in databases["default"].get("OPTIONS", {})
 
 
 @pytest.mark.parametrize(
