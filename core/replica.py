@@ -23,7 +23,10 @@ the requests that may read from the replica. The rule:
   request reads the primary. A cached part computed later in the request finds the position
   beside its tokens (reads_cover): past the one checked, the replica is asked again, and the
   rest of the request reads the primary if it is behind. So a part computed from the replica
-  has seen every write whose tokens it could be kept under.
+  has seen every write whose tokens it could be kept under. A write whose position could not be
+  recorded marks a lost invalidation (core.caching): while it is marked, pages read the primary.
+  Connecting to the replica and the check are bounded (a standby that never answers), and a
+  server that is not a standby is never asked again by the process.
 """
 
 import contextvars
@@ -136,6 +139,14 @@ def _of_record(model) -> bool:
 
 
 def _decide(reads: _Reads) -> None:
+    from core import caching
+
+    # A write whose position could not be recorded (the cache was unreachable after its
+    # commit) is marked as a lost invalidation: the position found may be short of it. The
+    # mark is read before the position: recovery records a new one before clearing the mark.
+    if not caching._cache_trusted():
+        reads.open = False
+        return
     position = cache.get(POSITION_KEY)
     if position is None:
         # Lost with the cache (or never recorded): the primary's position now covers every

@@ -43,7 +43,9 @@ class Servers:
 
 
 @pytest.fixture
-def servers(monkeypatch, settings):
+def servers(transactional_db, monkeypatch, settings):
+    """Outside a test transaction (a read inside one stays on the primary), with the loss
+    record (core.caching) in the database: the gate reads it."""
     settings.DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
     found = Servers()
     monkeypatch.setattr(replica, "configured", lambda: True)
@@ -153,6 +155,29 @@ def test_a_server_that_is_no_standby_is_not_asked_again(servers, caplog):
     servers.primary = 500
     replica.position_record()  # still recorded, for processes that read a standby
     assert cache.get(replica.POSITION_KEY) == 500
+
+
+def test_a_write_whose_position_was_lost_is_read_from_the_primary(
+    servers, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The cache was unreachable after a write's commit: its position was not recorded, the
+    loss was marked. The cache answers again with the position from before the write."""
+    commitment = CommitmentFactory()
+    servers.primary, servers.replayed = 200, 150  # the standby has not replayed the write
+    with monkeypatch.context() as unreachable:
+        unreachable.setattr(replica, "_keep_greatest", lambda position: False)
+        with django_capture_on_commit_callbacks(execute=True):
+            commitment.save()
+    assert CacheState.objects.get(pk=1).invalidation_lost is not None
+    assert cache.get(replica.POSITION_KEY) == 100
+
+    assert in_request(lambda: alias(Commitment)) == DEFAULT_DB_ALIAS
+    # Recovery recorded the position before clearing the mark; the standby is still behind it.
+    assert cache.get(replica.POSITION_KEY) == 200
+    assert CacheState.objects.get(pk=1).invalidation_lost is None
+    assert in_request(lambda: alias(Commitment)) == DEFAULT_DB_ALIAS
+    servers.replayed = 200
+    assert in_request(lambda: alias(Commitment)) == replica.REPLICA
 
 
 def test_a_part_computed_after_a_newer_position_is_read_from_where_it_shows(servers):
