@@ -183,7 +183,8 @@ def _invalidation_lost():
 def _cache_trusted() -> bool:
     """False while an invalidation may be missing from the cache. Recovery bumps every family
     (the entries of any write whose bump was lost go with them) and clears the mark only if no
-    newer loss was marked meanwhile; the entry in hand is older than that bump either way."""
+    newer loss was marked meanwhile; the entry in hand is older than that bump either way.
+    The replica's gate asks it too (core.replica._decide): a lost position is a lost bump."""
     from core.models import CacheState
 
     if _trusted_in_request.get():

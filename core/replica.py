@@ -23,7 +23,10 @@ the requests that may read from the replica. The rule:
   request reads the primary. A cached part computed later in the request finds the position
   beside its tokens (reads_cover): past the one checked, the replica is asked again, and the
   rest of the request reads the primary if it is behind. So a part computed from the replica
-  has seen every write whose tokens it could be kept under.
+  has seen every write whose tokens it could be kept under. A write whose position could not be
+  recorded marks a lost invalidation (core.caching): while it is marked, pages read the primary.
+  Connecting to the replica and the check are bounded (a standby that never answers), and a
+  server that is not a standby is never asked again by the process.
 """
 
 import contextvars
@@ -43,6 +46,13 @@ READING_METHODS = frozenset({"GET", "HEAD"})
 # After the replica failed to answer, this process reads the primary for so long before asking
 # it again: a replica that is down costs one failed connection per period, not one per request.
 RETRY_SECONDS = 10.0
+# The gate's query gives up after so long, in milliseconds: a standby that answers connections
+# but stalls queries costs one page this much, then is left alone for RETRY_SECONDS (connecting
+# is bounded by the alias's connect_timeout, config.settings.base.replica_databases). Only the
+# gate's query: the pages' own queries on the replica are unbounded, as on the primary, since a
+# bound fit for a one-row check would fail a page that is slow rather than stuck.
+CHECK_TIMEOUT_MS = 2000
+CHECK = "SELECT pg_is_in_recovery(), (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint"
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +69,8 @@ class _Reads:
 # The request's choice inside a GET or HEAD request (ReplicaReadsMiddleware), else None.
 _reads: contextvars.ContextVar[_Reads | None] = contextvars.ContextVar("reads", default=None)
 _replica_down_until = 0.0
-_not_a_standby_logged = False
+# Set once the replica was found not to be a standby: this process never reads it again.
+_no_standby = False
 
 
 def configured() -> bool:
@@ -88,7 +99,7 @@ class ReplicaRouter:
 
     def db_for_read(self, model, **hints) -> str:
         reads = _reads.get()
-        if reads is None or reads.open is False or not _of_record(model):
+        if reads is None or reads.open is False or _no_standby or not _of_record(model):
             return DEFAULT_DB_ALIAS
         if connections[DEFAULT_DB_ALIAS].in_atomic_block:
             return DEFAULT_DB_ALIAS
@@ -128,6 +139,14 @@ def _of_record(model) -> bool:
 
 
 def _decide(reads: _Reads) -> None:
+    from core import caching
+
+    # A write whose position could not be recorded (the cache was unreachable after its
+    # commit) is marked as a lost invalidation: the position found may be short of it. The
+    # mark is read before the position: recovery records a new one before clearing the mark.
+    if not caching._cache_trusted():
+        reads.open = False
+        return
     position = cache.get(POSITION_KEY)
     if position is None:
         # Lost with the cache (or never recorded): the primary's position now covers every
@@ -173,20 +192,27 @@ def _replica_reached(position: int) -> bool:
 
 
 def _replica_replayed() -> int | None:
-    """How far the replica has replayed the primary's WAL, in bytes; None if it is no standby."""
+    """How far the replica has replayed the primary's WAL, in bytes; None if it is no standby
+    (not in recovery)."""
     with connections[REPLICA].cursor() as cursor:
-        cursor.execute("SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint")
-        return cursor.fetchone()[0]
+        # SET LOCAL lasts as long as the query string's own transaction: one round trip.
+        cursor.execute(f"SET LOCAL statement_timeout = {CHECK_TIMEOUT_MS}; {CHECK}")
+        in_recovery, replayed = cursor.fetchone()
+    return (replayed or 0) if in_recovery else None
 
 
 def _not_a_standby() -> None:
-    global _not_a_standby_logged
-    if not _not_a_standby_logged:
-        _not_a_standby_logged = True
-        logger.warning(
-            "DATABASE_REPLICA_URL names a server that replays no WAL (not a standby); "
-            "pages read the primary."
-        )
+    """A server not in recovery replays nothing: the primary's own address, or a standby that
+    was promoted, whose rows part from the primary's for good. Left alone until the process
+    restarts rather than asked on every page; not refused at start, which would make starting
+    the web servers depend on reaching the replica. Positions are still recorded, for processes
+    whose DATABASE_REPLICA_URL names a standby."""
+    global _no_standby
+    _no_standby = True
+    logger.warning(
+        "DATABASE_REPLICA_URL names a server that is not a standby (not in recovery); this "
+        "process reads the primary only until it restarts."
+    )
 
 
 def position_record() -> bool:

@@ -1,6 +1,11 @@
 """The database connection settings (config.settings.base.database_settings)."""
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -69,6 +74,18 @@ def test_a_replica_url_adds_the_replica_alias_with_the_same_settings(monkeypatch
 
     assert (replica["HOST"], replica["CONN_MAX_AGE"]) == ("standby.example.org", 60)
     assert replica["OPTIONS"]["options"] == "-c jit=off"
+    assert replica["OPTIONS"]["connect_timeout"] == 2  # tests/core/test_replica.py, SilentServer
+
+
+def test_a_connect_timeout_in_the_replica_url_is_kept(monkeypatch):
+    url = "postgres://tracker@standby.example.org/tracker?connect_timeout=7"
+    monkeypatch.setenv("DATABASE_REPLICA_URL", url)
+    databases = {"default": env.db_url_config(POSTGRES_URL)}
+
+    replica = replica_databases(databases, conn_max_age=60)["replica"]
+
+    assert replica["OPTIONS"]["connect_timeout"] == 7
+    assert "connect_timeout" not in databases["default"].get("OPTIONS", {})
 
 
 @pytest.mark.parametrize(
@@ -87,3 +104,24 @@ def test_a_replica_that_cannot_serve_is_refused_at_start(
 
     with pytest.raises(ImproperlyConfigured, match=re.escape(message)):
         replica_databases(databases, conn_max_age=60)
+
+
+def test_the_test_settings_leave_a_developers_replica_out():
+    """A developer's DATABASE_REPLICA_URL does not reach the test suite: no alias to make a test
+    database on, no router, no middleware (tests that read a replica add their own)."""
+    show = (
+        "import json; from django.conf import settings; print(json.dumps([sorted(settings."
+        "DATABASES), settings.DATABASE_ROUTERS, 'core.replica.ReplicaReadsMiddleware' in "
+        "settings.MIDDLEWARE]))"
+    )
+    environment = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": POSTGRES_URL,
+        "DATABASE_REPLICA_URL": "postgres://tracker@standby.example.org:5432/tracker",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", show], env=environment, cwd=Path(__file__).parent.parent,
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+
+    assert json.loads(result.stdout) == [["default"], [], False]

@@ -137,6 +137,10 @@ def _postgres(database: dict) -> bool:
     return "postgresql" in engine or "postgis" in engine
 
 
+# Seconds a connection to the read replica may take (replica_databases).
+REPLICA_CONNECT_TIMEOUT = 2
+
+
 def replica_databases(databases: dict, *, conn_max_age: int) -> dict:
     """DATABASES with the "replica" alias when DATABASE_REPLICA_URL names a PostgreSQL
     streaming standby of DATABASE_URL's server (core.replica); unset, exactly as given."""
@@ -158,7 +162,13 @@ def replica_databases(databases: dict, *, conn_max_age: int) -> dict:
             "DATABASE_REPLICA_URL needs DATABASE_URL to be PostgreSQL too (its streaming "
             "primary); unset DATABASE_REPLICA_URL to run on one database."
         )
-    return databases | {"replica": database_settings(replica, conn_max_age=conn_max_age)}
+    replica = database_settings(replica, conn_max_age=conn_max_age)
+    # A standby that accepts connections but never answers (a stopped server, a proxy with
+    # nothing behind it) fails the freshness gate after this long instead of holding the page
+    # until the worker is killed, which would lose the process's back-off with it (core.replica).
+    # A connect_timeout given in the URL is kept.
+    replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", REPLICA_CONNECT_TIMEOUT)
+    return databases | {"replica": replica}
 
 
 # SQLite in the project folder unless DATABASE_URL names another (PostgreSQL in production).

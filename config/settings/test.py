@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, DATABASES, VAR_DIR, celery_transport_options
+from .base import CELERY_BROKER_URL, DATABASES, MIDDLEWARE, VAR_DIR, celery_transport_options
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -17,6 +17,13 @@ STORAGES = {
 }
 # Static files are served by the test client from the app folders, not from a collected root.
 WHITENOISE_AUTOREFRESH = True
+
+# A DATABASE_REPLICA_URL in the environment names a developer's own standby: the test database
+# is not on it (and a standby takes no writes to make one). Tests that read a replica set up
+# their own (tests/core/test_replica.py, tests/reliability/test_read_replica.py).
+DATABASES.pop("replica", None)
+DATABASE_ROUTERS = []
+MIDDLEWARE = [name for name in MIDDLEWARE if name != "core.replica.ReplicaReadsMiddleware"]
 
 # The reminder tests start a real Celery worker in another process. On SQLite it must be able
 # to open the test database, so that is a file (in memory it would be private to this process),
