@@ -32,7 +32,7 @@ from .chunk import _message_cache
 from .claiming import _chunks
 from .following import UNSEEN_DIGEST, reminders_unseen
 from .marks import _mark_sent_once, _marks_since_disk, _move, _on_lost_connection, _undurable_marks
-from .messages import _digest_left_empty, reminder_message
+from .messages import ReminderEmail, _digest_left_empty, reminder_message
 
 logger = logging.getLogger(__name__)
 State = Reminder.State
@@ -129,11 +129,17 @@ def _deliver(message: EmailMessage, smtp) -> None:
         smtp.connection.sendmail(
             _address(message.from_email, encoding),
             [_address(recipient, encoding) for recipient in message.recipients()],
-            message.message().as_bytes(linesep="\r\n"),
+            _bytes_to_send(message),
         )
     finally:
         if opened:
             smtp.close()
+
+
+def _bytes_to_send(message: EmailMessage) -> bytes:
+    if isinstance(message, ReminderEmail):
+        return message.bytes_to_send()
+    return message.message().as_bytes(linesep="\r\n")
 
 
 def _mark_sent(reminder_id: int, stamp: datetime.datetime) -> bool:
