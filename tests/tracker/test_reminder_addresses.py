@@ -2,12 +2,14 @@
 the same envelope and bytes as message.send(), without parsing a plain address again."""
 
 import pytest
+import time_machine
 from aiosmtpd.controller import Controller
 from django.core.mail.backends.smtp import EmailBackend
 from django.core.mail.message import sanitize_address
 
 from tests.reminder_helpers import LoopbackController
-from tests.tracker.test_reminders import claim_only, make_due_readers
+from tests.tracker.test_reminders import at, claim_only, make_due_readers
+from tests.tracker.test_reminders_email import with_one_message_id
 from tracker.models import Reminder
 from tracker.reminders import sending
 from tracker.reminders.messages import ReminderEmail
@@ -119,3 +121,18 @@ def test_readers_of_one_event_share_it_and_its_commitments_read_once(db, django_
     assert len({id(row.event) for row in rows}) == 1
     with django_assert_num_queries(0):
         assert len({tuple(row.event.commitments.all()) for row in rows}) == 1
+
+
+def test_a_reminders_usual_email_goes_out_as_django_writes_it(sink):
+    controller, handler = sink
+    message = email()
+    for name in ("Date", "Message-ID"):  # made by the message itself, as a reminder's are
+        del message.extra_headers[name]
+    message.from_email = "tracker@example.org"
+    with time_machine.travel(at(2026, 12, 11, 4, 0, 7), tick=False):
+        expected = with_one_message_id(message.message().as_bytes(linesep="\r\n"))
+        with EmailBackend(host="127.0.0.1", port=controller.port) as smtp:
+            sending._deliver(message, smtp)
+    [(_, _, received)] = handler.received
+    assert b"Content-Transfer-Encoding: 8bit\r\n" in received
+    assert with_one_message_id(received) == expected

@@ -4,19 +4,25 @@ with each reader's own parts filled in, unsubscribe links, the bytes handed to S
 
 import email
 import email.policy
+import re
+import sys
 
 import pytest
 import time_machine
 from django.core import mail, signing
 from django.core.mail.message import SafeMIMEText
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tests.factories import CommitmentFactory, SecretariatFactory
 from tests.tracker.test_reminders import at, claim_only, make_due_readers, make_event
 from tracker import reminders
 from tracker.models import Reminder, User
+from tracker.reminders import marks
 from tracker.reminders.chunk import _message_cache as message_cache
+from tracker.reminders.messages import ReminderEmail
 
 
 def reader(username: str, **fields):
@@ -104,6 +110,68 @@ def test_the_bytes_sent_are_what_the_email_package_writes(db, language):
     assert all(len(line) <= 998 for line in fast.split(b"\r\n"))
 
 
+def with_one_message_id(written: bytes) -> bytes:
+    # A Message-ID is made anew for every message: the rest is compared byte for byte.
+    return re.sub(rb"Message-ID: <[^>]+>", b"Message-ID: <1@example.org>", written)
+
+
+def the_long_way(message: ReminderEmail) -> bytes:
+    return with_one_message_id(message.message().as_bytes(linesep="\r\n"))
+
+
+@pytest.mark.parametrize(
+    ("title", "name", "language"),
+    [
+        ("International Day of Neutrality", "Bob", "en"),
+        (" ".join(["Международный день нейтралитета"] * 3), "Дмитрий", "ru"),  # folded, encoded
+        (" ".join(["International Day of Neutrality"] * 4), "Zoë", "en"),  # folded ASCII
+        ("Forum", "", "ru"),
+    ],
+)
+def test_a_reminder_is_written_as_djangos_message_writes_it(db, monkeypatch, title, name, language):
+    user = reader("dima", first_name=name, language=language)
+    make_event(title=title, commitments=[CommitmentFactory(owner=user)], lead_times_days=[1])
+    reminders.reminders_send(reminder_ids=claim_only(at(2026, 12, 11, 4)))
+    [sent] = mail.outbox
+    with time_machine.travel(at(2026, 12, 11, 4, 0, 7), tick=False):
+        expected = the_long_way(sent)
+        with monkeypatch.context() as patched:  # a reminder's usual email: no message built
+            patched.setattr(ReminderEmail, "message", None)
+            written = with_one_message_id(sent.bytes_to_send())
+    assert written == expected
+    parsed = email.message_from_bytes(written, policy=email.policy.default)
+    assert parsed["Subject"].startswith(f"{title}: ")
+    assert parsed.get_content().replace("\r\n", "\n") == sent.body
+
+
+@pytest.mark.parametrize(
+    ("body", "more"),
+    [
+        ("Dear Zoë,\n" + "é" * 500 + "\n", {}),  # a line over SMTP's 998 bytes: quoted-printable
+        ("x" * 999, {}),
+        ("Dear Zoë,\n", {"cc": ["carol@example.org"]}),
+        ("Dear Zoë,\n", {"headers": {"Reply-To": "carol@example.org"}}),
+    ],
+)
+def test_what_a_reminder_never_has_is_written_by_django(body, more):
+    message = ReminderEmail("Forum", body, to=["zoe@example.org"], **more)
+    with time_machine.travel(at(2026, 12, 11, 4, 0, 7), tick=False):
+        assert with_one_message_id(message.bytes_to_send()) == the_long_way(message)
+        message.encoding = "iso-8859-1"
+        assert with_one_message_id(message.bytes_to_send()) == the_long_way(message)
+
+
+def test_line_ends_and_non_ascii_addresses_are_written_as_django_writes_them():
+    message = ReminderEmail(
+        "Forum: in 3 days",
+        "Dear Zoë,\r\nForum\ris in 3 days.\n\nÉ\n",
+        to=["Zoë Müller <zoe@exämple.org>", "reader@example.org"],
+        headers={"List-Unsubscribe": "<https://example.org/" + "u" * 120 + "/>"},
+    )
+    with time_machine.travel(at(2026, 12, 11, 4, 0, 7), tick=False):
+        assert with_one_message_id(message.bytes_to_send()) == the_long_way(message)
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
 def test_only_the_send_tasks_own_marks_skip_waiting_for_the_disk(transactional_db):
     claimed = claim_only(make_due_readers(3))
@@ -130,3 +198,31 @@ def test_inside_a_callers_transaction_the_marks_wait_for_the_disk_as_it_does(db)
     with CaptureQueriesContext(connection) as queries:
         assert reminders.reminders_send(reminder_ids=claimed) == 2
     assert not [q for q in queries if "synchronous_commit" in q["sql"]]
+
+
+def test_a_send_tasks_marks_share_one_cursor(db, monkeypatch):
+    made = []
+    make = BaseDatabaseWrapper.cursor
+
+    def cursor(self):
+        made.append(sys._getframe(1).f_code.co_name)
+        return make(self)
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "cursor", cursor)
+    assert reminders.reminders_send(reminder_ids=claim_only(make_due_readers(6))) == 6
+    assert made.count("_kept_cursor") == 1
+    assert "_mark_sent_once" not in made
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="closes a PostgreSQL connection")
+def test_marks_after_a_lost_connection_are_made_on_a_new_cursor(transactional_db, settings):
+    settings.REMINDER_DB_RETRY_SECONDS = 3
+    claimed = claim_only(make_due_readers(2))
+    stamp = timezone.now()
+    marks._move(claimed, from_state=Reminder.State.CLAIMED, to_state="sending", now=stamp)
+    with marks._cursor_kept():
+        assert marks._mark_sent_once(claimed[0], stamp, durable=False)
+        connection.connection.close()  # lost under the kept cursor, Django not told
+        mark = lambda: marks._mark_sent_once(claimed[1], stamp, durable=False)  # noqa: E731
+        assert marks._on_lost_connection(mark)
+    assert set(Reminder.objects.values_list("state", flat=True)) == {Reminder.State.SENT}

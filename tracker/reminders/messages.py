@@ -8,10 +8,16 @@ their zone, "today"/"tomorrow" counted from the moment of sending, signed links)
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formatdate, make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.core.mail.message import SafeMIMEText
+from django.core.mail.message import (
+    DNS_NAME,
+    RFC5322_EMAIL_LINE_LENGTH_LIMIT,
+    SafeMIMEText,
+    forbid_multi_line_headers,
+)
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -317,6 +323,69 @@ class ReminderEmail(EmailMessage):
         message = super().message()
         message.__class__ = _PlainText  # the same object, written out faster (as_bytes)
         return message
+
+    def bytes_to_send(self) -> bytes:
+        """message().as_bytes(linesep="\r\n"): for a reminder's usual email written without
+        building the message, the rest (a long line, an attachment) the long way."""
+        written = _plain_bytes(self)
+        return written if written is not None else self.message().as_bytes(linesep="\r\n")
+
+
+# The headers a reminder adds to Django's own (_reminder_message); with any other, an email is
+# written by Django's message().
+_REMINDER_HEADERS = {"List-Unsubscribe", "List-Unsubscribe-Post"}
+
+
+def _plain_bytes(email: ReminderEmail) -> bytes | None:
+    """The bytes _PlainText writes for Django's one-part UTF-8 text message, without the email
+    package: building the message object (a Charset, a header object per header, the body's
+    encoding) was most of writing a reminder. None where Django would do more: another
+    charset, a part or header more, a line too long for SMTP (quoted-printable then).
+
+    Each header value is still Django's own (forbid_multi_line_headers: a non-ASCII subject
+    or address encoded, a newline refused), and the subject is encoded once per chunk of sends
+    (readers of one event share it). The body is UTF-8, `8bit` unless it is ASCII (`7bit`), as
+    Django's SafeMIMEText writes it for lines within the limit
+    (tests/tracker/test_reminders_email.py compares the two)."""
+    if (
+        (email.encoding or settings.DEFAULT_CHARSET) != "utf-8"
+        or email.content_subtype != "plain"
+        or email.attachments
+        or email.cc
+        or email.reply_to
+        or not email.to
+        or not _REMINDER_HEADERS.issuperset(email.extra_headers)
+    ):
+        return None
+    try:
+        body = email.body.encode()
+    except UnicodeEncodeError:
+        return None  # Django raises it
+    # bytes.splitlines() cuts at fewer places than Django's str.splitlines(): lines within
+    # the limit here are within it there too.
+    if len(body) > RFC5322_EMAIL_LINE_LENGTH_LIMIT and any(
+        len(line) > RFC5322_EMAIL_LINE_LENGTH_LIMIT for line in body.splitlines()
+    ):
+        return None
+    subject = _shared(("subject_header", email.subject), lambda: _header("Subject", email.subject))
+    headers = [
+        'Content-Type: text/plain; charset="utf-8"',
+        "MIME-Version: 1.0",
+        f"Content-Transfer-Encoding: {'7bit' if body.isascii() else '8bit'}",
+        f"Subject: {subject}",
+        f"From: {_header('From', email.from_email)}",
+        f"To: {_header('To', ', '.join(str(address) for address in email.to))}",
+        f"Date: {formatdate(localtime=settings.EMAIL_USE_LOCALTIME)}",
+        f"Message-ID: {make_msgid(domain=DNS_NAME)}",
+        *(f"{name}: {_header(name, value)}" for name, value in email.extra_headers.items()),
+    ]
+    # As _PlainText.as_bytes: every line ends with CRLF, however it ended before.
+    text = "\n".join(headers) + "\n\n" + email.body
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n").encode()
+
+
+def _header(name: str, value) -> str:
+    return forbid_multi_line_headers(name, value, "utf-8")[1]
 
 
 def reminder_message(*, reminder: Reminder) -> EmailMessage:

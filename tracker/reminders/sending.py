@@ -31,8 +31,15 @@ from tracker.workers import holder_id
 from .chunk import _message_cache
 from .claiming import _chunks
 from .following import UNSEEN_DIGEST, reminders_unseen
-from .marks import _mark_sent_once, _marks_since_disk, _move, _on_lost_connection, _undurable_marks
-from .messages import _digest_left_empty, reminder_message
+from .marks import (
+    _cursor_kept,
+    _mark_sent_once,
+    _marks_since_disk,
+    _move,
+    _on_lost_connection,
+    _undurable_marks,
+)
+from .messages import ReminderEmail, _digest_left_empty, reminder_message
 
 logger = logging.getLogger(__name__)
 State = Reminder.State
@@ -129,11 +136,17 @@ def _deliver(message: EmailMessage, smtp) -> None:
         smtp.connection.sendmail(
             _address(message.from_email, encoding),
             [_address(recipient, encoding) for recipient in message.recipients()],
-            message.message().as_bytes(linesep="\r\n"),
+            _bytes_to_send(message),
         )
     finally:
         if opened:
             smtp.close()
+
+
+def _bytes_to_send(message: EmailMessage) -> bytes:
+    if isinstance(message, ReminderEmail):
+        return message.bytes_to_send()
+    return message.message().as_bytes(linesep="\r\n")
 
 
 def _mark_sent(reminder_id: int, stamp: datetime.datetime) -> bool:
@@ -282,7 +295,7 @@ def reminders_send(*, reminder_ids: list[int]) -> int:
     )
     _share_events(rows)
     attempt = _Attempt()
-    with get_connection() as smtp, _message_cache(), _durable_marks():
+    with get_connection() as smtp, _message_cache(), _durable_marks(), _cursor_kept():
         for group in _chunks(rows, settings.REMINDER_SEND_GROUP_SIZE):
             _send_group(group, smtp, attempt)
     if attempt.error:
