@@ -316,9 +316,7 @@ def test_a_feed_cached_yesterday_is_not_served_today(client):
 
 @pytest.mark.parametrize("day", [D(2022, 6, 1), D(2024, 2, 29), D(2023, 3, 1), D(2022, 12, 31)])
 @pytest.mark.parametrize("years", [(12, 5), (0, 1), (0, 2)])
-def test_an_endless_series_taken_without_its_occurrences_is_on_in_the_window(
-    day, years, settings
-):
+def test_an_endless_series_taken_without_its_occurrences_is_on_in_the_window(day, years, settings):
     """calendar_feeds._surely_on skips working out occurrences: whatever it takes has one."""
     settings.TRACKER_CALENDAR_PAST_MONTHS, settings.TRACKER_CALENDAR_FUTURE_YEARS = years
     start, end = calendar_window(today=day)
