@@ -121,6 +121,20 @@ def _keep_greatest(self, key, number: int, timeout: int, version=None) -> bool:
     return True
 
 
+def _count_in_window(self, key, timeout: int, version=None) -> int:
+    """Add one to the count under key, made 0 with `timeout` seconds to live if there is none,
+    in one round trip (MULTI: SET NX EX, INCRBY) and one step: the API's rate limits
+    (api.throttling) counted with Django's add() then incr() made three (SET NX, EXISTS,
+    INCRBY) on every request. Django's Redis cache keeps an integer as its digits, so
+    get() reads the count back."""
+    key = self.make_and_validate_key(key, version=version)
+    client = self._cache.get_client(key, write=True)
+    pipeline = client.pipeline(transaction=True)
+    pipeline.set(key, 0, nx=True, ex=int(timeout))
+    pipeline.incrby(key, 1)
+    return pipeline.execute()[1]
+
+
 class ReusingRedisCacheClient(RedisCacheClient):
     """Django's client builds a new redis.Redis object for every cache call, which copies its
     table of about 170 response callbacks (0.4 ms of a 10 ms cached dashboard, py-spy). One
@@ -160,3 +174,4 @@ class ForgivingRedisCache(RedisCache):
     incr = _forgiving("incr", None)
     clear = _forgiving("clear", None)
     keep_greatest = _forgiving("keep_greatest", False, _keep_greatest)
+    count_in_window = _forgiving("count_in_window", None, _count_in_window)

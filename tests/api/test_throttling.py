@@ -1,6 +1,8 @@
 """Rate limits (api.throttling): per token, and per client address for anonymous readers."""
 
 import datetime
+import os
+import uuid
 
 import pytest
 import time_machine
@@ -135,3 +137,28 @@ def test_refused_tokens_count_against_the_address(settings):
     assert answers == [401, 401, 429, 429]
     assert int(guess("203.0.113.7")["Retry-After"]) >= 1
     assert guess("198.51.100.9").status_code == 401  # another client, its own count
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it)")
+def test_the_rate_is_counted_in_redis_as_in_any_cache(secretariat, settings):
+    """On the Redis cache a server runs with (core.cache_backends.ForgivingRedisCache), each
+    request is counted in one round trip; the limit, its window and its answer are the same."""
+    from django.core.cache import cache
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "core.cache_backends.ForgivingRedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            # Its own keys, which expire with their window: nothing else in that Redis is touched.
+            "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
+        }
+    }
+    settings.API_RATE_PER_TOKEN = "2/minute"
+    client = token_client(secretariat)
+    themes = reverse("api:theme_list")
+
+    answers = [client.get(themes).status_code for _try in range(3)]
+
+    assert answers == [200, 200, 429]
+    assert client.get(themes)["Retry-After"] == "40"
+    assert cache.get(f"throttle_person_{secretariat.pk}:{int(MINUTE.timestamp()) // 60}") == 4

@@ -3,6 +3,7 @@
 import datetime
 import os
 import socket
+from unittest import mock
 
 import pytest
 from django.test import override_settings
@@ -105,5 +106,32 @@ def test_redis_keeps_the_greatest_number_it_was_given():
         kept.append(cache.get(key))
 
     assert kept == [500, 500, 1000, 1000, 2**62 + 1]
+    assert 0 < cache._cache.get_client().ttl(cache.make_and_validate_key(key)) <= 30
+    cache.delete(key)
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it)")
+def test_redis_counts_a_window_in_one_round_trip():
+    """The API's rate limits (api.throttling) count each request with one call to Redis: the
+    count starts at 1 with the window's time to live, which later counts do not move."""
+    from redis.connection import Connection
+
+    from core.cache_backends import ForgivingRedisCache
+
+    cache, key = ForgivingRedisCache(os.environ["REDIS_URL"], {}), "tracker:test:window"
+    cache.delete(key)
+    sent = []
+    original = Connection.send_packed_command
+
+    def counting(connection, *args, **kwargs):
+        sent.append(args)
+        return original(connection, *args, **kwargs)
+
+    with mock.patch.object(Connection, "send_packed_command", counting):
+        counts = [cache.count_in_window(key, 30) for _request in range(3)]
+
+    assert counts == [1, 2, 3]
+    assert len(sent) == 3  # one a count
+    assert cache.get(key) == 3
     assert 0 < cache._cache.get_client().ttl(cache.make_and_validate_key(key)) <= 30
     cache.delete(key)
