@@ -17,6 +17,21 @@ from core.roles import Role
 from .models import User
 from .models.events import validate_time_zone
 
+
+def validate_no_control_characters(value: str) -> None:
+    """Django's EmailField takes control characters in a quoted name part (such as
+    "a<tab>b"@example.org, as RFC 5321 allows); Django's email writer then splits the To header
+    at them, so the invitation or confirmation mail would be malformed or fail to send."""
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        raise ValidationError(
+            _(
+                "An email address cannot contain tabs, line breaks or other control characters: "
+                "type it again."
+            ),
+            code="control_characters",
+        )
+
+
 # The time zones a person can pick from, offered as the <datalist> of the profile's field.
 TIME_ZONES = sorted(available_timezones())
 
@@ -33,7 +48,7 @@ def _actor_field() -> forms.ModelChoiceField:
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(label=_("Email address"))
+    email = forms.EmailField(label=_("Email address"), validators=[validate_no_control_characters])
     role = forms.ChoiceField(choices=Role.choices, label=_("Role"))
     actor = _actor_field()
     language = forms.ChoiceField(
@@ -126,7 +141,9 @@ class ProfileForm(forms.ModelForm):
 
 
 class EmailChangeForm(forms.Form):
-    new_email = forms.EmailField(label=_("New email address"))
+    new_email = forms.EmailField(
+        label=_("New email address"), validators=[validate_no_control_characters]
+    )
     password = forms.CharField(
         label=_("Your current password"),
         strip=False,

@@ -421,3 +421,17 @@ def test_a_contributor_is_invited_for_their_organisation(manager, client):
     person = User.objects.get(email="researcher@example.org")
     assert (person.role, person.actor) == (Role.CONTRIBUTOR, organisation)
     assert not person.can_edit_record
+
+
+@pytest.mark.parametrize("email", ['"a\x0bb"@example.org', '"a\x0cBcc:x@y.org"@example.org'])
+def test_an_invitation_to_an_address_with_control_characters_is_refused(
+    manager_client, django_capture_on_commit_callbacks, email
+):
+    response = invite(manager_client, django_capture_on_commit_callbacks, email=email)
+
+    assert response.status_code == 400  # the form again, with its errors
+    assert "cannot contain tabs, line breaks or other control characters" in (
+        response.content.decode()
+    )
+    assert mail.outbox == []
+    assert not Invitation.objects.exists()

@@ -349,3 +349,25 @@ def test_the_reset_link_is_on_the_sites_address_whatever_the_host_header(client,
     (message,) = mail.outbox
     assert "evil.test" not in message.body
     assert re.search(r"^https://tracker\.example\.org/\S+/\S+/$", message.body, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "new",
+    ['"a\x0bb"@example.org', '"a\x0cBcc:x@y.org"@example.org', '"a\x01b"@example.org'],
+)
+def test_an_address_with_control_characters_is_refused_and_nothing_is_sent(
+    liaison_client, liaison, django_capture_on_commit_callbacks, new
+):
+    """Django's EmailField takes them in a quoted name part; its email writer would split the
+    confirmation's To header at them."""
+    before = liaison.email
+
+    response = ask_email_change(liaison_client, django_capture_on_commit_callbacks, new=new)
+
+    assert response.status_code == 400  # the form again, with its errors
+    assert "cannot contain tabs, line breaks or other control characters" in (
+        response.content.decode()
+    )
+    assert mail.outbox == []
+    liaison.refresh_from_db()
+    assert liaison.email == before
