@@ -16,7 +16,7 @@ import dataclasses
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils.translation import gettext as _
 
 from core.local_time import format_day
@@ -87,9 +87,17 @@ def _public_history(*, document: Document, as_of: datetime.date) -> list[StatusU
     )
 
 
-def _document_paragraphs(document: Document) -> list[Paragraph]:
-    commitments = Commitment.objects.order_by("title").prefetch_related(
-        Prefetch("lead_actors", queryset=Actor.objects.order_by("name")), "milestones"
+def _document_paragraphs(document: Document, as_of: datetime.date) -> list[Paragraph]:
+    """The paragraphs with the commitments still in the record on the day: one retired by then
+    is in none of the report's rows and counts, as the dashboard and the table leave it out;
+    one retired later is, as it stood that day."""
+    in_record = Q(retired_on__isnull=True) | Q(retired_on__gt=as_of)
+    commitments = (
+        Commitment.objects.filter(in_record)
+        .order_by("title")
+        .prefetch_related(
+            Prefetch("lead_actors", queryset=Actor.objects.order_by("name")), "milestones"
+        )
     )
     return list(
         document.paragraphs.order_by("number").prefetch_related(
@@ -168,7 +176,7 @@ def document_report(*, short_name: str, as_of: datetime.date) -> Report:
     document = Document.objects.get(short_name=short_name)
     updates = _public_history(document=document, as_of=as_of)
     states = history.states_as_of(updates)
-    paragraphs = _paragraph_rows(_document_paragraphs(document), states, updates, as_of)
+    paragraphs = _paragraph_rows(_document_paragraphs(document, as_of), states, updates, as_of)
     commitment_ids = {item.commitment.pk for row in paragraphs for item in row.commitments}
     counts = _status_counts(commitment_ids, states)
     start = document.adopted_on or (updates[0].happened_on if updates else as_of)

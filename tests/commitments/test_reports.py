@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from commitments import reports
+from commitments import reports, services
 from commitments.models import Milestone, StatusUpdate
 from commitments.statuses import Status
 from tests.factories import (
@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 
 ADOPTED = datetime.date(2020, 12, 12)
 AS_OF = datetime.date(2023, 12, 31)
+ONE_DAY = datetime.timedelta(days=1)
 
 
 @pytest.fixture
@@ -90,6 +91,30 @@ def test_report_shows_the_public_record_as_it_stood_on_the_day(history):
     assert [link.title for link in item.evidence.links.all()] == ["Press release"]
     counts = {count.status: count.count for count in report.status_counts}
     assert counts[Status.IN_PROGRESS] == 1 and counts[Status.ACHIEVED] == 0
+
+
+def test_a_commitment_retired_by_the_day_is_in_none_of_the_rows_and_counts(
+    history, commitment, secretariat
+):
+    """As the dashboard and the table leave retired commitments out; one retired after the
+    day was in the record then."""
+    retired_on = datetime.date(2023, 6, 1)
+    commitment.refresh_from_db()
+    services.commitment_retire(
+        commitment=commitment,
+        expected_version=commitment.version,
+        reason="Merged into the OCHA office's own commitment.",
+        retired_by=secretariat,
+        retired_on=retired_on,
+    )
+
+    before = reports.document_report(short_name="ashgabat-2020", as_of=retired_on - ONE_DAY)
+    on_the_day = reports.document_report(short_name="ashgabat-2020", as_of=retired_on)
+
+    assert only_commitment(before).commitment == commitment
+    assert sum(count.count for count in before.status_counts) == 1
+    assert [row.commitments for row in on_the_day.paragraphs] == [[]]
+    assert sum(count.count for count in on_the_day.status_counts) == 0
 
 
 def test_an_update_that_happened_after_the_day_shows_from_that_day_on(history):
