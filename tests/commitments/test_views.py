@@ -728,7 +728,7 @@ def test_the_actors_table_link_lists_all_of_its_commitments(liaison_client, five
 
 
 @pytest.mark.parametrize(
-    ("asked", "shown"), [("abc", 1), ("0", 1), ("-1", 1), ("", 1), ("9" * 30, 1), ("4", 3)]
+    ("asked", "shown"), [("abc", 1), ("0", 1), ("-1", 1), ("", 1), ("9" * 30, 3), ("4", 3)]
 )
 def test_the_actor_page_shows_the_first_or_last_page_for_a_page_not_there(
     liaison_client, five_of_the_state, asked, shown
