@@ -236,14 +236,15 @@ def send_round_through(outage, *, cluster, smtp_sink, worker, round_name: str, r
     outage()
 
 
-@pytest.fixture
-def web(cluster, broker, tmp_path):
-    """bin/web with production settings (kept connections, CONN_HEALTH_CHECKS) on the cluster,
-    two gunicorn workers, on a free loopback port; it migrates the empty database first."""
-    environment = serve_environment(tmp_path, cluster.url) | {
-        "REDIS_URL": broker.url,
+@contextlib.contextmanager
+def web_served(tmp_path: Path, database_url: str, **environment):
+    """bin/web with production settings (kept connections, CONN_HEALTH_CHECKS) on the
+    database, two gunicorn workers, on a free loopback port, as a Browser; it migrates the
+    database first, and stops with the block."""
+    environment = serve_environment(tmp_path, database_url) | {
         "WEB_CONCURRENCY": "2",
         "DATABASE_CONN_MAX_AGE": "600",
+        **environment,
     }
     log = tmp_path / "web.log"
     process = start("bin/web", log, **environment)
@@ -252,6 +253,13 @@ def web(cluster, broker, tmp_path):
     finally:
         os.killpg(process.pid, 15)
         process.wait(timeout=60)
+
+
+@pytest.fixture
+def web(cluster, broker, tmp_path):
+    """The web server on the cluster, with the broker's Redis; the empty database migrated."""
+    with web_served(tmp_path, cluster.url, REDIS_URL=broker.url) as browser:
+        yield browser
 
 
 @pytest.fixture

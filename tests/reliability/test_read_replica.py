@@ -10,7 +10,6 @@ with DATABASE_URL and DATABASE_REPLICA_URL pointing at them. Pausing the standby
 """
 
 import contextlib
-import os
 import re
 import subprocess
 import sys
@@ -26,9 +25,9 @@ from tests.reliability.test_postgres_restart import (
     PATIENCE_SECONDS,
     Browser,
     PostgresCluster,
+    web_served,
 )
 from tests.reminder_helpers import BASE_DIR, worker_environment
-from tests.test_deployment import serve_environment, start, wait_for_port
 
 pytestmark = pytest.mark.skipif(
     BINARIES is None,
@@ -99,19 +98,9 @@ def standby(primary):
 @pytest.fixture
 def web(primary, standby, redis_server, tmp_path):
     """bin/web with production settings on both servers; it migrates the primary first."""
-    environment = serve_environment(tmp_path, primary.url) | {
-        "DATABASE_REPLICA_URL": standby.url,
-        "REDIS_URL": redis_server.url,
-        "WEB_CONCURRENCY": "2",
-        "DATABASE_CONN_MAX_AGE": "600",
-    }
-    log = tmp_path / "web.log"
-    process = start("bin/web", log, **environment)
-    try:
-        yield Browser(f"http://127.0.0.1:{wait_for_port(process, log)}")
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=60)
+    replica = {"DATABASE_REPLICA_URL": standby.url, "REDIS_URL": redis_server.url}
+    with web_served(tmp_path, primary.url, **replica) as browser:
+        yield browser
 
 
 SEED = """
