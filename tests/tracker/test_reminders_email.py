@@ -5,22 +5,18 @@ with each reader's own parts filled in, unsubscribe links, the bytes handed to S
 import email
 import email.policy
 import re
-import sys
 
 import pytest
 import time_machine
 from django.core import mail, signing
 from django.core.mail.message import SafeMIMEText
 from django.db import connection
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from tests.factories import CommitmentFactory, SecretariatFactory
 from tests.tracker.test_reminders import at, claim_only, make_due_readers, make_event
 from tracker import reminders
 from tracker.models import Reminder, User
-from tracker.reminders import marks
 from tracker.reminders.chunk import _message_cache as message_cache
 from tracker.reminders.messages import ReminderEmail
 
@@ -198,31 +194,3 @@ def test_inside_a_callers_transaction_the_marks_wait_for_the_disk_as_it_does(db)
     with CaptureQueriesContext(connection) as queries:
         assert reminders.reminders_send(reminder_ids=claimed) == 2
     assert not [q for q in queries if "synchronous_commit" in q["sql"]]
-
-
-def test_a_send_tasks_marks_share_one_cursor(db, monkeypatch):
-    made = []
-    make = BaseDatabaseWrapper.cursor
-
-    def cursor(self):
-        made.append(sys._getframe(1).f_code.co_name)
-        return make(self)
-
-    monkeypatch.setattr(BaseDatabaseWrapper, "cursor", cursor)
-    assert reminders.reminders_send(reminder_ids=claim_only(make_due_readers(6))) == 6
-    assert made.count("_kept_cursor") == 1
-    assert "_mark_sent_once" not in made
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="closes a PostgreSQL connection")
-def test_marks_after_a_lost_connection_are_made_on_a_new_cursor(transactional_db, settings):
-    settings.REMINDER_DB_RETRY_SECONDS = 3
-    claimed = claim_only(make_due_readers(2))
-    stamp = timezone.now()
-    marks._move(claimed, from_state=Reminder.State.CLAIMED, to_state="sending", now=stamp)
-    with marks._cursor_kept():
-        assert marks._mark_sent_once(claimed[0], stamp, durable=False)
-        connection.connection.close()  # lost under the kept cursor, Django not told
-        mark = lambda: marks._mark_sent_once(claimed[1], stamp, durable=False)  # noqa: E731
-        assert marks._on_lost_connection(mark)
-    assert set(Reminder.objects.values_list("state", flat=True)) == {Reminder.State.SENT}

@@ -88,66 +88,21 @@ def _without_disk_wait(statement: str) -> str:
     return statement
 
 
-_MARK_SENT = (
-    f"UPDATE {Reminder._meta.db_table} SET state = %s, sent_at = %s, error = ''"  # noqa: S608
-    " WHERE id = %s AND state IN (%s, %s) AND claimed_at = %s"
-)
-
-
 def _mark_sent_once(reminder_id: int, stamp: datetime.datetime, *, durable: bool) -> bool:
     """One try. A row already `sent` with this stamp counts: the try before this one was
     committed, and only its answer was lost with the connection."""
+    update = (
+        f"UPDATE {Reminder._meta.db_table} SET state = %s, sent_at = %s, error = ''"  # noqa: S608
+        " WHERE id = %s AND state IN (%s, %s) AND claimed_at = %s"
+    )
     adapt = connection.ops.adapt_datetimefield_value
-    params = [State.SENT, adapt(timezone.now()), reminder_id, State.SENDING, State.SENT]
-    params.append(adapt(stamp))
-    statement = _MARK_SENT if durable else _without_disk_wait(_MARK_SENT)
-    cursor = _kept_cursor()
-    if cursor is None:
-        with connection.cursor() as cursor:
-            cursor.execute(statement, params)
-            return cursor.rowcount == 1
-    cursor.execute(statement, params)
-    return cursor.rowcount == 1
-
-
-# Within a send task its marks share one cursor for as long as the connection it was made on
-# (a cursor made for every message was about a third of a mark's CPU): [that connection,
-# whether queries were logged then, the cursor], empty until the first mark; None elsewhere.
-_marks_cursor: contextvars.ContextVar[list | None] = contextvars.ContextVar(
-    "reminder_marks_cursor", default=None
-)
-
-
-@contextlib.contextmanager
-def _cursor_kept():
-    """Around a send task (reminders_send): its marks' cursor, closed when it ends."""
-    token = _marks_cursor.set([])
-    try:
-        yield
-    finally:
-        _close_kept(_marks_cursor.get())
-        _marks_cursor.reset(token)
-
-
-def _kept_cursor():
-    """The send task's cursor for its marks, made again on a new connection (one made after a
-    lost one: _on_lost_connection) or once queries are logged (a test's capture)."""
-    kept = _marks_cursor.get()
-    if kept is None:
-        return None
-    if kept and kept[0] is connection.connection and kept[1] == connection.queries_logged:
-        return kept[2]
-    _close_kept(kept)
-    cursor = connection.cursor()
-    kept[:] = [connection.connection, connection.queries_logged, cursor]
-    return cursor
-
-
-def _close_kept(kept: list) -> None:
-    if kept:
-        with contextlib.suppress(DatabaseError):
-            kept[2].close()
-        kept.clear()
+    now, sending, sent = adapt(timezone.now()), State.SENDING, State.SENT
+    with connection.cursor() as cursor:
+        cursor.execute(
+            update if durable else _without_disk_wait(update),
+            [sent, now, reminder_id, sending, sent, adapt(stamp)],
+        )
+        return cursor.rowcount == 1
 
 
 # The marks this task made since its last commit that waited for the disk (a send task's own,

@@ -31,14 +31,7 @@ from tracker.workers import holder_id
 from .chunk import _message_cache
 from .claiming import _chunks
 from .following import UNSEEN_DIGEST, reminders_unseen
-from .marks import (
-    _cursor_kept,
-    _mark_sent_once,
-    _marks_since_disk,
-    _move,
-    _on_lost_connection,
-    _undurable_marks,
-)
+from .marks import _mark_sent_once, _marks_since_disk, _move, _on_lost_connection, _undurable_marks
 from .messages import ReminderEmail, _digest_left_empty, reminder_message
 
 logger = logging.getLogger(__name__)
@@ -295,7 +288,7 @@ def reminders_send(*, reminder_ids: list[int]) -> int:
     )
     _share_events(rows)
     attempt = _Attempt()
-    with get_connection() as smtp, _message_cache(), _durable_marks(), _cursor_kept():
+    with get_connection() as smtp, _message_cache(), _durable_marks():
         for group in _chunks(rows, settings.REMINDER_SEND_GROUP_SIZE):
             _send_group(group, smtp, attempt)
     if attempt.error:
