@@ -114,14 +114,18 @@ TEMPLATES = [
 ]
 
 
+def _postgres(database: dict) -> bool:
+    engine = database.get("ENGINE") or ""
+    return "postgresql" in engine or "postgis" in engine
+
+
 def database_settings(database: dict, *, conn_max_age: int) -> dict:
     """DATABASES["default"] from DATABASE_URL's parts (env.db)."""
     database["ATOMIC_REQUESTS"] = False
     database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=conn_max_age)
     # A connection that died (PostgreSQL restarted) is replaced before the next request uses it.
     database["CONN_HEALTH_CHECKS"] = True
-    postgres = "postgresql" in database["ENGINE"] or "postgis" in database["ENGINE"]
-    if postgres and not env.bool("DATABASE_POSTGRES_JIT", default=False):
+    if _postgres(database) and not env.bool("DATABASE_POSTGRES_JIT", default=False):
         # PostgreSQL's JIT compiles a query it estimates to be costly, which the table's sorts
         # over every commitment are: compiling took 0.6 s of a 0.8 s page at 20,000
         # commitments (EXPLAIN ANALYZE, make bench), for queries that run in milliseconds.
@@ -130,11 +134,6 @@ def database_settings(database: dict, *, conn_max_age: int) -> dict:
         if "jit" not in options.get("options", ""):
             options["options"] = f"{options.get('options', '')} -c jit=off".strip()
     return database
-
-
-def _postgres(database: dict) -> bool:
-    engine = database.get("ENGINE") or ""
-    return "postgresql" in engine or "postgis" in engine
 
 
 # Seconds a connection to the read replica may take (replica_databases).
