@@ -16,6 +16,7 @@ from django.db.models import (
     Exists,
     OuterRef,
     QuerySet,
+    Value,
     prefetch_related_objects,
 )
 from django.utils.translation import get_language
@@ -90,16 +91,18 @@ def dashboard_status_counts(*, user) -> list[StatusCount]:
     small one of the retired commitments) without reading the table's wide rows, as a filter on
     retired_on, which neither index holds, would."""
     status_field, _ = commitment_selectors.state_columns(user=user)
-    every = Commitment.objects.values_list(status_field).annotate(n=Count("*")).order_by()
-    retired = Commitment.objects.filter(retired_on__isnull=False).values_list(status_field)
-    retired = retired.annotate(n=-Count("*")).order_by()
-    totals, retired_totals = Counter(), Counter()
-    for status, n in every.union(retired, all=True):
-        totals[status] += n
-        retired_totals[status] -= min(n, 0)
-    return [
-        StatusCount(status, totals[status.value], retired_totals[status.value]) for status in Status
-    ]
+
+    def by_status(commitments: QuerySet[Commitment], *, retired: bool) -> QuerySet:
+        rows = commitments.values_list(status_field).annotate(retired=Value(retired), n=Count("*"))
+        return rows.order_by()
+
+    every = by_status(Commitment.objects.all(), retired=False)
+    retired = by_status(Commitment.objects.filter(retired_on__isnull=False), retired=True)
+    totals = {False: Counter(), True: Counter()}
+    for status, is_retired, n in every.union(retired, all=True):
+        totals[is_retired][status] += n
+    left, gone = totals[False] - totals[True], totals[True]
+    return [StatusCount(status, left[status.value], gone[status.value]) for status in Status]
 
 
 def _paragraph_status_counts(*, user, document: Document) -> dict[tuple[int, str], int]:
