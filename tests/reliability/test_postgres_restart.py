@@ -138,8 +138,8 @@ class Browser:
     """Keeps the cookies itself: the production cookies are Secure, and this is plain HTTP
     (TLS ends at the reverse proxy in production)."""
 
-    def __init__(self, base: str):
-        self.base, self.cookies = base, {}
+    def __init__(self, base: str, log: Path | None = None):
+        self.base, self.cookies, self.log = base, {}, log  # log: the server's, for failures
         self.opener = urllib.request.build_opener(_NoRedirects)
 
     def request(self, path: str, data: dict | None = None) -> int:
@@ -249,7 +249,7 @@ def web_served(tmp_path: Path, database_url: str, **environment):
     log = tmp_path / "web.log"
     process = start("bin/web", log, **environment)
     try:
-        yield Browser(f"http://127.0.0.1:{wait_for_port(process, log)}")
+        yield Browser(f"http://127.0.0.1:{wait_for_port(process, log)}", log)
     finally:
         os.killpg(process.pid, 15)
         process.wait(timeout=60)
@@ -312,5 +312,7 @@ def test_reminders_go_out_once_and_pages_recover_when_postgres_restarts_or_crash
     message_ids = [m["Message-ID"] for m in smtp_sink.messages]
     assert len(set(message_ids)) == len(message_ids)
     # The pages answered before and after; once back, on every gunicorn worker's connection.
-    assert visitor.answers[0] == visitor.answers[-1] == 200, visitor.answers
-    assert [web.request("/") for _ in range(REQUESTS_AFTER)] == [200] * REQUESTS_AFTER
+    web_log = web.log.read_text(errors="replace")[-8000:]
+    assert visitor.answers[0] == visitor.answers[-1] == 200, (visitor.answers, web_log)
+    after = [web.request("/") for _ in range(REQUESTS_AFTER)]
+    assert after == [200] * REQUESTS_AFTER, web.log.read_text(errors="replace")[-8000:]
