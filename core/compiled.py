@@ -4,13 +4,15 @@ with new values: resolving and compiling a queryset costs more Python than runni
 - Writes made row by row many times over (a status update's copies, a bulk import's thousands
   of rows): each is compiled with ANY_ID where it takes its row's id, cached per database
   vendor, and run with the id put in its place (with_id).
-- Reads made on every request (the session's and the user's rows: core.sessions):
-  CompiledRead, the same SQL the ORM writes for the same filter, built once per connection.
+- Reads made on every request (the session's and the user's rows: core.sessions; an API
+  token's row with its owner's: tracker.api_tokens): CompiledRead, the same SQL the ORM
+  writes for the same filter, built once per connection.
 """
 
 import datetime
 
 from django.db import connections, router
+from django.db.models.query import get_related_populators
 
 # No row has this id: the one parameter of a compiled statement that with_id replaces.
 ANY_ID = -7_654_321
@@ -48,10 +50,13 @@ class CompiledRead:
     """One model's row found by a few exact or compared values, as `manager.filter(**lookups)`
     finds it, with the ORM's SQL, column conversions and instance, but resolved and compiled
     once per database connection instead of on every call (a thread has its own connection,
-    so nothing compiled is shared between threads).
+    so nothing compiled is shared between threads). `manager` may be a queryset that follows
+    foreign keys (select_related): the rows it joins are read in the same statement and set
+    on the instance, as the ORM sets them.
 
         SESSION = CompiledRead(lambda: Session.objects, "session_key", "expire_date__gt")
         SESSION.first(session_key=key, expire_date__gt=now)  # a Session, or None
+        TOKEN = CompiledRead(lambda: ApiToken.objects.select_related("user"), "prefix")
     """
 
     def __init__(self, manager, *lookups: str):
@@ -62,7 +67,9 @@ class CompiledRead:
         """The first row matching `values` (one per lookup), or None."""
         manager = self.manager()
         connection = connections[router.db_for_read(manager.model)]
-        sql, params, slots, compiler, converters, columns = self._compiled(connection, manager)
+        sql, params, slots, compiler, converters, columns, related = self._compiled(
+            connection, manager
+        )
         params = list(params)
         for lookup, (position, field) in slots.items():
             value = field.get_db_prep_value(values[lookup], connection, prepared=False)
@@ -76,7 +83,10 @@ class CompiledRead:
             return None
         if converters:  # the ORM's conversions of each column's value (a date on SQLite...)
             row = next(compiler.apply_converters([row], converters))
-        return manager.model.from_db(connection.alias, columns, row[: len(columns)])
+        instance = manager.model.from_db(connection.alias, columns, row[: len(columns)])
+        for populator in related:  # the joined rows, as the ORM's ModelIterable sets them
+            populator.populate(row, instance)
+        return instance
 
     def _compiled(self, connection, manager):
         kept = connection.__dict__.setdefault("compiled_reads", {})
@@ -112,7 +122,8 @@ class CompiledRead:
         if compiler.has_composite_fields(selected):
             raise RuntimeError(f"A compiled read selects a composite field: {sql}")
         converters = compiler.get_converters(selected)
-        return sql, tuple(params), slots, compiler, converters, columns
+        related = get_related_populators(compiler.klass_info, compiler.select, connection.alias)
+        return sql, tuple(params), slots, compiler, converters, columns, related
 
     @staticmethod
     def _field(model, lookup: str):

@@ -10,6 +10,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.db.models.sql.compiler import SQLCompiler
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +24,8 @@ from core.sessions import (
     ModelBackend,
     SessionStore,
 )
+from tracker.api_tokens import TOKEN_ROW, api_token_create
+from tracker.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +166,41 @@ def test_an_id_no_column_holds_finds_no_user(user_id):
 
     assert expected is None
     assert ModelBackend().get_user(user_id) is None
+
+
+def test_the_token_read_joins_its_owner_as_the_orm_does(secretariat, liaison):
+    """An API token's row and its owner's in one statement, the ORM's select_related SQL; the
+    owner set on the token as the ORM sets it, column by column."""
+    for person in (secretariat, liaison):
+        token, _text = api_token_create(user=person, name="script")
+        with_owner = ApiToken.objects.select_related("user")
+        orm = with_owner.filter(prefix=token.prefix)
+
+        with CaptureQueriesContext(connection) as queries:
+            read = TOKEN_ROW.first(prefix=token.prefix)
+            owner = read.user  # already there: no second query
+        assert len(queries) == 1
+        assert TOKEN_ROW._compiled(connection, with_owner)[0] == orm_sql(orm)
+        expected = orm.get()
+        for row, wanted in ((read, expected), (owner, expected.user)):
+            assert type(row) is type(wanted) and row._state.adding is False
+            for field in wanted._meta.concrete_fields:
+                assert getattr(row, field.attname) == getattr(wanted, field.attname), field.name
+    assert TOKEN_ROW.first(prefix="000000000000") is None
+
+
+def test_an_api_request_compiles_no_token_read_again(secretariat, monkeypatch):
+    _token, text = api_token_create(user=secretariat, name="script")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {text}")
+    assert client.get("/api/v1/documents/").status_code == 200  # compiled here
+    compiled = []
+    original = SQLCompiler.as_sql
+
+    def counted(self, *args, **kwargs):
+        compiled.append(self.query.model._meta.db_table)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counted)
+    assert client.get("/api/v1/documents/").status_code == 200
+
+    assert ApiToken._meta.db_table not in compiled
