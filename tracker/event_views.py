@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
-from django.middleware.gzip import re_accepts_gzip
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -173,7 +172,7 @@ def _feed_response(request, *, events, name: str, audience: tuple) -> HttpRespon
     else:
         key = (*audience, request.build_absolute_uri("/"), get_language())
         plain_etag, gzip_etag, compressed = caching.cached(caching.CALENDAR, key, build)
-    gzip_accepted = re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", ""))
+    gzip_accepted = accepts_gzip(request.META.get("HTTP_ACCEPT_ENCODING", ""))
     response = HttpResponse(content_type=CALENDAR_CONTENT_TYPE)
     response["ETag"] = gzip_etag if gzip_accepted else plain_etag
     # Shared caches must not hand the compressed feed to a client that cannot read it.
@@ -187,6 +186,30 @@ def _feed_response(request, *, events, name: str, audience: tuple) -> HttpRespon
     else:
         response.content = gzip.decompress(compressed)
     return response
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether a request's Accept-Encoding takes gzip (RFC 9110, 12.5.3): named (or x-gzip,
+    its old name) with a weight above 0, or not named and `*` so weighted. `gzip;q=0` refuses
+    it, which Django's GZipMiddleware, finding the word alone, would not see. A weight that is
+    not a number refuses too: the plain feed is never wrong."""
+    weights = {}
+    for item in accept_encoding.split(","):
+        coding, *parameters = (part.strip() for part in item.split(";"))
+        coding = coding.lower()
+        weight = 1.0
+        for parameter in parameters:
+            name, _equals, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if coding:
+            weights[coding] = weight
+    named = [weights[c] for c in ("gzip", "x-gzip") if c in weights]
+    weight = max(named) if named else weights.get("*", 0.0)
+    return 0 < weight <= 1
 
 
 def _feed_compressed(body: bytes) -> tuple[str, str, bytes]:

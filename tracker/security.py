@@ -88,7 +88,8 @@ def _shared_with_every_visitor(request, response) -> bool:
 
 
 class ConditionalGetMiddleware(DjangoConditionalGetMiddleware):
-    """Django's ETag and 304 Not Modified, without hashing a page that hands out a CSRF token.
+    """Django's ETag and 304 Not Modified, without hashing a page that hands out a CSRF token,
+    and with no Content-Length on a 304.
 
     Django masks the token anew each time a page asks for it (every logged-in page has one in
     its logout and language forms), so such a page is never the same twice and its ETag could
@@ -101,7 +102,12 @@ class ConditionalGetMiddleware(DjangoConditionalGetMiddleware):
     def process_response(self, request, response):
         if settings.CSRF_COOKIE_NAME in response.cookies and not response.has_header("ETag"):
             response.csrf_token_in_page = True
-        return super().process_response(request, response)
+        response = super().process_response(request, response)
+        if response.status_code == 304:
+            # A view's own 304 (the calendar feeds') got CommonMiddleware's Content-Length: 0,
+            # which RFC 9110 (8.6) forbids: it would be the length of the body not sent.
+            del response["Content-Length"]
+        return response
 
     def needs_etag(self, response) -> bool:
         return not getattr(response, "csrf_token_in_page", False) and super().needs_etag(response)

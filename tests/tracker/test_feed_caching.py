@@ -193,10 +193,40 @@ def test_each_form_of_a_feed_has_its_own_etag_and_its_own_304(client, secretaria
                 unchanged = get(path, headers={**headers, "if-none-match": etag})
                 assert unchanged.status_code == 304
                 assert "Accept-Encoding" in unchanged["Vary"]
+                assert not unchanged.has_header("Content-Length")  # not the body's: none
             # Each client's copy is of its own form: the other form's ETag is no match.
             other = get(path, headers={**GZIP, "if-none-match": plain["ETag"]})
             assert other.status_code == 200 and other["ETag"] == compressed["ETag"]
             assert other["Content-Encoding"] == "gzip"
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "compressed"),
+    [
+        ("GZIP;Q=0.5, deflate", True),
+        ("x-gzip", True),
+        ("br, *;q=0.1", True),
+        ("gzip;q=0", False),  # named to refuse it
+        ("deflate, gzip;q=0.000", False),
+        ("gzip;q=0, *", False),
+        ("*;q=0", False),
+        ("gzip;q=often", False),  # a weight that is no number
+        ("br", False),
+        ("", False),
+    ],
+)
+def test_a_feed_is_compressed_only_for_a_client_whose_accept_encoding_takes_gzip(
+    client, accept_encoding, compressed
+):
+    EventFactory(title="International Day of Neutrality")
+    response = client.get(PUBLIC_FEED, headers={"accept-encoding": accept_encoding})
+
+    assert response.has_header("Content-Encoding") is compressed
+    body = gzip.decompress(response.content) if compressed else response.content
+    assert (
+        Calendar.from_ical(body).walk("VEVENT")[0]["summary"] == "International Day of Neutrality"
+    )
+    assert event_views.accepts_gzip(accept_encoding) is compressed
 
 
 def test_a_feed_is_compressed_once_when_it_is_built_not_once_a_request(client):
