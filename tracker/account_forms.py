@@ -16,21 +16,7 @@ from core.roles import Role
 
 from .models import User
 from .models.events import validate_time_zone
-
-
-def validate_no_control_characters(value: str) -> None:
-    """Django's EmailField takes control characters in a quoted name part (such as
-    "a<tab>b"@example.org, as RFC 5321 allows); Django's email writer then splits the To header
-    at them, so the invitation or confirmation mail would be malformed or fail to send."""
-    if any(ord(character) < 32 or ord(character) == 127 for character in value):
-        raise ValidationError(
-            _(
-                "An email address cannot contain tabs, line breaks or other control characters: "
-                "type it again."
-            ),
-            code="control_characters",
-        )
-
+from .models.users import validate_no_control_characters
 
 # The time zones a person can pick from, offered as the <datalist> of the profile's field.
 TIME_ZONES = sorted(available_timezones())

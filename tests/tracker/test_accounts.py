@@ -435,3 +435,36 @@ def test_an_invitation_to_an_address_with_control_characters_is_refused(
     )
     assert mail.outbox == []
     assert not Invitation.objects.exists()
+
+
+@pytest.mark.parametrize("email", ['"a\x0bb"@example.org', '"a\x0cBcc:x@y.org"@example.org'])
+def test_the_admin_refuses_an_address_with_control_characters_and_keeps_the_old_one(
+    client, superuser, liaison, email
+):
+    """The validator is the model field's: the admin's account form (a ModelForm) refuses it too."""
+    client.force_login(superuser)
+    url = reverse("admin:tracker_user_change", args=[liaison.pk])
+    form = {
+        "username": liaison.username,
+        "email": email,
+        "is_active": "on",
+        "role": liaison.role,
+        "actor": liaison.actor_id or "",
+        "time_zone": liaison.time_zone,
+        "language": "",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+
+    response = client.post(url, form)
+
+    assert response.status_code == 200  # the form again, with its errors
+    assert "cannot contain tabs, line breaks or other control characters" in (
+        response.content.decode()
+    )
+    liaison.refresh_from_db()
+    assert liaison.email != email
+    form["email"] = "liaison.new@example.org"  # the same form with a plain address is saved
+    assert client.post(url, form).status_code == 302
+    liaison.refresh_from_db()
+    assert liaison.email == "liaison.new@example.org"

@@ -2,7 +2,9 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.roles import Role, user_can_edit_record
 
@@ -14,10 +16,28 @@ def calendar_token_new() -> str:
     return secrets.token_urlsafe(32)
 
 
+def validate_no_control_characters(value: str) -> None:
+    """Django's EmailField takes control characters in a quoted name part (such as
+    "a<tab>b"@example.org, as RFC 5321 allows); Django's email writer then splits the To header
+    at them, so an invitation, confirmation or reminder mail would be malformed or fail to
+    send. On the model's field, so every form made from it refuses them (the admin's too)."""
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        raise ValidationError(
+            _(
+                "An email address cannot contain tabs, line breaks or other control characters: "
+                "type it again."
+            ),
+            code="control_characters",
+        )
+
+
 class User(AbstractUser):
     """A person with an account: secretariat staff keep the record, liaisons and contributors
     read its public part."""
 
+    email = models.EmailField(
+        _("email address"), blank=True, validators=[validate_no_control_characters]
+    )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.LIAISON)
     # The member state a liaison follows; their landing page is this actor's page.
     actor = models.ForeignKey(
