@@ -205,8 +205,8 @@ def accepts_gzip(accept_encoding: str) -> bool:
                     weight = float(value)
                 except ValueError:
                     weight = 0.0
-        if coding:
-            weights[coding] = weight
+        if coding:  # named twice: the lower weight (the plain feed is never wrong)
+            weights[coding] = min(weight, weights.get(coding, weight))
     named = [weights[c] for c in ("gzip", "x-gzip") if c in weights]
     weight = max(named) if named else weights.get("*", 0.0)
     return 0 < weight <= 1

@@ -209,6 +209,8 @@ def test_each_form_of_a_feed_has_its_own_etag_and_its_own_304(client, secretaria
         ("gzip;q=0", False),  # named to refuse it
         ("deflate, gzip;q=0.000", False),
         ("gzip;q=0, *", False),
+        ("gzip, gzip;q=0", False),  # named twice: the lower weight
+        ("gzip;q=0, gzip", False),
         ("*;q=0", False),
         ("gzip;q=often", False),  # a weight that is no number
         ("br", False),
