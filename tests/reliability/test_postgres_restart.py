@@ -240,9 +240,17 @@ def wait_for(condition, what: str, *reports) -> None:
     deadline = time.monotonic() + PATIENCE_SECONDS
     while not condition():
         if time.monotonic() > deadline:
-            said = "\n".join(report() for report in reports)
-            raise AssertionError(f"gave up waiting for {what}\n{said}")
+            raise AssertionError(f"gave up waiting for {what}\n" + "\n".join(map(_said, reports)))
         time.sleep(0.1)
+
+
+def _said(report) -> str:
+    """What a report says, or why it could not say it (the server still away, say): the
+    failure it explains is never hidden behind its own."""
+    try:
+        return report()
+    except Exception as error:  # noqa: BLE001 - any reason is reported, never raised
+        return f"({getattr(report, '__name__', report)} failed: {error!r})"
 
 
 def send_round_through(outage, *, cluster, smtp_sink, worker, round_name: str, received: int):
@@ -304,7 +312,11 @@ def test_reminders_go_out_once_and_pages_recover_when_postgres_restarts_or_crash
     visitor.start()
     # Its first answer comes before the first outage: a cold dashboard on a busy machine can
     # take longer than the first four reminders take to go out.
-    wait_for(lambda: visitor.answers, "the first page read", lambda: web.log.read_text()[-3000:])
+    wait_for(
+        lambda: visitor.answers,
+        "the first page read",
+        lambda: web.log.read_text(errors="replace")[-3000:],
+    )
     smtp_sink.delay = 0.25  # every SMTP call takes a while: the outage meets marks in flight
     try:
         send_round_through(
