@@ -16,6 +16,7 @@ import zipfile
 import pytest
 from axes.models import AccessFailureLog
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import transaction
@@ -133,6 +134,22 @@ def test_an_evidence_link_the_form_would_refuse_is_not_restored(archive, media, 
     data = changed(archive, rows=with_field("commitments.evidencelink", url=url))
     message = refused(data, media, r"commitments.EvidenceLink \d+ is refused")
     assert "url: Enter a valid URL." in message
+
+
+def test_an_older_archives_address_with_control_characters_restores_without_them(archive, media):
+    """Before migration 0019 the admin's form stored such an address; the restore does what
+    the migration did to the stored ones (the validator would refuse the whole archive)."""
+    restored = {}
+
+    def older(rows):
+        user = row_of(rows, "tracker.user")
+        user["fields"]["email"] = '"a\x0bb\x7f"@example.org'
+        restored["pk"] = user["pk"]
+        return rows
+
+    backup_restore(source=io.BytesIO(changed(archive, rows=older)))
+
+    assert get_user_model().objects.get(pk=restored["pk"]).email == '"ab"@example.org'
 
 
 @pytest.mark.parametrize(

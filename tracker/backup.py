@@ -40,6 +40,8 @@ from django.utils import timezone
 
 from commitments import services
 
+from .models.users import email_without_control_characters
+
 FORMAT_NAME = "commitment-tracker-backup"
 # Raise when the layout of the archive or of a model changes in a way an older restore
 # would misread; backup_restore refuses archives of another version.
@@ -372,6 +374,15 @@ def _without_retired_fields(row: dict) -> dict:
     return row | {"fields": fields}
 
 
+def _upgraded(row: dict) -> dict:
+    """An older archive's values as this version's migrations made the stored ones: an email
+    address loses the control characters it could hold before migration 0019."""
+    email = row["fields"].get("email") if row["model"].lower() == USER_MODEL.lower() else None
+    if not isinstance(email, str):
+        return row
+    return row | {"fields": row["fields"] | {"email": email_without_control_characters(email)}}
+
+
 def _restorable_fields(label: str) -> set[str]:
     options = _model(label)._meta
     fields = {f.name for f in options.concrete_fields} | {f.name for f in options.many_to_many}
@@ -487,7 +498,7 @@ def _rows_save(rows: list[dict], *, without_password_hashes: bool) -> Counter:
     unusable = USER_MODEL.lower()
     # RECORD_MODELS' order makes every reference point to a row restored before it: one that
     # cannot be found is missing from the archive, and refused (no forward references).
-    rows = [_without_retired_fields(row) for row in rows]
+    rows = [_upgraded(_without_retired_fields(row)) for row in rows]
     restoring = serializers.deserialize("python", rows, handle_forward_references=False)
     try:
         for restored in restoring:

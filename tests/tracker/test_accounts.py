@@ -1,11 +1,13 @@
 """Accounts without the admin: invitations, the managers' pages, and every refusal of them."""
 
 import datetime
+import importlib
 import re
 
 import pytest
 import time_machine
 from auditlog.models import LogEntry
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Permission
 from django.core import mail
 from django.urls import reverse
@@ -468,3 +470,21 @@ def test_the_admin_refuses_an_address_with_control_characters_and_keeps_the_old_
     assert client.post(url, form).status_code == 302
     liaison.refresh_from_db()
     assert liaison.email == "liaison.new@example.org"
+
+
+def test_the_upgrade_takes_control_characters_out_of_a_stored_address(liaison):
+    """Migration 0019: an address the admin's form stored before it refused control characters
+    loses them, so the account can be saved (deactivated, say) in the admin again."""
+    migration = importlib.import_module(
+        "tracker.migrations.0019_user_email_without_control_characters"
+    )
+    User.objects.filter(pk=liaison.pk).update(email='"a\x0bb\x0c"@example.org')
+    untouched = User.objects.values_list("pk", "email").exclude(pk=liaison.pk)
+    before = set(untouched)
+
+    migration.email_without_control_characters(django_apps, None)
+
+    liaison.refresh_from_db()
+    assert liaison.email == '"ab"@example.org'
+    assert set(untouched) == before
+    liaison.full_clean()  # what the admin's form checks: no field refused any more

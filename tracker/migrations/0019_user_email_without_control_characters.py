@@ -4,6 +4,17 @@ import tracker.models.users
 from django.db import migrations, models
 
 
+def email_without_control_characters(apps, schema_editor):
+    """An address stored before control characters were refused (the admin's form took them)
+    loses them, so the admin can save that account again (its form checks every field) and a
+    backup of it restores. Mail to it had failed anyway: Django split the To header there."""
+    User = apps.get_model("tracker", "User")
+    for pk, email in User.objects.values_list("pk", "email").iterator():
+        kept = "".join(c for c in email if 32 <= ord(c) != 127)
+        if kept != email:
+            User.objects.filter(pk=pk).update(email=kept)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -11,6 +22,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(email_without_control_characters, migrations.RunPython.noop),
         migrations.AlterField(
             model_name='user',
             name='email',
