@@ -10,7 +10,7 @@ def email_without_control_characters(apps, schema_editor):
     backup of it restores. Mail to it had failed anyway: Django split the To header there."""
     User = apps.get_model("tracker", "User")
     for pk, email in User.objects.values_list("pk", "email").iterator():
-        kept = "".join(c for c in email if 32 <= ord(c) != 127)
+        kept = tracker.models.users.email_without_control_characters(email)
         if kept != email:
             User.objects.filter(pk=pk).update(email=kept)
 
