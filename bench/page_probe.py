@@ -25,6 +25,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.bench")
 API = "secretariat's API token"
 CALENDAR_APP = "calendar app"  # no session; asks for the feeds compressed, as calendar apps do
 API_LISTS = ("commitments", "updates", "documents", "actors", "events")
+TABLE_QUERIES = {
+    "sort-due": "sort=due",
+    "sort-due-desc": "sort=-due",
+    "sort-freshness": "sort=freshness",
+    "sort-freshness-desc": "sort=-freshness",
+    "sort-progress": "sort=progress",
+    "sort-progress-desc": "sort=-progress",
+    "sort-status": "sort=status",
+    "late": "freshness=late",
+    "very-late": "freshness=very_late",
+    "overdue-in-progress": "due=overdue&status=in_progress",
+    "overdue-theme": "due=overdue&theme=1",
+}
 
 
 def _caching():
@@ -43,6 +56,13 @@ def _pages(landmarks, token: str) -> dict[str, tuple[str | None, str]]:
         "actor-liaison": ("liaison", landmarks.actor_path),
         "ics-public": (CALENDAR_APP, "/calendar.ics"),
         "ics-personal": (CALENDAR_APP, f"/calendar/{token}.ics"),
+        # The table's sorts and filters on the commitments' dates and news, which the
+        # benchmark's pages do not drive.
+        **{
+            f"table-{name}-{role}": (role, f"/commitments/?{query}")
+            for name, query in TABLE_QUERIES.items()
+            for role in ("secretariat", "liaison")
+        },
         # The API's lists, read with the secretariat's token as `make bench` reads them.
         **{f"api-{name}": (API, f"/api/v1/{name}/") for name in API_LISTS},
     }

@@ -142,6 +142,15 @@ def commitment_dated_list(*, user, today: datetime.date | None = None) -> QueryS
     return deadlines.annotate(commitment_list(user=user), today=today)
 
 
+def commitment_state_count(*, user, state: str, today: datetime.date) -> int:
+    """How many commitments are in one deadline or freshness state (deadlines.OVERDUE ...
+    VERY_LATE) on `today`, in the state the user sees: the table's count of its due or
+    freshness filter alone, read as the dashboard's counts are (deadlines.state_counts)."""
+    status_field, last_field = state_columns(user=user)
+    counts = deadlines.state_counts(today=today, status_field=status_field, last_field=last_field)
+    return counts[state]
+
+
 def record_cache_parts(*, user, page: str, details: tuple = ()) -> tuple:
     """What a cached piece of a record page depends on (core.caching, family RECORD: a
     write forgets it): the page, whether the user sees the secretariat's state or the public

@@ -1,7 +1,7 @@
 """The commitments table; rows come from selectors.commitment_list, in the state the user sees."""
 
 import django_tables2 as tables
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import F
 from django.utils import dateformat
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, pgettext
@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from core.roles import person_shown
 
 from . import deadlines
+from .models import due_order_expression, news_on_expression, status_order_expression
 from .statuses import Status, status_definition
 
 DATE_FORMAT = "j M Y"
@@ -145,12 +146,7 @@ class CommitmentTable(tables.Table):
 
     def order_status(self, queryset, is_descending):
         """Sort in the vocabulary's order (not started ... no longer pursued), not by the code."""
-        rank = Case(
-            *(When(shown_status=value, then=Value(i)) for i, value in enumerate(Status.values)),
-            output_field=IntegerField(),
-        )
-        ordered = queryset.annotate(status_rank=rank)
-        return ordered.order_by(("-" if is_descending else "") + "status_rank", "title"), True
+        return _ordered(queryset, status_order_expression("shown_status"), is_descending), True
 
     def render_progress(self, value):
         return format_html(
@@ -159,6 +155,9 @@ class CommitmentTable(tables.Table):
 
     def value_progress(self, value):
         return value
+
+    def order_progress(self, queryset, is_descending):
+        return _ordered(queryset, F("shown_progress"), is_descending), True
 
     def value_target_date(self, value):
         return value.isoformat() if value else ""
@@ -179,12 +178,10 @@ class CommitmentTable(tables.Table):
             # order, read from the partial indexes on that date and the title (Commitment.Meta),
             # 25 rows, not all overdue ones sorted (19,000 at ten times the benchmark's data).
             return queryset.order_by(deadlines.earliest_due().asc(), "title"), True
-        due = (
-            F("due_date").desc(nulls_last=True)
-            if is_descending
-            else F("due_date").asc(nulls_last=True)
-        )
-        return queryset.order_by(due, "title"), True
+        # The due date without today's in it (due_order_expression), which an index holds;
+        # ties by title either way.
+        due = due_order_expression("shown_status", descending=is_descending)
+        return queryset.order_by(due.desc() if is_descending else due, "title", "pk"), True
 
     def render_freshness(self, value):
         return freshness_badge(value)
@@ -194,8 +191,8 @@ class CommitmentTable(tables.Table):
 
     def order_freshness(self, queryset, is_descending):
         """By the day of the last news: the stalest first when ascending."""
-        last = F("last_news").desc() if is_descending else F("last_news").asc()
-        return queryset.order_by(last, "title"), True
+        news = news_on_expression("shown_last_activity")
+        return _ordered(queryset, news, is_descending), True
 
     def render_owner(self, value):
         return self._owner_shown(value)
@@ -206,6 +203,13 @@ class CommitmentTable(tables.Table):
     def _owner_shown(self, owner) -> str:
         """The secretariat's word for an owner without a full name, for everyone else."""
         return person_shown(owner, reader=getattr(getattr(self, "request", None), "user", None))
+
+
+def _ordered(queryset, key, is_descending: bool):
+    """The rows by `key`, ties by title then id; descending, that order turned. Each such sort
+    has an index (models._table_orders) that gives a page its rows in order."""
+    terms = (key, F("title"), F("pk"))
+    return queryset.order_by(*(t.desc() if is_descending else t.asc() for t in terms))
 
 
 def deadline_text(record, *, day) -> str:

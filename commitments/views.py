@@ -24,7 +24,13 @@ from core.roles import user_can_edit_record, user_can_see_internal
 
 from . import exports, selectors, services, submissions
 from .document_forms import DocumentLinkForm
-from .filters import CATALOGUE_FILTERS, SHOW_RETIRED, CommitmentFilter, table_query
+from .filters import (
+    CATALOGUE_FILTERS,
+    CHOICE_VALUES,
+    SHOW_RETIRED,
+    CommitmentFilter,
+    table_query,
+)
 from .forms import RelationForm, StatusUpdateForm
 from .models import Actor, Commitment, Document, EvidenceFile
 from .progress import milestone_sums
@@ -166,6 +172,11 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
             filters.pop(name, None)
 
         def count() -> int:
+            if state := _deadline_state_alone(filters):
+                # What the dashboard counts, read from indexes: the filter's count was a scan
+                # of every commitment's freshness after each status update (issue 16).
+                today = reader_today(request.user)
+                return selectors.commitment_state_count(user=request.user, state=state, today=today)
             found = CommitmentFilter(filters, queryset=self.get_queryset(), request=request)
             return found.qs.count() if found.is_valid() else 0  # FilterView shows no row
 
@@ -231,6 +242,17 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         table = self.get_table(**self.get_table_kwargs())
         filename = self.get_export_filename(export_format)
         return exports.RESPONSES[export_format](table, filename=filename)
+
+
+def _deadline_state_alone(filters) -> str | None:
+    """The deadline or freshness state (deadlines.OVERDUE ... VERY_LATE) the table's filters
+    ask for when it is all they ask for ("Show retired" aside: a retired commitment is in no
+    such state), else None."""
+    named = set(filters) - {SHOW_RETIRED}
+    if len(named) != 1 or (name := named.pop()) not in ("due", "freshness"):
+        return None
+    value = filters[name]
+    return value if value in CHOICE_VALUES[name] else None
 
 
 commitment_list = public_record(

@@ -36,7 +36,11 @@ def titles(response) -> list[str]:
     return re.findall(r">(Row \d\d)<", page[page.index("<tbody") : page.index("</tbody>")])
 
 
-@pytest.mark.parametrize("sort", [None, "title", "-title", "due", "-due", "paragraphs"])
+@pytest.mark.parametrize(
+    "sort",
+    [None, "title", "-title", "due", "-due", "paragraphs", "freshness", "-freshness"]
+    + ["progress", "-progress", "status", "-status"],
+)
 def test_every_page_shows_the_rows_a_single_page_shows(secretariat_client, rows, sort):
     query = {"sort": sort} if sort else {}
     whole = titles(secretariat_client.get(LIST_URL, {**query, "per_page": 100}))
