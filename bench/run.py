@@ -127,6 +127,10 @@ def pages(landmarks, sizes: Sizes, calendar_token: str) -> list[Page]:
         Page(f"table, deep page {deep}", f"/commitments/?page={deep}", "secretariat", lists),
         # The dashboard's "Overdue" count links to this list; sorted the longest overdue first.
         Page("table, overdue", "/commitments/?due=overdue&sort=due", "secretariat", OVERDUE_TARGET),
+        # Sorted by due date (its index), and the freshness filter the dashboard's "Late" links
+        # to, counted as the dashboard counts it.
+        Page("table, by due date", "/commitments/?sort=due", "secretariat", lists, cold),
+        Page("table, late", "/commitments/?freshness=late", "secretariat", lists, cold),
         Page(
             "commitment, long history (secretariat)",
             landmarks.long_path,

@@ -56,12 +56,13 @@ def test_the_pages_other_issues_added_each_have_a_target():
     pages = {page.name: page for page in run.pages(landmarks(), Sizes(), "token")}
     added = [name for name in pages if name.startswith(("public: ", "API: "))]
     assert len(added) == 9
-    for name in [*added, "table, overdue"]:
+    for name in [*added, "table, overdue", "table, by due date", "table, late"]:
         assert pages[name].target > 0, name
     assert all(pages[name].site == run.PUBLIC for name in added if name.startswith("public"))
     assert all(pages[name].api_token for name in added if name.startswith("API"))
     cold = [name for name, page in pages.items() if page.cold_target_ms]
-    assert len(cold) == 6  # dashboard, table, commitment, actor page, both feeds
+    # dashboard, table (first page, by due date, late), commitment, actor page, both feeds
+    assert len(cold) == 8
     assert pages["commitment, long history (secretariat)"].writes_to == "c-00000"
 
 
