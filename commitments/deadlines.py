@@ -20,6 +20,7 @@ the annotations.
 
 import calendar
 import datetime
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -392,6 +393,23 @@ def state_counts_sql(
     return sql, [param for _, params in parts for param in params]
 
 
+@functools.lru_cache(maxsize=32)
+def _state_counts_statement(
+    today: datetime.date, status_field: str, last_field: str, count_open: bool, soon_days: int
+) -> tuple[str, tuple]:
+    """state_counts_sql, written once a day per audience and process: building it from the
+    ORM's expressions took about as long as PostgreSQL takes to count (6 ms each at 20,000
+    commitments), on every cold dashboard and table filtered by a state. `soon_days` is
+    TRACKER_DUE_SOON_DAYS, which the statement holds."""
+    sql, params = state_counts_sql(
+        today=today,
+        status_field=status_field,
+        last_field=last_field,
+        open_total=None if count_open else 0,
+    )
+    return sql, tuple(params)
+
+
 def state_counts(
     *,
     today: datetime.date,
@@ -410,8 +428,8 @@ def state_counts(
         return Commitment.objects.aggregate(
             **counts(today=today, status_field=status_field, last_field=last_field)
         )
-    sql, params = state_counts_sql(
-        today=today, status_field=status_field, last_field=last_field, open_total=open_total
+    sql, params = _state_counts_statement(
+        today, status_field, last_field, open_total is None, due_soon_days()
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -146,3 +146,19 @@ def test_the_freshness_indexes_know_the_default_cadences():
     and spell its values out; the counts find their rows only while the two agree."""
     defaults = {kind.value: months for kind, months in DEFAULT_REPORTING_CADENCE_MONTHS.items()}
     assert defaults == commitment_models._CADENCE_DEFAULTS
+
+
+def test_the_counts_follow_the_due_soon_setting_and_the_day(settings):
+    """state_counts keeps its statement per day and TRACKER_DUE_SOON_DAYS: a statement kept
+    from another day or window would count the wrong rows."""
+    today = DAYS[0]
+    for days in (5, 25, 45):
+        CommitmentFactory(target_date=today + days * DAY, status=Status.IN_PROGRESS)
+
+    def due_soon(day, window) -> int:
+        settings.TRACKER_DUE_SOON_DAYS = window
+        return deadlines.state_counts(today=day)[deadlines.DUE_SOON]
+
+    assert [due_soon(today, window) for window in (10, 30, 60, 10)] == [1, 2, 3, 1]
+    assert due_soon(today + 20 * DAY, 10) == 1  # the 25-day one, 5 days ahead then
+    assert due_soon(today + 50 * DAY, 10) == 0
