@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_slug
-from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+from django.db.models import F, QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
@@ -15,26 +15,20 @@ from rest_framework.exceptions import ValidationError
 from commitments import selectors
 from commitments.filters import CHOICE_VALUES, INVALID, CommitmentFilter, table_query
 from commitments.models import Actor, Document, Paragraph, Theme
-from commitments.statuses import Status
 from core.pagination import whole_number
 
 from .pagination import DEFAULT_PAGE_SIZE
 
 # sort -> the order it stands for, as the table's columns sort (commitments.tables); the id
 # comes last in every order, so that rows equal on the sort keep one place between pages.
-STATUS_RANK = Case(
-    *(When(shown_status=value, then=Value(i)) for i, value in enumerate(Status.values)),
-    output_field=IntegerField(),
-)
+# Status, progress, due and freshness are the table's own orders (commitments.selectors.
+# commitments_ordered), each read from an index.
 SORTS = {
     "paragraphs": ("first_paragraph_number", "title"),
     "title": ("title",),
-    "status": ("status_rank", "title"),
-    "progress": ("shown_progress", "title"),
     "target_date": ("target_date", "title"),
-    "due": ("due_date", "title"),
     "last_activity": ("shown_last_activity", "title"),
-    "freshness": ("last_news", "title"),
+    **{name: () for name in selectors.INDEXED_ORDERS},
 }
 DEFAULT_SORT = "paragraphs"
 SORT_VALUES = sorted([*SORTS, *(f"-{name}" for name in SORTS)])
@@ -141,9 +135,10 @@ def _filters_only(query: QueryDict) -> QueryDict:
 
 def _sorted(queryset: QuerySet, sort: str) -> QuerySet:
     descending = sort.startswith("-")
-    keys = SORTS[sort.removeprefix("-")]
-    if "status_rank" in keys:
-        queryset = queryset.annotate(status_rank=STATUS_RANK)
+    name = sort.removeprefix("-")
+    if name in selectors.INDEXED_ORDERS:  # the table's own order, read from its index
+        return selectors.commitments_ordered(queryset, name, descending=descending)
+    keys = SORTS[name]
     # Dates not yet known sort last either way, as the table's due column does.
     first = F(keys[0]).desc(nulls_last=True) if descending else F(keys[0]).asc(nulls_last=True)
     return queryset.order_by(first, *keys[1:], "pk")

@@ -24,7 +24,7 @@ import functools
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import (
     Case,
     CharField,
@@ -55,6 +55,7 @@ from django.db.models.lookups import (
     LessThan,
     LessThanOrEqual,
 )
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
@@ -115,7 +116,8 @@ def _earliest(a, b):
 
 def deadline_annotations(*, today: datetime.date, status_field: str = "shown_status") -> dict:
     """overdue_since (date or null), next_due (the earliest date still ahead, or null),
-    due_date (overdue_since, else next_due: the table's sort) and deadline (OVERDUE,
+    due_date (overdue_since, else next_due: the table's Due column, whose sort reads the same
+    date written without today's in it, models.due_order_expression) and deadline (OVERDUE,
     DUE_SOON or ""), on the state in status_field.
 
     The milestones' dates come from Commitment.undone_milestone_due_on, the earliest undone
@@ -395,12 +397,18 @@ def state_counts_sql(
 
 @functools.lru_cache(maxsize=32)
 def _state_counts_statement(
-    today: datetime.date, status_field: str, last_field: str, count_open: bool, soon_days: int
+    today: datetime.date,
+    status_field: str,
+    last_field: str,
+    count_open: bool,
+    soon_days: int,
+    zone: str,
 ) -> tuple[str, tuple]:
     """state_counts_sql, written once a day per audience and process: building it from the
     ORM's expressions took about as long as PostgreSQL takes to count (6 ms each at 20,000
-    commitments), on every cold dashboard and table filtered by a state. `soon_days` is
-    TRACKER_DUE_SOON_DAYS, which the statement holds."""
+    commitments), on every cold dashboard and table filtered by a state. The statement holds
+    `soon_days` (TRACKER_DUE_SOON_DAYS) and the time zone the day of a commitment's entry is
+    read in (`zone`, the current one's name: TIME_ZONE)."""
     sql, params = state_counts_sql(
         today=today,
         status_field=status_field,
@@ -429,9 +437,16 @@ def state_counts(
             **counts(today=today, status_field=status_field, last_field=last_field)
         )
     sql, params = _state_counts_statement(
-        today, status_field, last_field, open_total is None, due_soon_days()
+        today,
+        status_field,
+        last_field,
+        open_total is None,
+        due_soon_days(),
+        timezone.get_current_timezone_name(),
     )
-    with connection.cursor() as cursor:
+    # The server the request's other reads of the record go to (core.replica): the table's
+    # rows and this count of them must have seen the same writes.
+    with connections[router.db_for_read(Commitment)].cursor() as cursor:
         cursor.execute(sql, params)
         numbers = [int(n) for n in cursor.fetchone()]
     if open_total is not None:

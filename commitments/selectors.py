@@ -50,6 +50,9 @@ from .models import (
     Paragraph,
     StatusUpdate,
     Theme,
+    due_order_expression,
+    news_on_expression,
+    status_order_expression,
 )
 
 TIMELINE_ORDER = ("-happened_on", "-recorded_at", "-pk")
@@ -140,6 +143,31 @@ def commitment_dated_list(*, user, today: datetime.date | None = None) -> QueryS
     (commitments.deadlines), computed by the database so the table filters and sorts by them."""
     today = today or reader_today(user)
     return deadlines.annotate(commitment_list(user=user), today=today)
+
+
+# The orders commitments_ordered gives, each read from an index (models._table_orders).
+INDEXED_ORDERS = ("status", "progress", "due", "freshness")
+
+
+def commitments_ordered(rows: QuerySet[Commitment], order: str, *, descending: bool):
+    """The commitments table's and the API's order by status (its rank in the vocabulary),
+    progress, due date or freshness (the day of the last news), in the state each row shows
+    (commitment_list's shown_ annotations), ties by title then id. Descending: the due dates
+    latest first with the commitments without one still last, ties by title; the others the
+    ascending order turned. Each is the key of one of Commitment.Meta's indexes, which gives a
+    page its rows in order instead of every commitment sorted."""
+    if order == "due":
+        # The due date the table shows (deadlines.annotate's due_date), without today's date
+        # in it: an index can hold it.
+        due = due_order_expression("shown_status", descending=descending)
+        return rows.order_by(due.desc() if descending else due, "title", "pk")
+    keys = {
+        "status": status_order_expression("shown_status"),
+        "progress": F("shown_progress"),
+        "freshness": news_on_expression("shown_last_activity"),
+    }
+    terms = (keys[order], F("title"), F("pk"))
+    return rows.order_by(*(term.desc() if descending else term.asc() for term in terms))
 
 
 def commitment_state_count(*, user, state: str, today: datetime.date) -> int:

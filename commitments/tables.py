@@ -1,7 +1,6 @@
 """The commitments table; rows come from selectors.commitment_list, in the state the user sees."""
 
 import django_tables2 as tables
-from django.db.models import F
 from django.utils import dateformat
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, pgettext
@@ -9,8 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.roles import person_shown
 
-from . import deadlines
-from .models import due_order_expression, news_on_expression, status_order_expression
+from . import deadlines, selectors
 from .statuses import Status, status_definition
 
 DATE_FORMAT = "j M Y"
@@ -146,7 +144,7 @@ class CommitmentTable(tables.Table):
 
     def order_status(self, queryset, is_descending):
         """Sort in the vocabulary's order (not started ... no longer pursued), not by the code."""
-        return _ordered(queryset, status_order_expression("shown_status"), is_descending), True
+        return selectors.commitments_ordered(queryset, "status", descending=is_descending), True
 
     def render_progress(self, value):
         return format_html(
@@ -157,7 +155,7 @@ class CommitmentTable(tables.Table):
         return value
 
     def order_progress(self, queryset, is_descending):
-        return _ordered(queryset, F("shown_progress"), is_descending), True
+        return selectors.commitments_ordered(queryset, "progress", descending=is_descending), True
 
     def value_target_date(self, value):
         return value.isoformat() if value else ""
@@ -178,10 +176,7 @@ class CommitmentTable(tables.Table):
             # order, read from the partial indexes on that date and the title (Commitment.Meta),
             # 25 rows, not all overdue ones sorted (19,000 at ten times the benchmark's data).
             return queryset.order_by(deadlines.earliest_due().asc(), "title"), True
-        # The due date without today's in it (due_order_expression), which an index holds;
-        # ties by title either way.
-        due = due_order_expression("shown_status", descending=is_descending)
-        return queryset.order_by(due.desc() if is_descending else due, "title", "pk"), True
+        return selectors.commitments_ordered(queryset, "due", descending=is_descending), True
 
     def render_freshness(self, value):
         return freshness_badge(value)
@@ -191,8 +186,7 @@ class CommitmentTable(tables.Table):
 
     def order_freshness(self, queryset, is_descending):
         """By the day of the last news: the stalest first when ascending."""
-        news = news_on_expression("shown_last_activity")
-        return _ordered(queryset, news, is_descending), True
+        return selectors.commitments_ordered(queryset, "freshness", descending=is_descending), True
 
     def render_owner(self, value):
         return self._owner_shown(value)
@@ -203,13 +197,6 @@ class CommitmentTable(tables.Table):
     def _owner_shown(self, owner) -> str:
         """The secretariat's word for an owner without a full name, for everyone else."""
         return person_shown(owner, reader=getattr(getattr(self, "request", None), "user", None))
-
-
-def _ordered(queryset, key, is_descending: bool):
-    """The rows by `key`, ties by title then id; descending, that order turned. Each such sort
-    has an index (models._table_orders) that gives a page its rows in order."""
-    terms = (key, F("title"), F("pk"))
-    return queryset.order_by(*(t.desc() if is_descending else t.asc() for t in terms))
 
 
 def deadline_text(record, *, day) -> str:

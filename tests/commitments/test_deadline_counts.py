@@ -7,7 +7,10 @@ import random
 from collections import Counter
 
 import pytest
+from django.db import connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from commitments import deadlines
 from commitments import models as commitment_models
@@ -162,3 +165,35 @@ def test_the_counts_follow_the_due_soon_setting_and_the_day(settings):
     assert [due_soon(today, window) for window in (10, 30, 60, 10)] == [1, 2, 3, 1]
     assert due_soon(today + 20 * DAY, 10) == 1  # the 25-day one, 5 days ahead then
     assert due_soon(today + 50 * DAY, 10) == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the statement of PostgreSQL")
+def test_the_counts_statement_is_kept_per_time_zone():
+    """The day a commitment without news was entered is read in the current time zone, which
+    the kept statement holds: another zone gets its own."""
+    CommitmentFactory(status=Status.IN_PROGRESS)
+
+    def sent(zone: str) -> str:
+        with timezone.override(zone), CaptureQueriesContext(connection) as queries:
+            deadlines.state_counts(today=DAYS[0])
+        return queries.captured_queries[-1]["sql"]
+
+    assert "'UTC'" in sent("UTC") and "'UTC'" not in sent("Asia/Ashgabat")
+    assert "'Asia/Ashgabat'" in sent("Asia/Ashgabat")
+
+
+def test_the_counts_read_the_server_the_request_reads(monkeypatch):
+    """A read replica (core.replica) answers the table's rows: their count must come from the
+    same server, which the router names."""
+    CommitmentFactory(status=Status.IN_PROGRESS)
+    asked = []
+
+    def db_for_read(model, **hints):
+        asked.append(model)
+        return "default"
+
+    monkeypatch.setattr(deadlines.router, "db_for_read", db_for_read)
+
+    deadlines.state_counts(today=DAYS[0])
+
+    assert asked == [Commitment]  # the statement's (the ORM's own on SQLite)

@@ -26,6 +26,7 @@ def shown(status_field: str, last_field: str, today: datetime.date):
     """Every commitment with the table's annotations for one audience's columns."""
     rows = Commitment.objects.annotate(
         shown_status=F(status_field),
+        shown_progress=F(status_field.replace("status", "progress")),
         shown_last_activity=F(last_field),
     )
     return deadlines.annotate(rows, today=today).annotate(
@@ -69,15 +70,38 @@ def table_titles(response) -> list[str]:
     return re.findall(r">(Commitment \d+)<", body)
 
 
-@pytest.mark.parametrize("sort", ["due", "-due", "freshness", "-freshness", "status", "-status"])
+SORTS = ["due", "-due", "freshness", "-freshness", "status", "-status", "progress", "-progress"]
+
+
+def varied_progress() -> None:
+    """Progress in steps of ten, so that rows tie on it too, each audience its own."""
+    for pk in Commitment.objects.values_list("pk", flat=True):
+        Commitment.objects.filter(pk=pk).update(
+            progress=pk * 37 % 11 * 10, public_progress=pk * 53 % 11 * 10
+        )
+
+
+def every_page(client, params) -> list[str]:
+    """The titles of every page of 25 in turn (those past the middle read backwards)."""
+    titles, number = [], 1
+    while page := table_titles(client.get(LIST_URL, {**params, "page": number})):
+        titles += page
+        number += 1
+        if len(page) < 25:
+            break
+    return titles
+
+
+@pytest.mark.parametrize("sort", SORTS)
 @pytest.mark.parametrize("role", ["secretariat", "liaison"])
 def test_the_table_sorts_in_the_order_of_what_it_shows(client, secretariat, liaison, role, sort):
     """Ascending: by the value shown (a due date's absence last), ties by title; descending:
     the due dates latest first with the absent ones still last, the others the ascending
-    order turned."""
+    order turned. The same order whole and page by page."""
     user = secretariat if role == "secretariat" else liaison
     today = reader_today(user)
     varied_record(today)
+    varied_progress()
     client.force_login(user)
     status_field, last_field = AUDIENCES[0] if role == "secretariat" else AUDIENCES[1]
     rows = list(shown(status_field, last_field, today).filter(retired_on__isnull=True))
@@ -90,11 +114,16 @@ def test_the_table_sorts_in_the_order_of_what_it_shows(client, secretariat, liai
                 return (1, 0, row.title)
             days = row.due_date.toordinal()
             return (0, -days if descending else days, row.title)
-        value = row.last_news.toordinal() if column == "freshness" else row.rank
-        return (value, row.title)
+        values = {
+            "freshness": row.last_news.toordinal(),
+            "status": row.rank,
+            "progress": row.shown_progress,
+        }
+        return (values[column], row.title)
 
     expected = [row.title for row in sorted(rows, key=key, reverse=descending and column != "due")]
 
     listed = table_titles(client.get(LIST_URL, {"sort": sort, "per_page": 100}))
 
-    assert listed == expected and len(set(expected)) == len(expected) > 40
+    assert listed == expected and len(set(expected)) == len(expected) > 50
+    assert every_page(client, {"sort": sort}) == expected
