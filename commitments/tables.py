@@ -32,27 +32,37 @@ def _export_only(verbose_name, accessor="pk") -> tables.Column:
 UPDATE_COLUMNS = ("update_date", "update_narrative", "update_visibility")
 
 
+# Every order of the table ends on the id, so that it is total: a page past the middle is read
+# backwards (core.pagination.NearerEndPaginator), and rows that tie on every sorted column were
+# in no fixed order, so the two reads could repeat some rows and leave others out (a sort by
+# owner with one owner listed 62 of 112 commitments). Status, progress, due and freshness get
+# theirs from selectors.commitments_ordered.
 class CommitmentTable(tables.Table):
-    title = tables.Column(linkify=True, verbose_name=_("Title"))
+    title = tables.Column(linkify=True, verbose_name=_("Title"), order_by=("title", "pk"))
     paragraphs = tables.Column(
         accessor="first_paragraph_number",
         verbose_name=_("Paragraphs"),
-        order_by=("first_paragraph_number", "title"),
+        order_by=("first_paragraph_number", "title", "pk"),
     )
     lead_actors = tables.Column(accessor="pk", verbose_name=_("Lead actors"), orderable=False)
     status = tables.Column(accessor="shown_status", verbose_name=_("Status"))
     progress = tables.Column(accessor="shown_progress", verbose_name=_("Progress"))
-    target_date = tables.DateColumn(format=DATE_FORMAT, verbose_name=_("Target date"))
+    target_date = tables.DateColumn(
+        format=DATE_FORMAT, verbose_name=_("Target date"), order_by=("target_date", "title", "pk")
+    )
     # deadline, overdue_since, next_due, due_date, freshness: selectors.commitment_dated_list.
     due = tables.Column(accessor="due_date", verbose_name=_("Due"), empty_values=())
     last_activity = tables.DateColumn(
-        accessor="shown_last_activity", format=DATE_FORMAT, verbose_name=_("Last activity")
+        accessor="shown_last_activity",
+        format=DATE_FORMAT,
+        verbose_name=_("Last activity"),
+        order_by=("shown_last_activity", "title", "pk"),
     )
     freshness = tables.Column(verbose_name=_("Freshness"), empty_values=())
     owner = tables.Column(
         accessor="owner",
         verbose_name=_("Owner"),
-        order_by=("owner__last_name", "owner__first_name", "owner__username"),
+        order_by=("owner__last_name", "owner__first_name", "owner__username", "title", "pk"),
     )
     # The export's own columns, after the page's so those keep their letters in a spreadsheet.
     # The commitment's slug: the stable identifier a bulk import matches rows by.

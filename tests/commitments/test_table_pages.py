@@ -39,7 +39,8 @@ def titles(response) -> list[str]:
 @pytest.mark.parametrize(
     "sort",
     [None, "title", "-title", "due", "-due", "paragraphs", "freshness", "-freshness"]
-    + ["progress", "-progress", "status", "-status"],
+    + ["progress", "-progress", "status", "-status", "owner", "-owner"]
+    + ["target_date", "-target_date", "last_activity", "-last_activity"],
 )
 def test_every_page_shows_the_rows_a_single_page_shows(secretariat_client, rows, sort):
     query = {"sort": sort} if sort else {}
