@@ -28,10 +28,10 @@ SORTS = {
     "title": ("title",),
     "target_date": ("target_date", "title"),
     "last_activity": ("shown_last_activity", "title"),
-    **{name: () for name in selectors.INDEXED_ORDERS},
 }
+SORT_NAMES = frozenset({*SORTS, *selectors.INDEXED_ORDERS})
 DEFAULT_SORT = "paragraphs"
-SORT_VALUES = sorted([*SORTS, *(f"-{name}" for name in SORTS)])
+SORT_VALUES = sorted([*SORT_NAMES, *(f"-{name}" for name in SORT_NAMES)])
 TRUE_WORDS, FALSE_WORDS = ("true", "on", "1"), ("false", "off", "0")
 # The parameters that choose which page of the rows and in what order, not which rows.
 LISTING = frozenset({"page", "per_page", "sort"})
@@ -55,7 +55,7 @@ def commitment_filtered(params: QueryDict, *, queryset: QuerySet, request) -> Qu
     query = table_query(
         ids,
         choice_ids=lambda name: selectors.filter_choice_ids(name=name),
-        sortable=frozenset(SORTS),
+        sortable=SORT_NAMES,
         default_size=DEFAULT_PAGE_SIZE,
         exports=(),
     )
