@@ -140,6 +140,11 @@ def main(argv=None) -> int:
     parser.add_argument("--bump", action="store_true", help="cold: replace tokens, no write")
     parser.add_argument("--profile", help="cProfile this page cold (or cached with --cached)")
     parser.add_argument("--cached", action="store_true")
+    parser.add_argument(
+        "--sort", default="cumulative", help="the profile's order: cumulative, tottime, ..."
+    )
+    parser.add_argument("--lines", type=int, default=45, help="the profile's rows shown")
+    parser.add_argument("--profile-file", help="also save the profile there (for pstats)")
     args = parser.parse_args(argv)
 
     import django
@@ -156,12 +161,18 @@ def main(argv=None) -> int:
     invalidate = _bump if args.bump else (lambda: _write(time.monotonic_ns()))
     if args.profile:
         role, path = pages[args.profile]
-        _get(clients[role], path)
+        # Cold rounds first, so that what the process does once (loading templates, compiling
+        # patterns) is not counted as the page's.
+        for _ in range(3):
+            invalidate()
+            _get(clients[role], path)
         if not args.cached:
             invalidate()
         profiler = cProfile.Profile()
         profiler.runcall(_get, clients[role], path)
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        if args.profile_file:
+            profiler.dump_stats(args.profile_file)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.lines)
         return 0
     for name in chosen:
         role, path = pages[name]
