@@ -32,15 +32,15 @@ class DayColumn(tables.DateColumn):
     `day_format`, written directly: the package's DateColumn compiles a template for every
     cell, a tenth of a cold table page's time (issue 16)."""
 
-    # Those get the column's default ("—"), as the package's template gave them.
-    empty_values = (None, "")
-
     def __init__(self, *args, day_format: str = DATE_FORMAT, **kwargs):
         super().__init__(*args, format=day_format, **kwargs)
         self.day_format = day_format
 
-    def render(self, value):
-        # As the package's template writes it ({{ value|date:format }}).
+    def render(self, value, bound_column):
+        # As the package's template writes it: {{ value|date:format|default:default }}. Like
+        # that template, the column is given empty values too (its export reads them as "").
+        if value in (None, ""):
+            return bound_column.default
         return dateformat.format(value, self.day_format)
 
 

@@ -134,12 +134,15 @@ class TwoDays(tables.Table):
 
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_a_day_column_writes_the_day_as_the_packages_date_column(language):
-    """commitments.tables.DayColumn formats without a template, as DateColumn's template does."""
+    """commitments.tables.DayColumn formats without a template, as DateColumn's template does,
+    and gives an export the same values."""
     days = [datetime.date(2020, 12, 12), datetime.date(2021, 5, 1), None]
     table = TwoDays([{"day": day} for day in days])
     with translation.override(language):
         cells = [(row.get_cell("ours"), row.get_cell("theirs")) for row in table.rows]
+        values = list(table.as_values())[1:]  # what an export reads: ISO days
 
     assert [ours for ours, theirs in cells] == [theirs for ours, theirs in cells]
+    assert values == [["2020-12-12"] * 2, ["2021-05-01"] * 2, ["—"] * 2]
     assert cells[2][0] == "—"
     assert cells[0][0] == ("12 Dec 2020" if language == "en" else "12 Дек 2020")
