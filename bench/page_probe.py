@@ -48,6 +48,13 @@ def _caching():
 
 def _pages(landmarks, token: str) -> dict[str, tuple[str | None, str]]:
     return {
+        "dashboard-secretariat": ("secretariat", "/"),
+        "dashboard-liaison": ("liaison", "/"),
+        "table-first-secretariat": ("secretariat", "/commitments/"),
+        "admin-list": ("admin", "/admin/commitments/commitment/"),
+        # A visitor's pages: run with TRACKER_PUBLIC_SITE=True, as `make bench` serves them.
+        "visitor-dashboard": (None, "/"),
+        "visitor-table": (None, "/commitments/"),
         "commitment-long-secretariat": ("secretariat", landmarks.long_path),
         "commitment-long-liaison": ("liaison", landmarks.long_path),
         "commitment-ordinary-secretariat": ("secretariat", "/commitments/c-00100/"),
