@@ -78,6 +78,30 @@ def test_the_commitment_list_filters_and_searches(admin_client, update):
     assert list(in_progress.context["cl"].result_list) == [update.commitment]
 
 
+def test_the_commitment_list_finds_a_documents_commitments_by_its_short_name(admin_client, db):
+    """By the search box: the change list has no filter listing every document."""
+    ashgabat = DocumentFactory(short_name="ashgabat-2020")
+    wanted = CommitmentFactory(paragraphs=[ParagraphFactory(document=ashgabat, number=1)])
+    CommitmentFactory(paragraphs=[ParagraphFactory(document=DocumentFactory(short_name="other"))])
+    url = reverse("admin:commitments_commitment_changelist")
+
+    found = admin_client.get(url, {"q": "ashgabat"}).context["cl"].result_list
+
+    assert list(found) == [wanted]
+
+
+def test_the_commitment_list_does_not_grow_with_the_documents(admin_client, update):
+    url = reverse("admin:commitments_commitment_changelist")
+    few = admin_client.get(url).content
+    for n in range(30):
+        DocumentFactory(short_name=f"extra-{n}", title=f"Extra document {n}")
+
+    many = admin_client.get(url).content
+
+    assert b"Extra document" not in many
+    assert len(many) == len(few)
+
+
 def test_a_status_update_can_be_read_but_not_changed_or_deleted(admin_client, update):
     change_url = reverse("admin:commitments_statusupdate_change", args=[update.pk])
     delete_url = reverse("admin:commitments_statusupdate_delete", args=[update.pk])
