@@ -78,16 +78,42 @@ def test_the_commitment_list_filters_and_searches(admin_client, update):
     assert list(in_progress.context["cl"].result_list) == [update.commitment]
 
 
-def test_the_commitment_list_finds_a_documents_commitments_by_its_short_name(admin_client, db):
-    """By the search box: the change list has no filter listing every document."""
+@pytest.fixture
+def two_documents(db):
+    """A commitment of ashgabat-2020, and one of a document whose short name begins so."""
     ashgabat = DocumentFactory(short_name="ashgabat-2020")
     wanted = CommitmentFactory(paragraphs=[ParagraphFactory(document=ashgabat, number=1)])
-    CommitmentFactory(paragraphs=[ParagraphFactory(document=DocumentFactory(short_name="other"))])
+    followup = DocumentFactory(short_name="ashgabat-2020-followup")
+    CommitmentFactory(paragraphs=[ParagraphFactory(document=followup, number=1)])
+    return ashgabat, wanted
+
+
+def test_the_commitment_list_finds_a_documents_commitments_by_its_short_name(
+    admin_client, two_documents
+):
+    """By the search box (the exact short name): the change list has no filter listing every
+    document."""
+    _, wanted = two_documents
     url = reverse("admin:commitments_commitment_changelist")
 
-    found = admin_client.get(url, {"q": "ashgabat"}).context["cl"].result_list
+    found = admin_client.get(url, {"q": "ashgabat-2020"}).context["cl"].result_list
 
     assert list(found) == [wanted]
+
+
+OLD_FILTER_LOOKUPS = ["paragraphs__document__id__exact", "paragraphs__document__exact"]
+
+
+@pytest.mark.parametrize("lookup", OLD_FILTER_LOOKUPS)
+def test_a_link_kept_from_the_document_filter_still_filters(admin_client, two_documents, lookup):
+    ashgabat, wanted = two_documents
+    url = reverse("admin:commitments_commitment_changelist")
+
+    response = admin_client.get(url, {lookup: ashgabat.pk})
+    junk = admin_client.get(url, {lookup: "abc"})
+
+    assert list(response.context["cl"].result_list) == [wanted]
+    assert junk.status_code == 302 and junk["Location"].endswith("?e=1")  # Django's own answer
 
 
 def test_the_commitment_list_does_not_grow_with_the_documents(admin_client, update):
