@@ -135,15 +135,14 @@ class CommitmentAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "themes", ("owner", KeptOwnerFilter)]
     show_full_result_count = False
     search_fields = ["title", "summary", "paragraphs__text", "=paragraphs__document__short_name"]
-
-    def lookup_allowed(self, lookup, value, request=None):
-        return lookup in DOCUMENT_LOOKUPS or super().lookup_allowed(lookup, value, request)
-
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["paragraphs", "lead_actors", "supporting_actors", "themes"]
     list_select_related = ["owner"]
     # The current state copies the latest status update; it is changed by posting one.
     readonly_fields = ["status", "progress", "last_activity_on", "version"]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in DOCUMENT_LOOKUPS or super().lookup_allowed(lookup, value, request)
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         paginator = super().get_paginator(
