@@ -46,15 +46,23 @@ def _caching():
     return caching
 
 
+def _visitor_pages() -> dict[str, tuple[str | None, str]]:
+    """A visitor's pages, offered while TRACKER_PUBLIC_SITE is on (run with
+    TRACKER_PUBLIC_SITE=True, as `make bench` serves them): off, they send to the login page."""
+    from django.conf import settings
+
+    if not settings.TRACKER_PUBLIC_SITE:
+        return {}
+    return {"visitor-dashboard": (None, "/"), "visitor-table": (None, "/commitments/")}
+
+
 def _pages(landmarks, token: str) -> dict[str, tuple[str | None, str]]:
     return {
         "dashboard-secretariat": ("secretariat", "/"),
         "dashboard-liaison": ("liaison", "/"),
         "table-first-secretariat": ("secretariat", "/commitments/"),
         "admin-list": ("admin", "/admin/commitments/commitment/"),
-        # A visitor's pages: run with TRACKER_PUBLIC_SITE=True, as `make bench` serves them.
-        "visitor-dashboard": (None, "/"),
-        "visitor-table": (None, "/commitments/"),
+        **_visitor_pages(),
         "commitment-long-secretariat": ("secretariat", landmarks.long_path),
         "commitment-long-liaison": ("liaison", landmarks.long_path),
         "commitment-ordinary-secretariat": ("secretariat", "/commitments/c-00100/"),
@@ -165,6 +173,8 @@ def main(argv=None) -> int:
     del session_for
     clients, pages = _clients(sessions), _pages(landmarks, token)
     chosen = args.only or ([args.profile] if args.profile else list(pages))
+    if unknown := [name for name in chosen if name not in pages]:
+        parser.error(f"no page named {', '.join(unknown)}; the pages: {', '.join(pages)}")
     invalidate = _bump if args.bump else (lambda: _write(time.monotonic_ns()))
     if args.profile:
         role, path = pages[args.profile]
