@@ -8,14 +8,17 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core import pagination
+from core.ids import row_id
 from core.local_time import reader_today
 from core.roles import person_shown
-from core.widgets import QuickSelect
+from core.widgets import QuickSelect, TypeAhead
 
 from . import deadlines, selectors
 from .models import Commitment, Paragraph
+from .selectors import FilterChoice
 from .statuses import Status
 
 # Django's message for a wrong choice of a list of rows, which does not repeat the value (the
@@ -53,7 +56,9 @@ class ParagraphChoiceFilter(django_filters.ModelChoiceFilter):
 
 
 class CommitmentFilter(django_filters.FilterSet):
-    # Every dropdown is a QuickSelect: its ~700 options written out without a template each.
+    # Every dropdown is a QuickSelect: its options written out without a template each. The
+    # filters on rows that grow with the record (2,000 documents and owners at ten times the
+    # benchmark's data) are TypeAhead boxes instead, which list none of them in the page.
     q = django_filters.CharFilter(
         label=_("Search"),
         method="filter_text",
@@ -73,15 +78,18 @@ class CommitmentFilter(django_filters.FilterSet):
         queryset=lambda request: selectors.filter_choices_actors(),
         method="filter_actor",
         empty_label=_("Any actor"),
-        widget=QuickSelect,
+        widget=TypeAhead(attrs={"placeholder": _("Any actor")}),
     )
     document = django_filters.ModelChoiceFilter(
         label=_("Document"),
         queryset=lambda request: selectors.filter_choices_documents(),
         method="filter_document",
         empty_label=_("Any document"),
-        widget=QuickSelect,
-        help_text=_("Choose a document and apply to pick one of its paragraphs."),
+        widget=TypeAhead(attrs={"placeholder": _("Any document")}),
+        help_text=_(
+            "Type part of its title or short name; choose one and apply to pick one of its "
+            "paragraphs."
+        ),
     )
     paragraph = ParagraphChoiceFilter(
         field_name="paragraphs",
@@ -104,7 +112,7 @@ class CommitmentFilter(django_filters.FilterSet):
         label=_("Owner"),
         queryset=lambda request: selectors.filter_choices_owners(),
         empty_label=_("Anyone"),
-        widget=QuickSelect,
+        widget=TypeAhead(attrs={"placeholder": _("Anyone")}),
     )
     kind = django_filters.ChoiceFilter(
         label=_("Kind"),
@@ -253,3 +261,129 @@ def _choice(name: str, value: str, choice_ids) -> str | None:
         return value if value in CHOICE_VALUES[name] else None
     row_id = pagination.whole_number(value)
     return str(row_id) if row_id is not None and row_id in choice_ids(name) else None
+
+
+# --- The type-ahead filters (core.widgets.TypeAhead) -------------------------------------------
+
+TYPE_AHEAD_FILTERS = ("actor", "document", "owner")
+TEXT_SUFFIX = TypeAhead.TEXT_SUFFIX
+# The labels suggested for a text; a text longer than any label is cut to that length.
+SUGGESTED = 20
+TYPED_LENGTH = 500
+# What to do when a typed text names no row, or several (%(text)s is what was typed).
+NOT_FOUND = {
+    "actor": _("No actor matches “%(text)s”: type part of its name or its two-letter code."),
+    "document": _("No document matches “%(text)s”: type part of its title or its short name."),
+    "owner": _("No owner matches “%(text)s”: type part of their name."),
+}
+
+
+def _several(name: str, count: int) -> str:
+    if name == "actor":
+        return ngettext(
+            "%(count)d actor matches “%(text)s”, among them %(examples)s: type more of the one "
+            "you mean, or choose it from the suggestions.",
+            "%(count)d actors match “%(text)s”, among them %(examples)s: type more of the one "
+            "you mean, or choose it from the suggestions.",
+            count,
+        )
+    if name == "document":
+        return ngettext(
+            "%(count)d document matches “%(text)s”, among them %(examples)s: type more of the "
+            "one you mean, or its short name.",
+            "%(count)d documents match “%(text)s”, among them %(examples)s: type more of the "
+            "one you mean, or its short name.",
+            count,
+        )
+    return ngettext(
+        "%(count)d owner matches “%(text)s”, among them %(examples)s: type more of the one "
+        "you mean, or choose them from the suggestions.",
+        "%(count)d owners match “%(text)s”, among them %(examples)s: type more of the one "
+        "you mean, or choose them from the suggestions.",
+        count,
+    )
+
+
+def typed_text(value) -> str:
+    """A typed text as it is matched: spaces run together, cut to TYPED_LENGTH."""
+    return " ".join(str(value).split())[:TYPED_LENGTH]
+
+
+def _rank(choice: FilterChoice, folded: str) -> int | None:
+    """0 if the text names the choice exactly, 1 if one of its names starts with it, 2 if one
+    holds it; None if none does."""
+    if folded in choice.names:
+        return 0
+    if any(name.startswith(folded) for name in choice.names):
+        return 1
+    if any(folded in name for name in choice.names):
+        return 2
+    return None
+
+
+def choices_suggested(choices: list[FilterChoice], text: str) -> list[FilterChoice]:
+    """At most SUGGESTED of the choices the text names: exact names first, then names that
+    start with it, then names that hold it, each in the choices' order; with no text, the
+    first ones."""
+    folded = typed_text(text).casefold()
+    ranked = ((_rank(choice, folded), n, choice) for n, choice in enumerate(choices))
+    found = sorted((rank, n, choice) for rank, n, choice in ranked if rank is not None)
+    return [choice for *_order, choice in found[:SUGGESTED]]
+
+
+def choice_typed(name: str, choices: list[FilterChoice], text: str) -> FilterChoice | str:
+    """The one choice the text names (an exact name, else the only name that holds it), or
+    what to say when it names none or several."""
+    folded = text.casefold()
+    exact = [choice for choice in choices if folded in choice.names]
+    found = exact or [choice for choice in choices if _rank(choice, folded) is not None]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        return str(NOT_FOUND[name]) % {"text": text}
+    examples = ", ".join(f"“{choice.label}”" for choice in found[:3])
+    return _several(name, len(found)) % {"count": len(found), "text": text, "examples": examples}
+
+
+def typed_filters(
+    params: QueryDict, *, choice_list: Callable[[str], list[FilterChoice]]
+) -> tuple[QueryDict, dict[str, tuple[str, str]]]:
+    """The table's query string once what was typed in its type-ahead boxes
+    (`document_text=...`) is read: each box's key gone, its filter's id the row the text names
+    (choice_list(name): the rows the filter offers), or no filter for an empty box. A text
+    equal to a name of the row already chosen keeps it, so two rows of one label (owners a
+    liaison reads as "Secretariat") can be kept apart. A filter whose text names no single row
+    is INVALID, and returned with the text and what to say: {name: (text, message)}."""
+    query, problems = params.copy(), {}
+    for name in TYPE_AHEAD_FILTERS:
+        if (key := name + TEXT_SUFFIX) not in params:
+            continue
+        text = typed_text(params[key])
+        del query[key]
+        choices = choice_list(name) if text else []
+        chosen = _chosen(choices, params.get(name, ""))
+        if chosen is not None and text.casefold() in chosen.names:
+            continue
+        found = choice_typed(name, choices, text) if text else None
+        if isinstance(found, str):
+            problems[name] = (text, found)
+        new = "" if found is None else INVALID if isinstance(found, str) else str(found.id)
+        if new != params.get(name, ""):
+            _change(query, name, new)
+    return query, problems
+
+
+def _chosen(choices: list[FilterChoice], value: str) -> FilterChoice | None:
+    chosen_id = row_id(value)
+    return next((choice for choice in choices if choice.id == chosen_id), None)
+
+
+def _change(query: QueryDict, name: str, value: str) -> None:
+    """A filter changed: the first page of what it finds, and no paragraph of another document."""
+    query.pop("page", None)
+    if name == "document":
+        query.pop("paragraph", None)
+    if value:
+        query[name] = value
+    else:
+        query.pop(name, None)

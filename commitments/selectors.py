@@ -10,6 +10,7 @@ the CSV or the filters.
 
 import datetime
 import hashlib
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
@@ -32,7 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.ids import row_id
 from core.local_time import reader_today
-from core.roles import Role, reader_audience, user_can_see_internal
+from core.roles import Role, person_shown, reader_audience, user_can_see_internal
 
 from . import deadlines
 from .models import (
@@ -541,6 +542,37 @@ def filter_choice_ids(*, name: str) -> frozenset[int] | dict[int, int]:
         "owner": filter_choices_owners,
     }[name]()
     return frozenset(choices.values_list("pk", flat=True))
+
+
+class FilterChoice(NamedTuple):
+    """One row a type-ahead filter of the commitments table offers (core.widgets.TypeAhead):
+    its id, its label as the reader reads it, and the casefolded spellings that name it
+    exactly (the label; a document's short name; a state's ISO code)."""
+
+    id: int
+    label: str
+    names: tuple[str, ...]
+
+
+def filter_choice_list(*, name: str, reader) -> list[FilterChoice]:
+    """What the type-ahead filter `name` ("actor", "document" or "owner") offers `reader`, in
+    the order its dropdown listed it: only rows some commitment uses, owners named as
+    person_shown names them to this reader (a liaison never matches a login name)."""
+    if name == "document":
+        documents = filter_choices_documents().only("title", "short_name")
+        return [_choice(d.pk, d.title, d.short_name) for d in documents]
+    if name == "actor":
+        actors = filter_choices_actors().only("name", "iso_code")
+        return [_choice(a.pk, a.name, a.iso_code) for a in actors]
+    owners = filter_choices_owners().only(
+        "username", "first_name", "last_name", "role", "is_superuser"
+    )
+    return [_choice(user.pk, person_shown(user, reader=reader)) for user in owners]
+
+
+def _choice(pk: int, label: str, *other_names: str) -> FilterChoice:
+    names = tuple(dict.fromkeys(n.casefold() for n in (label, *other_names) if n))
+    return FilterChoice(pk, label, names)
 
 
 # How a relation reads from each end: (from the commitment that holds it, from the other one).

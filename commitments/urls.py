@@ -40,6 +40,8 @@ urlpatterns = [
         bulk_import_views.bulk_import_report,
         name="bulk_import_report",
     ),
+    # What a type-ahead filter of the table suggests (views.filter_choices).
+    path("commitments/filter-choices/<str:name>/", views.filter_choices, name="filter_choices"),
     path("commitments/<slug:slug>/", views.commitment_detail, name="commitment_detail"),
     # Atom feeds of the public record's changes (commitments.feeds, docs/feeds.md).
     path("feeds/changes.atom", feeds.changes_feed, name="changes_feed"),

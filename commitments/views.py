@@ -8,15 +8,18 @@ from functools import partial, wraps
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponseNotAllowed, QueryDict
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.export import ExportMixin
 
 from core import caching, page_cache, pagination, visitor_pages
+from core.ids import row_id
 from core.local_time import reader_today, reader_zone
 from core.public_downloads import download_refusal
 from core.public_site import public_record
@@ -28,8 +31,12 @@ from .filters import (
     CATALOGUE_FILTERS,
     CHOICE_VALUES,
     SHOW_RETIRED,
+    TEXT_SUFFIX,
+    TYPE_AHEAD_FILTERS,
     CommitmentFilter,
+    choices_suggested,
     table_query,
+    typed_filters,
 )
 from .forms import RelationForm, StatusUpdateForm
 from .models import Actor, Commitment, Document, EvidenceFile
@@ -75,7 +82,7 @@ def status_legend() -> list[tuple[str, str, str]]:
 # Rows per page unless the query string asks for another of core.pagination.PAGE_SIZES.
 TABLE_PAGE_SIZE = 25
 # The filter dropdowns written from kept options (CommitmentListView.get_filterset).
-KEPT_DROPDOWNS = ("actor", "document", "theme", "owner")
+KEPT_DROPDOWNS = ("theme",)
 SORTABLE_COLUMNS = frozenset(
     name for name, column in CommitmentTable.base_columns.items() if column.orderable is not False
 )
@@ -94,18 +101,31 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
     export_name = "commitments"
     export_formats = tuple(exports.RESPONSES)
     rows_counted = None  # set by _rows_count
+    typed_problems: dict[str, tuple[str, str]] = {}  # set by get: filters.typed_filters
 
     def get(self, request, *args, **kwargs):
         """The page with its filters and rows from the cache, the same for everyone who sees
         the same state, language and query (selectors.record_cache_parts) until a write; on a
         hit nothing is filtered, counted or read. An export streams instead."""
+        typed = any(name + TEXT_SUFFIX in request.GET for name in TYPE_AHEAD_FILTERS)
+        if typed:
+            # A type-ahead box applied: its text read once, then the page at its own address
+            # (`?document=5`), kept like any other; a text that names no single row is shown
+            # back with what to do, on a page not kept (the text is whatever was typed).
+            choice_list = partial(kept_filter_choices, reader=request.user)
+            request.GET, self.typed_problems = typed_filters(request.GET, choice_list=choice_list)
+            if self.typed_problems:
+                request.GET.pop(self.export_trigger_param, None)  # the message, not a file
         requested = request.GET.get(self.export_trigger_param)
-        if requested in self.export_formats and (refusal := download_refusal(request)):
-            return refusal  # a visitor over the downloads' limit: nothing built
         # From here on the page (its filters, rows, links and cache key) reads only what the
         # query string validly asks for: junk in it cannot fail the page or grow the cache.
         request.GET = self._validated_query(request)
-        if "q" not in request.GET:
+        if typed and not self.typed_problems:
+            query = request.GET.urlencode()
+            return redirect(f"{request.path}?{query}" if query else request.path)
+        if requested in self.export_formats and (refusal := download_refusal(request)):
+            return refusal  # a visitor over the downloads' limit: nothing built
+        if "q" not in request.GET and not self.typed_problems:
             page_cache.query_canonical(request, request.GET.urlencode())  # kept if asked as such
         if requested in self.export_formats:
             return super().get(request, *args, **kwargs)
@@ -124,8 +144,9 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
 
     def _cached_unless_searched(self, request, render_part):
         """The part from the cache, kept per validated query. A free-text search is rendered
-        each time: its words are whatever the reader typed, and must not grow the cache."""
-        if "q" in request.GET:
+        each time: its words are whatever the reader typed, and must not grow the cache; so is
+        a page showing a type-ahead box's text that named no single row."""
+        if "q" in request.GET or self.typed_problems:
             return render_part()
         # The validated query holds the filters, sorting and page, which the export and
         # pagination links repeat.
@@ -199,12 +220,27 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         filterset = super().get_filterset(filterset_class)
         if self.export_trigger_param in self.request.GET:
             return filterset  # no form shown
+        for name in TYPE_AHEAD_FILTERS:
+            self._type_ahead(filterset.form, name)
         for name in KEPT_DROPDOWNS:
             widget = filterset.form.fields[name].widget
             parts = selectors.record_cache_parts(user=self.request.user, page="dropdown-" + name)
             markup = partial(widget.options_markup, name)
             widget.kept_options = caching.cached(caching.CATALOGUE, parts, markup)
         return filterset
+
+    def _type_ahead(self, form, name: str) -> None:
+        """A type-ahead box: its chosen row's label from the kept choices, or the text typed
+        that named no single row, with what to do in place of Django's "Select a valid
+        choice"."""
+        widget = form.fields[name].widget
+        widget.choices_url = reverse("commitments:filter_choices", args=[name])
+        if name in self.typed_problems:
+            widget.typed, problem = self.typed_problems[name]
+            form.errors[name] = form.error_class([problem])
+        elif (chosen := row_id(self.request.GET.get(name))) is not None:
+            choices = kept_filter_choices(name, reader=self.request.user)
+            widget.chosen_label = next((c.label for c in choices if c.id == chosen), "")
 
     def get_queryset(self):
         rows = selectors.commitment_dated_list(user=self.request.user)
@@ -242,6 +278,27 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         table = self.get_table(**self.get_table_kwargs())
         filename = self.get_export_filename(export_format)
         return exports.RESPONSES[export_format](table, filename=filename)
+
+
+def kept_filter_choices(name: str, *, reader) -> list[selectors.FilterChoice]:
+    """What the type-ahead filter `name` offers `reader`, kept with the catalogue per audience
+    and language (an owner's name depends on who reads it, a role word on the language)."""
+    parts = selectors.record_cache_parts(user=reader, page="choices-" + name)
+    choices = partial(selectors.filter_choice_list, name=name, reader=reader)
+    return caching.cached(caching.CATALOGUE, parts, choices)
+
+
+@public_record
+@allow_methods(*READ_METHODS)
+@never_cache
+def filter_choices(request, name):
+    """The labels a type-ahead filter of the table suggests for what was typed so far (`?q=`),
+    as JSON {"choices": [...]}: static/js/type-ahead.js lists them under the box."""
+    if name not in TYPE_AHEAD_FILTERS:
+        raise Http404("No such filter.")
+    choices = kept_filter_choices(name, reader=request.user)
+    suggested = choices_suggested(choices, request.GET.get("q", ""))
+    return JsonResponse({"choices": [choice.label for choice in suggested]})
 
 
 def _deadline_state_alone(filters) -> str | None:

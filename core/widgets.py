@@ -82,3 +82,38 @@ def _chosen(options: str, values: list[str]) -> str:
         if plain in options:
             return options.replace(plain, f"{plain[:-1]} selected>", 1)
     return options
+
+
+class TypeAhead(forms.Widget):
+    """A filter on one of many rows (thousands of documents or owners) as a text box that
+    suggests, rather than a dropdown that lists every row on every page.
+
+    Written: the chosen row's id in a hidden input of the filter's own name, so the address
+    still says `?document=5`; the text box, named `<name>` + TEXT_SUFFIX, showing the chosen
+    row's label (`chosen_label`) or what was typed (`typed`); and an empty <datalist> that
+    static/js/type-ahead.js fills with the labels `choices_url` suggests for the text so far.
+    The view turns what was typed into an id (commitments.filters.typed_filters), so the box
+    works without a script too: part of a name that only one row has is enough."""
+
+    TEXT_SUFFIX = "_text"
+    chosen_label: str = ""
+    typed: str | None = None
+    choices_url: str = ""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        list_id = f"{attrs.get('id', name)}_choices"
+        shown = self.typed if self.typed is not None else self.chosen_label
+        box = {
+            "type": "search",
+            "name": name + self.TEXT_SUFFIX,
+            "value": shown,
+            "list": list_id,
+            "autocomplete": "off",
+            "data-choices": self.choices_url,
+            **attrs,
+        }
+        chosen = self.format_value(value)
+        hidden = f'<input type="hidden" name="{_shown(name)}" value="{_formatted(chosen)}">'
+        suggestions = f'<datalist id="{_shown(list_id)}"></datalist>'
+        return mark_safe(f"{hidden if chosen else ''}<input{_attrs(box)}>{suggestions}")

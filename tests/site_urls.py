@@ -177,6 +177,7 @@ KWARGS = {
     "commitments:bulk_import_status": lambda w: {"pk": w.bulk_import.pk},
     "commitments:bulk_import_report": lambda w: {"pk": w.bulk_import.pk},
     "commitments:commitment_detail": lambda w: {"slug": w.commitment.slug},
+    "commitments:filter_choices": lambda w: {"name": "owner"},
     "commitments:commitment_edit": lambda w: {"slug": w.commitment.slug},
     "commitments:commitment_retire": lambda w: {"slug": w.commitment.slug},
     "commitments:commitment_relation_add": lambda w: {"slug": w.commitment.slug},

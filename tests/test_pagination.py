@@ -300,7 +300,18 @@ def test_a_valid_choice_spelt_otherwise_shares_its_entry(secretariat_client, row
 
     for spelling in (f"0{actor.pk}", f" {actor.pk} ", f"00{actor.pk}"):
         response = secretariat_client.get(LIST_URL, {"actor": spelling})
-        assert f'<option value="{actor.pk}" selected>' in response.text
+        assert f'<input type="hidden" name="actor" value="{actor.pk}">' in response.text
+
+    assert cache_keys() == before
+
+
+def test_a_text_typed_in_a_filter_is_not_kept_in_the_cache(secretariat_client, rows):
+    secretariat_client.get(LIST_URL, {"actor_text": "nothing like it"})  # the choices kept
+    before = cache_keys()
+
+    for number in range(10):
+        response = secretariat_client.get(LIST_URL, {"actor_text": f"nothing like {number}"})
+        assert f"No actor matches “nothing like {number}”" in response.text
 
     assert cache_keys() == before
 

@@ -32,6 +32,7 @@ from tracker import open_data
 # no entry here fails test_every_public_page_is_searched.
 KWARGS = {
     "commitments:commitment_detail": lambda w: {"slug": w.commitment.slug},
+    "commitments:filter_choices": lambda w: {"name": "owner"},
     "commitments:document_detail": lambda w: {"short_name": w.document.short_name},
     "commitments:document_report": lambda w: {"short_name": w.document.short_name},
     "commitments:document_report_pdf": lambda w: {"short_name": w.document.short_name},
@@ -47,6 +48,7 @@ KWARGS = {
 QUERIES = {
     "commitments:commitment_list": ["", "?_export=csv", "?_export=xlsx", "?status=in_progress"],
     "dashboard": [""],
+    "commitments:filter_choices": ["", "?q=e"],
     "event_list": ["", "?show=all"],
 }
 # Pages open to everyone whatever the setting (login_not_required rather than public_record).

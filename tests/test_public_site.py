@@ -31,6 +31,7 @@ SITE_URL = "https://tracker.example.org"
 PUBLIC_EXPECTED = {
     "dashboard":                          (200, 403),
     "commitments:commitment_list":        (200, 403),
+    "commitments:filter_choices":         (200, 403),
     "commitments:commitment_detail":      (200, 403),
     "commitments:document_list":          (200, 403),
     "commitments:document_detail":        (200, 403),

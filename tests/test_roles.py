@@ -50,6 +50,7 @@ EXPECTED = {
                                           ((302, 302), (302, 302), (302, 302), (200, 200)),
     "dashboard":                          ((302, 302), (200, 403), (200, 405), (200, 405)),
     "commitments:commitment_list":        ((302, 302), (200, 403), (200, 405), (200, 405)),
+    "commitments:filter_choices":         ((302, 302), (200, 403), (200, 405), (200, 405)),
     # An empty update form is refused with its errors (400), and nothing is written.
     "commitments:commitment_detail":      ((302, 302), (200, 403), (200, 400), (200, 400)),
     # Correcting and withdrawing an update: the secretariat's pages, refused to liaisons

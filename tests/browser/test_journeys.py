@@ -5,6 +5,7 @@ import datetime
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in, screenshot
 
@@ -26,9 +27,14 @@ def test_an_anonymous_visitor_is_sent_to_login(page):
 def test_an_officer_finds_the_ocha_commitment_posts_an_update_and_sees_it(page):
     log_in(page, "secretariat")
     page.get_by_role("link", name="Commitments", exact=True).click()
-    page.get_by_label("Actor (lead or supporting)").select_option(label=OCHA_ACTOR)
-    page.get_by_role("button", name="Apply filters").click()
-    page.wait_for_url("**/commitments/?*actor=*")  # count the filtered table, not the old one
+    actor = page.get_by_label("Actor (lead or supporting)")
+    actor.fill("humanitarian")  # part of its name: the box suggests the whole of it
+    suggested = page.locator("#id_actor_choices option")
+    expect(suggested).to_have_count(1)
+    expect(suggested).to_have_attribute("value", OCHA_ACTOR)
+    page.get_by_role("button", name="Apply filters").click()  # the part is enough
+    page.wait_for_url("**/commitments/?actor=*")  # count the filtered table, not the old one
+    assert actor.input_value() == OCHA_ACTOR
     table = page.locator("table.commitments")
     assert table.locator("tbody tr").count() == 1
     screenshot(page, "commitments-filtered")
