@@ -55,6 +55,26 @@ def test_the_overdue_list_is_read_in_order_from_the_earliest_dates_index(
     assert "Sort" not in plan, plan
 
 
+def test_the_overdue_list_orders_rows_of_one_date_and_title_by_id(secretariat_client):
+    """Ties on the date and the title are ordered by id, in the statement itself and so on
+    every page whatever plan reads it; the index still gives that order (the test above)."""
+    tied = [
+        CommitmentFactory(title="Same", slug=f"same-{n}", target_date=datetime.date(2020, 1, 1))
+        for n in range(30)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        first = secretariat_client.get(LIST_URL, {"due": "overdue", "sort": "due"})
+    [read] = [q["sql"] for q in queries.captured_queries if "LIMIT 25" in q["sql"]]
+    second = secretariat_client.get(LIST_URL, {"due": "overdue", "sort": "due", "page": 2})
+
+    order = read[read.rindex("ORDER BY") : read.rindex("LIMIT")]
+    assert order.rstrip().endswith('"commitments_commitment"."title" ASC, '
+                                   '"commitments_commitment"."id" ASC'), order  # fmt: skip
+    listed = [row.record.pk for page in (first, second)
+              for row in page.context["table"].page.object_list]  # fmt: skip
+    assert listed == [commitment.pk for commitment in tied]
+
+
 def test_the_last_page_is_read_backwards_from_the_tables_order_index(secretariat_client, rows):
     plan = rows_plan(secretariat_client, {"page": 3})
 
