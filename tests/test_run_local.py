@@ -67,11 +67,14 @@ def run_local(request, tmp_path, transactional_db, smtp_sink):  # noqa: F811
         "CELERY_BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
         "EMAIL_TIMEOUT": "120",  # the slow SMTP server below is waited for
         "RUN_LOCAL_LOG_DIR": str(tmp_path / "log"),
+        "RUN_LOCAL_CACHE_DIR": str(tmp_path / "cache"),
         "DEMO_ACCOUNTS_FILE": str(tmp_path / "accounts.txt"),
         "TRACKER_SITE_URL": f"http://127.0.0.1:{port}",
         "RUN_LOCAL_RESTART_SECONDS": "2",
         **getattr(request, "param", {}),
     }
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "kept-by-an-earlier-run.djcache").write_text("")
     output = tmp_path / "screen.txt"
     with output.open("w") as screen:
         process = subprocess.Popen(
@@ -117,6 +120,8 @@ def test_the_address_and_accounts_are_the_last_lines_once_the_server_answers(run
     ]
     # The server answers by then; its own startup lines went to its log.
     assert "Starting development server" in (run_local.logs / "web.log").read_text()
+    # The cache the three share started empty (config/settings/local.py).
+    assert not (run_local.logs.parent / "cache" / "kept-by-an-earlier-run.djcache").exists()
     os.killpg(run_local.pid, signal.SIGINT)
     run_local.wait(timeout=30)
 
