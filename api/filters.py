@@ -138,6 +138,8 @@ def _sorted(queryset: QuerySet, sort: str) -> QuerySet:
     name = sort.removeprefix("-")
     if name in selectors.INDEXED_ORDERS:  # the table's own order, read from its index
         return selectors.commitments_ordered(queryset, name, descending=descending)
+    if name == "target_date":  # the table's own order too
+        return selectors.commitments_by_target_date(queryset, descending=descending)
     keys = SORTS[name]
     # Dates not yet known sort last either way, as the table's due column does.
     first = F(keys[0]).desc(nulls_last=True) if descending else F(keys[0]).asc(nulls_last=True)

@@ -243,10 +243,10 @@ def _open_by_earliest_due(status_field: str, name: str) -> models.Index:
     )
 
 
-# Where the due sort puts a commitment without a date, which sorts last both ways: a date past
-# every other, or before every other (a sort key without nulls, whose place in an index SQLite
-# cannot be told).
-_NO_DUE_DATE = {False: datetime.date.max, True: datetime.date.min}
+# Where the due and target date sorts put a commitment without a date, which sorts last both
+# ways: a date past every other, or before every other (a sort key without nulls, whose place
+# in an index SQLite cannot be told).
+_NO_DATE = {False: datetime.date.max, True: datetime.date.min}
 
 
 def due_order_expression(status_field: str, *, descending: bool = False) -> Coalesce:
@@ -258,7 +258,14 @@ def due_order_expression(status_field: str, *, descending: bool = False) -> Coal
         models.When(~_finished(status_field), then=_earliest_due()),
         output_field=models.DateField(),
     )
-    return Coalesce(due, models.Value(_NO_DUE_DATE[descending]), output_field=models.DateField())
+    return Coalesce(due, models.Value(_NO_DATE[descending]), output_field=models.DateField())
+
+
+def target_date_order_expression(*, descending: bool = False) -> Coalesce:
+    """The target date as the commitments table and the API sort it
+    (selectors.commitments_by_target_date): a commitment without one last both ways."""
+    date = models.Value(_NO_DATE[descending])
+    return Coalesce("target_date", date, output_field=models.DateField())
 
 
 def status_order_expression(status_field: str) -> models.Case:
@@ -463,6 +470,13 @@ class Commitment(models.Model):
             ),
             # The dashboard's upcoming target dates (selectors.dashboard_upcoming_commitments).
             models.Index(fields=["target_date", "title"], name="commitment_target_title"),
+            # The table's and the API's target date order (selectors.commitments_by_target_date).
+            _table_order(target_date_order_expression(), "commitment_target_asc"),
+            _table_order(
+                target_date_order_expression(descending=True),
+                "commitment_target_desc",
+                descending=True,
+            ),
             # The table's and the API's counts of a status (views.CommitmentListView._rows_count,
             # api.views.CommitmentList), per audience: the open commitments of one status read
             # from the index alone, in id order, to be merged with a theme's link rows (their

@@ -54,6 +54,7 @@ from .models import (
     due_order_expression,
     news_on_expression,
     status_order_expression,
+    target_date_order_expression,
 )
 
 TIMELINE_ORDER = ("-happened_on", "-recorded_at", "-pk")
@@ -169,6 +170,14 @@ def commitments_ordered(rows: QuerySet[Commitment], order: str, *, descending: b
     }
     terms = (keys[order], F("title"), F("pk"))
     return rows.order_by(*(term.desc() if descending else term.asc() for term in terms))
+
+
+def commitments_by_target_date(rows: QuerySet[Commitment], *, descending: bool):
+    """The table's and the API's target date order: the dates not yet set last either way, ties
+    by title then id, on every database (SQLite put them first going up, PostgreSQL first going
+    down). Read from one of Commitment.Meta's indexes each way."""
+    date = target_date_order_expression(descending=descending)
+    return rows.order_by(date.desc() if descending else date, "title", "pk")
 
 
 def commitment_state_count(*, user, state: str, today: datetime.date) -> int:

@@ -64,7 +64,7 @@ class CommitmentTable(tables.Table):
     lead_actors = tables.Column(accessor="pk", verbose_name=_("Lead actors"), orderable=False)
     status = tables.Column(accessor="shown_status", verbose_name=_("Status"))
     progress = tables.Column(accessor="shown_progress", verbose_name=_("Progress"))
-    target_date = DayColumn(verbose_name=_("Target date"), order_by=("target_date", "title", "pk"))
+    target_date = DayColumn(verbose_name=_("Target date"))  # order_target_date
     # deadline, overdue_since, next_due, due_date, freshness: selectors.commitment_dated_list.
     due = tables.Column(accessor="due_date", verbose_name=_("Due"), empty_values=())
     last_activity = DayColumn(
@@ -180,6 +180,9 @@ class CommitmentTable(tables.Table):
 
     def order_progress(self, queryset, is_descending):
         return selectors.commitments_ordered(queryset, "progress", descending=is_descending), True
+
+    def order_target_date(self, queryset, is_descending):
+        return selectors.commitments_by_target_date(queryset, descending=is_descending), True
 
     def value_target_date(self, value):
         return value.isoformat() if value else ""

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.api.helpers import token_client
 from tests.factories import CommitmentFactory
 
 pytestmark = [
@@ -31,6 +32,10 @@ def rows_plan(client, params) -> str:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(LIST_URL, params).status_code == 200
     [read] = [q["sql"] for q in queries.captured_queries if "LIMIT 25" in q["sql"]]
+    return read_plan(read)
+
+
+def read_plan(read: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE commitments_commitment")  # its rows counted, as autovacuum does
         cursor.execute("SET enable_seqscan = off")
@@ -112,4 +117,37 @@ def test_each_sort_reads_its_page_in_order_from_its_index(
 
     prefix = "commitment_table" if role == "secretariat" else "commitment_pub_table"
     assert f"using {prefix}_{SORT_INDEXES[sort]} on" in plan, plan
+    assert "Sort" not in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("sort", "index"),
+    [("target_date", "commitment_target_asc"), ("-target_date", "commitment_target_desc")],
+)
+def test_the_target_date_order_is_read_from_an_index_both_ways(
+    secretariat_client, rows, sort, index
+):
+    """The dates not yet set last either way (selectors.commitments_by_target_date)."""
+    CommitmentFactory(title="Not yet dated", target_date=None)
+
+    plan = rows_plan(secretariat_client, {"sort": sort})
+
+    assert f"Index Scan using {index}" in plan, plan
+    assert "Sort" not in plan, plan
+
+
+@pytest.mark.parametrize("sort", ["target_date", "-target_date"])
+def test_the_apis_target_date_order_is_read_from_the_same_indexes(secretariat, rows, sort):
+    CommitmentFactory(title="Not yet dated", target_date=None)
+    client = token_client(secretariat)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("api:commitment_list"), {"sort": sort}).status_code == 200
+    [read] = [
+        q["sql"] for q in queries.captured_queries if "ORDER BY" in q["sql"] and "LIMIT" in q["sql"]
+    ]
+
+    index = "commitment_target_desc" if sort.startswith("-") else "commitment_target_asc"
+    plan = read_plan(read)
+    assert f"Index Scan using {index}" in plan, plan
     assert "Sort" not in plan, plan
