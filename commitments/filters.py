@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from core import pagination
 from core.ids import row_id
@@ -18,7 +18,7 @@ from core.widgets import QuickSelect, TypeAhead
 
 from . import deadlines, selectors
 from .models import Commitment, Paragraph
-from .selectors import FilterChoice
+from .selectors import FilterChoice, name_folded
 from .statuses import Status
 
 # Django's message for a wrong choice of a list of rows, which does not repeat the value (the
@@ -276,6 +276,11 @@ NOT_FOUND = {
     "document": _("No document matches “%(text)s”: type part of its title or its short name."),
     "owner": _("No owner matches “%(text)s”: type part of their name."),
 }
+# Owners a liaison reads as one word for their role: a name cannot tell them apart.
+SAME_LABEL = _(
+    "Several owners are shown to you as “%(text)s”, so none of them can be chosen by name; "
+    "use the other filters."
+)
 
 
 def _several(name: str, count: int) -> str:
@@ -305,8 +310,12 @@ def _several(name: str, count: int) -> str:
 
 
 def typed_text(value) -> str:
-    """A typed text as it is matched: spaces run together, cut to TYPED_LENGTH."""
+    """A typed text as it is read and shown back: spaces run together, cut to TYPED_LENGTH."""
     return " ".join(str(value).split())[:TYPED_LENGTH]
+
+
+def _quoted(label: str) -> str:
+    return pgettext("a name quoted in a message", "“%(name)s”") % {"name": label}
 
 
 def _rank(choice: FilterChoice, folded: str) -> int | None:
@@ -325,35 +334,45 @@ def choices_suggested(choices: list[FilterChoice], text: str) -> list[FilterChoi
     """At most SUGGESTED of the choices the text names: exact names first, then names that
     start with it, then names that hold it, each in the choices' order; with no text, the
     first ones."""
-    folded = typed_text(text).casefold()
+    folded = name_folded(typed_text(text))
     ranked = ((_rank(choice, folded), n, choice) for n, choice in enumerate(choices))
     found = sorted((rank, n, choice) for rank, n, choice in ranked if rank is not None)
-    return [choice for *_order, choice in found[:SUGGESTED]]
+    labels = {}  # each label once: owners a liaison reads as "the secretariat" are one choice
+    for *_order, choice in found:
+        labels.setdefault(choice.label, choice)
+    return list(labels.values())[:SUGGESTED]
 
 
 def choice_typed(name: str, choices: list[FilterChoice], text: str) -> FilterChoice | str:
     """The one choice the text names (an exact name, else the only name that holds it), or
     what to say when it names none or several."""
-    folded = text.casefold()
+    folded = name_folded(text)
     exact = [choice for choice in choices if folded in choice.names]
     found = exact or [choice for choice in choices if _rank(choice, folded) is not None]
     if len(found) == 1:
         return found[0]
     if not found:
         return str(NOT_FOUND[name]) % {"text": text}
-    examples = ", ".join(f"“{choice.label}”" for choice in found[:3])
+    if exact and len({choice.label for choice in exact}) == 1:
+        return str(SAME_LABEL) % {"text": exact[0].label}
+    examples = ", ".join(_quoted(label) for label in dict.fromkeys(c.label for c in found[:3]))
     return _several(name, len(found)) % {"count": len(found), "text": text, "examples": examples}
 
 
 def typed_filters(
-    params: QueryDict, *, choice_list: Callable[[str], list[FilterChoice]]
+    params: QueryDict,
+    *,
+    choice_list: Callable[[str], list[FilterChoice]],
+    paragraph_document: Callable[[str], int | None],
 ) -> tuple[QueryDict, dict[str, tuple[str, str]]]:
     """The table's query string once what was typed in its type-ahead boxes
     (`document_text=...`) is read: each box's key gone, its filter's id the row the text names
     (choice_list(name): the rows the filter offers), or no filter for an empty box. A text
     equal to a name of the row already chosen keeps it, so two rows of one label (owners a
     liaison reads as "Secretariat") can be kept apart. A filter whose text names no single row
-    is INVALID, and returned with the text and what to say: {name: (text, message)}."""
+    is INVALID, and returned with the text and what to say: {name: (text, message)}. A new
+    document keeps the paragraph asked for only if it is one of its own (paragraph_document:
+    a paragraph's document id, None for no paragraph of a commitment)."""
     query, problems = params.copy(), {}
     for name in TYPE_AHEAD_FILTERS:
         if (key := name + TEXT_SUFFIX) not in params:
@@ -362,14 +381,17 @@ def typed_filters(
         del query[key]
         choices = choice_list(name) if text else []
         chosen = _chosen(choices, params.get(name, ""))
-        if chosen is not None and text.casefold() in chosen.names:
+        if chosen is not None and name_folded(text) in chosen.names:
             continue
         found = choice_typed(name, choices, text) if text else None
         if isinstance(found, str):
             problems[name] = (text, found)
         new = "" if found is None else INVALID if isinstance(found, str) else str(found.id)
         if new != params.get(name, ""):
+            query.pop("page", None)  # the first page of what the new filter finds
             _change(query, name, new)
+            if name == "document" and paragraph_document(query.get("paragraph", "")) != row_id(new):
+                query.pop("paragraph", None)
     return query, problems
 
 
@@ -379,10 +401,6 @@ def _chosen(choices: list[FilterChoice], value: str) -> FilterChoice | None:
 
 
 def _change(query: QueryDict, name: str, value: str) -> None:
-    """A filter changed: the first page of what it finds, and no paragraph of another document."""
-    query.pop("page", None)
-    if name == "document":
-        query.pop("paragraph", None)
     if value:
         query[name] = value
     else:

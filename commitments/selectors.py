@@ -10,6 +10,7 @@ the CSV or the filters.
 
 import datetime
 import hashlib
+from collections import Counter
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
@@ -555,32 +556,51 @@ def filter_choice_ids(*, name: str) -> frozenset[int] | dict[int, int]:
 
 class FilterChoice(NamedTuple):
     """One row a type-ahead filter of the commitments table offers (core.widgets.TypeAhead):
-    its id, its label as the reader reads it, and the casefolded spellings that name it
-    exactly (the label; a document's short name; a state's ISO code)."""
+    its id, its label as the reader reads it, and the spellings that name it exactly (the
+    label; a document's title and short name; a state's ISO code), as name_folded folds them."""
 
     id: int
     label: str
     names: tuple[str, ...]
 
 
+def name_folded(text: str) -> str:
+    """A name or a typed text as the type-ahead filters compare them: any run of spaces (a
+    no-break space, a line break) one space, case folded, ё read as е (as Russian is typed)."""
+    return " ".join(text.split()).casefold().replace("ё", "е")
+
+
 def filter_choice_list(*, name: str, reader) -> list[FilterChoice]:
-    """What the type-ahead filter `name` ("actor", "document" or "owner") offers `reader`, in
-    the order its dropdown listed it: only rows some commitment uses, owners named as
-    person_shown names them to this reader (a liaison never matches a login name)."""
+    """What the type-ahead filter `name` ("actor", "document" or "owner") offers `reader`: only
+    rows some commitment uses. A document reads "title (short name)", so no two read the same.
+    Owners are named as person_shown names them to this reader (a liaison never matches a login
+    name), in the order of those names; the secretariat reads the login name beside a name two
+    owners share."""
     if name == "document":
         documents = filter_choices_documents().only("title", "short_name")
-        return [_choice(d.pk, d.title, d.short_name) for d in documents]
+        return [
+            _choice(d.pk, f"{d.title} ({d.short_name})", d.title, d.short_name) for d in documents
+        ]
     if name == "actor":
         actors = filter_choices_actors().only("name", "iso_code")
         return [_choice(a.pk, a.name, a.iso_code) for a in actors]
     owners = filter_choices_owners().only(
         "username", "first_name", "last_name", "role", "is_superuser"
     )
-    return [_choice(user.pk, person_shown(user, reader=reader)) for user in owners]
+    named = [(user, person_shown(user, reader=reader)) for user in owners]
+    counts = Counter(label for _user, label in named)
+    shared = {label for label, count in counts.items() if count > 1}
+    if user_can_see_internal(reader):
+        named = [
+            (user, f"{label} ({user.get_username()})" if label in shared else label)
+            for user, label in named
+        ]
+    choices = [_choice(user.pk, label) for user, label in named]
+    return sorted(choices, key=lambda choice: (name_folded(choice.label), choice.id))
 
 
 def _choice(pk: int, label: str, *other_names: str) -> FilterChoice:
-    names = tuple(dict.fromkeys(n.casefold() for n in (label, *other_names) if n))
+    names = tuple(dict.fromkeys(name_folded(n) for n in (label, *other_names) if n))
     return FilterChoice(pk, label, names)
 
 

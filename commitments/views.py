@@ -112,14 +112,20 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
             # A type-ahead box applied: its text read once, then the page at its own address
             # (`?document=5`), kept like any other; a text that names no single row is shown
             # back with what to do, on a page not kept (the text is whatever was typed).
-            choice_list = partial(kept_filter_choices, reader=request.user)
-            request.GET, self.typed_problems = typed_filters(request.GET, choice_list=choice_list)
+            request.GET, self.typed_problems = typed_filters(
+                request.GET,
+                choice_list=partial(kept_filter_choices, reader=request.user),
+                paragraph_document=lambda value: self._choice_ids("paragraph").get(row_id(value)),
+            )
             if self.typed_problems:
                 request.GET.pop(self.export_trigger_param, None)  # the message, not a file
         requested = request.GET.get(self.export_trigger_param)
         # From here on the page (its filters, rows, links and cache key) reads only what the
         # query string validly asks for: junk in it cannot fail the page or grow the cache.
         request.GET = self._validated_query(request)
+        for name, (text, _problem) in self.typed_problems.items():
+            # Its sort, page and export links ask again with what was typed, not "invalid".
+            request.GET[name + TEXT_SUFFIX] = text
         if typed and not self.typed_problems:
             query = request.GET.urlencode()
             return redirect(f"{request.path}?{query}" if query else request.path)
@@ -159,15 +165,10 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
     def _validated_query(self, request) -> QueryDict:
         """filters.table_query of the request, its page number at most the last page."""
 
-        def choice_ids(name: str):
-            # Only the filters asked for are read; kept with what the dropdowns list.
-            ids = partial(selectors.filter_choice_ids, name=name)
-            return caching.cached(caching.CATALOGUE, ("filter-choices", name), ids)
-
         # Set at once: the paragraph filter's choices, counted below, read request.GET.
         request.GET = query = table_query(
             request.GET,
-            choice_ids=choice_ids,
+            choice_ids=self._choice_ids,
             sortable=SORTABLE_COLUMNS,
             default_size=TABLE_PAGE_SIZE,
             exports=self.export_formats,
@@ -180,6 +181,13 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
                 query["page"] = str(number)
         return query
 
+    @staticmethod
+    def _choice_ids(name: str):
+        """The ids a filter offers (selectors.filter_choice_ids), kept with the catalogue; only
+        the filters asked for are read."""
+        ids = partial(selectors.filter_choice_ids, name=name)
+        return caching.cached(caching.CATALOGUE, ("filter-choices", name), ids)
+
     def _rows_count(self, request) -> int:
         """How many rows the filters find, counted once a request. Kept like the rows, or, when
         every filter is on what the record holds rather than on the commitments' state or the
@@ -189,7 +197,8 @@ class CommitmentListView(ExportMixin, SingleTableMixin, FilterView):
         if self.rows_counted is not None:
             return self.rows_counted
         filters = request.GET.copy()
-        for name in ("sort", "per_page", "page", self.export_trigger_param):
+        typed = [name + TEXT_SUFFIX for name in TYPE_AHEAD_FILTERS]  # shown back, not filters
+        for name in ("sort", "per_page", "page", self.export_trigger_param, *typed):
             filters.pop(name, None)
 
         def count() -> int:

@@ -16,7 +16,7 @@ WRITE = (
 READ = "from core import caching; print(caching.generation(caching.RECORD))"
 
 
-def in_a_process_of_its_own(code: str, cache_dir: Path, tmp_path: Path) -> str:
+def in_a_process_of_its_own(code: str, cache_dir: Path, tmp_path: Path, db="db") -> str:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -24,7 +24,7 @@ def in_a_process_of_its_own(code: str, cache_dir: Path, tmp_path: Path) -> str:
     }
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.local",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DATABASE_URL=f"sqlite:///{tmp_path / db}.sqlite3",
         TRACKER_LOCAL_CACHE_DIR=str(cache_dir),
     )
     done = subprocess.run(
@@ -49,3 +49,13 @@ def test_a_write_in_one_process_is_seen_by_the_next(tmp_path):
     assert any(cache_dir.iterdir())
     again = in_a_process_of_its_own(WRITE, cache_dir, tmp_path)
     assert in_a_process_of_its_own(READ, cache_dir, tmp_path) == again != written
+
+
+def test_a_server_on_another_database_reads_none_of_it(tmp_path):
+    cache_dir = tmp_path / "cache"
+
+    written = in_a_process_of_its_own(WRITE, cache_dir, tmp_path, db="first")
+    read = in_a_process_of_its_own(READ, cache_dir, tmp_path, db="second")
+
+    assert read != written
+    assert in_a_process_of_its_own(READ, cache_dir, tmp_path, db="first") == written

@@ -1,7 +1,9 @@
 """For someone trying the tracker on their own machine: `make run`."""
 
+import hashlib
+
 from .base import *  # noqa: F403
-from .base import CODE_VERSION, REDIS_CACHE_URL, VAR_DIR, env
+from .base import CODE_VERSION, DATABASES, REDIS_CACHE_URL, VAR_DIR, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # Mail goes to files a person can open instead of to a server.
@@ -16,12 +18,16 @@ TRACKER_PUBLIC_SITE = env.bool("TRACKER_PUBLIC_SITE", default=True)
 # own in memory before, so the web app served pages from before a write the worker made (an
 # applied bulk import, a reminder marked sent) until their timeout. bin/run-local empties it
 # at each start, as a restart emptied the memory: a run never serves what an earlier one kept.
+# Its keys name the database, so a server started on another one never reads them.
 if not REDIS_CACHE_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": env.path("TRACKER_LOCAL_CACHE_DIR", default=VAR_DIR / "cache"),
             "VERSION": CODE_VERSION,
+            "KEY_PREFIX": hashlib.blake2b(
+                str(DATABASES["default"]["NAME"]).encode(), digest_size=8
+            ).hexdigest(),
             "OPTIONS": {"MAX_ENTRIES": 10_000},
         }
     }

@@ -103,7 +103,7 @@ def test_a_chosen_row_shows_its_label_and_keeps_its_id(secretariat_client, recor
 
     assert f'<input type="hidden" name="document" value="{followup.pk}">' in page
     box = re.search(r'<input[^>]*name="document_text"[^>]*>', page).group(0)
-    assert 'value="Neutrality follow-up &lt;report&gt;"' in box  # escaped
+    assert 'value="Neutrality follow-up &lt;report&gt; (ashgabat-2020-followup)"' in box
     assert 'name="actor_text"' in page and 'name="actor" value' not in page  # none chosen
 
 
@@ -125,7 +125,8 @@ def test_a_liaison_reads_an_owner_by_role_not_by_login_name(liaison_client, reco
 @pytest.mark.parametrize(
     "typed",
     [
-        "Final Document on the Policy of Neutrality",  # the title, as suggested
+        "Final Document on the Policy of Neutrality (ashgabat-2020)",  # as suggested
+        "Final Document on the Policy of Neutrality",  # the title alone
         "  final document ON the policy   of neutrality ",  # case and spaces
         "ASHGABAT-2020",  # the short name, though ashgabat-2020-followup holds it too
         "policy of",  # the only title holding it
@@ -223,7 +224,7 @@ def test_a_text_naming_several_rows_names_some_of_them(secretariat_client, recor
 
     page = response.content.decode()
     assert "2 documents match “neutrality”, among them “Final Document on the Policy of" in page
-    assert "“Neutrality follow-up &lt;report&gt;”: type more of the one you mean" in page
+    assert "“Neutrality follow-up &lt;report&gt; (ashgabat-2020-followup)”: type more of" in page
     assert rows(response) == set()
 
 
@@ -250,10 +251,17 @@ def test_suggestions_put_exact_names_then_beginnings_then_the_rest(secretariat_c
     def suggested(text):
         return secretariat_client.get(choices_url("document"), {"q": text}).json()["choices"]
 
-    assert suggested("neutrality follow-up <report>") == ["Neutrality follow-up <report>"]
-    assert suggested("neutral")[:1] == ["Neutrality follow-up <report>"]  # a beginning first
-    assert set(suggested("neutral")[1:4]) == {"Neutral 0", "Neutral 1", "Neutral 2"}
-    assert suggested("neutral")[4:] == ["Final Document on the Policy of Neutrality"]
+    followup = "Neutrality follow-up <report> (ashgabat-2020-followup)"
+    assert suggested("neutrality follow-up <report>") == [followup]
+    assert suggested("neutral")[:1] == [followup]  # a beginning first
+    assert set(suggested("neutral")[1:4]) == {
+        "Neutral 0 (x-0)",
+        "Neutral 1 (x-1)",
+        "Neutral 2 (x-2)",
+    }
+    assert suggested("neutral")[4:] == [
+        "Final Document on the Policy of Neutrality (ashgabat-2020)"
+    ]
     assert suggested("xr") == []
     assert len(suggested("")) == 6
 
@@ -302,3 +310,100 @@ def test_suggestions_are_the_public_records(client, record, settings):
 
     assert response.json() == {"choices": ["Aylar Berdyeva", "the secretariat"]}
     assert "no-cache" in response["Cache-Control"]
+
+
+# --- Names as people write them --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Resolution 79/274\xa0Permanent  Neutrality (res-79-274)",  # the label, as suggested
+        "resolution 79/274 permanent neutrality",  # as a browser or a person sends it back
+        "Resolution\n79/274",
+    ],
+)
+def test_a_name_with_odd_spaces_is_found_as_typed(secretariat_client, typed):
+    document = DocumentFactory(
+        short_name="res-79-274", title="Resolution 79/274\xa0Permanent  Neutrality"
+    )
+    CommitmentFactory(title="Permanent neutrality", paragraphs=[paragraph_of(document)])
+
+    response = secretariat_client.get(LIST_URL, {"document_text": typed})
+    kept = secretariat_client.get(LIST_URL, {"document": document.pk, "document_text": typed})
+
+    assert response["Location"] == f"{LIST_URL}?document={document.pk}"
+    assert kept["Location"] == f"{LIST_URL}?document={document.pk}"
+
+
+def test_russian_names_are_found_with_e_for_yo(secretariat_client, db):
+    CommitmentFactory(lead_actors=[ActorFactory(name="Объединённые Нации")])
+
+    suggested = secretariat_client.get(choices_url("actor"), {"q": "объединенные"}).json()
+
+    assert suggested == {"choices": ["Объединённые Нации"]}
+
+
+def test_owners_a_liaison_reads_alike_are_suggested_once_and_said_so(liaison_client, record):
+    CommitmentFactory(owner=SecretariatFactory(username="jeren", first_name="", last_name=""))
+
+    suggested = liaison_client.get(choices_url("owner"), {"q": "secretariat"}).json()
+    page = liaison_client.get(LIST_URL, {"owner_text": "the secretariat"}).content.decode()
+
+    assert suggested == {"choices": ["the secretariat"]}
+    assert "Several owners are shown to you as “the secretariat”, so none of them can be" in page
+    assert "jeren" not in page
+
+
+def test_the_secretariat_reads_the_login_name_beside_a_shared_name(secretariat_client, record):
+    bobs = [
+        SecretariatFactory(username=f"bob{n}", first_name="Bob", last_name="Smith") for n in (1, 2)
+    ]
+    zoe = SecretariatFactory(username="aaa", first_name="Zoe", last_name="Adams")
+    for owner in [*bobs, zoe]:
+        CommitmentFactory(title=f"Owned by {owner.username}", owner=owner)
+
+    suggested = secretariat_client.get(choices_url("owner")).json()["choices"]
+    response = secretariat_client.get(LIST_URL, {"owner_text": "Bob Smith (bob2)"})
+
+    # In the order of the names read, not of the login names behind them.
+    assert suggested == [
+        "Aylar Berdyeva", "Bob Smith (bob1)", "Bob Smith (bob2)", "merdan.login", "Zoe Adams"
+    ]  # fmt: skip
+    assert response["Location"] == f"{LIST_URL}?owner={bobs[1].pk}"
+
+
+def test_a_paragraph_of_the_typed_document_stays(secretariat_client, record):
+    ashgabat = record["documents"]["ashgabat"]
+    paragraph = ashgabat.paragraphs.get()
+
+    response = secretariat_client.get(
+        LIST_URL, {"paragraph": paragraph.pk, "document_text": "ashgabat-2020"}
+    )
+
+    assert response["Location"] == f"{LIST_URL}?document={ashgabat.pk}&paragraph={paragraph.pk}"
+
+
+def test_the_links_of_a_page_with_a_message_ask_again_with_the_text(secretariat_client, record):
+    page = secretariat_client.get(LIST_URL, {"document_text": "Vienna", "sort": "title"})
+    html = page.content.decode()
+
+    sort_link = re.search(r'href="(\?[^"]*sort=target_date[^"]*)"', html).group(1)
+    export_link = re.search(r'href="(\?[^"]*_export=csv[^"]*)"', html).group(1)
+    resorted = secretariat_client.get(LIST_URL + sort_link.replace("&amp;", "&"))
+    exported = secretariat_client.get(LIST_URL + export_link.replace("&amp;", "&"))
+
+    assert "document_text=Vienna" in sort_link
+    assert "No document matches “Vienna”" in resorted.content.decode()
+    assert exported["Content-Type"].startswith("text/html")
+    assert "No document matches “Vienna”" in exported.content.decode()
+
+
+def test_the_message_is_the_box_description(secretariat_client, record):
+    page = secretariat_client.get(LIST_URL, {"document_text": "Vienna"}).content.decode()
+
+    box = re.search(r'<input[^>]*name="document_text"[^>]*>', page).group(0)
+    described_by = re.search(r'aria-describedby="([^"]*)"', box).group(1).split()
+    assert 'aria-invalid="true"' in box
+    assert "id_document_error" in described_by
+    assert '<div class="errorlist" id="id_document_error">No document matches' in page
