@@ -267,9 +267,8 @@ def _choice(name: str, value: str, choice_ids) -> str | None:
 
 TYPE_AHEAD_FILTERS = ("actor", "document", "owner")
 TEXT_SUFFIX = TypeAhead.TEXT_SUFFIX
-# The labels suggested for a text; a text longer than any label is cut to that length.
-SUGGESTED = 20
-TYPED_LENGTH = 500
+SUGGESTED = 20  # the labels suggested for a text, at most
+TYPED_LENGTH = 500  # a typed text is cut to this, longer than any label
 # What to do when a typed text names no row, or several (%(text)s is what was typed).
 NOT_FOUND = {
     "actor": _("No actor matches “%(text)s”: type part of its name or its two-letter code."),
@@ -369,7 +368,7 @@ def typed_filters(
     (`document_text=...`) is read: each box's key gone, its filter's id the row the text names
     (choice_list(name): the rows the filter offers), or no filter for an empty box. A text
     equal to a name of the row already chosen keeps it, so two rows of one label (owners a
-    liaison reads as "Secretariat") can be kept apart. A filter whose text names no single row
+    liaison reads as "the secretariat") can be kept apart. A filter whose text names no single row
     is INVALID, and returned with the text and what to say: {name: (text, message)}. A new
     document keeps the paragraph asked for only if it is one of its own (paragraph_document:
     a paragraph's document id, None for no paragraph of a commitment)."""
