@@ -225,15 +225,14 @@ def _earliest_due() -> Least:
 
 def _open_by_earliest_due(status_field: str, name: str) -> models.Index:
     """Commitments that can be overdue or due soon (not deadlines.finished on status_field) by
-    the earlier of their target date and first undone milestone's due date, then title and id
-    (CommitmentTable.order_due: rows that tie on both still have one order, so each is on one
-    page): the expression deadlines.earliest_due writes, which it must stay equal to for the
-    index to serve."""
+    the earlier of their target date and first undone milestone's due date, then title: the
+    expression deadlines.earliest_due writes, which it must stay equal to for the index to
+    serve. The overdue list's ties on both are put in id order among themselves
+    (CommitmentTable.order_due); an id here made the dashboard's counts read the table."""
     dates = _DUE_DATES
     return models.Index(
         _earliest_due(),
         "title",
-        "id",
         condition=~_finished(status_field),
         name=name,
         # The dashboard's overdue and due-soon counts (deadlines.state_counts) read the index

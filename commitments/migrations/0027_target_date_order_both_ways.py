@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('commitments', '0027_due_index_ties_by_id'),
+        ('commitments', '0026_table_order_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
