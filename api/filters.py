@@ -21,12 +21,11 @@ from .pagination import DEFAULT_PAGE_SIZE
 
 # sort -> the order it stands for, as the table's columns sort (commitments.tables); the id
 # comes last in every order, so that rows equal on the sort keep one place between pages.
-# Status, progress, due and freshness are the table's own orders (commitments.selectors.
-# commitments_ordered), each read from an index.
+# Status, progress, due, freshness and target date are the table's own orders
+# (commitments.selectors.commitments_ordered), each read from an index.
 SORTS = {
     "paragraphs": ("first_paragraph_number", "title"),
     "title": ("title",),
-    "target_date": ("target_date", "title"),
     "last_activity": ("shown_last_activity", "title"),
 }
 SORT_NAMES = frozenset({*SORTS, *selectors.INDEXED_ORDERS})
@@ -138,10 +137,8 @@ def _sorted(queryset: QuerySet, sort: str) -> QuerySet:
     name = sort.removeprefix("-")
     if name in selectors.INDEXED_ORDERS:  # the table's own order, read from its index
         return selectors.commitments_ordered(queryset, name, descending=descending)
-    if name == "target_date":  # the table's own order too
-        return selectors.commitments_by_target_date(queryset, descending=descending)
     keys = SORTS[name]
-    # Dates not yet known sort last either way, as the table's due column does.
+    # Dates not yet known sort last either way, as the table's due and target date columns do.
     first = F(keys[0]).desc(nulls_last=True) if descending else F(keys[0]).asc(nulls_last=True)
     return queryset.order_by(first, *keys[1:], "pk")
 

@@ -262,7 +262,7 @@ def due_order_expression(status_field: str, *, descending: bool = False) -> Coal
 
 def target_date_order_expression(*, descending: bool = False) -> Coalesce:
     """The target date as the commitments table and the API sort it
-    (selectors.commitments_by_target_date): a commitment without one last both ways."""
+    (selectors.commitments_ordered): a commitment without one last both ways."""
     date = models.Value(_NO_DATE[descending])
     return Coalesce("target_date", date, output_field=models.DateField())
 
@@ -469,7 +469,7 @@ class Commitment(models.Model):
             ),
             # The dashboard's upcoming target dates (selectors.dashboard_upcoming_commitments).
             models.Index(fields=["target_date", "title"], name="commitment_target_title"),
-            # The table's and the API's target date order (selectors.commitments_by_target_date).
+            # The table's and the API's target date order (selectors.commitments_ordered).
             _table_order(target_date_order_expression(), "commitment_target_asc"),
             _table_order(
                 target_date_order_expression(descending=True),

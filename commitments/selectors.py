@@ -11,6 +11,7 @@ the CSV or the filters.
 import datetime
 import hashlib
 from collections import Counter
+from functools import partial
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
@@ -149,21 +150,26 @@ def commitment_dated_list(*, user, today: datetime.date | None = None) -> QueryS
 
 
 # The orders commitments_ordered gives, each read from an index (models._table_orders).
-INDEXED_ORDERS = ("status", "progress", "due", "freshness")
+INDEXED_ORDERS = ("status", "progress", "due", "freshness", "target_date")
 
 
 def commitments_ordered(rows: QuerySet[Commitment], order: str, *, descending: bool):
     """The commitments table's and the API's order by status (its rank in the vocabulary),
-    progress, due date or freshness (the day of the last news), in the state each row shows
-    (commitment_list's shown_ annotations), ties by title then id. Descending: the due dates
-    latest first with the commitments without one still last, ties by title; the others the
-    ascending order turned. Each is the key of one of Commitment.Meta's indexes, which gives a
-    page its rows in order instead of every commitment sorted."""
-    if order == "due":
+    progress, due date, freshness (the day of the last news) or target date, in the state each
+    row shows (commitment_list's shown_ annotations), ties by title then id. Descending: the
+    due and target dates latest first with the commitments without one still last, ties by
+    title, on SQLite as on PostgreSQL; the others the ascending order turned. Each is the key
+    of one of Commitment.Meta's indexes, which gives a page its rows in order instead of every
+    commitment sorted."""
+    dated = {
         # The due date the table shows (deadlines.annotate's due_date), without today's date
         # in it: an index can hold it.
-        due = due_order_expression("shown_status", descending=descending)
-        return rows.order_by(due.desc() if descending else due, "title", "pk")
+        "due": partial(due_order_expression, "shown_status"),
+        "target_date": target_date_order_expression,
+    }
+    if order in dated:
+        date = dated[order](descending=descending)
+        return rows.order_by(date.desc() if descending else date, "title", "pk")
     keys = {
         "status": status_order_expression("shown_status"),
         "progress": F("shown_progress"),
@@ -171,14 +177,6 @@ def commitments_ordered(rows: QuerySet[Commitment], order: str, *, descending: b
     }
     terms = (keys[order], F("title"), F("pk"))
     return rows.order_by(*(term.desc() if descending else term.asc() for term in terms))
-
-
-def commitments_by_target_date(rows: QuerySet[Commitment], *, descending: bool):
-    """The table's and the API's target date order: the dates not yet set last either way, ties
-    by title then id, on every database (SQLite put them first going up, PostgreSQL first going
-    down). Read from one of Commitment.Meta's indexes each way."""
-    date = target_date_order_expression(descending=descending)
-    return rows.order_by(date.desc() if descending else date, "title", "pk")
 
 
 def commitment_state_count(*, user, state: str, today: datetime.date) -> int:

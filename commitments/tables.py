@@ -182,7 +182,8 @@ class CommitmentTable(tables.Table):
         return selectors.commitments_ordered(queryset, "progress", descending=is_descending), True
 
     def order_target_date(self, queryset, is_descending):
-        return selectors.commitments_by_target_date(queryset, descending=is_descending), True
+        ordered = selectors.commitments_ordered(queryset, "target_date", descending=is_descending)
+        return ordered, True
 
     def value_target_date(self, value):
         return value.isoformat() if value else ""

@@ -130,7 +130,7 @@ def test_each_sort_reads_its_page_in_order_from_its_index(
 def test_the_target_date_order_is_read_from_an_index_both_ways(
     secretariat_client, rows, sort, index
 ):
-    """The dates not yet set last either way (selectors.commitments_by_target_date)."""
+    """The dates not yet set last either way (selectors.commitments_ordered)."""
     CommitmentFactory(title="Not yet dated", target_date=None)
 
     plan = rows_plan(secretariat_client, {"sort": sort})
